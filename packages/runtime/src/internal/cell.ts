@@ -1,0 +1,272 @@
+/**
+ * The running side of one actor: its bounded mailbox (kept across restarts), its current incarnation's fiber,
+ * its watchers, and the ref users hold. The cell *is* the ref, so an actor costs one object plus its queue.
+ */
+import type * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Actor from "../Actor.ts"
+import * as ActorError from "../ActorError.ts"
+import * as ActorRef from "../ActorRef.ts"
+import * as ExitReason from "../ExitReason.ts"
+import * as ReplyTo from "../ReplyTo.ts"
+import * as Core from "./core.ts"
+
+/** A request in the mailbox: the message, and the deferred its asker waits on. */
+class AskEnvelope {
+  readonly message: unknown
+  readonly reply: Deferred.Deferred<unknown, unknown>
+  constructor(message: unknown, reply: Deferred.Deferred<unknown, unknown>) {
+    this.message = message
+    this.reply = reply
+  }
+}
+
+type Watcher = (terminated: Actor.Terminated) => void
+
+/** One actor: mailbox, incarnations, watchers. Implements the public `ActorRef`. */
+export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
+  readonly path: string
+  readonly protocol: Schema.Top
+  readonly core: Core.Core
+  readonly parent: Core.Parent
+  readonly behavior: Actor.Behavior<M, S, E, R>
+  readonly context: Context.Context<R>
+  readonly mailbox: Queue.Queue<M | AskEnvelope>
+  incarnation = 0
+  private fiber: Fiber.Fiber<ExitReason.ExitReason, E> | undefined = undefined
+  /** The incarnation whose ending is reported to the parent; 0 once halted. */
+  private live = 0
+  private inFlight: AskEnvelope | undefined = undefined
+  private terminated: ExitReason.ExitReason | undefined = undefined
+  private readonly watchers = new Map<ActorCell<any, any, any, any>, Watcher>()
+  private readonly watching = new Set<ActorCell<any, any, any, any>>()
+
+  constructor(
+    core: Core.Core,
+    parent: Core.Parent,
+    path: string,
+    behavior: Actor.Behavior<M, S, E, R>,
+    context: Context.Context<R>,
+    mailbox: Queue.Queue<M | AskEnvelope>
+  ) {
+    this.core = core
+    this.parent = parent
+    this.path = path
+    this.behavior = behavior
+    this.protocol = behavior.protocol
+    this.context = context
+    this.mailbox = mailbox
+  }
+
+  isTerminated = (): boolean => this.terminated !== undefined
+
+  // ---- ActorRef -------------------------------------------------------------------------------------------
+
+  tell(message: M): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (Queue.offerUnsafe(this.mailbox, message)) return Effect.void
+      if (this.terminated !== undefined) return this.deadLetter()
+      return Effect.flatMap(Queue.offer(this.mailbox, message), (ok) => (ok ? Effect.void : this.deadLetter()))
+    })
+  }
+
+  tellNow(message: M): Effect.Effect<void, ActorError.MailboxFull | ActorError.ActorStopped> {
+    return Effect.suspend((): Effect.Effect<void, ActorError.MailboxFull | ActorError.ActorStopped> => {
+      if (Queue.offerUnsafe(this.mailbox, message)) return Effect.void
+      if (this.terminated !== undefined) {
+        return Effect.andThen(this.deadLetter(), Effect.fail(new ActorError.ActorStopped({ path: this.path })))
+      }
+      Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause: "mailbox-full", at: Core.now(this.core) })
+      return Effect.fail(new ActorError.MailboxFull({ path: this.path, capacity: this.behavior.capacity }))
+    })
+  }
+
+  tellUnknown(input: unknown): Effect.Effect<void, ActorError.InvalidMessage> {
+    return Schema.decodeUnknownEffect(this.behavior.protocol as Schema.Codec<M, unknown>)(input).pipe(
+      Effect.mapError((error) => new ActorError.InvalidMessage({ path: this.path, issue: String(error.issue) })),
+      Effect.flatMap((message) => this.tell(message))
+    )
+  }
+
+  ask<A, E2 = never>(
+    make: (replyTo: ReplyTo.ReplyTo<A, E2>) => M,
+    options?: ActorRef.AskOptions
+  ): Effect.Effect<A, E2 | ActorError.AskError> {
+    return Effect.suspend(() => {
+      if (this.terminated !== undefined) return Effect.fail(new ActorError.ActorStopped({ path: this.path }))
+      const replyTo = ReplyTo.makeUnsafe<A, E2>()
+      // The asker also waits for the runtime's own failures (crash, stop), so the deferred is widened here.
+      const reply = replyTo.deferred as unknown as Deferred.Deferred<A, E2 | ActorError.AskError>
+      const envelope = new AskEnvelope(make(replyTo), reply as Deferred.Deferred<unknown, unknown>)
+      const timeout = Duration.fromInputUnsafe(options?.timeout ?? ActorRef.defaultAskTimeout)
+      return Queue.offer(this.mailbox, envelope).pipe(
+        Effect.flatMap((ok) =>
+          ok ? Deferred.await(reply) : Effect.fail(new ActorError.ActorStopped({ path: this.path }))
+        ),
+        Effect.timeoutOrElse({
+          duration: timeout,
+          orElse: () =>
+            Effect.fail(new ActorError.AskTimeout({ path: this.path, timeoutMillis: Duration.toMillis(timeout) }))
+        })
+      )
+    })
+  }
+
+  private deadLetter(): Effect.Effect<void> {
+    return Effect.sync(() =>
+      Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause: "stopped", at: Core.now(this.core) })
+    )
+  }
+
+  // ---- Node -----------------------------------------------------------------------------------------------
+
+  readonly start: Effect.Effect<void> = Effect.sync(() => {
+    if (this.terminated !== undefined) return
+    const incarnation = ++this.incarnation
+    this.live = incarnation
+    const fiber = Effect.runForkWith(this.context)(this.run(incarnation))
+    this.fiber = fiber
+    fiber.addObserver((exit) => this.ended(incarnation, exit))
+  })
+
+  readonly halt: Effect.Effect<void> = Effect.suspend(() => {
+    const fiber = this.fiber
+    this.live = 0
+    this.fiber = undefined
+    return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
+  })
+
+  terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.terminated !== undefined) return Effect.void
+      return Effect.andThen(
+        this.halt,
+        Effect.sync(() => this.close(reason))
+      )
+    })
+  }
+
+  /** Ends the actor for good: refuses new messages, answers pending asks, notifies watchers. */
+  private close(reason: ExitReason.ExitReason): void {
+    this.terminated = reason
+    if (this.core.registry.get(this.path) === this) this.core.registry.delete(this.path)
+    const at = Core.now(this.core)
+    // Taking releases senders waiting for room, so this drains them too; every one is answered or reported.
+    for (let taken = Queue.takeUnsafe(this.mailbox); taken !== undefined; taken = Queue.takeUnsafe(this.mailbox)) {
+      if (!Exit.isSuccess(taken)) break
+      const item = taken.value
+      if (item instanceof AskEnvelope) {
+        Deferred.doneUnsafe(item.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
+      } else {
+        Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause: "stopped", at })
+      }
+    }
+    Queue.shutdownUnsafe(this.mailbox)
+    for (const target of this.watching) target.watchers.delete(this)
+    this.watching.clear()
+    const terminated: Actor.Terminated = { _tag: "Terminated", path: this.path, reason }
+    for (const deliver of this.watchers.values()) deliver(terminated)
+    this.watchers.clear()
+    Core.emit(this.core, { _tag: "Stopped", path: this.path, reason, at })
+  }
+
+  /** Delivers a system message (e.g. `Terminated`) without blocking the caller. */
+  private deliver(message: M): void {
+    if (this.terminated !== undefined || Queue.offerUnsafe(this.mailbox, message)) return
+    Effect.runForkWith(this.core.context)(this.tell(message))
+  }
+
+  private ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason, E>): void {
+    const inFlight = this.inFlight
+    this.inFlight = undefined
+    const reason = Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause)
+    if (inFlight !== undefined) {
+      const crashed = new ActorError.ActorCrashed({ path: this.path, reason: ExitReason.format(reason) })
+      Deferred.doneUnsafe(inFlight.reply, Exit.fail(crashed))
+    }
+    if (this.live !== incarnation) return
+    this.live = 0
+    this.fiber = undefined
+    this.parent.childExited(this, incarnation, reason)
+  }
+
+  private run(incarnation: number): Effect.Effect<ExitReason.ExitReason, E, R> {
+    const cell = this
+    const { behavior, mailbox } = this
+    const context = this.actorContext(incarnation)
+    return Effect.gen(function* () {
+      let state = yield* behavior.init(context)
+      Core.emit(cell.core, { _tag: "Started", path: cell.path, incarnation, at: Core.now(cell.core) })
+      // A plain loop: `Effect.forever` yields after every iteration and is several times slower here.
+      while (true) {
+        const item = yield* Queue.take(mailbox)
+        let message: M
+        if (item instanceof AskEnvelope) {
+          cell.inFlight = item
+          message = item.message as M
+        } else {
+          message = item
+        }
+        const next = yield* behavior.receive(state, message, context)
+        cell.inFlight = undefined
+        if (next._tag === "Stop") return next.reason
+        state = next.state
+      }
+    })
+  }
+
+  private actorContext(incarnation: number): Actor.ActorContext<M> {
+    return {
+      self: this,
+      path: this.path,
+      incarnation,
+      watch: (target, map) => Effect.sync(() => this.watch(target, map)),
+      unwatch: (target) =>
+        Effect.sync(() => {
+          const cell = asCell(target)
+          if (cell === undefined) return
+          cell.watchers.delete(this)
+          this.watching.delete(cell)
+        })
+    }
+  }
+
+  private watch(target: ActorRef.ActorRef<never>, map: (terminated: Actor.Terminated) => M): void {
+    const cell = asCell(target)
+    if (cell === undefined) return
+    if (cell.terminated !== undefined) {
+      this.deliver(map({ _tag: "Terminated", path: cell.path, reason: cell.terminated }))
+      return
+    }
+    cell.watchers.set(this, (terminated) => this.deliver(map(terminated)))
+    this.watching.add(cell)
+  }
+}
+
+/** Creates an actor cell with a fresh mailbox of the behaviour's capacity. */
+export const make = <M, S, E, R>(
+  core: Core.Core,
+  parent: Core.Parent,
+  path: string,
+  behavior: Actor.Behavior<M, S, E, R>,
+  context: Context.Context<R>
+): Effect.Effect<ActorCell<M, S, E, R>> =>
+  Effect.map(
+    Queue.bounded<M | AskEnvelope>(behavior.capacity),
+    (mailbox) => new ActorCell(core, parent, path, behavior, context, mailbox)
+  )
+
+const asCell = (ref: ActorRef.ActorRef<never>): ActorCell<any, any, any, any> | undefined =>
+  ref instanceof ActorCell ? ref : undefined
+
+/** `true` when `ref` is a local actor of this runtime. */
+export const isCell = (ref: unknown): ref is ActorCell<any, any, any, any> => ref instanceof ActorCell
+
+/** The context type actors are started with. */
+export type AnyContext = Context.Context<any>

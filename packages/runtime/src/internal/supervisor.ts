@@ -1,0 +1,413 @@
+/**
+ * The running side of a supervisor: its children in start order, a control loop that handles their exits one at
+ * a time, restart intensity and backoff, and escalation to its own parent.
+ */
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Semaphore from "effect/Semaphore"
+import type * as Actor from "../Actor.ts"
+import * as ActorError from "../ActorError.ts"
+import type * as ActorRef from "../ActorRef.ts"
+import * as ExitReason from "../ExitReason.ts"
+import * as Supervisor from "../Supervisor.ts"
+import * as Cell from "./cell.ts"
+import * as Core from "./core.ts"
+
+interface Entry {
+  readonly id: string
+  readonly restart: Supervisor.RestartType
+  readonly node: Core.Node
+  readonly kind: "actor" | "supervisor"
+  /** Not running: halted by a sibling's restart, waiting for a backoff, or after an escalation. */
+  down: boolean
+}
+
+type Control =
+  | {
+      readonly _tag: "Exited"
+      readonly node: Core.Node
+      readonly incarnation: number
+      readonly reason: ExitReason.ExitReason
+    }
+  | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<Entry> }
+
+type Step = (now: number, input: unknown) => Effect.Effect<[number, Duration.Duration], unknown>
+
+/** A running supervisor: a node to its parent, a parent to its children, and the public `SupervisorRef`. */
+export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.SupervisorRef {
+  readonly path: string
+  readonly core: Core.Core
+  readonly parent: Core.Parent
+  readonly spec: Supervisor.Spec<any>
+  readonly context: Context.Context<any>
+  incarnation = 0
+  private entries: Array<Entry> = []
+  private readonly control: Queue.Queue<Control>
+  private readonly lock: Semaphore.Semaphore
+  private fiber: Fiber.Fiber<ExitReason.ExitReason> | undefined = undefined
+  private live = 0
+  private terminated: ExitReason.ExitReason | undefined = undefined
+  private restarts: Array<number> = []
+  private step: Step | undefined = undefined
+  private lastDelay: Duration.Duration = Duration.zero
+  private readonly timers = new Set<Fiber.Fiber<void>>()
+
+  constructor(
+    core: Core.Core,
+    parent: Core.Parent,
+    path: string,
+    spec: Supervisor.Spec<any>,
+    context: Context.Context<any>,
+    control: Queue.Queue<Control>
+  ) {
+    this.core = core
+    this.parent = parent
+    this.path = path
+    this.spec = spec
+    this.context = context
+    this.control = control
+    this.lock = Semaphore.makeUnsafe(1)
+  }
+
+  isTerminated = (): boolean => this.terminated !== undefined
+
+  // ---- Parent ---------------------------------------------------------------------------------------------
+
+  childExited(node: Core.Node, incarnation: number, reason: ExitReason.ExitReason): void {
+    Queue.offerUnsafe(this.control, { _tag: "Exited", node, incarnation, reason })
+  }
+
+  // ---- Node -----------------------------------------------------------------------------------------------
+
+  readonly start: Effect.Effect<void> = Effect.sync(() => {
+    if (this.terminated !== undefined) return
+    const incarnation = ++this.incarnation
+    this.live = incarnation
+    const fiber = Effect.runForkWith(this.context)(this.run(incarnation))
+    this.fiber = fiber
+    fiber.addObserver((exit) => {
+      if (this.live !== incarnation) return
+      this.live = 0
+      this.fiber = undefined
+      this.parent.childExited(this, incarnation, Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause))
+    })
+  })
+
+  readonly halt: Effect.Effect<void> = Effect.suspend(() => {
+    const fiber = this.fiber
+    this.live = 0
+    this.fiber = undefined
+    return Effect.andThen(fiber === undefined ? Effect.void : Fiber.interrupt(fiber), this.withLock(this.haltChildren))
+  })
+
+  terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.terminated !== undefined) return Effect.void
+      return Effect.andThen(
+        this.halt,
+        this.withLock(
+          Effect.suspend(() => {
+            if (this.terminated !== undefined) return Effect.void
+            this.terminated = reason
+            const entries = this.entries.slice().reverse()
+            this.entries = []
+            return Effect.andThen(
+              Effect.forEach(entries, (entry) => entry.node.terminate(ExitReason.stopped), { discard: true }),
+              Effect.sync(() => {
+                if (this.core.registry.get(this.path) === this) this.core.registry.delete(this.path)
+                Queue.shutdownUnsafe(this.control)
+                Core.emit(this.core, { _tag: "Stopped", path: this.path, reason, at: Core.now(this.core) })
+              })
+            )
+          })
+        )
+      )
+    })
+  }
+
+  // ---- SupervisorRef ----------------------------------------------------------------------------------------
+
+  ref<M>(child: Supervisor.ActorChild<M, any>): Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNotFound> {
+    return Effect.suspend(() => {
+      const entry = this.entries.find((e) => e.id === child.id)
+      return entry !== undefined && Cell.isCell(entry.node) && entry.node.behavior === child.behavior
+        ? Effect.succeed(entry.node as ActorRef.ActorRef<M>)
+        : Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, child.id) }))
+    })
+  }
+
+  supervisor(id: string): Effect.Effect<Supervisor.SupervisorRef, ActorError.ActorNotFound> {
+    return Effect.suspend(() => {
+      const entry = this.entries.find((e) => e.id === id)
+      return entry !== undefined && entry.node instanceof SupervisorNode
+        ? Effect.succeed(entry.node)
+        : Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
+    })
+  }
+
+  startChild<M, R>(
+    child: Supervisor.ActorChild<M, R>
+  ): Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNameTaken | ActorError.ActorStopped, R> {
+    return Effect.flatMap(Effect.context<R>(), (context) =>
+      this.add(child, context).pipe(Effect.map((node) => node as unknown as ActorRef.ActorRef<M>))
+    )
+  }
+
+  startSupervisor<R>(
+    child: Supervisor.SupervisorChild<R>
+  ): Effect.Effect<Supervisor.SupervisorRef, ActorError.ActorNameTaken | ActorError.ActorStopped, R> {
+    return Effect.flatMap(Effect.context<R>(), (context) =>
+      this.add(child, context).pipe(Effect.map((node) => node as SupervisorNode))
+    )
+  }
+
+  spawn<A, M, R>(
+    template: Supervisor.Template<A, M, R>,
+    id: string,
+    args: A
+  ): Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNameTaken | ActorError.ActorStopped, R> {
+    return Effect.suspend(() =>
+      this.startChild(Supervisor.actor(id, template.build(args), { restart: template.restart }))
+    )
+  }
+
+  stopChild(id: string): Effect.Effect<void, ActorError.ActorNotFound> {
+    return this.withLock(
+      Effect.suspend(() => {
+        const index = this.entries.findIndex((e) => e.id === id)
+        if (index < 0) return Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
+        const [entry] = this.entries.splice(index, 1)
+        return entry!.node.terminate(ExitReason.stopped)
+      })
+    )
+  }
+
+  get children(): Effect.Effect<ReadonlyArray<Supervisor.ChildInfo>> {
+    return Effect.sync(() =>
+      this.entries.map((e) => ({
+        id: e.id,
+        path: e.node.path,
+        kind: e.kind,
+        restart: e.restart,
+        running: !e.down
+      }))
+    )
+  }
+
+  // ---- internals --------------------------------------------------------------------------------------------
+
+  /**
+   * Runs `effect` holding this supervisor's lock, in a fiber of its own: an actor that stops itself (or its own
+   * supervisor) would otherwise interrupt the very fiber doing the stopping.
+   */
+  private withLock<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.flatMap(Effect.forkDetach(Effect.uninterruptible(this.lock.withPermits(1)(effect))), Fiber.join)
+  }
+
+  /** Creates a child from its declaration, and starts it when this supervisor is running. */
+  add(
+    child: Supervisor.Child<any>,
+    context: Context.Context<any>
+  ): Effect.Effect<Core.Node, ActorError.ActorNameTaken | ActorError.ActorStopped> {
+    return this.withLock(
+      Effect.gen({ self: this }, function* () {
+        if (this.terminated !== undefined) return yield* new ActorError.ActorStopped({ path: this.path })
+        if (!Core.isValidName(child.id)) {
+          return yield* new ActorError.ActorNameTaken({ path: Core.childPath(this.path, child.id) })
+        }
+        const path = Core.childPath(this.path, child.id)
+        if (this.core.registry.has(path)) return yield* new ActorError.ActorNameTaken({ path })
+        const node = yield* makeNode(this.core, this, path, child, context)
+        this.core.registry.set(path, node)
+        const running = this.live !== 0
+        this.entries.push({
+          id: child.id,
+          restart: child.restart,
+          node,
+          kind: child._tag === "ActorChild" ? "actor" : "supervisor",
+          down: !running
+        })
+        if (running) yield* node.start
+        return node
+      })
+    )
+  }
+
+  private run(incarnation: number): Effect.Effect<ExitReason.ExitReason> {
+    return Effect.gen({ self: this }, function* () {
+      yield* this.lock.withPermits(1)(this.startDown(this.entries))
+      Core.emit(this.core, { _tag: "Started", path: this.path, incarnation, at: Core.now(this.core) })
+      while (true) {
+        const message = yield* Queue.take(this.control)
+        const outcome = yield* this.lock.withPermits(1)(Effect.uninterruptible(this.handle(message)))
+        if (outcome !== undefined) return outcome
+      }
+    })
+  }
+
+  private startDown(entries: ReadonlyArray<Entry>): Effect.Effect<void> {
+    return Effect.forEach(
+      entries,
+      (entry) =>
+        Effect.suspend(() => {
+          if (!entry.down || !this.entries.includes(entry)) return Effect.void
+          entry.down = false
+          return entry.node.start
+        }),
+      { discard: true }
+    )
+  }
+
+  private readonly haltChildren: Effect.Effect<void> = Effect.suspend(() => {
+    for (const timer of this.timers) timer.interruptUnsafe()
+    this.timers.clear()
+    while (Queue.takeUnsafe(this.control) !== undefined) {
+      // stale exits and restarts of the incarnation being halted
+    }
+    return Effect.forEach(
+      this.entries.slice().reverse(),
+      (entry) =>
+        Effect.suspend(() => {
+          entry.down = true
+          return entry.node.halt
+        }),
+      { discard: true }
+    )
+  })
+
+  private handle(message: Control): Effect.Effect<ExitReason.ExitReason | undefined> {
+    if (message._tag === "RestartDue") return Effect.as(this.startDown(message.entries), undefined)
+    return Effect.gen({ self: this }, function* () {
+      const { node, incarnation, reason } = message
+      const index = this.entries.findIndex((e) => e.node === node)
+      const entry = this.entries[index]
+      if (entry === undefined || entry.down || node.incarnation !== incarnation) return undefined
+      entry.down = true
+      if (!Supervisor.shouldRestart(entry.restart, ExitReason.isAbnormal(reason))) {
+        this.entries.splice(index, 1)
+        yield* node.terminate(reason)
+        return undefined
+      }
+      const now = Core.now(this.core)
+      const within = Duration.toMillis(this.spec.intensity.within)
+      this.restarts = this.restarts.filter((t) => now - t < within)
+      if (this.restarts.length === 0) this.step = undefined
+      this.restarts.push(now)
+      if (this.restarts.length > this.spec.intensity.maxRestarts) {
+        Core.emit(this.core, {
+          _tag: "Escalated",
+          path: this.path,
+          child: node.path,
+          restarts: this.restarts.length - 1,
+          withinMillis: within,
+          at: now
+        })
+        this.restarts = []
+        this.step = undefined
+        yield* this.haltChildren
+        return ExitReason.Escalated.make({
+          child: node.path,
+          restarts: this.spec.intensity.maxRestarts,
+          withinMillis: within
+        })
+      }
+      const delay = yield* this.nextDelay(now)
+      const affected = this.affectedBy(index)
+      for (const sibling of affected.slice().reverse()) {
+        if (sibling === entry) continue
+        if (sibling.restart === "temporary") {
+          this.entries.splice(this.entries.indexOf(sibling), 1)
+          yield* sibling.node.terminate(ExitReason.stopped)
+        } else if (!sibling.down) {
+          sibling.down = true
+          yield* sibling.node.halt
+        }
+      }
+      const restarting = affected.filter((e) => this.entries.includes(e))
+      const delayMillis = Duration.toMillis(delay)
+      for (const e of restarting) {
+        Core.emit(this.core, {
+          _tag: "Restarted",
+          path: e.node.path,
+          reason: e === entry ? reason : ExitReason.stopped,
+          delayMillis,
+          at: now
+        })
+      }
+      if (delayMillis <= 0) {
+        yield* this.startDown(restarting)
+      } else {
+        this.scheduleRestart(restarting, delay)
+      }
+      return undefined
+    })
+  }
+
+  private affectedBy(index: number): Array<Entry> {
+    switch (this.spec.strategy) {
+      case "one-for-one":
+        return [this.entries[index]!]
+      case "one-for-all":
+        return this.entries.slice()
+      case "rest-for-one":
+        return this.entries.slice(index)
+    }
+  }
+
+  private nextDelay(now: number): Effect.Effect<Duration.Duration> {
+    const backoff = this.spec.backoff
+    if (backoff === undefined) return Effect.succeed(Duration.zero)
+    return Effect.gen({ self: this }, function* () {
+      if (this.step === undefined) this.step = (yield* Schedule.toStep(backoff)) as unknown as Step
+      const result = yield* Effect.result(this.step(now, this.restarts.length))
+      // A finished schedule keeps its last delay rather than restarting without one.
+      if (result._tag === "Success") this.lastDelay = result.success[1]
+      return this.lastDelay
+    })
+  }
+
+  private scheduleRestart(entries: ReadonlyArray<Entry>, delay: Duration.Duration): void {
+    const timer = Effect.runForkWith(this.context)(
+      Effect.andThen(
+        Effect.sleep(delay),
+        Effect.sync(() => {
+          Queue.offerUnsafe(this.control, { _tag: "RestartDue", entries })
+        })
+      )
+    )
+    this.timers.add(timer)
+    timer.addObserver(() => this.timers.delete(timer))
+  }
+}
+
+/** Creates (but does not start) the node for a child declaration. */
+export const makeNode = (
+  core: Core.Core,
+  parent: Core.Parent,
+  path: string,
+  child: Supervisor.Child<any>,
+  context: Context.Context<any>
+): Effect.Effect<Core.Node, ActorError.ActorNameTaken | ActorError.ActorStopped> =>
+  child._tag === "ActorChild"
+    ? Cell.make(core, parent, path, child.behavior as Actor.Behavior<any, any, any, any>, context)
+    : make(core, parent, path, child.spec, context)
+
+/** Creates (but does not start) a supervisor node and the nodes of its declared children. */
+export const make = (
+  core: Core.Core,
+  parent: Core.Parent,
+  path: string,
+  spec: Supervisor.Spec<any>,
+  context: Context.Context<any>
+): Effect.Effect<SupervisorNode, ActorError.ActorNameTaken | ActorError.ActorStopped> =>
+  Effect.gen(function* () {
+    const control = yield* Queue.unbounded<Control>()
+    const node = new SupervisorNode(core, parent, path, spec, context, control)
+    for (const child of spec.children) yield* node.add(child, context)
+    return node
+  })
