@@ -1,0 +1,169 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Schedule, Schema, Stream } from "effect"
+import { ActorSystem, LifecycleEvent, Supervisor } from "../src/index.ts"
+import { counter } from "./fixtures.ts"
+import { is, makeFiberCounter, settle, untilEvent } from "./helpers.ts"
+
+const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, ActorSystem.layer())
+
+const tree = Supervisor.make({
+  strategy: "one-for-all",
+  children: [
+    Supervisor.actor("store", counter()),
+    Supervisor.supervisor(
+      "workers",
+      Supervisor.make({ children: [Supervisor.actor("w1", counter()), Supervisor.actor("w2", counter())] })
+    ),
+    Supervisor.actor("api", counter())
+  ]
+})
+
+const X = Supervisor.actor("x", counter())
+
+describe("ActorSystem", () => {
+  it.effect("spawns at a path, finds actors by path and protocol, refuses taken names", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const behavior = counter({ start: 3 })
+        const ref = yield* system.spawn("orchestrator", behavior)
+        assert.strictEqual(ref.path, "/orchestrator")
+        const found = yield* system.lookup("/orchestrator", behavior.protocol)
+        assert.strictEqual(yield* found.ask<number>((replyTo) => ({ _tag: "Get", replyTo })), 3)
+        const mismatch = yield* Effect.flip(system.lookup("/orchestrator", Schema.String))
+        assert.strictEqual(mismatch._tag, "ProtocolMismatch")
+        const missing = yield* Effect.flip(system.lookup("/nobody", behavior.protocol))
+        assert.strictEqual(missing._tag, "ActorNotFound")
+        const taken = yield* Effect.flip(system.spawn("orchestrator", behavior))
+        assert.strictEqual(taken._tag, "ActorNameTaken")
+        const invalid = yield* Effect.flip(system.spawn("a/b", behavior))
+        assert.strictEqual(invalid._tag, "ActorNameTaken")
+
+        yield* system.spawnSupervisor("team", tree)
+        assert.deepStrictEqual(yield* system.paths, [
+          "/",
+          "/orchestrator",
+          "/team",
+          "/team/api",
+          "/team/store",
+          "/team/workers",
+          "/team/workers/w1",
+          "/team/workers/w2"
+        ])
+        const w2 = yield* system.lookupUnknown("/team/workers/w2")
+        yield* w2.tellUnknown({ _tag: "Add", n: 1 })
+        const workers = yield* system.lookupSupervisor("/team/workers")
+        assert.deepStrictEqual(
+          (yield* workers.children).map((c) => [c.id, c.kind, c.restart, c.running]),
+          [
+            ["w1", "actor", "permanent", true],
+            ["w2", "actor", "permanent", true]
+          ]
+        )
+      })
+    )
+  )
+
+  it.effect("stop by path stops a subtree, children before their parent", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        yield* system.spawnSupervisor("team", tree)
+        yield* system.stop("/team/workers")
+        const order: Array<string> = []
+        while (order.length < 3) order.push((yield* untilEvent(events, is("Stopped"))).path)
+        assert.deepStrictEqual(order, ["/team/workers/w2", "/team/workers/w1", "/team/workers"])
+        assert.deepStrictEqual(yield* system.paths, ["/", "/team", "/team/api", "/team/store"])
+        const missing = yield* Effect.flip(system.stop("/team/workers"))
+        assert.strictEqual(missing._tag, "ActorNotFound")
+      })
+    )
+  )
+
+  it.effect("an actor can stop itself through the system without deadlocking", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const ref = yield* system.spawn("self-stopper", counter())
+        yield* ref.tell({ _tag: "Block", until: Effect.runPromise(system.stop("/self-stopper")) })
+        const stopped = yield* untilEvent(events, is("Stopped", "/self-stopper"))
+        assert.strictEqual(stopped.reason._tag, "Stopped")
+      })
+    )
+  )
+
+  it.effect("shutdown stops children before parents and leaves no fiber running", () => {
+    const fibers = makeFiberCounter()
+    return fibers.provide(
+      Effect.gen(function* () {
+        const baseline = fibers.live()
+        const stoppedOrder: Array<string> = []
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const system = yield* ActorSystem.make()
+            const events = yield* system.subscribe
+            yield* system.spawnSupervisor("team", tree)
+            const backoff = yield* system.spawnSupervisor(
+              "slow",
+              Supervisor.make({
+                backoff: Schedule.spaced("1 hour"),
+                children: [X]
+              })
+            )
+            const x = yield* backoff.ref(X)
+            yield* x.tell({ _tag: "Crash", message: "waits an hour for its restart" })
+            yield* untilEvent(events, is("Restarted", "/slow/x"))
+            const worker = yield* system.spawn("busy", counter())
+            for (let i = 0; i < 100; i++) yield* worker.tell({ _tag: "Add", n: 1 })
+            assert.isAbove(fibers.live(), baseline)
+            yield* system.shutdown
+            while (true) {
+              const event = yield* untilEvent(events, is("Stopped"))
+              stoppedOrder.push(event.path)
+              if (event.path === "/") break
+            }
+          })
+        )
+        yield* settle
+        assert.strictEqual(fibers.live(), baseline, "every fiber the system started has ended")
+        const before = (child: string, parent: string) =>
+          assert.isBelow(stoppedOrder.indexOf(child), stoppedOrder.indexOf(parent), `${child} before ${parent}`)
+        before("/team/workers/w1", "/team/workers")
+        before("/team/workers/w2", "/team/workers")
+        before("/team/workers", "/team")
+        before("/team/store", "/team")
+        before("/team/api", "/team")
+        before("/slow/x", "/slow")
+        before("/team", "/")
+        before("/busy", "/")
+        assert.strictEqual(stoppedOrder.at(-1), "/")
+      })
+    )
+  })
+
+  it.effect("publishes lifecycle events that decode with their schema", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const collected = yield* Effect.forkChild(Stream.runCollect(Stream.take(system.events, 4)))
+        yield* settle
+        yield* system.spawnSupervisor("sup", Supervisor.make({ children: [Supervisor.actor("a", counter())] }))
+        const a = yield* system.lookupUnknown("/sup/a")
+        yield* a.tellUnknown({ _tag: "Crash", message: "x" })
+        const events = yield* Fiber.join(collected)
+        assert.deepStrictEqual(
+          events.map((e) => `${e._tag} ${e.path}`),
+          ["Started /sup/a", "Started /sup", "Restarted /sup/a", "Started /sup/a"]
+        )
+        for (const event of events) {
+          const roundTrip = Schema.decodeUnknownSync(LifecycleEvent.LifecycleEvent)(
+            Schema.encodeSync(LifecycleEvent.LifecycleEvent)(event)
+          )
+          assert.deepStrictEqual(roundTrip, event)
+        }
+      })
+    )
+  )
+})

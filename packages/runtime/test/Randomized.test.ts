@@ -1,0 +1,177 @@
+/**
+ * A randomized test of supervision: trees of supervisors and workers with random strategies, restart types
+ * and intensities, hit by random crashes, defects, normal stops and requests, many rounds over. After each
+ * round the lifecycle events are replayed against the rules, and the fiber count must be back at its baseline.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, PubSub } from "effect"
+import { type ActorRef, ActorSystem, type LifecycleEvent, Supervisor } from "../src/index.ts"
+import { type CounterMessage, counter } from "./fixtures.ts"
+import { makeFiberCounter, settle } from "./helpers.ts"
+
+/** A small seeded PRNG (mulberry32) so that a failing round can be replayed. */
+const prng = (seed: number) => {
+  let a = seed >>> 0
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <A>(items: ReadonlyArray<A>): A => items[Math.floor(next() * items.length)]!
+  }
+}
+type Rng = ReturnType<typeof prng>
+
+interface Tree {
+  readonly spec: Supervisor.Spec
+  readonly workers: Array<{ readonly path: string; readonly child: Supervisor.ActorChild<CounterMessage> }>
+  readonly intensity: Map<string, { readonly maxRestarts: number; readonly withinMillis: number }>
+}
+
+const strategies: ReadonlyArray<Supervisor.Strategy> = ["one-for-one", "one-for-all", "rest-for-one"]
+const restartTypes: ReadonlyArray<Supervisor.RestartType> = ["permanent", "transient", "temporary"]
+
+const makeTree = (rng: Rng, path: string, depth: number, tree: Tree["workers"], intensity: Tree["intensity"]) => {
+  const maxRestarts = 1 + rng.int(3)
+  const withinMillis = 20 + rng.int(80)
+  intensity.set(path, { maxRestarts, withinMillis })
+  const children: Array<Supervisor.Child> = []
+  const count = 1 + rng.int(3)
+  for (let i = 0; i < count; i++) {
+    const restart = rng.pick(restartTypes)
+    if (depth < 2 && rng.next() < 0.35) {
+      const id = `s${i}`
+      children.push(Supervisor.supervisor(id, makeTree(rng, `${path}/${id}`, depth + 1, tree, intensity), { restart }))
+    } else {
+      const id = `w${i}`
+      const child = Supervisor.actor(id, counter(), { restart })
+      tree.push({ path: `${path}/${id}`, child })
+      children.push(child)
+    }
+  }
+  return Supervisor.make({
+    strategy: rng.pick(strategies),
+    intensity: { maxRestarts, within: withinMillis },
+    children
+  })
+}
+
+/**
+ * Replays one supervisor's restart decisions: each handled failure of a direct child is a `Restarted` event
+ * with the child's own reason (siblings restarted with it carry `Stopped`), and a failure over the intensity is
+ * an `Escalated` event instead.
+ */
+const checkIntensity = (
+  events: ReadonlyArray<LifecycleEvent.LifecycleEvent>,
+  path: string,
+  limits: { readonly maxRestarts: number; readonly withinMillis: number }
+) => {
+  const isChild = (p: string) => p.startsWith(`${path}/`) && !p.slice(path.length + 1).includes("/")
+  let window: Array<number> = []
+  let escalations = 0
+  for (const event of events) {
+    const failure =
+      (event._tag === "Restarted" && isChild(event.path) && event.reason._tag !== "Stopped") ||
+      (event._tag === "Escalated" && event.path === path)
+    if (!failure) continue
+    window = window.filter((t) => event.at - t < limits.withinMillis)
+    window.push(event.at)
+    if (event._tag === "Escalated") {
+      assert.strictEqual(window.length, limits.maxRestarts + 1, `${path} escalated exactly when over its intensity`)
+      window = []
+      escalations++
+    } else {
+      assert.isAtMost(window.length, limits.maxRestarts, `${path} restarted within its intensity`)
+    }
+  }
+  return escalations
+}
+
+const round = (seed: number) => {
+  const fibers = makeFiberCounter()
+  return fibers.provide(
+    Effect.gen(function* () {
+      const rng = prng(seed)
+      const baseline = fibers.live()
+      const workers: Tree["workers"] = []
+      const intensity: Tree["intensity"] = new Map()
+      const spec = makeTree(rng, "/tree", 0, workers, intensity)
+      const events: Array<LifecycleEvent.LifecycleEvent> = []
+      let asks = 0
+      let answered = 0
+      let timeouts = 0
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          // A root that never gives up, so that every escalation inside the tree is visible in the events.
+          const system = yield* ActorSystem.make({ intensity: { maxRestarts: 1_000_000, within: "1 second" } })
+          const subscription = yield* system.subscribe
+          const tree = yield* system.spawnSupervisor("tree", spec, { restart: "permanent" })
+          void tree
+          const refs: Array<ActorRef.ActorRef<CounterMessage>> = []
+          for (const worker of workers) {
+            const ref = yield* Effect.option(system.lookup(worker.path, worker.child.behavior.protocol))
+            if (ref._tag === "Some") refs.push(ref.value)
+          }
+          for (let step = 0; step < 60; step++) {
+            const ref = rng.pick(refs)
+            const roll = rng.next()
+            if (roll < 0.25) yield* ref.tell({ _tag: "Crash", message: `step ${step}` })
+            else if (roll < 0.3) yield* ref.tell({ _tag: "Die" })
+            else if (roll < 0.35) yield* ref.tell({ _tag: "Halt" })
+            else if (roll < 0.6) yield* ref.tell({ _tag: "Add", n: 1 })
+            else {
+              asks++
+              const outcome = yield* Effect.result(
+                ref.ask<number>((replyTo) => ({ _tag: "Get", replyTo }), { timeout: "2 seconds" })
+              )
+              if (outcome._tag === "Success") answered++
+              else if (outcome.failure._tag === "AskTimeout") timeouts++
+              else answered++
+            }
+            if (rng.next() < 0.2) yield* settle
+          }
+          yield* settle
+          yield* system.shutdown
+          events.push(...(yield* PubSub.takeUpTo(subscription, Number.MAX_SAFE_INTEGER)))
+        })
+      )
+      yield* settle
+      assert.strictEqual(timeouts, 0, "every request was answered, with a reply or a typed failure")
+      assert.strictEqual(answered, asks)
+      let escalations = 0
+      for (const [path, limits] of intensity) escalations += checkIntensity(events, path, limits)
+      assert.strictEqual(
+        escalations,
+        events.filter((e) => e._tag === "Escalated").length,
+        "every escalation was justified by the replay"
+      )
+      assert.strictEqual(fibers.live(), baseline, "no fiber outlives the system")
+      return { escalations, restarts: events.filter((e) => e._tag === "Restarted").length }
+    })
+  )
+}
+
+describe("Supervision under random failures", () => {
+  it.live(
+    "keeps its invariants over many random trees",
+    () =>
+      Effect.gen(function* () {
+        let escalations = 0
+        let restarts = 0
+        for (let seed = 1; seed <= 40; seed++) {
+          const result = yield* round(seed)
+          escalations += result.escalations
+          restarts += result.restarts
+        }
+        // The rounds must actually exercise restarts and escalations, or they prove nothing.
+        assert.isAbove(restarts, 50)
+        assert.isAbove(escalations, 5)
+      }),
+    60_000
+  )
+})
