@@ -44,8 +44,9 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
   private live = 0
   private inFlight: AskEnvelope | undefined = undefined
   private terminated: ExitReason.ExitReason | undefined = undefined
-  private readonly watchers = new Map<ActorCell<any, any, any, any>, Watcher>()
-  private readonly watching = new Set<ActorCell<any, any, any, any>>()
+  // Allocated on first use: most actors are never watched, and an idle actor should stay small.
+  private watchers: Map<ActorCell<any, any, any, any>, Watcher> | undefined = undefined
+  private watching: Set<ActorCell<any, any, any, any>> | undefined = undefined
 
   constructor(
     core: Core.Core,
@@ -64,7 +65,9 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
     this.mailbox = mailbox
   }
 
-  isTerminated = (): boolean => this.terminated !== undefined
+  isTerminated(): boolean {
+    return this.terminated !== undefined
+  }
 
   // ---- ActorRef -------------------------------------------------------------------------------------------
 
@@ -126,21 +129,25 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
 
   // ---- Node -----------------------------------------------------------------------------------------------
 
-  readonly start: Effect.Effect<void> = Effect.sync(() => {
-    if (this.terminated !== undefined) return
-    const incarnation = ++this.incarnation
-    this.live = incarnation
-    const fiber = Effect.runForkWith(this.context)(this.run(incarnation))
-    this.fiber = fiber
-    fiber.addObserver((exit) => this.ended(incarnation, exit))
-  })
+  get start(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (this.terminated !== undefined) return
+      const incarnation = ++this.incarnation
+      this.live = incarnation
+      const fiber = Effect.runForkWith(this.context)(this.run(incarnation))
+      this.fiber = fiber
+      fiber.addObserver((exit) => this.ended(incarnation, exit))
+    })
+  }
 
-  readonly halt: Effect.Effect<void> = Effect.suspend(() => {
-    const fiber = this.fiber
-    this.live = 0
-    this.fiber = undefined
-    return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
-  })
+  get halt(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const fiber = this.fiber
+      this.live = 0
+      this.fiber = undefined
+      return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
+    })
+  }
 
   terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
     return Effect.suspend(() => {
@@ -168,11 +175,11 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
       }
     }
     Queue.shutdownUnsafe(this.mailbox)
-    for (const target of this.watching) target.watchers.delete(this)
-    this.watching.clear()
+    if (this.watching !== undefined) for (const target of this.watching) target.watchers?.delete(this)
+    this.watching = undefined
     const terminated: Actor.Terminated = { _tag: "Terminated", path: this.path, reason }
-    for (const deliver of this.watchers.values()) deliver(terminated)
-    this.watchers.clear()
+    if (this.watchers !== undefined) for (const deliver of this.watchers.values()) deliver(terminated)
+    this.watchers = undefined
     Core.emit(this.core, { _tag: "Stopped", path: this.path, reason, at })
   }
 
@@ -222,30 +229,48 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
   }
 
   private actorContext(incarnation: number): Actor.ActorContext<M> {
-    return {
-      self: this,
-      path: this.path,
-      incarnation,
-      watch: (target, map) => Effect.sync(() => this.watch(target, map)),
-      unwatch: (target) =>
-        Effect.sync(() => {
-          const cell = asCell(target)
-          if (cell === undefined) return
-          cell.watchers.delete(this)
-          this.watching.delete(cell)
-        })
-    }
+    return new CellContext(this, incarnation)
   }
 
-  private watch(target: ActorRef.ActorRef<never>, map: (terminated: Actor.Terminated) => M): void {
+  /** Death watch, see `ActorContext.watch`. */
+  watchUnsafe(target: ActorRef.ActorRef<never>, map: (terminated: Actor.Terminated) => M): void {
     const cell = asCell(target)
     if (cell === undefined) return
     if (cell.terminated !== undefined) {
       this.deliver(map({ _tag: "Terminated", path: cell.path, reason: cell.terminated }))
       return
     }
+    cell.watchers ??= new Map()
     cell.watchers.set(this, (terminated) => this.deliver(map(terminated)))
+    this.watching ??= new Set()
     this.watching.add(cell)
+  }
+
+  /** See `ActorContext.unwatch`. */
+  unwatchUnsafe(target: ActorRef.ActorRef<never>): void {
+    const cell = asCell(target)
+    if (cell === undefined) return
+    cell.watchers?.delete(this)
+    this.watching?.delete(cell)
+  }
+}
+
+/** The `ActorContext` of one incarnation; methods live on the prototype to keep idle actors small. */
+class CellContext<M> implements Actor.ActorContext<M> {
+  readonly self: ActorCell<M, any, any, any>
+  readonly incarnation: number
+  constructor(self: ActorCell<M, any, any, any>, incarnation: number) {
+    this.self = self
+    this.incarnation = incarnation
+  }
+  get path(): string {
+    return this.self.path
+  }
+  watch(target: ActorRef.ActorRef<never>, map: (terminated: Actor.Terminated) => M): Effect.Effect<void> {
+    return Effect.sync(() => this.self.watchUnsafe(target, map))
+  }
+  unwatch(target: ActorRef.ActorRef<never>): Effect.Effect<void> {
+    return Effect.sync(() => this.self.unwatchUnsafe(target))
   }
 }
 

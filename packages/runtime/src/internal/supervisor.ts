@@ -46,7 +46,8 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
   readonly spec: Supervisor.Spec<any>
   readonly context: Context.Context<any>
   incarnation = 0
-  private entries: Array<Entry> = []
+  /** The children by id; a `Map` keeps them in start order. */
+  private entries = new Map<string, Entry>()
   private readonly control: Queue.Queue<Control>
   private readonly lock: Semaphore.Semaphore
   private fiber: Fiber.Fiber<ExitReason.ExitReason> | undefined = undefined
@@ -74,7 +75,9 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
     this.lock = Semaphore.makeUnsafe(1)
   }
 
-  isTerminated = (): boolean => this.terminated !== undefined
+  isTerminated(): boolean {
+    return this.terminated !== undefined
+  }
 
   // ---- Parent ---------------------------------------------------------------------------------------------
 
@@ -114,8 +117,8 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
           Effect.suspend(() => {
             if (this.terminated !== undefined) return Effect.void
             this.terminated = reason
-            const entries = this.entries.slice().reverse()
-            this.entries = []
+            const entries = [...this.entries.values()].reverse()
+            this.entries = new Map()
             return Effect.andThen(
               Effect.forEach(entries, (entry) => entry.node.terminate(ExitReason.stopped), { discard: true }),
               Effect.sync(() => {
@@ -134,7 +137,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
 
   ref<M>(child: Supervisor.ActorChild<M, any>): Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNotFound> {
     return Effect.suspend(() => {
-      const entry = this.entries.find((e) => e.id === child.id)
+      const entry = this.entries.get(child.id)
       return entry !== undefined && Cell.isCell(entry.node) && entry.node.behavior === child.behavior
         ? Effect.succeed(entry.node as ActorRef.ActorRef<M>)
         : Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, child.id) }))
@@ -143,7 +146,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
 
   supervisor(id: string): Effect.Effect<Supervisor.SupervisorRef, ActorError.ActorNotFound> {
     return Effect.suspend(() => {
-      const entry = this.entries.find((e) => e.id === id)
+      const entry = this.entries.get(id)
       return entry !== undefined && entry.node instanceof SupervisorNode
         ? Effect.succeed(entry.node)
         : Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
@@ -179,17 +182,18 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
   stopChild(id: string): Effect.Effect<void, ActorError.ActorNotFound> {
     return this.withLock(
       Effect.suspend(() => {
-        const index = this.entries.findIndex((e) => e.id === id)
-        if (index < 0) return Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
-        const [entry] = this.entries.splice(index, 1)
-        return entry!.node.terminate(ExitReason.stopped)
+        const entry = this.entries.get(id)
+        if (entry === undefined)
+          return Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
+        this.entries.delete(id)
+        return entry.node.terminate(ExitReason.stopped)
       })
     )
   }
 
   get children(): Effect.Effect<ReadonlyArray<Supervisor.ChildInfo>> {
     return Effect.sync(() =>
-      this.entries.map((e) => ({
+      [...this.entries.values()].map((e) => ({
         id: e.id,
         path: e.node.path,
         kind: e.kind,
@@ -214,7 +218,8 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
     child: Supervisor.Child<any>,
     context: Context.Context<any>
   ): Effect.Effect<Core.Node, ActorError.ActorNameTaken | ActorError.ActorStopped> {
-    return this.withLock(
+    // Starting never stops anything, so unlike `withLock` it needs no fiber of its own.
+    return this.lock.withPermits(1)(
       Effect.gen({ self: this }, function* () {
         if (this.terminated !== undefined) return yield* new ActorError.ActorStopped({ path: this.path })
         if (!Core.isValidName(child.id)) {
@@ -225,7 +230,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
         const node = yield* makeNode(this.core, this, path, child, context)
         this.core.registry.set(path, node)
         const running = this.live !== 0
-        this.entries.push({
+        this.entries.set(child.id, {
           id: child.id,
           restart: child.restart,
           node,
@@ -240,7 +245,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
 
   private run(incarnation: number): Effect.Effect<ExitReason.ExitReason> {
     return Effect.gen({ self: this }, function* () {
-      yield* this.lock.withPermits(1)(this.startDown(this.entries))
+      yield* this.lock.withPermits(1)(this.startDown([...this.entries.values()]))
       Core.emit(this.core, { _tag: "Started", path: this.path, incarnation, at: Core.now(this.core) })
       while (true) {
         const message = yield* Queue.take(this.control)
@@ -255,7 +260,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
       entries,
       (entry) =>
         Effect.suspend(() => {
-          if (!entry.down || !this.entries.includes(entry)) return Effect.void
+          if (!entry.down || this.entries.get(entry.id) !== entry) return Effect.void
           entry.down = false
           return entry.node.start
         }),
@@ -270,7 +275,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
       // stale exits and restarts of the incarnation being halted
     }
     return Effect.forEach(
-      this.entries.slice().reverse(),
+      [...this.entries.values()].reverse(),
       (entry) =>
         Effect.suspend(() => {
           entry.down = true
@@ -284,12 +289,12 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
     if (message._tag === "RestartDue") return Effect.as(this.startDown(message.entries), undefined)
     return Effect.gen({ self: this }, function* () {
       const { node, incarnation, reason } = message
-      const index = this.entries.findIndex((e) => e.node === node)
-      const entry = this.entries[index]
-      if (entry === undefined || entry.down || node.incarnation !== incarnation) return undefined
+      const id = node.path.slice(node.path.lastIndexOf("/") + 1)
+      const entry = this.entries.get(id)
+      if (entry === undefined || entry.node !== node || entry.down || node.incarnation !== incarnation) return undefined
       entry.down = true
       if (!Supervisor.shouldRestart(entry.restart, ExitReason.isAbnormal(reason))) {
-        this.entries.splice(index, 1)
+        this.entries.delete(id)
         yield* node.terminate(reason)
         return undefined
       }
@@ -317,18 +322,18 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
         })
       }
       const delay = yield* this.nextDelay(now)
-      const affected = this.affectedBy(index)
+      const affected = this.affectedBy(entry)
       for (const sibling of affected.slice().reverse()) {
         if (sibling === entry) continue
         if (sibling.restart === "temporary") {
-          this.entries.splice(this.entries.indexOf(sibling), 1)
+          this.entries.delete(sibling.id)
           yield* sibling.node.terminate(ExitReason.stopped)
         } else if (!sibling.down) {
           sibling.down = true
           yield* sibling.node.halt
         }
       }
-      const restarting = affected.filter((e) => this.entries.includes(e))
+      const restarting = affected.filter((e) => this.entries.get(e.id) === e)
       const delayMillis = Duration.toMillis(delay)
       for (const e of restarting) {
         Core.emit(this.core, {
@@ -348,14 +353,16 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
     })
   }
 
-  private affectedBy(index: number): Array<Entry> {
+  private affectedBy(entry: Entry): Array<Entry> {
     switch (this.spec.strategy) {
       case "one-for-one":
-        return [this.entries[index]!]
+        return [entry]
       case "one-for-all":
-        return this.entries.slice()
-      case "rest-for-one":
-        return this.entries.slice(index)
+        return [...this.entries.values()]
+      case "rest-for-one": {
+        const all = [...this.entries.values()]
+        return all.slice(all.indexOf(entry))
+      }
     }
   }
 
