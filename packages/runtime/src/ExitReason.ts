@@ -42,10 +42,15 @@ export const failed = (error: unknown): ExitReason => Failed.make({ error })
 export const isAbnormal = (reason: ExitReason): boolean =>
   reason._tag === "Failed" || reason._tag === "Died" || reason._tag === "Escalated"
 
-/** Maps the failure cause of an incarnation onto a reason: typed errors are `Failed`, the rest `Died`. */
+/**
+ * Maps the failure cause of an incarnation onto a reason: typed errors are `Failed`, an interruption alone is
+ * `Stopped`, anything else `Died`.
+ */
 export const fromCause = (cause: Cause.Cause<unknown>): ExitReason => {
   const failure = cause.reasons.find(Cause.isFailReason)
-  return failure !== undefined ? failed(failure.error) : Died.make({ defect: Cause.pretty(cause) })
+  if (failure !== undefined) return failed(failure.error)
+  if (cause.reasons.length > 0 && cause.reasons.every(Cause.isInterruptReason)) return stopped
+  return Died.make({ defect: Cause.pretty(cause) })
 }
 
 /** A one-line rendering for logs and event tables. */

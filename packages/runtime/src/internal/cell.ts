@@ -192,12 +192,15 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
   private ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason, E>): void {
     const inFlight = this.inFlight
     this.inFlight = undefined
+    const reported = this.live === incarnation
+    // Rendering a cause is costly: only do it when someone will read the reason.
+    if (inFlight === undefined && !reported) return
     const reason = Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause)
     if (inFlight !== undefined) {
       const crashed = new ActorError.ActorCrashed({ path: this.path, reason: ExitReason.format(reason) })
       Deferred.doneUnsafe(inFlight.reply, Exit.fail(crashed))
     }
-    if (this.live !== incarnation) return
+    if (!reported) return
     this.live = 0
     this.fiber = undefined
     this.parent.childExited(this, incarnation, reason)
