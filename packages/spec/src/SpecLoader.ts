@@ -1,0 +1,395 @@
+/**
+ * Loads agent specs and team files from YAML, reporting every problem at once as `FILE:LINE:COL: message`.
+ *
+ * Files are read through effect's `FileSystem` (and `Path`), so the Node implementation, a test double or an
+ * in-memory one all work. `${VAR}` references are read through the current `ConfigProvider` (the process
+ * environment by default). Every failure is a {@link SpecError.SpecInvalid} holding all positioned problems;
+ * nothing is thrown.
+ *
+ * @example
+ * ```ts
+ * import { SpecLoader } from "@troupe/spec"
+ * import { NodeServices } from "@effect/platform-node"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = SpecLoader.loadAgent("agents/backend.yaml").pipe(
+ *   Effect.map(({ spec }) => spec.limits.maxSteps),
+ *   Effect.provide(NodeServices.layer)
+ * )
+ * ```
+ */
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Path from "effect/Path"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as AgentSpec from "./AgentSpec.ts"
+import * as Document from "./internal/document.ts"
+import * as Issues from "./internal/issues.ts"
+import * as Suggest from "./internal/suggest.ts"
+import * as LegacySpec from "./LegacySpec.ts"
+import * as SpecError from "./SpecError.ts"
+import * as TeamSpec from "./TeamSpec.ts"
+import * as ToolSpec from "./ToolSpec.ts"
+
+/** An agent spec loaded from a file, with any notices about it. */
+export interface LoadedAgent {
+  readonly _tag: "Agent"
+  readonly file: string
+  readonly spec: AgentSpec.AgentSpec
+  readonly notices: ReadonlyArray<SpecError.SpecNotice>
+}
+
+/** A team file loaded with every member resolved, and the notices of all its files. */
+export interface LoadedTeam {
+  readonly _tag: "Team"
+  readonly file: string
+  readonly team: TeamSpec.Team
+  readonly notices: ReadonlyArray<SpecError.SpecNotice>
+}
+
+/** What the loader needs from the platform. */
+export type Requirements = FileSystem.FileSystem | Path.Path
+
+type Problem = SpecError.SpecProblem
+
+interface Outcome<A> {
+  readonly value: A | undefined
+  readonly problems: ReadonlyArray<Problem>
+  readonly notices: ReadonlyArray<SpecError.SpecNotice>
+}
+
+const byPosition = (a: Problem, b: Problem) =>
+  a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1
+
+const invalid = (file: string, problems: ReadonlyArray<Problem>): SpecError.SpecInvalid => {
+  const seen = new Set<string>()
+  const unique = problems.filter((p) => {
+    const key = SpecError.format(p)
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  return new SpecError.SpecInvalid({ file, errors: unique.toSorted(byPosition) })
+}
+
+const lookupEnv = (name: string): Effect.Effect<string | undefined> =>
+  Effect.gen(function* () {
+    const provider = yield* ConfigProvider.ConfigProvider
+    const node = yield* provider.load([name]).pipe(Effect.orElseSucceed(() => undefined))
+    return node?._tag === "Value" ? node.value : undefined
+  })
+
+const readSource = (file: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    return yield* fs.readFileString(file).pipe(Effect.result)
+  })
+
+const schemaProblems = (
+  parsed: Document.Parsed,
+  file: string,
+  issue: Schema.SchemaError["issue"],
+  prefix: ReadonlyArray<PropertyKey> = []
+): ReadonlyArray<Problem> =>
+  Issues.flatten(issue).map((found) => {
+    const path = [...prefix, ...found.path]
+    const at = Document.locate(parsed, path, found.atKey)
+    return new SpecError.SpecSchemaError({ file, ...at, message: found.message, path: path.map(String).join(".") })
+  })
+
+/** Parses, interpolates and converts a document to data, collecting syntax and environment problems. */
+const prepare = (source: string, file: string) =>
+  Effect.gen(function* () {
+    const { parsed, problems } = Document.parse(source)
+    if (problems.length > 0) {
+      return {
+        parsed,
+        data: undefined,
+        problems: problems.map((p) => new SpecError.SpecSyntaxError({ file, ...p })) as ReadonlyArray<Problem>
+      }
+    }
+    const missing = yield* Document.interpolate(parsed, lookupEnv)
+    const envProblems: Array<Problem> = missing.map(
+      (m) =>
+        new SpecError.SpecEnvError({
+          file,
+          line: m.line,
+          col: m.col,
+          variable: m.variable,
+          message: `Environment variable ${m.variable} is not set (use \${${m.variable}:-default} for a fallback)`
+        })
+    )
+    const data = yield* Effect.result(Document.toJS(parsed))
+    if (Result.isFailure(data)) {
+      return {
+        parsed,
+        data: undefined,
+        problems: [...envProblems, new SpecError.SpecSyntaxError({ file, ...data.failure })]
+      }
+    }
+    return { parsed, data: data.success, problems: envProblems as ReadonlyArray<Problem> }
+  })
+
+/** Reads `instructionsFile` (relative to `baseFile`) into `instructions`. */
+const resolveInstructions = (
+  spec: AgentSpec.AgentSpec,
+  baseFile: string,
+  parsed: Document.Parsed,
+  prefix: ReadonlyArray<PropertyKey>
+) =>
+  Effect.gen(function* () {
+    if (spec.instructionsFile === undefined) return { spec, problems: [] as ReadonlyArray<Problem> }
+    const path = yield* Path.Path
+    const target = path.isAbsolute(spec.instructionsFile)
+      ? spec.instructionsFile
+      : path.join(path.dirname(baseFile), spec.instructionsFile)
+    const read = yield* readSource(target)
+    if (Result.isFailure(read)) {
+      const at = Document.locate(parsed, [...prefix, "instructionsFile"])
+      return {
+        spec,
+        problems: [
+          new SpecError.SpecFileError({
+            file: baseFile,
+            ...at,
+            message: `Cannot read instructionsFile ${target}: ${read.failure.message}`
+          })
+        ]
+      }
+    }
+    return { spec: { ...spec, instructions: read.success }, problems: [] }
+  })
+
+const decodeAgentData = (
+  data: unknown,
+  parsed: Document.Parsed,
+  file: string
+): Effect.Effect<Outcome<AgentSpec.AgentSpec>, never, Requirements> =>
+  Effect.gen(function* () {
+    if (LegacySpec.isLegacy(Document.rootKeys(parsed))) {
+      const legacy = Schema.decodeUnknownExit(LegacySpec.LegacySpec, AgentSpec.parseOptions)(data)
+      if (legacy._tag === "Failure") {
+        const error = legacy.cause.reasons.find((r) => r._tag === "Fail")
+        const problems =
+          error !== undefined && error._tag === "Fail"
+            ? schemaProblems(parsed, file, error.error.issue)
+            : [new SpecError.SpecSchemaError({ file, line: 1, col: 1, path: "", message: "Invalid legacy spec" })]
+        return { value: undefined, problems, notices: [] }
+      }
+      const at = Document.locate(parsed, ["ai_provider"], true)
+      const notice = new SpecError.SpecNotice({ file, ...at, message: LegacySpec.notice(legacy.value) })
+      const mapped = Schema.decodeUnknownExit(
+        AgentSpec.AgentSpec,
+        AgentSpec.parseOptions
+      )(LegacySpec.toAgentSpecInput(legacy.value))
+      if (mapped._tag === "Failure") {
+        return {
+          value: undefined,
+          problems: [
+            new SpecError.SpecSchemaError({
+              file,
+              ...at,
+              path: "",
+              message: "The legacy spec does not map onto a valid agent spec"
+            })
+          ],
+          notices: [notice]
+        }
+      }
+      return { value: mapped.value, problems: [], notices: [notice] }
+    }
+    const decoded = Schema.decodeUnknownExit(AgentSpec.AgentSpec, AgentSpec.parseOptions)(data)
+    if (decoded._tag === "Failure") {
+      const problems = decoded.cause.reasons.flatMap((r) =>
+        r._tag === "Fail" ? schemaProblems(parsed, file, r.error.issue) : []
+      )
+      // The schema checks cross-field rules only once every field decodes; report them now too.
+      const cross = AgentSpec.crossFieldIssues(data).map((issue) => {
+        const at = Document.locate(parsed, issue.path, issue.atKey)
+        return new SpecError.SpecSchemaError({
+          file,
+          ...at,
+          message: issue.message,
+          path: issue.path.map(String).join(".")
+        })
+      })
+      return { value: undefined, problems: [...problems, ...cross], notices: [] }
+    }
+    const resolved = yield* resolveInstructions(decoded.value, file, parsed, [])
+    return { value: resolved.spec, problems: resolved.problems, notices: [] }
+  })
+
+const agentOutcome = (source: string, file: string) =>
+  Effect.gen(function* () {
+    const prepared = yield* prepare(source, file)
+    if (prepared.data === undefined && prepared.problems.length > 0) {
+      return { value: undefined, problems: prepared.problems, notices: [] } as Outcome<AgentSpec.AgentSpec>
+    }
+    const outcome = yield* decodeAgentData(prepared.data, prepared.parsed, file)
+    return { ...outcome, problems: [...prepared.problems, ...outcome.problems] }
+  })
+
+const finish = <A>(file: string, outcome: Outcome<A>, make: (value: A) => LoadedAgent | LoadedTeam) =>
+  outcome.problems.length > 0 || outcome.value === undefined
+    ? Effect.fail(invalid(file, outcome.problems))
+    : Effect.succeed(make(outcome.value))
+
+/**
+ * Decodes an agent spec from YAML text; `file` names it in problems and anchors `instructionsFile`.
+ * Accepts the legacy six-field format too (with a notice).
+ */
+export const parseAgent = (
+  source: string,
+  file: string
+): Effect.Effect<LoadedAgent, SpecError.SpecInvalid, Requirements> =>
+  Effect.gen(function* () {
+    const outcome = yield* agentOutcome(source, file)
+    return (yield* finish(file, outcome, (spec) => ({
+      _tag: "Agent",
+      file,
+      spec,
+      notices: outcome.notices
+    }))) as LoadedAgent
+  })
+
+const unreadable = (file: string, message: string) =>
+  invalid(file, [new SpecError.SpecFileError({ file, line: 1, col: 1, message: `Cannot read ${file}: ${message}` })])
+
+/** Reads and decodes an agent spec file. */
+export const loadAgent = (file: string): Effect.Effect<LoadedAgent, SpecError.SpecInvalid, Requirements> =>
+  Effect.gen(function* () {
+    const read = yield* readSource(file)
+    if (Result.isFailure(read)) return yield* Effect.fail(unreadable(file, read.failure.message))
+    return yield* parseAgent(read.success, file)
+  })
+
+const teamOutcome = (source: string, file: string) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const prepared = yield* prepare(source, file)
+    if (prepared.data === undefined && prepared.problems.length > 0) {
+      return { value: undefined, problems: prepared.problems, notices: [] } as Outcome<TeamSpec.Team>
+    }
+    const { parsed } = prepared
+    const decoded = Schema.decodeUnknownExit(TeamSpec.TeamSpec, AgentSpec.parseOptions)(prepared.data)
+    if (decoded._tag === "Failure") {
+      const problems = decoded.cause.reasons.flatMap((r) =>
+        r._tag === "Fail" ? schemaProblems(parsed, file, r.error.issue) : []
+      )
+      return { value: undefined, problems: [...prepared.problems, ...problems], notices: [] } as Outcome<TeamSpec.Team>
+    }
+    const problems: Array<Problem> = [...prepared.problems]
+    const notices: Array<SpecError.SpecNotice> = []
+    const resolve = (member: string | AgentSpec.AgentSpec, at: ReadonlyArray<PropertyKey>) =>
+      Effect.gen(function* () {
+        if (typeof member !== "string") {
+          const resolved = yield* resolveInstructions(member, file, parsed, at)
+          problems.push(...resolved.problems)
+          return resolved.problems.length > 0 ? undefined : resolved.spec
+        }
+        const target = path.isAbsolute(member) ? member : path.join(path.dirname(file), member)
+        const read = yield* readSource(target)
+        if (Result.isFailure(read)) {
+          const where = Document.locate(parsed, at)
+          problems.push(
+            new SpecError.SpecFileError({
+              file,
+              ...where,
+              message: `Cannot read agent spec ${target}: ${read.failure.message}`
+            })
+          )
+          return undefined
+        }
+        const outcome = yield* agentOutcome(read.success, target)
+        problems.push(...outcome.problems)
+        notices.push(...outcome.notices)
+        return outcome.value
+      })
+    const team = decoded.value
+    const manager = team.manager === undefined ? undefined : yield* resolve(team.manager, ["manager"])
+    const agents: Array<AgentSpec.AgentSpec> = []
+    const names = new Map<string, ReadonlyArray<PropertyKey>>()
+    if (manager !== undefined) names.set(manager.name, ["manager"])
+    for (let i = 0; i < team.agents.length; i++) {
+      const spec = yield* resolve(team.agents[i]!, ["agents", i])
+      if (spec === undefined) continue
+      if (names.has(spec.name)) {
+        const where = Document.locate(parsed, ["agents", i])
+        problems.push(
+          new SpecError.SpecSchemaError({
+            file,
+            ...where,
+            path: `agents.${i}`,
+            message: `Agent name "${spec.name}" is already used in this team (at ${names.get(spec.name)!.join(".")})`
+          })
+        )
+        continue
+      }
+      names.set(spec.name, ["agents", i])
+      agents.push(spec)
+    }
+    // A delegate tool may only name agents of this team.
+    const members = [...names.keys()]
+    for (const [name, at] of names) {
+      const spec = name === manager?.name && at[0] === "manager" ? manager : agents.find((a) => a.name === name)
+      const delegate = spec === undefined ? undefined : ToolSpec.find(spec.tools, "delegate")
+      for (const target of delegate?.agents ?? []) {
+        if (!names.has(target)) {
+          const where = Document.locate(parsed, at)
+          problems.push(
+            new SpecError.SpecSchemaError({
+              file,
+              ...where,
+              path: at.map(String).join("."),
+              message: `Agent "${name}" delegates to "${target}", which is not in this team${Suggest.didYouMean(target, members)}`
+            })
+          )
+        }
+      }
+    }
+    const value: TeamSpec.Team = {
+      name: team.name,
+      description: team.description,
+      manager,
+      agents,
+      supervision: team.supervision
+    }
+    return { value, problems, notices } as Outcome<TeamSpec.Team>
+  })
+
+/** Decodes a team file from YAML text, loading member spec files relative to `file`. */
+export const parseTeam = (
+  source: string,
+  file: string
+): Effect.Effect<LoadedTeam, SpecError.SpecInvalid, Requirements> =>
+  Effect.gen(function* () {
+    const outcome = yield* teamOutcome(source, file)
+    return (yield* finish(file, outcome, (team) => ({
+      _tag: "Team",
+      file,
+      team,
+      notices: outcome.notices
+    }))) as LoadedTeam
+  })
+
+/** Reads and decodes a team file and its members. */
+export const loadTeam = (file: string): Effect.Effect<LoadedTeam, SpecError.SpecInvalid, Requirements> =>
+  Effect.gen(function* () {
+    const read = yield* readSource(file)
+    if (Result.isFailure(read)) return yield* Effect.fail(unreadable(file, read.failure.message))
+    return yield* parseTeam(read.success, file)
+  })
+
+/** Reads a file and decodes it as a team (when it has an `agents` key) or as an agent spec. */
+export const load = (file: string): Effect.Effect<LoadedAgent | LoadedTeam, SpecError.SpecInvalid, Requirements> =>
+  Effect.gen(function* () {
+    const read = yield* readSource(file)
+    if (Result.isFailure(read)) return yield* Effect.fail(unreadable(file, read.failure.message))
+    const { parsed, problems } = Document.parse(read.success)
+    if (problems.length === 0 && TeamSpec.isTeam(Document.rootKeys(parsed))) {
+      return yield* parseTeam(read.success, file)
+    }
+    return yield* parseAgent(read.success, file)
+  })

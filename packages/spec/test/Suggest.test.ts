@@ -1,0 +1,24 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Suggest from "../src/internal/suggest.ts"
+
+describe("suggest", () => {
+  it("counts insertions, deletions, substitutions and swaps as one edit each", () => {
+    assert.strictEqual(Suggest.distance("model", "model"), 0)
+    assert.strictEqual(Suggest.distance("modl", "model"), 1)
+    assert.strictEqual(Suggest.distance("modle", "model"), 1)
+    assert.strictEqual(Suggest.distance("mdoel", "model"), 1)
+    assert.strictEqual(Suggest.distance("Model", "model"), 0)
+    assert.strictEqual(Suggest.distance("kitten", "sitting"), 3)
+  })
+
+  it("suggests only plausible typos", () => {
+    const keys = ["name", "description", "persona", "maxSteps", "maxTokens", "max_cost"]
+    assert.strictEqual(Suggest.closest("descripton", keys), "description")
+    assert.strictEqual(Suggest.closest("maxstep", keys), "maxSteps")
+    assert.strictEqual(Suggest.closest("max-cost", keys), "max_cost")
+    assert.isUndefined(Suggest.closest("zzz", keys))
+    assert.isUndefined(Suggest.closest("goals", keys))
+    assert.strictEqual(Suggest.didYouMean("nmae", keys), ' (did you mean "name"?)')
+    assert.strictEqual(Suggest.didYouMean("qqqq", keys), "")
+  })
+})

@@ -1,0 +1,53 @@
+/**
+ * `pnpm bench spec`: time to load and decode each built-in agent spec (read + YAML parse + env interpolation +
+ * schema decode with defaults), in microseconds per file, median and p99 over many runs.
+ */
+import { readdirSync, readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Path from "effect/Path"
+import { SpecLoader } from "../../packages/spec/src/index.ts"
+import { quantile, report } from "./_report.ts"
+
+const agents = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "agents")
+const files = readdirSync(agents)
+  .filter((f) => f.endsWith(".yaml") && f !== "team.yaml")
+  .sort()
+const layer = Layer.mergeAll(
+  FileSystem.layerNoop({ readFileString: (path) => Effect.sync(() => readFileSync(path, "utf8")) }),
+  Path.layer
+)
+const context = Effect.runSync(Layer.build(layer).pipe(Effect.scoped))
+const runs = 2_000
+const warmup = 200
+
+const figures: Record<string, { p50: number; p99: number }> = {}
+const rows: Array<[string, string]> = []
+const all: Array<number> = []
+for (const file of files) {
+  const path = join(agents, file)
+  const load = SpecLoader.loadAgent(path).pipe(Effect.provideContext(context))
+  for (let i = 0; i < warmup; i++) Effect.runSync(load)
+  const samples: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint()
+    Effect.runSync(load)
+    samples.push(Number(process.hrtime.bigint() - start) / 1_000)
+  }
+  samples.sort((a, b) => a - b)
+  all.push(...samples)
+  const p50 = quantile(samples, 0.5)
+  const p99 = quantile(samples, 0.99)
+  figures[file] = { p50: Math.round(p50), p99: Math.round(p99) }
+  rows.push([file, `p50 ${p50.toFixed(0)} µs   p99 ${p99.toFixed(0)} µs`])
+}
+all.sort((a, b) => a - b)
+rows.push(["all nine", `p50 ${quantile(all, 0.5).toFixed(0)} µs   p99 ${quantile(all, 0.99).toFixed(0)} µs`])
+report(
+  `spec load+decode per file (${runs} runs each after ${warmup} warm-up, Node ${process.version})`,
+  { runs, perFile: figures, p50AllUs: Math.round(quantile(all, 0.5)), p99AllUs: Math.round(quantile(all, 0.99)) },
+  rows
+)
