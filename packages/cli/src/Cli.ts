@@ -1,0 +1,67 @@
+/**
+ * The root `troupe` command: `troupe -p PROMPT` (direct prompt mode) and its subcommands (`troupe validate`).
+ *
+ * Commands fail with `CliExit`; `bin.ts` turns that into stderr output and the process exit code.
+ */
+
+import * as Config from "effect/Config"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Prompt from "./commands/Prompt.ts"
+import * as Validate from "./commands/Validate.ts"
+import { CliExit, ExitCode } from "./ExitCode.ts"
+
+/** The version `troupe --version` prints. */
+export const version = "0.1.0"
+
+const modelFromEnv = Config.option(Config.String("TROUPE_MODEL")).pipe(
+  Effect.map(Option.getOrUndefined),
+  Effect.orElseSucceed(() => undefined)
+)
+
+/** The `troupe` command and its subcommands. */
+export const command = Command.make(
+  "troupe",
+  {
+    prompt: Flag.String("prompt").pipe(
+      Flag.withAlias("p"),
+      Flag.withDescription("Ask once and print the answer (direct prompt mode)"),
+      Flag.optional
+    ),
+    json: Flag.Boolean("json").pipe(
+      Flag.withDescription("Print one JSON object as the last line"),
+      Flag.withDefault(false)
+    ),
+    mixture: Flag.Boolean("mixture").pipe(
+      Flag.withDescription("Ask every configured provider and print the winner with the score table"),
+      Flag.withDefault(false)
+    ),
+    model: Flag.String("model").pipe(
+      Flag.withDescription("Model id, or provider/model (default per provider; also TROUPE_MODEL)"),
+      Flag.optional
+    ),
+    verbose: Flag.Boolean("verbose").pipe(
+      Flag.withDescription("Print the full failure on errors"),
+      Flag.withDefault(false)
+    )
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      if (Option.isNone(flags.prompt)) {
+        return yield* new CliExit({
+          code: ExitCode.badInput,
+          message: 'Interactive mode is not available yet; use troupe -p "PROMPT" or troupe --help.'
+        })
+      }
+      const model = Option.isSome(flags.model) ? flags.model.value : yield* modelFromEnv
+      yield* Prompt.run({
+        prompt: flags.prompt.value,
+        json: flags.json,
+        mixture: flags.mixture,
+        verbose: flags.verbose,
+        model
+      })
+    })
+).pipe(Command.withDescription("Troupe: autonomous agents on Effect"), Command.withSubcommands([Validate.command]))

@@ -1,0 +1,42 @@
+/**
+ * Spawns the real `troupe` process (`node packages/cli/src/bin.ts`) for the CLI tests.
+ */
+
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import * as Effect from "effect/Effect"
+
+/** The repository root, where `pnpm troupe` runs. */
+export const root = fileURLToPath(new URL("../../../", import.meta.url))
+const node = `${root}node_modules/.bin/node`
+const bin = "packages/cli/src/bin.ts"
+
+/** What one run of the CLI printed and how it exited. */
+export interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * Runs the CLI with only the given environment (plus PATH), asynchronously: fake servers started by the test
+ * live in the test's process and must keep answering while the CLI runs.
+ */
+export const troupe = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.callback<Run>((resume) => {
+    const child = spawn(node, [bin, ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8")
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8")
+    })
+    child.on("close", (code) => resume(Effect.succeed({ code: code ?? -1, stdout, stderr })))
+    return Effect.sync(() => child.kill())
+  })

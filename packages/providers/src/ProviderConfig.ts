@@ -1,0 +1,294 @@
+/**
+ * Provider definitions: the built-in names `openai`, `anthropic`, `gemini`, `ollama` (configured from the
+ * environment through `Config`), named definitions (`kind`, `baseUrl`, `apiKeyEnv`, `headers`,
+ * `timeout`), and the functions that turn a provider + model into a `LanguageModel` or `EmbeddingModel`.
+ *
+ * ```ts
+ * // An Effect of the service (the mixture builds several this way):
+ * const model = yield* ProviderConfig.languageModel("anthropic", "claude-sonnet-4-5")
+ * // Or a layer (the usual way to provide one model to a program):
+ * program.pipe(Effect.provide(ProviderConfig.layerLanguageModel("openai", "gpt-4o-mini")), Effect.provide(NodeHttpClient.layerUndici))
+ * // A named OpenAI-compatible server:
+ * const groq = ProviderConfig.definition({ name: "groq", kind: "openai", baseUrl: "https://api.groq.com/openai/v1", apiKeyEnv: "GROQ_API_KEY" })
+ * ```
+ *
+ * Environment: `OPENAI_API_KEY` / `OPENAI_BASE_URL` (default https://api.openai.com/v1),
+ * `ANTHROPIC_API_KEY` / `ANTHROPIC_BASE_URL` (default https://api.anthropic.com), `GEMINI_API_KEY` /
+ * `GEMINI_BASE_URL` (default https://generativelanguage.googleapis.com/v1beta), `OLLAMA_HOST` (default
+ * http://127.0.0.1:11434; served OpenAI-compatible at `$OLLAMA_HOST/v1`, no key). Keys are read with
+ * `Config.Redacted` and never appear in errors. A missing key fails with `ProviderConfigError`
+ * when the model is built, not when it is first called.
+ */
+
+import type * as EmbeddingModel from "effect/ai/EmbeddingModel"
+import * as LanguageModel from "effect/ai/LanguageModel"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as AnthropicLanguageModel from "./AnthropicLanguageModel.ts"
+import type * as Connection from "./Connection.ts"
+import * as GeminiEmbeddingModel from "./GeminiEmbeddingModel.ts"
+import * as GeminiLanguageModel from "./GeminiLanguageModel.ts"
+import * as OpenAiEmbeddingModel from "./OpenAiEmbeddingModel.ts"
+import * as OpenAiLanguageModel from "./OpenAiLanguageModel.ts"
+import * as Retry from "./Retry.ts"
+
+/** The wire format a provider speaks. */
+export const ProviderKind = Schema.Literals(["openai", "anthropic", "gemini"])
+/** The wire format a provider speaks. */
+export type ProviderKind = typeof ProviderKind.Type
+
+/**
+ * A named provider definition, as written in configuration or agent YAML. `timeout` is a duration
+ * string such as `"30 seconds"` or a number of milliseconds.
+ */
+export const ProviderDefinition = Schema.Struct({
+  name: Schema.String,
+  kind: ProviderKind,
+  baseUrl: Schema.optionalKey(Schema.String),
+  apiKeyEnv: Schema.optionalKey(Schema.String),
+  headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  timeout: Schema.optionalKey(Schema.Union([Schema.Finite, Schema.String])),
+  maxRetries: Schema.optionalKey(Schema.Int)
+})
+/** A named provider definition. */
+export type ProviderDefinition = typeof ProviderDefinition.Type
+
+/** Builds a definition value (a typed identity, for readability at call sites). */
+export const definition = (definition: ProviderDefinition): ProviderDefinition => definition
+
+/** The names that need no definition. */
+export const builtinNames = ["openai", "anthropic", "gemini", "ollama"] as const
+/** A built-in provider name. */
+export type BuiltinName = (typeof builtinNames)[number]
+
+/** A provider: a built-in name, the name of a definition passed alongside, or a definition. */
+export type ProviderRef = string | ProviderDefinition
+
+/** Resolving a provider failed: unknown name, missing key, or a bad setting. */
+export class ProviderConfigError extends Schema.TaggedError<ProviderConfigError>()("ProviderConfigError", {
+  provider: Schema.String,
+  description: Schema.String
+}) {
+  /** `provider 'NAME': DESCRIPTION`, ready to show a person. */
+  override get message(): string {
+    return `provider '${this.provider}': ${this.description}`
+  }
+}
+
+/** A provider ready to build models: its kind and connection (with the key, still redacted). */
+export interface ResolvedProvider {
+  readonly name: string
+  readonly kind: ProviderKind
+  readonly connection: Connection.Options
+}
+
+/** Default base URLs per kind (used by built-ins and by definitions without `baseUrl`). */
+export const defaultBaseUrls: Readonly<Record<ProviderKind, string>> = {
+  openai: "https://api.openai.com/v1",
+  anthropic: "https://api.anthropic.com",
+  gemini: "https://generativelanguage.googleapis.com/v1beta"
+}
+
+const fail = (provider: string, description: string) => new ProviderConfigError({ provider, description })
+
+const readKey = (provider: string, variable: string): Effect.Effect<Redacted.Redacted<string>, ProviderConfigError> =>
+  Effect.mapError(Config.Redacted(variable), () => fail(provider, `${variable} is not set`))
+
+const readOptional = (variable: string): Effect.Effect<string | undefined> =>
+  Config.option(Config.String(variable)).pipe(
+    // An empty variable counts as unset, as shells make `export X=` easy to leave behind.
+    Effect.map((value) => {
+      const text = Option.getOrUndefined(value)?.trim()
+      return text === undefined || text === "" ? undefined : text
+    }),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+const ollamaBase = (host: string): string => {
+  const withScheme = /^https?:\/\//.test(host) ? host : `http://${host}`
+  return `${withScheme.replace(/\/+$/, "")}/v1`
+}
+
+const parseTimeout = (provider: string, timeout: number | string | undefined) => {
+  if (timeout === undefined) return Effect.succeed(undefined)
+  const duration = Duration.fromInput(
+    typeof timeout === "number" ? Duration.millis(timeout) : (timeout as Duration.Input)
+  )
+  return Option.isSome(duration)
+    ? Effect.succeed(duration.value)
+    : Effect.fail(fail(provider, `timeout '${String(timeout)}' is not a duration`))
+}
+
+/**
+ * Resolves a provider reference against the environment (`Config`). Names are looked up in
+ * `definitions` first, then among the built-ins.
+ */
+export const resolve = (
+  provider: ProviderRef,
+  definitions: ReadonlyArray<ProviderDefinition> = []
+): Effect.Effect<ResolvedProvider, ProviderConfigError> =>
+  Effect.gen(function* () {
+    if (typeof provider !== "string") return yield* fromDefinition(provider)
+    const named = definitions.find((d) => d.name === provider)
+    if (named !== undefined) return yield* fromDefinition(named)
+    switch (provider) {
+      case "openai":
+        return {
+          name: provider,
+          kind: "openai" as const,
+          connection: {
+            baseUrl: (yield* readOptional("OPENAI_BASE_URL")) ?? defaultBaseUrls.openai,
+            apiKey: yield* readKey(provider, "OPENAI_API_KEY")
+          }
+        }
+      case "anthropic":
+        return {
+          name: provider,
+          kind: "anthropic" as const,
+          connection: {
+            baseUrl: (yield* readOptional("ANTHROPIC_BASE_URL")) ?? defaultBaseUrls.anthropic,
+            apiKey: yield* readKey(provider, "ANTHROPIC_API_KEY")
+          }
+        }
+      case "gemini":
+        return {
+          name: provider,
+          kind: "gemini" as const,
+          connection: {
+            baseUrl: (yield* readOptional("GEMINI_BASE_URL")) ?? defaultBaseUrls.gemini,
+            apiKey: yield* readKey(provider, "GEMINI_API_KEY")
+          }
+        }
+      case "ollama":
+        return {
+          name: provider,
+          kind: "openai" as const,
+          connection: { baseUrl: ollamaBase((yield* readOptional("OLLAMA_HOST")) ?? "http://127.0.0.1:11434") }
+        }
+      default:
+        return yield* fail(
+          provider,
+          `unknown provider; use one of ${builtinNames.join(", ")} or a definition with that name`
+        )
+    }
+  })
+
+const fromDefinition = (def: ProviderDefinition): Effect.Effect<ResolvedProvider, ProviderConfigError> =>
+  Effect.gen(function* () {
+    const apiKey = def.apiKeyEnv === undefined ? undefined : yield* readKey(def.name, def.apiKeyEnv)
+    const timeout = yield* parseTimeout(def.name, def.timeout)
+    return {
+      name: def.name,
+      kind: def.kind,
+      connection: {
+        baseUrl: def.baseUrl ?? defaultBaseUrls[def.kind],
+        ...(apiKey === undefined ? {} : { apiKey }),
+        ...(def.headers === undefined ? {} : { headers: def.headers }),
+        ...(timeout === undefined ? {} : { timeout }),
+        ...(def.maxRetries === undefined ? {} : { retry: Retry.policy({ maxRetries: def.maxRetries }) })
+      }
+    }
+  })
+
+/** Generation settings and overrides applied on top of a provider's connection. */
+export interface ModelOptions {
+  readonly maxTokens?: number | undefined
+  readonly temperature?: number | undefined
+  /** Overrides the retry policy of the provider (e.g. `Retry.none` inside a mixture). */
+  readonly retry?: Retry.Policy | undefined
+  readonly timeout?: Duration.Input | undefined
+  /** Named definitions to look provider names up in. */
+  readonly definitions?: ReadonlyArray<ProviderDefinition> | undefined
+}
+
+const withOverrides = (connection: Connection.Options, options: ModelOptions): Connection.Options => ({
+  ...connection,
+  ...(options.retry === undefined ? {} : { retry: options.retry }),
+  ...(options.timeout === undefined ? {} : { timeout: options.timeout })
+})
+
+/** Builds a `LanguageModel` from an already resolved provider. */
+export const languageModelFrom = (
+  provider: ResolvedProvider,
+  model: string,
+  options: ModelOptions = {}
+): Effect.Effect<LanguageModel.LanguageModel, never, HttpClient.HttpClient> => {
+  const settings = {
+    ...withOverrides(provider.connection, options),
+    model,
+    ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+    ...(options.temperature === undefined ? {} : { temperature: options.temperature })
+  }
+  switch (provider.kind) {
+    case "openai":
+      return OpenAiLanguageModel.make(settings)
+    case "anthropic":
+      return AnthropicLanguageModel.make(settings)
+    case "gemini":
+      return GeminiLanguageModel.make(settings)
+  }
+}
+
+/**
+ * Resolves a provider and builds its `LanguageModel` service for `model`. This is the entry point for
+ * code that holds several models at once (the mixture); use {@link layerLanguageModel} to provide one.
+ */
+export const languageModel = (
+  provider: ProviderRef,
+  model: string,
+  options: ModelOptions = {}
+): Effect.Effect<LanguageModel.LanguageModel, ProviderConfigError, HttpClient.HttpClient> =>
+  Effect.flatMap(resolve(provider, options.definitions), (resolved) => languageModelFrom(resolved, model, options))
+
+/** The `LanguageModel` layer for a provider and model; needs an `HttpClient` (e.g. `NodeHttpClient.layerUndici`). */
+export const layerLanguageModel = (
+  provider: ProviderRef,
+  model: string,
+  options: ModelOptions = {}
+): Layer.Layer<LanguageModel.LanguageModel, ProviderConfigError, HttpClient.HttpClient> =>
+  Layer.effect(LanguageModel.LanguageModel, languageModel(provider, model, options))
+
+/**
+ * Resolves a provider and builds its `EmbeddingModel` for `model`. OpenAI-compatible providers (including
+ * Ollama) and Gemini have embeddings; Anthropic has none and fails with `ProviderConfigError`.
+ */
+export const embeddingModel = (
+  provider: ProviderRef,
+  model: string,
+  options: ModelOptions & { readonly dimensions?: number | undefined } = {}
+): Effect.Effect<EmbeddingModel.EmbeddingModel, ProviderConfigError, HttpClient.HttpClient> =>
+  Effect.flatMap(resolve(provider, options.definitions), (resolved) => {
+    const settings = {
+      ...withOverrides(resolved.connection, options),
+      model,
+      ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions })
+    }
+    switch (resolved.kind) {
+      case "openai":
+        return OpenAiEmbeddingModel.make(settings)
+      case "gemini":
+        return GeminiEmbeddingModel.make(settings)
+      case "anthropic":
+        return Effect.fail(fail(resolved.name, "Anthropic has no embeddings API"))
+    }
+  })
+
+/**
+ * Splits `"provider/model"` (e.g. `"openai/gpt-4o-mini"`, `"ollama/llama3.2:3b"`). The model part may itself
+ * contain slashes (`"openrouter/meta-llama/llama-3-8b"`). Fails when there is no slash.
+ */
+export const parseModelRef = (
+  ref: string
+): Effect.Effect<{ readonly provider: string; readonly model: string }, ProviderConfigError> => {
+  const slash = ref.indexOf("/")
+  if (slash <= 0 || slash === ref.length - 1) {
+    return Effect.fail(fail(ref, "expected 'provider/model', e.g. 'openai/gpt-4o-mini'"))
+  }
+  return Effect.succeed({ provider: ref.slice(0, slash), model: ref.slice(slash + 1) })
+}

@@ -1,0 +1,27 @@
+/**
+ * Model provider adapters, embeddings and the Mixture of Providers.
+ */
+
+export * as AnthropicLanguageModel from "./AnthropicLanguageModel.ts"
+export * as CircuitBreaker from "./CircuitBreaker.ts"
+export * as Connection from "./Connection.ts"
+export * as GeminiEmbeddingModel from "./GeminiEmbeddingModel.ts"
+export * as GeminiLanguageModel from "./GeminiLanguageModel.ts"
+export * as LocalEmbedder from "./LocalEmbedder.ts"
+export * as Mixture from "./Mixture.ts"
+export * as MixtureEvent from "./MixtureEvent.ts"
+export * as OpenAiEmbeddingModel from "./OpenAiEmbeddingModel.ts"
+export * as OpenAiLanguageModel from "./OpenAiLanguageModel.ts"
+export * as Pricing from "./Pricing.ts"
+export * as ProviderConfig from "./ProviderConfig.ts"
+export * as ProviderError from "./ProviderError.ts"
+export * as ProviderPool from "./ProviderPool.ts"
+export * as RateLimiter from "./RateLimiter.ts"
+export * as Retry from "./Retry.ts"
+export * as Scorer from "./Scorer.ts"
+export * as Scorers from "./Scorers.ts"
+export * as ScriptedLanguageModel from "./ScriptedLanguageModel.ts"
+export * as FakeAnthropic from "./testing/FakeAnthropic.ts"
+export * as FakeGemini from "./testing/FakeGemini.ts"
+export * as FakeOpenAi from "./testing/FakeOpenAi.ts"
+export * as FakeServer from "./testing/FakeServer.ts"

@@ -1,0 +1,102 @@
+/**
+ * Provider-neutral pieces of request building and response reading shared by the adapters.
+ */
+
+import * as LanguageModel from "effect/ai/LanguageModel"
+import type * as Prompt from "effect/ai/Prompt"
+import type * as Response from "effect/ai/Response"
+import * as Tool from "effect/ai/Tool"
+import * as Base64 from "effect/encoding/Base64"
+import type * as JsonSchema from "effect/JsonSchema"
+
+/** A function tool as every provider needs it: name, description, JSON Schema of the parameters. */
+export interface FunctionTool {
+  readonly name: string
+  readonly description: string | undefined
+  readonly parameters: JsonSchema.JsonSchema
+}
+
+/** The resolved tool choice: a mode and the tools the model may call. */
+export interface ResolvedTools {
+  readonly tools: ReadonlyArray<FunctionTool>
+  readonly mode: "auto" | "none" | "required"
+  /** Set when exactly one tool is forced. */
+  readonly forced: string | undefined
+}
+
+/** Converts `LanguageModel` tools and tool choice into provider-neutral function tools. */
+export const resolveTools = (options: LanguageModel.ProviderOptions): ResolvedTools => {
+  let tools: Array<FunctionTool> = []
+  for (const tool of options.tools) {
+    if (Tool.isUserDefined(tool) || Tool.isDynamic(tool)) {
+      tools.push({ name: tool.name, description: Tool.getDescription(tool), parameters: Tool.getJsonSchema(tool) })
+    }
+  }
+  const choice = options.toolChoice
+  if (tools.length === 0) return { tools: [], mode: "none", forced: undefined }
+  // With "none" the tools are still declared: some APIs reject tool calls in the history otherwise.
+  if (choice === "auto" || choice === "required" || choice === "none") return { tools, mode: choice, forced: undefined }
+  if ("tool" in choice) return { tools, mode: "required", forced: choice.tool }
+  const allowed = new Set(choice.oneOf)
+  tools = tools.filter((tool) => allowed.has(tool.name))
+  return { tools, mode: choice.mode ?? "auto", forced: undefined }
+}
+
+/** The JSON Schema sent for structured output, consistent with how `LanguageModel` decodes it. */
+export const responseJsonSchema = (
+  options: LanguageModel.ProviderOptions
+): { readonly name: string; readonly schema: JsonSchema.JsonSchema } | undefined =>
+  options.responseFormat.type === "json"
+    ? {
+        name: options.responseFormat.objectName,
+        schema: LanguageModel.defaultCodecTransformer(options.responseFormat.schema as any).jsonSchema
+      }
+    : undefined
+
+/** Text of a tool result as the model should read it: strings as-is, anything else as JSON. */
+export const toolResultText = (part: Prompt.ToolResultPart): string =>
+  typeof part.result === "string" ? part.result : JSON.stringify(part.result ?? null)
+
+/** A file part's bytes as base64, or `undefined` for a URL reference. */
+export const fileBase64 = (part: Prompt.FilePart): string | undefined => {
+  if (part.data instanceof URL) return undefined
+  if (typeof part.data === "string") {
+    // A string is either a data URL, a web URL, or already base64.
+    if (part.data.startsWith("data:")) return part.data.slice(part.data.indexOf(",") + 1)
+    if (/^https?:\/\//.test(part.data)) return undefined
+    return part.data
+  }
+  return Base64.encode(part.data)
+}
+
+/** A file part as a URL (data URL when inline). */
+export const fileUrl = (part: Prompt.FilePart): string => {
+  if (part.data instanceof URL) return part.data.href
+  if (typeof part.data === "string" && (part.data.startsWith("data:") || /^https?:\/\//.test(part.data))) {
+    return part.data
+  }
+  return `data:${part.mediaType};base64,${fileBase64(part) ?? ""}`
+}
+
+/** Builds the encoded `Usage` of a finish part. */
+export const usage = (params: {
+  readonly input: number | undefined
+  readonly output: number | undefined
+  readonly cacheRead?: number | undefined
+  readonly cacheWrite?: number | undefined
+  readonly reasoning?: number | undefined
+}): Response.FinishPartEncoded["usage"] => ({
+  inputTokens: {
+    ...(params.input === undefined ? {} : { total: params.input }),
+    ...(params.input === undefined
+      ? {}
+      : { uncached: Math.max(0, params.input - (params.cacheRead ?? 0) - (params.cacheWrite ?? 0)) }),
+    ...(params.cacheRead === undefined ? {} : { cacheRead: params.cacheRead }),
+    ...(params.cacheWrite === undefined ? {} : { cacheWrite: params.cacheWrite })
+  },
+  outputTokens: {
+    ...(params.output === undefined ? {} : { total: params.output }),
+    ...(params.output === undefined ? {} : { text: Math.max(0, params.output - (params.reasoning ?? 0)) }),
+    ...(params.reasoning === undefined ? {} : { reasoning: params.reasoning })
+  }
+})
