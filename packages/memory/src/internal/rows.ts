@@ -1,0 +1,177 @@
+/**
+ * The row layout of the memories table and the mapping between its rows and `MemoryRecord`s: the Arrow schema
+ * with its version stamp, decoding stored rows, and turning a new memory into a record and the row that stores it.
+ */
+import * as arrow from "apache-arrow"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import { MemoryError } from "../MemoryError.ts"
+import type { MemoryRecord, NewMemory } from "../MemoryRecord.ts"
+import * as Records from "../MemoryRecord.ts"
+
+/** The version of the table layout this module reads and writes. */
+export const schemaVersion = "1"
+
+/** The LanceDB table holding memories. */
+export const tableName = "memories"
+
+/** The schema metadata key under which the table records its layout version. */
+export const versionKey = "troupe.memory.schema_version"
+
+/**
+ * The Arrow schema of the table for vectors of `dimensions`, stamped with `schemaVersion`.
+ *
+ * Column names are snake case: LanceDB's SQL folds unquoted identifiers to lower case.
+ */
+export const arrowSchema = (dimensions: number): arrow.Schema =>
+  new arrow.Schema(
+    [
+      new arrow.Field("id", new arrow.Utf8(), false),
+      new arrow.Field("agent", new arrow.Utf8(), false),
+      new arrow.Field("namespace", new arrow.Utf8(), false),
+      new arrow.Field("kind", new arrow.Utf8(), false),
+      new arrow.Field("text", new arrow.Utf8(), false),
+      new arrow.Field("metadata", new arrow.Utf8(), false),
+      new arrow.Field("importance", new arrow.Float64(), false),
+      new arrow.Field("created_at", new arrow.Float64(), false),
+      new arrow.Field("provenance", new arrow.Utf8(), false),
+      new arrow.Field(
+        "vector",
+        new arrow.FixedSizeList(dimensions, new arrow.Field("item", new arrow.Float32(), true)),
+        false
+      )
+    ],
+    new Map([[versionKey, schemaVersion]])
+  )
+
+/** The embedding dimension a table schema was created with; `undefined` when it has no vector column. */
+export const dimensionsOf = (schema: arrow.Schema): number | undefined => {
+  const field = schema.fields.find((f) => f.name === "vector")
+  // By type id, not instanceof: LanceDB may build the schema with its own copy of apache-arrow.
+  return field !== undefined && arrow.DataType.isFixedSizeList(field.type) ? field.type.listSize : undefined
+}
+
+/** The columns a `MemoryRecord` is decoded from (every column but the vector). */
+export const recordColumns = [
+  "id",
+  "agent",
+  "namespace",
+  "kind",
+  "text",
+  "metadata",
+  "importance",
+  "created_at",
+  "provenance"
+]
+
+const MetadataJson = Schema.fromJsonString(Schema.Record(Schema.String, Schema.Unknown))
+const ProvenanceJson = Schema.fromJsonString(Schema.Array(Schema.String))
+
+const StoredRow = Schema.Struct({
+  id: Schema.String,
+  agent: Schema.String,
+  namespace: Schema.String,
+  kind: Records.Kind,
+  text: Schema.String,
+  metadata: MetadataJson,
+  importance: Schema.Finite,
+  created_at: Schema.Finite,
+  provenance: ProvenanceJson
+})
+
+const decodeRow = Schema.decodeUnknownEffect(StoredRow)
+const encodeMetadata = Schema.encodeUnknownEffect(MetadataJson)
+const encodeProvenance = Schema.encodeUnknownEffect(ProvenanceJson)
+
+/** Decodes a stored row (at least `recordColumns`) into a record; a row that does not decode is a `MemoryError`. */
+export const toRecord = (row: unknown): Effect.Effect<MemoryRecord, MemoryError> =>
+  decodeRow(row).pipe(
+    Effect.map(
+      (r): MemoryRecord => ({
+        id: r.id,
+        agent: r.agent,
+        namespace: r.namespace,
+        kind: r.kind,
+        text: r.text,
+        metadata: r.metadata,
+        importance: r.importance,
+        createdAt: r.created_at,
+        provenance: r.provenance
+      })
+    ),
+    Effect.mapError((e) => new MemoryError({ operation: "decode", message: e.message }))
+  )
+
+/** The vector of a row that selected the `vector` column; empty when it has none. */
+export const vectorOf = (row: unknown): ArrayLike<number> => {
+  const v = (row as { vector?: unknown }).vector
+  if (v instanceof Float32Array || Array.isArray(v)) return v
+  // LanceDB hands vectors over as Arrow vectors; `toArray` returns their Float32Array without copying element-wise.
+  if (typeof v === "object" && v !== null && "toArray" in v && typeof v.toArray === "function") {
+    return v.toArray() as ArrayLike<number>
+  }
+  return []
+}
+
+/** Orders ids as strings, which is creation order (see `makeId`). */
+export const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0)
+
+// Ids sort by creation: time, then a per-process sequence (writes in one millisecond keep their order), then
+// random digits so that two processes writing in the same millisecond do not collide.
+const makeId = (now: number, sequence: number) =>
+  Effect.gen(function* () {
+    const a = yield* Random.nextIntBetween(0, 0x7fffffff)
+    const b = yield* Random.nextIntBetween(0, 0x7fffffff)
+    return `mem_${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(6, "0")}${a.toString(36)}${b.toString(36)}`
+  })
+
+/**
+ * Stamps a new memory with an id and the current time, fills in its defaults, and builds the row that stores it
+ * with its embedding.
+ *
+ * `sequence` is the process's write counter: it keeps ids of writes within one millisecond in write order.
+ */
+export const prepare = (
+  memory: NewMemory,
+  vector: ReadonlyArray<number>,
+  sequence: Ref.Ref<number>
+): Effect.Effect<{ readonly record: MemoryRecord; readonly row: Record<string, unknown> }, MemoryError> =>
+  Effect.gen(function* () {
+    const createdAt = yield* Clock.currentTimeMillis
+    const id = yield* makeId(createdAt, yield* Ref.getAndUpdate(sequence, (n) => n + 1))
+    const record: MemoryRecord = {
+      id,
+      agent: memory.agent,
+      namespace: memory.namespace ?? Records.agentNamespace(memory.agent),
+      kind: memory.kind,
+      text: memory.text,
+      metadata: { ...memory.metadata },
+      importance: clamp01(memory.importance ?? 0.5),
+      createdAt,
+      provenance: [...(memory.provenance ?? [])]
+    }
+    const metadata = yield* encodeMetadata(record.metadata).pipe(
+      Effect.mapError((e) => new MemoryError({ operation: "encodeMetadata", message: e.message }))
+    )
+    const provenance = yield* encodeProvenance(record.provenance).pipe(
+      Effect.mapError((e) => new MemoryError({ operation: "encodeProvenance", message: e.message }))
+    )
+    const row = {
+      id,
+      agent: record.agent,
+      namespace: record.namespace,
+      kind: record.kind,
+      text: record.text,
+      metadata,
+      importance: record.importance,
+      created_at: createdAt,
+      provenance,
+      vector: Array.from(vector)
+    }
+    return { record, row }
+  })

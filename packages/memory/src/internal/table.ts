@@ -1,0 +1,118 @@
+/**
+ * The memories table's life: opening it from disk (checking its schema version and embedding dimension),
+ * creating it on the first write once the dimension is known, and reading records from it.
+ */
+import type * as lancedb from "@lancedb/lancedb"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Scope from "effect/Scope"
+import { DimensionMismatch, MemoryError, type OpenError, SchemaVersionMismatch } from "../MemoryError.ts"
+import type { Filter, MemoryRecord } from "../MemoryRecord.ts"
+import * as Filters from "./filter.ts"
+import * as Indexing from "./indexing.ts"
+import * as Lance from "./lance.ts"
+import * as Rows from "./rows.ts"
+
+/** The table once it exists, with the embedding dimension of its vector column. */
+export interface Opened {
+  readonly table: lancedb.Table
+  readonly dimensions: number
+}
+
+/** The table of a storage directory, which does not exist until the first write. */
+export interface Handle {
+  /** The table, or `undefined` before the first write. */
+  readonly current: Effect.Effect<Opened | undefined>
+  /**
+   * The table for vectors of `dimensions`, created (with its FTS index) if it does not exist yet.
+   *
+   * Gotcha: run it under the write lock, or two first writes race to create the table.
+   */
+  readonly forWrite: (dimensions: number) => Effect.Effect<Opened, MemoryError | DimensionMismatch>
+}
+
+/** Succeeds when a vector length matches the table's dimension. */
+export const checkDimensions = (expected: number, actual: number): Effect.Effect<void, DimensionMismatch> =>
+  expected === actual ? Effect.void : Effect.fail(new DimensionMismatch({ table: Rows.tableName, expected, actual }))
+
+/**
+ * Opens the memories table of a connection if it exists, for the life of the current scope, and restores its
+ * index state into `indexes`.
+ *
+ * Fails when the table was written by another schema version, or when `declaredDimensions` (the embedding model's)
+ * differs from the table's: either would make every later write or search fail or mislead.
+ */
+export const open = (
+  db: lancedb.Connection,
+  declaredDimensions: Option.Option<number>,
+  indexes: Indexing.Indexes
+): Effect.Effect<Handle, OpenError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const existing = yield* Lance.openIfExists(db, Rows.tableName)
+    const state = yield* Ref.make<Opened | undefined>(undefined)
+
+    if (existing !== undefined) {
+      const schema = yield* Lance.attempt("schema", () => existing.schema())
+      const found = schema.metadata.get(Rows.versionKey) ?? "none"
+      if (found !== Rows.schemaVersion) {
+        return yield* new SchemaVersionMismatch({ table: Rows.tableName, expected: Rows.schemaVersion, found })
+      }
+      const dimensions = Rows.dimensionsOf(schema)
+      if (dimensions === undefined) {
+        return yield* new MemoryError({ operation: "open", message: `table ${Rows.tableName} has no vector column` })
+      }
+      if (Option.isSome(declaredDimensions) && declaredDimensions.value !== dimensions) {
+        return yield* new DimensionMismatch({
+          table: Rows.tableName,
+          expected: dimensions,
+          actual: declaredDimensions.value
+        })
+      }
+      yield* indexes.restore(existing)
+      yield* Ref.set(state, { table: existing, dimensions })
+    }
+
+    const forWrite = (dimensions: number): Effect.Effect<Opened, MemoryError | DimensionMismatch> =>
+      Effect.gen(function* () {
+        const current = yield* Ref.get(state)
+        if (current !== undefined) {
+          yield* checkDimensions(current.dimensions, dimensions)
+          return current
+        }
+        const table = yield* Effect.acquireRelease(
+          Lance.attempt("createTable", () =>
+            db.createEmptyTable(Rows.tableName, Rows.arrowSchema(dimensions), { mode: "create", existOk: false })
+          ),
+          (t) => Effect.sync(() => t.close())
+        ).pipe(Scope.provide(scope))
+        yield* Indexing.createFtsIndex(table)
+        const opened = { table, dimensions }
+        yield* Ref.set(state, opened)
+        return opened
+      })
+
+    return { current: Ref.get(state), forWrite }
+  })
+
+/**
+ * The records matching a filter, oldest first (ties by id), at most `limit`.
+ *
+ * The limit goes to LanceDB only without a `metadata` filter: that part is applied after the query.
+ */
+export const list = (
+  opened: Opened,
+  filter: Filter,
+  limit: number | undefined
+): Effect.Effect<Array<MemoryRecord>, MemoryError> =>
+  Effect.gen(function* () {
+    const where = Filters.toSql(filter)
+    let query = opened.table.query().select(Rows.recordColumns)
+    if (where !== undefined) query = query.where(where)
+    if (limit !== undefined && filter.metadata === undefined) query = query.limit(limit)
+    const rows = yield* Lance.attempt("list", () => query.toArray())
+    const records = (yield* Effect.forEach(rows, Rows.toRecord)).filter(Filters.matchesMetadata(filter))
+    records.sort((a, b) => a.createdAt - b.createdAt || Rows.compareIds(a.id, b.id))
+    return limit === undefined ? records : records.slice(0, limit)
+  })
