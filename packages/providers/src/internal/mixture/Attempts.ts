@@ -1,0 +1,97 @@
+/**
+ * What the mixture records of each provider's attempt during one fan-out, and how that becomes the
+ * `MixtureEvent.FanOut` the pool publishes.
+ */
+import type * as AiError from "effect/ai/AiError"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Mixture from "../../Mixture.ts"
+import type * as MixtureEvent from "../../MixtureEvent.ts"
+import type * as ProviderPool from "../../ProviderPool.ts"
+import type * as Scorer from "../../Scorer.ts"
+import * as Failure from "./Failure.ts"
+
+/**
+ * One provider's attempt as it unfolds. Mutable: the attempt's fiber, the fan-out loop and the strategy all
+ * write to it, and it is read once when the fan-out is published.
+ */
+export interface AttemptRecord {
+  outcome: MixtureEvent.Outcome
+  startedAt?: number
+  latencyMs?: number
+  score?: number
+  reason?: string
+  message?: string
+  inputTokens?: number
+  outputTokens?: number
+  costUsd?: number
+  failure?: Failure.ProviderFailure
+  aiReason?: AiError.AiErrorReason
+}
+
+/** One record per member, each `skipped` until its attempt starts. */
+export const initial = (members: ReadonlyArray<Mixture.Member>): Array<AttemptRecord> =>
+  members.map(() => ({ outcome: "skipped" }))
+
+/** Records a member's call error (the caller sets the outcome, which depends on where the call ran). */
+export const recordError = (record: AttemptRecord, member: Mixture.Member, error: ProviderPool.CallError): void => {
+  const failure = Failure.providerFailure(member, error)
+  record.reason = failure.reason
+  record.message = failure.message
+  record.failure = failure
+  if (error._tag === "AiError") record.aiReason = error.reason
+}
+
+/** Records an answer the rejection gate refused (`empty`, `refusal`, `schema`, `tools`, or a scorer's name). */
+export const reject = (record: AttemptRecord, candidate: Scorer.Candidate, rejected: string): void => {
+  record.outcome = "rejected"
+  record.reason = `Rejected:${rejected}`
+  record.message = `answer rejected (${rejected})`
+  record.failure = {
+    provider: candidate.provider,
+    model: candidate.model,
+    reason: record.reason,
+    message: record.message,
+    retryable: true
+  }
+}
+
+/** The providers' `AiError` reasons, one per member, for `Failure.withReasons`. */
+export const aiReasons = (records: ReadonlyArray<AttemptRecord>): ReadonlyArray<AiError.AiErrorReason | undefined> =>
+  records.map((r) => r.aiReason)
+
+const toAttempt = (member: Mixture.Member, r: AttemptRecord): MixtureEvent.Attempt => ({
+  provider: member.provider,
+  model: member.model,
+  outcome: r.outcome,
+  ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
+  ...(r.score === undefined ? {} : { score: r.score }),
+  ...(r.reason === undefined ? {} : { reason: r.reason }),
+  ...(r.message === undefined ? {} : { message: r.message }),
+  ...(r.inputTokens === undefined ? {} : { inputTokens: r.inputTokens }),
+  ...(r.outputTokens === undefined ? {} : { outputTokens: r.outputTokens }),
+  ...(r.costUsd === undefined ? {} : { costUsd: r.costUsd })
+})
+
+/** Publishes the fan-out through the pool, its duration measured up to now. */
+export const publish = (
+  pool: ProviderPool.Service,
+  fanOut: {
+    readonly strategy: string
+    readonly startedAt: number
+    readonly members: ReadonlyArray<Mixture.Member>
+    readonly records: ReadonlyArray<AttemptRecord>
+    readonly winner: { readonly provider: string; readonly model: string } | undefined
+  }
+): Effect.Effect<MixtureEvent.FanOut> =>
+  Effect.flatMap(Clock.currentTimeMillis, (end) =>
+    pool.record({
+      strategy: fanOut.strategy,
+      startedAt: fanOut.startedAt,
+      durationMs: end - fanOut.startedAt,
+      ...(fanOut.winner === undefined
+        ? {}
+        : { winner: { provider: fanOut.winner.provider, model: fanOut.winner.model } }),
+      attempts: fanOut.members.map((member, i) => toAttempt(member, fanOut.records[i]!))
+    })
+  )

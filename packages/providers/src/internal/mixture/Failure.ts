@@ -1,0 +1,120 @@
+/**
+ * The mixture's failure: `MixtureFailed` with one reason per provider, and how it crosses `LanguageModel`'s
+ * error channel as an `AiError` and is read back (`toAiError`, `failureOf`).
+ */
+import * as AiError from "effect/ai/AiError"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import type * as Mixture from "../../Mixture.ts"
+import type * as ProviderPool from "../../ProviderPool.ts"
+
+/** One provider's failure, as `MixtureFailed` reports it. */
+export const ProviderFailure = Schema.Struct({
+  provider: Schema.String,
+  model: Schema.String,
+  /** The failure's tag (`AuthenticationError`, `ProviderTimeout`, `CircuitOpen`, ...) or a rejection (`Rejected:schema`). */
+  reason: Schema.String,
+  message: Schema.String,
+  retryable: Schema.Boolean
+})
+
+/** One provider's failure. */
+export type ProviderFailure = typeof ProviderFailure.Type
+
+/** No provider gave an acceptable answer. `failures` has one entry per provider, in member order. */
+export class MixtureFailed extends Schema.TaggedError<MixtureFailed>()("MixtureFailed", {
+  strategy: Schema.String,
+  failures: Schema.Array(ProviderFailure),
+  detail: Schema.optionalKey(Schema.String)
+}) {
+  override get message(): string {
+    const each = this.failures.map((f) => `${f.provider}: ${f.message}`).join("; ")
+    return `every provider failed (${this.strategy})${this.detail === undefined ? "" : `, ${this.detail}`}: ${each}`
+  }
+}
+
+/** A member's call error as a `ProviderFailure`; the pool's own refusals and timeouts count as retryable. */
+export const providerFailure = (member: Mixture.Member, error: ProviderPool.CallError): ProviderFailure => {
+  switch (error._tag) {
+    case "AiError":
+      return {
+        provider: member.provider,
+        model: member.model,
+        reason: error.reason._tag,
+        message: error.reason.message,
+        retryable: error.isRetryable
+      }
+    case "ProviderTimeout":
+      return {
+        provider: member.provider,
+        model: member.model,
+        reason: error._tag,
+        message: error.message,
+        retryable: true
+      }
+    case "CircuitOpen":
+    case "RateLimited":
+      return {
+        provider: member.provider,
+        model: member.model,
+        reason: error._tag,
+        message: error.message,
+        retryable: true
+      }
+  }
+}
+
+// The providers' original `AiError` reasons, kept beside a `MixtureFailed` (they are classes, not part of its
+// schema) so the service can surface the common reason itself.
+const reasonsByError = new WeakMap<MixtureFailed, ReadonlyArray<AiError.AiErrorReason | undefined>>()
+
+/**
+ * A `MixtureFailed` that remembers the providers' `AiError` reasons (one per member, `undefined` where the
+ * provider did not fail with an `AiError`), so that `toAiError` can surface their common reason.
+ */
+export const withReasons = (
+  failed: MixtureFailed,
+  reasons: ReadonlyArray<AiError.AiErrorReason | undefined>
+): MixtureFailed => {
+  reasonsByError.set(failed, reasons)
+  return failed
+}
+
+const encodeFailure = Schema.encodeUnknownResult(MixtureFailed)
+const decodeFailure = Schema.decodeUnknownResult(MixtureFailed)
+const encodeReason = Schema.encodeUnknownResult(AiError.AiErrorReason)
+const decodeReason = Schema.decodeUnknownResult(AiError.AiErrorReason)
+
+/** The `AiError` the mixture's `LanguageModel` fails with for a `MixtureFailed` (see the `Mixture` module docs). */
+export const toAiError = (failed: MixtureFailed, method: string): AiError.AiError => {
+  const encoded = Result.getOrUndefined(encodeFailure(failed))
+  const reasons = reasonsByError.get(failed) ?? []
+  const first = reasons[0]
+  const alike =
+    first !== undefined &&
+    reasons.length === failed.failures.length &&
+    reasons.every((r) => r !== undefined && r._tag === first._tag)
+  const base: AiError.AiErrorReason = alike ? first : new AiError.UnknownError({ description: failed.message })
+  const withMetadata = Result.getOrUndefined(
+    Result.flatMap(encodeReason(base), (e) => {
+      const record = e as { readonly metadata?: Record<string, unknown> }
+      return decodeReason({ ...record, metadata: { ...record.metadata, mixture: encoded ?? null } })
+    })
+  )
+  const error = AiError.make({ module: "Mixture", method, reason: withMetadata ?? base })
+  failuresByError.set(error, failed)
+  return error
+}
+
+// In-process lookup for `failureOf`; the metadata copy is for errors that were serialized (audit log, other
+// processes) and is absent on reasons whose schema has no metadata (`NetworkError`).
+const failuresByError = new WeakMap<AiError.AiError, MixtureFailed>()
+
+/** The `MixtureFailed` carried by an `AiError` from a mixture, if it is one. */
+export const failureOf = (error: AiError.AiError): MixtureFailed | undefined => {
+  const known = failuresByError.get(error)
+  if (known !== undefined) return known
+  const metadata = (error.reason as { readonly metadata?: Record<string, unknown> }).metadata
+  const raw = metadata?.mixture
+  return raw === undefined || raw === null ? undefined : Result.getOrUndefined(decodeFailure(raw))
+}
