@@ -459,6 +459,36 @@ describe("Mixture", () => {
       }).pipe(Effect.provide(ProviderPool.layerTest))
     )
 
+    it.effect("a defect in one provider's call is reported as a defect, in answers and in streams alike", () =>
+      Effect.gen(function* () {
+        const broken = yield* LanguageModel.make({
+          generateText: () => Effect.die(new Error("adapter bug")),
+          streamText: () => Stream.die(new Error("adapter bug"))
+        })
+        const a = yield* Scripted.make([Scripted.fail(new AiError.InternalProviderError({ description: "503" }))])
+        const b = yield* Scripted.make([Scripted.fail(new AiError.InternalProviderError({ description: "503" }))])
+        const members = (handle: Scripted.Handle): ReadonlyArray<Mixture.Member> => [
+          member("a", handle),
+          { provider: "broken", model: "m", languageModel: broken }
+        ]
+        const model = yield* Mixture.make({ members: members(a), strategy: Mixture.weightedScore() })
+        const error = yield* Effect.flip(model.generateText({ prompt: "q" }))
+        assert.deepStrictEqual(
+          Mixture.failureOf(error)?.failures.map((f) => [f.provider, f.reason, f.retryable]),
+          [
+            ["a", "InternalProviderError", true],
+            ["broken", "Defect", false]
+          ]
+        )
+        const streaming = yield* Mixture.make({ members: members(b), strategy: Mixture.firstValid })
+        const streamError = yield* Effect.flip(Stream.runCollect(streaming.streamText({ prompt: "q" })))
+        assert.deepStrictEqual(
+          Mixture.failureOf(streamError)?.failures.map((f) => f.reason),
+          ["InternalProviderError", "Defect"]
+        )
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
     it.effect("streaming fails with every reason when no provider produces content", () =>
       Effect.gen(function* () {
         const a = yield* Scripted.make([Scripted.fail(new AiError.InternalProviderError({ description: "503" }))])

@@ -3,6 +3,7 @@
  * `MixtureEvent.FanOut` the pool publishes.
  */
 import type * as AiError from "effect/ai/AiError"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Mixture from "../../Mixture.ts"
@@ -40,6 +41,24 @@ export const recordError = (record: AttemptRecord, member: Mixture.Member, error
   record.message = failure.message
   record.failure = failure
   if (error._tag === "AiError") record.aiReason = error.reason
+}
+
+/** The outcome of a call that failed with `error`: an open breaker means the provider was never asked. */
+export const outcomeOf = (error: ProviderPool.CallError): MixtureEvent.Outcome =>
+  error._tag === "ProviderTimeout" ? "timeout" : error._tag === "CircuitOpen" ? "skipped" : "failed"
+
+/** Records a defect in a member's call (a bug, not a provider's answer): it failed, and is not worth a retry. */
+export const recordDefect = (record: AttemptRecord, member: Mixture.Member, cause: Cause.Cause<unknown>): void => {
+  record.outcome = "failed"
+  record.reason = "Defect"
+  record.message = Cause.pretty(cause).split("\n")[0] ?? "defect"
+  record.failure = {
+    provider: member.provider,
+    model: member.model,
+    reason: "Defect",
+    message: record.message,
+    retryable: false
+  }
 }
 
 /** Records an answer the rejection gate refused (`empty`, `refusal`, `schema`, `tools`, or a scorer's name). */

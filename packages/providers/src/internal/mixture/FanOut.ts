@@ -4,6 +4,7 @@
  * the losers, publishing the fan-out and failing with every provider's reason when nobody won.
  */
 import type * as LanguageModel from "effect/ai/LanguageModel"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -97,8 +98,7 @@ export const decide = (
             }),
             Effect.tapError((error) =>
               Effect.map(Clock.currentTimeMillis, (end) => {
-                record.outcome =
-                  error._tag === "ProviderTimeout" ? "timeout" : error._tag === "CircuitOpen" ? "skipped" : "failed"
+                record.outcome = Attempts.outcomeOf(error)
                 record.latencyMs = end - start
                 Attempts.recordError(record, member, error)
               })
@@ -147,6 +147,13 @@ export const decide = (
         pending--
         fibers.delete(event.index)
         let accepted = false
+        if (
+          Exit.isFailure(event.exit) &&
+          !Cause.hasFails(event.exit.cause) &&
+          !Cause.hasInterruptsOnly(event.exit.cause)
+        ) {
+          Attempts.recordDefect(records[event.index]!, members[event.index]!, event.exit.cause)
+        }
         if (Exit.isSuccess(event.exit)) {
           const candidate = event.exit.value
           candidates[event.index] = candidate

@@ -144,11 +144,10 @@ export const first =
                 } else {
                   const error = Cause.findErrorOption(exit.cause)
                   if (error._tag === "Some") {
-                    record.outcome = error.value._tag === "ProviderTimeout" ? "timeout" : "failed"
+                    record.outcome = Attempts.outcomeOf(error.value)
                     Attempts.recordError(record, member, error.value)
                   } else {
-                    record.outcome = "failed"
-                    record.reason = "Defect"
+                    Attempts.recordDefect(record, member, exit.cause)
                   }
                   if (winner === index) {
                     // The winner broke after it started streaming: its failure is the stream's failure.
