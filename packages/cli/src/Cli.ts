@@ -38,6 +38,10 @@ export const command = Command.make(
       Flag.withDescription("Ask every configured provider and print the winner with the score table"),
       Flag.withDefault(false)
     ),
+    strategy: Flag.Literals("strategy", Prompt.strategies).pipe(
+      Flag.withDescription("How --mixture picks its answer (default weighted-score)"),
+      Flag.withDefault("weighted-score" as const)
+    ),
     model: Flag.String("model").pipe(
       Flag.withDescription("Model id, or provider/model (default per provider; also TROUPE_MODEL)"),
       Flag.optional
@@ -60,6 +64,7 @@ export const command = Command.make(
         prompt: flags.prompt.value,
         json: flags.json,
         mixture: flags.mixture,
+        strategy: flags.strategy,
         verbose: flags.verbose,
         model
       })

@@ -30,9 +30,9 @@ export const variables: Readonly<Record<string, { readonly key?: string; readonl
 
 /** The model each provider uses when none is given. */
 export const defaultModels: Readonly<Record<string, string>> = {
-  openai: "gpt-4o-mini",
-  anthropic: "claude-3-5-haiku-latest",
-  gemini: "gemini-2.0-flash",
+  openai: "gpt-5-mini",
+  anthropic: "claude-sonnet-4-5",
+  gemini: "gemini-2.5-flash",
   ollama: "llama3.2"
 }
 

@@ -10,7 +10,7 @@ describe("ProviderSelection", () => {
   it.effect("the first configured provider is the default, with its default model", () =>
     Effect.gen(function* () {
       const selected = yield* ProviderSelection.select({ modelRef: undefined, all: false })
-      assert.deepStrictEqual(selected, [{ provider: "anthropic", model: "claude-3-5-haiku-latest" }])
+      assert.deepStrictEqual(selected, [{ provider: "anthropic", model: "claude-sonnet-4-5" }])
     }).pipe(withEnv({ ANTHROPIC_API_KEY: "a", GEMINI_API_KEY: "g" }))
   )
 
@@ -23,7 +23,7 @@ describe("ProviderSelection", () => {
         { provider: "ollama", model: "qwen2.5:7b" }
       ])
       assert.deepStrictEqual(yield* ProviderSelection.select({ modelRef: "ollama/qwen2.5:7b", all: true }), [
-        { provider: "openai", model: "gpt-4o-mini" },
+        { provider: "openai", model: "gpt-5-mini" },
         { provider: "ollama", model: "qwen2.5:7b" }
       ])
     }).pipe(withEnv({ OPENAI_API_KEY: "k", OLLAMA_HOST: "127.0.0.1:11434" }))
@@ -40,7 +40,7 @@ describe("ProviderSelection", () => {
   it("explains failures with the variable to check", () => {
     const auth = new AiError.AuthenticationError({ kind: "InvalidKey" })
     assert.strictEqual(
-      ProviderSelection.explain("gemini", "gemini-2.0-flash", auth),
+      ProviderSelection.explain("gemini", "gemini-2.5-flash", auth),
       "gemini: the API key was rejected (401); check GEMINI_API_KEY."
     )
     const missing = new AiError.InvalidRequestError({ parameter: "model", description: "404" })

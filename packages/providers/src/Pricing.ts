@@ -25,12 +25,16 @@ export type PriceTable = typeof PriceTable.Type
 
 /** List prices of common models (USD per million tokens). Local models (Ollama) cost nothing. */
 export const defaults: PriceTable = {
+  "gpt-5": { input: 1.25, output: 10 },
+  "gpt-5-mini": { input: 0.25, output: 2 },
+  "gpt-5-nano": { input: 0.05, output: 0.4 },
   "gpt-4o": { input: 2.5, output: 10 },
   "gpt-4o-mini": { input: 0.15, output: 0.6 },
   "gpt-4.1": { input: 2, output: 8 },
   "gpt-4.1-mini": { input: 0.4, output: 1.6 },
   "gpt-4.1-nano": { input: 0.1, output: 0.4 },
   "o3-mini": { input: 1.1, output: 4.4 },
+  "claude-haiku-4-*": { input: 1, output: 5 },
   "claude-3-5-haiku-latest": { input: 0.8, output: 4 },
   "claude-3-5-sonnet-latest": { input: 3, output: 15 },
   "claude-sonnet-4-*": { input: 3, output: 15 },

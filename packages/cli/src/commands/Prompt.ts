@@ -19,11 +19,33 @@ import * as Stream from "effect/Stream"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as ProviderSelection from "../ProviderSelection.ts"
 
+/** The strategies `--strategy` accepts for `--mixture`. */
+export const strategies = ["weighted-score", "first-valid", "quorum", "fallback"] as const
+
+/** One of `strategies`. */
+export type StrategyName = (typeof strategies)[number]
+
+/** The mixture strategy named on the command line; `quorum` asks a majority of the providers to agree. */
+export const strategyOf = (name: StrategyName, providers: number): Mixture.Strategy => {
+  switch (name) {
+    case "weighted-score":
+      return Mixture.weightedScore()
+    case "first-valid":
+      return Mixture.firstValid
+    case "quorum":
+      return Mixture.quorum(Math.floor(providers / 2) + 1)
+    case "fallback":
+      return Mixture.fallback()
+  }
+}
+
 /** The parsed options of `troupe -p`. */
 export interface Input {
   readonly prompt: string
   readonly json: boolean
   readonly mixture: boolean
+  /** How `--mixture` picks its answer. Default: `weighted-score`. */
+  readonly strategy?: StrategyName | undefined
   readonly verbose: boolean
   /** `--model`, else `TROUPE_MODEL`: a model id, or `provider/model`. */
   readonly model: string | undefined
@@ -114,7 +136,10 @@ const mixture = (input: Input, selected: ReadonlyArray<ProviderSelection.Selecte
       }))
     )
     const pool = yield* ProviderPool.ProviderPool
-    const model = yield* Mixture.make({ members, strategy: Mixture.weightedScore() })
+    const model = yield* Mixture.make({
+      members,
+      strategy: strategyOf(input.strategy ?? "weighted-score", members.length)
+    })
     const response = yield* model.generateText({ prompt: input.prompt })
     const decision = Mixture.decisionOf(response)
     const [event] = yield* pool.recent(1)

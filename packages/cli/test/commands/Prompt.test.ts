@@ -19,7 +19,7 @@ describe("troupe -p", () => {
           stream: boolean
           messages: Array<{ content: unknown }>
         }
-        assert.strictEqual(body.model, "gpt-4o-mini")
+        assert.strictEqual(body.model, "gpt-5-mini")
         assert.isTrue(body.stream)
         assert.include(JSON.stringify(body.messages), "Say hello")
       }),
@@ -85,7 +85,7 @@ describe("troupe -p", () => {
         assert.include(empty.stderr, "needs a prompt")
         const unknown = yield* troupe(["-p", "hi", "--frobnicate"], { OPENAI_API_KEY: "sk-test" })
         assert.strictEqual(unknown.code, 2)
-        const unconfigured = yield* troupe(["-p", "hi", "--model", "anthropic/claude-3-5-haiku-latest"], {
+        const unconfigured = yield* troupe(["-p", "hi", "--model", "anthropic/claude-sonnet-4-5"], {
           OPENAI_API_KEY: "sk-test"
         })
         assert.strictEqual(unconfigured.code, 2)
@@ -117,18 +117,44 @@ describe("troupe -p", () => {
         assert.strictEqual(answer, "The capital of France is Paris. It lies on the Seine.")
         const rows = table!.trim().split("\n")
         assert.match(rows[0]!, /^provider\s+model\s+outcome\s+latency\s+score/)
-        assert.match(rows[1]!, /^openai\s+gpt-4o-mini\s+won\s+\d+ ms\s+\d\.\d{3}/)
-        assert.match(rows[2]!, /^anthropic\s+claude-3-5-haiku-latest\s+answered/)
-        assert.match(rows[3]!, /^gemini\s+gemini-2\.0-flash\s+failed/)
+        assert.match(rows[1]!, /^openai\s+gpt-5-mini\s+won\s+\d+ ms\s+\d\.\d{3}/)
+        assert.match(rows[2]!, /^anthropic\s+claude-sonnet-4-5\s+answered/)
+        assert.match(rows[3]!, /^gemini\s+gemini-2\.5-flash\s+failed/)
         const json = yield* troupe(["-p", "Capital of France?", "--mixture", "--json"], env)
         const result = JSON.parse(lastLine(json.stdout))
         assert.strictEqual(result.provider, "openai")
-        assert.strictEqual(result.model, "gpt-4o-mini")
+        assert.strictEqual(result.model, "gpt-5-mini")
         assert.deepStrictEqual(
           result.scores.map((s: { provider: string }) => s.provider),
           ["openai", "anthropic"]
         )
         assert.isAbove(result.scores[0].score, result.scores[1].score)
+      }),
+    30_000
+  )
+
+  it.live(
+    "--strategy chooses how the mixture decides; an unknown strategy is bad input",
+    () =>
+      Effect.gen(function* () {
+        const openai = yield* FakeOpenAi.make({ faults: () => FakeServer.status(503) })
+        const anthropic = yield* FakeAnthropic.make({ turns: [{ text: "Paris." }] })
+        const env = {
+          OPENAI_API_KEY: "sk-test",
+          OPENAI_BASE_URL: openai.url,
+          ANTHROPIC_API_KEY: "sk-ant",
+          ANTHROPIC_BASE_URL: anthropic.url
+        }
+        const run = yield* troupe(["-p", "Capital of France?", "--mixture", "--strategy", "fallback", "--json"], env)
+        assert.strictEqual(run.code, 0, run.stderr)
+        const result = JSON.parse(lastLine(run.stdout))
+        assert.strictEqual(result.provider, "anthropic")
+        assert.strictEqual(result.text, "Paris.")
+        // Fallback keeps the configured order: openai first (retried once by default), then anthropic.
+        assert.strictEqual(openai.requests.length, 2)
+        assert.strictEqual(anthropic.requests.length, 1)
+        const bad = yield* troupe(["-p", "hi", "--mixture", "--strategy", "loudest"], env)
+        assert.strictEqual(bad.code, 2)
       }),
     30_000
   )
