@@ -15,7 +15,10 @@ export class AskTimeout extends Schema.TaggedError<AskTimeout>()("AskTimeout", {
   timeoutMillis: Schema.Finite
 }) {}
 
-/** The actor has stopped for good: its mailbox is closed and the message was not delivered or answered. */
+/**
+ * The actor stopped before answering: it has stopped for good (its mailbox is closed), its handler stopped it
+ * without replying, or the runtime stopped or restarted it while it was handling this request.
+ */
 export class ActorStopped extends Schema.TaggedError<ActorStopped>()("ActorStopped", {
   path: Schema.String
 }) {}

@@ -16,6 +16,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -74,11 +75,20 @@ export interface Service {
   readonly subscribe: Effect.Effect<PubSub.Subscription<LifecycleEvent.LifecycleEvent>, never, Scope.Scope>
   /** Stops every actor, children before parents, and waits until none is running. Also run when the scope closes. */
   readonly shutdown: Effect.Effect<void>
+  /**
+   * Waits until the system has ended, with why: `Stopped` after `shutdown`, or `Escalated` when the root
+   * supervisor went over its restart intensity and stopped everything (after OTP: a node whose top supervisor
+   * gives up is down). A program that spawns `permanent` actors at the root may want to watch this.
+   */
+  readonly terminated: Effect.Effect<ExitReason.ExitReason>
 }
 
 /** Options of the actor system. */
 export interface Options {
-  /** The root supervisor's restart tolerance. Default: 10 restarts within 1 second. */
+  /**
+   * The root supervisor's restart tolerance. Default: 10 restarts within 1 second. Over it, the root stops every
+   * actor and the system ends (`terminated` tells); after that `spawn` fails with `ActorStopped`.
+   */
   readonly intensity?: { readonly maxRestarts: number; readonly within: Duration.Input } | undefined
 }
 
@@ -92,10 +102,11 @@ const makeUnscoped = (options?: Options): Effect.Effect<Service> =>
     const clock = yield* Clock.clockWith(Effect.succeed)
     const context = yield* Effect.context<never>()
     const core: Core.Core = { registry: new Map(), events, clock, context }
+    const ended = Deferred.makeUnsafe<ExitReason.ExitReason>()
     // When the root itself gives up, nothing is above it: the whole tree is stopped.
     const systemParent: Core.Parent = {
       childExited: (node, _incarnation, reason) => {
-        Effect.runForkWith(context)(node.terminate(reason))
+        Effect.runForkWith(context)(Effect.andThen(node.terminate(reason), Deferred.succeed(ended, reason)))
       }
     }
     const rootSpec = Supervisor.make({
@@ -154,7 +165,8 @@ const makeUnscoped = (options?: Options): Effect.Effect<Service> =>
       paths: Effect.sync(() => [...core.registry.keys()].sort()),
       events: Stream.fromPubSub(events),
       subscribe: PubSub.subscribe(events),
-      shutdown: root.terminate(ExitReason.stopped)
+      shutdown: Effect.andThen(root.terminate(ExitReason.stopped), Deferred.succeed(ended, ExitReason.stopped)),
+      terminated: Deferred.await(ended)
     }
     return service
   })

@@ -43,13 +43,16 @@ export const isAbnormal = (reason: ExitReason): boolean =>
   reason._tag === "Failed" || reason._tag === "Died" || reason._tag === "Escalated"
 
 /**
- * Maps the failure cause of an incarnation onto a reason: typed errors are `Failed`, an interruption alone is
- * `Stopped`, anything else `Died`.
+ * Maps the failure cause of an incarnation onto a reason: typed errors are `Failed`, anything else `Died`.
+ * The runtime's own stops never get here (they are not reported), so an interruption here is unexpected: a
+ * handler that interrupted itself, say. It is rendered without `Cause.pretty`, which is costly.
  */
 export const fromCause = (cause: Cause.Cause<unknown>): ExitReason => {
   const failure = cause.reasons.find(Cause.isFailReason)
   if (failure !== undefined) return failed(failure.error)
-  if (cause.reasons.length > 0 && cause.reasons.every(Cause.isInterruptReason)) return stopped
+  if (cause.reasons.length > 0 && cause.reasons.every(Cause.isInterruptReason)) {
+    return Died.make({ defect: "interrupted" })
+  }
   return Died.make({ defect: Cause.pretty(cause) })
 }
 

@@ -36,10 +36,13 @@ export const Escalated = Schema.TaggedStruct("Escalated", {
   at: Schema.Finite
 })
 
-/** A message was not delivered: the mailbox was full (`tellNow`) or the actor had stopped (dead letter). */
+/**
+ * A message was not handled: the mailbox was full (`tellNow`), the actor had stopped (a dead letter), or the
+ * runtime stopped the actor (or restarted it for a sibling) while it was handling the message.
+ */
 export const MessageDropped = Schema.TaggedStruct("MessageDropped", {
   path: Schema.String,
-  cause: Schema.Literals(["mailbox-full", "stopped"]),
+  cause: Schema.Literals(["mailbox-full", "stopped", "interrupted"]),
   at: Schema.Finite
 })
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Schema } from "effect"
-import { Actor, ActorSystem, ExitReason, Next, ReplyTo } from "../src/index.ts"
+import { Actor, ActorSystem, ExitReason, Next, ReplyTo, Supervisor } from "../src/index.ts"
 import { counter } from "./fixtures.ts"
 import { is, untilEvent } from "./helpers.ts"
 
@@ -128,6 +128,52 @@ describe("Actor", () => {
         const down = yield* Deferred.await(got)
         assert.strictEqual(down.path, "/target")
         assert.strictEqual(down.reason._tag, "Failed")
+      })
+    )
+  )
+
+  it.effect("death watch is silent while a supervised target is restarted, and speaks once it stops", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const seen: Array<string> = []
+        const Target = Supervisor.actor("target", counter())
+        const sup = yield* system.spawnSupervisor("sup", Supervisor.make({ children: [Target] }))
+        const target = yield* sup.ref(Target)
+        const Watch = Schema.TaggedStruct("Watch", {})
+        const Down = Schema.TaggedStruct("Down", { path: Schema.String, reason: Schema.String })
+        const Ping = Schema.TaggedStruct("Ping", { replyTo: ReplyTo.schema<ReadonlyArray<string>>() })
+        const watcher = Actor.make({
+          protocol: Schema.Union([Watch, Down, Ping]),
+          init: () => Effect.void,
+          receive: (state, message, context) => {
+            switch (message._tag) {
+              case "Watch":
+                return Effect.as(
+                  context.watch(target, (t) => ({ _tag: "Down", path: t.path, reason: t.reason._tag })),
+                  Next.continueWith(state)
+                )
+              case "Down":
+                return Effect.sync(() => {
+                  seen.push(`${message.path} ${message.reason}`)
+                  return Next.continueWith(state)
+                })
+              case "Ping":
+                return Effect.as(ReplyTo.succeed(message.replyTo, [...seen]), Next.continueWith(state))
+            }
+          }
+        })
+        const w = yield* system.spawn("watcher", watcher)
+        const ping = w.ask<ReadonlyArray<string>>((replyTo) => ({ _tag: "Ping", replyTo }))
+        yield* w.tell({ _tag: "Watch" })
+        yield* target.tell({ _tag: "Crash", message: "x" })
+        yield* untilEvent(events, is("Restarted", "/sup/target"))
+        yield* untilEvent(events, is("Started", "/sup/target"))
+        assert.deepStrictEqual(yield* ping, [], "a restart is not a termination")
+        yield* sup.stopChild("target")
+        yield* untilEvent(events, is("Stopped", "/sup/target"))
+        assert.deepStrictEqual(yield* ping, ["/sup/target Stopped"])
       })
     )
   )

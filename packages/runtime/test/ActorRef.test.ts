@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { ActorSystem } from "../src/index.ts"
+import { Actor, ActorSystem, Next, ReplyTo } from "../src/index.ts"
 import { counter, type DivisionByZero } from "./fixtures.ts"
 import { is, settle, untilEvent } from "./helpers.ts"
 
@@ -122,6 +122,60 @@ describe("ActorRef", () => {
         assert.strictEqual(dropped.cause, "stopped")
         const now = yield* Effect.flip(ref.tellNow({ _tag: "Add", n: 1 }))
         assert.strictEqual(now._tag, "ActorStopped")
+      })
+    )
+  )
+
+  it.effect("an ask whose handler stops without replying is answered with ActorStopped at once", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const Quit = Schema.TaggedStruct("Quit", { replyTo: ReplyTo.schema<number>() })
+        const quitter = Actor.make({
+          protocol: Quit,
+          init: () => Effect.void,
+          receive: () => Effect.succeed(Next.stop)
+        })
+        const ref = yield* system.spawn("quitter", quitter)
+        // No TestClock adjustment: a timeout would never fire, so only an immediate answer ends this ask.
+        const error = yield* Effect.flip(ref.ask<number>((replyTo) => ({ _tag: "Quit", replyTo })))
+        assert.strictEqual(error._tag, "ActorStopped")
+      })
+    )
+  )
+
+  it.effect("a request or message being handled when the actor is stopped is answered or reported", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const Wait = Schema.TaggedStruct("Wait", { until: Schema.Any, replyTo: ReplyTo.schema<number>() })
+        const waiter = Actor.make({
+          protocol: Wait,
+          init: () => Effect.void,
+          receive: (state, message) =>
+            Effect.as(
+              Effect.promise(() => message.until as Promise<void>),
+              Next.continueWith(state)
+            )
+        })
+        const asked = yield* system.spawn("asked", waiter)
+        const g = gate()
+        const asking = yield* Effect.forkChild(
+          Effect.flip(asked.ask<number>((replyTo) => ({ _tag: "Wait", until: g.until, replyTo })))
+        )
+        yield* settle
+        yield* system.stop("/asked")
+        const error = yield* Fiber.join(asking)
+        assert.strictEqual(error._tag, "ActorStopped")
+
+        const told = yield* system.spawn("told", counter())
+        yield* told.tell({ _tag: "Block", until: g.until })
+        yield* settle
+        yield* system.stop("/told")
+        const dropped = yield* untilEvent(events, is("MessageDropped", "/told"))
+        assert.strictEqual(dropped.cause, "interrupted")
+        g.open()
       })
     )
   )

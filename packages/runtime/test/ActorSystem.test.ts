@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule, Schema, Stream } from "effect"
-import { ActorSystem, LifecycleEvent, Supervisor } from "../src/index.ts"
+import { Actor, ActorSystem, LifecycleEvent, Next, Supervisor } from "../src/index.ts"
 import { counter } from "./fixtures.ts"
 import { is, makeFiberCounter, settle, untilEvent } from "./helpers.ts"
 
@@ -81,15 +81,38 @@ describe("ActorSystem", () => {
     )
   )
 
-  it.effect("an actor can stop itself through the system without deadlocking", () =>
+  it.effect("an actor can stop itself through the system, from inside its handler", () =>
     withSystem(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const events = yield* system.subscribe
-        const ref = yield* system.spawn("self-stopper", counter())
-        yield* ref.tell({ _tag: "Block", until: Effect.runPromise(system.stop("/self-stopper")) })
+        const selfStopper = Actor.make({
+          protocol: Schema.Literal("stop yourself"),
+          init: () => Effect.void,
+          receive: (state, _message, context) =>
+            Effect.as(Effect.orDie(system.stop(context.path)), Next.continueWith(state))
+        })
+        const ref = yield* system.spawn("self-stopper", selfStopper)
+        yield* ref.tell("stop yourself")
         const stopped = yield* untilEvent(events, is("Stopped", "/self-stopper"))
         assert.strictEqual(stopped.reason._tag, "Stopped")
+        assert.deepStrictEqual(yield* system.paths, ["/"])
+      })
+    )
+  )
+
+  it.effect("when the root supervisor gives up, the system ends and says why", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.make({ intensity: { maxRestarts: 2, within: "1 minute" } })
+        const crashy = yield* system.spawn("crashy", counter(), { restart: "permanent" })
+        yield* system.spawn("innocent", counter())
+        for (let i = 0; i < 3; i++) yield* crashy.tell({ _tag: "Crash", message: `crash ${i}` })
+        const reason = yield* system.terminated
+        assert.deepStrictEqual(reason, { _tag: "Escalated", child: "/crashy", restarts: 2, withinMillis: 60_000 })
+        assert.deepStrictEqual(yield* system.paths, [])
+        const refused = yield* Effect.flip(system.spawn("late", counter()))
+        assert.strictEqual(refused._tag, "ActorStopped")
       })
     )
   )

@@ -1,11 +1,12 @@
 /**
  * A randomized test of supervision: trees of supervisors and workers with random strategies, restart types
  * and intensities, hit by random crashes, defects, normal stops and requests, many rounds over. After each
- * round the lifecycle events are replayed against the rules, and the fiber count must be back at its baseline.
+ * round: every request was answered, every message sent was handled or reported dropped, the lifecycle events
+ * replay correctly against the restart intensities, and the fiber count is back at its baseline.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, PubSub } from "effect"
-import { type ActorRef, ActorSystem, type LifecycleEvent, Supervisor } from "../src/index.ts"
+import { Actor, type ActorRef, ActorSystem, type LifecycleEvent, Supervisor } from "../src/index.ts"
 import { type CounterMessage, counter } from "./fixtures.ts"
 import { makeFiberCounter, settle } from "./helpers.ts"
 
@@ -33,6 +34,22 @@ interface Tree {
   readonly intensity: Map<string, { readonly maxRestarts: number; readonly withinMillis: number }>
 }
 
+/** Counts, per actor path, the messages a worker's handler was given (all but requests). */
+const handled = new Map<string, number>()
+
+/** The counter of the fixtures, counting what it handles. */
+const worker = () => {
+  const base = counter()
+  return Actor.make({
+    protocol: base.protocol,
+    init: base.init,
+    receive: (state: number, message: CounterMessage, context: Actor.ActorContext<CounterMessage>) => {
+      if (message._tag !== "Get") handled.set(context.path, (handled.get(context.path) ?? 0) + 1)
+      return base.receive(state, message, context)
+    }
+  })
+}
+
 const strategies: ReadonlyArray<Supervisor.Strategy> = ["one-for-one", "one-for-all", "rest-for-one"]
 const restartTypes: ReadonlyArray<Supervisor.RestartType> = ["permanent", "transient", "temporary"]
 
@@ -49,7 +66,7 @@ const makeTree = (rng: Rng, path: string, depth: number, tree: Tree["workers"], 
       children.push(Supervisor.supervisor(id, makeTree(rng, `${path}/${id}`, depth + 1, tree, intensity), { restart }))
     } else {
       const id = `w${i}`
-      const child = Supervisor.actor(id, counter(), { restart })
+      const child = Supervisor.actor(id, worker(), { restart })
       tree.push({ path: `${path}/${id}`, child })
       children.push(child)
     }
@@ -105,6 +122,8 @@ const round = (seed: number) => {
       let asks = 0
       let answered = 0
       let timeouts = 0
+      const sent = new Map<string, number>()
+      handled.clear()
       yield* Effect.scoped(
         Effect.gen(function* () {
           // A root that never gives up, so that every escalation inside the tree is visible in the events.
@@ -120,6 +139,7 @@ const round = (seed: number) => {
           for (let step = 0; step < 60; step++) {
             const ref = rng.pick(refs)
             const roll = rng.next()
+            if (roll < 0.6) sent.set(ref.path, (sent.get(ref.path) ?? 0) + 1)
             if (roll < 0.25) yield* ref.tell({ _tag: "Crash", message: `step ${step}` })
             else if (roll < 0.3) yield* ref.tell({ _tag: "Die" })
             else if (roll < 0.35) yield* ref.tell({ _tag: "Halt" })
@@ -143,6 +163,14 @@ const round = (seed: number) => {
       yield* settle
       assert.strictEqual(timeouts, 0, "every request was answered, with a reply or a typed failure")
       assert.strictEqual(answered, asks)
+      // No message is lost silently: each one sent was handled, or reported dropped (a dead letter, or abandoned
+      // when the runtime stopped or restarted the actor while it was handling it).
+      for (const [path, count] of sent) {
+        const dropped = events.filter((e) => e._tag === "MessageDropped" && e.path === path).length
+        const got = handled.get(path) ?? 0
+        assert.isAtMost(got, count, `${path} handled only what was sent`)
+        assert.isAtLeast(got + dropped, count, `${path}: every message handled or reported dropped`)
+      }
       let escalations = 0
       for (const [path, limits] of intensity) escalations += checkIntensity(events, path, limits)
       assert.strictEqual(

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Schedule } from "effect"
+import { Effect, Fiber, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { type ActorRef, ActorSystem, Supervisor } from "../src/index.ts"
+import { Actor, type ActorRef, ActorSystem, Supervisor } from "../src/index.ts"
 import { type CounterMessage, counter } from "./fixtures.ts"
 import { is, settle, untilEvent } from "./helpers.ts"
 
@@ -235,6 +235,79 @@ describe("Supervisor", () => {
           assert.strictEqual(yield* Fiber.join(asking), 100)
         }
         assert.deepStrictEqual(delays, [100, 200, 400])
+      })
+    )
+  )
+
+  it.effect("restarts children in start order, after halting them in reverse", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const log: Array<string> = []
+        const children = ["a", "b", "c"].map((id) => Supervisor.actor(id, counter({ log })))
+        const sup = yield* system.spawnSupervisor("sup", Supervisor.make({ strategy: "one-for-all", children }))
+        const refs = yield* Effect.forEach(children, (child) => sup.ref(child))
+        for (const ref of refs) yield* get(ref) // every child has started
+        const b = refs[1]!
+        const events = yield* system.subscribe
+        log.length = 0
+        yield* b.tell({ _tag: "Crash", message: "x" })
+        const started: Array<string> = []
+        for (let i = 0; i < 3; i++) started.push((yield* untilEvent(events, is("Started"))).path)
+        assert.deepStrictEqual(log, ["init /sup/a #2", "init /sup/b #2", "init /sup/c #2"])
+        assert.deepStrictEqual(started, ["/sup/a", "/sup/b", "/sup/c"])
+      })
+    )
+  )
+
+  it.effect("a later failure reschedules pending restarts, so dependencies still start first", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const log: Array<string> = []
+        const children = ["a", "b", "c"].map((id) => Supervisor.actor(id, counter({ log, start: 7 })))
+        const sup = yield* system.spawnSupervisor(
+          "sup",
+          Supervisor.make({ strategy: "rest-for-one", backoff: Schedule.exponential("100 millis"), children })
+        )
+        const refs = yield* Effect.forEach(children, (child) => sup.ref(child))
+        for (const ref of refs) yield* get(ref) // every child has started
+        const [a, b] = refs as [ActorRef.ActorRef<CounterMessage>, ActorRef.ActorRef<CounterMessage>]
+        const events = yield* system.subscribe
+        log.length = 0
+        yield* b.tell({ _tag: "Crash", message: "first" }) // b and c wait 100 ms
+        assert.strictEqual((yield* untilEvent(events, is("Restarted", "/sup/b"))).delayMillis, 100)
+        yield* TestClock.adjust("10 millis")
+        yield* a.tell({ _tag: "Crash", message: "second" }) // now a, b and c wait 200 ms, a first
+        assert.strictEqual((yield* untilEvent(events, is("Restarted", "/sup/a"))).delayMillis, 200)
+        yield* TestClock.adjust("150 millis")
+        yield* settle
+        assert.deepStrictEqual(log, [], "the first restart was superseded")
+        yield* TestClock.adjust("60 millis")
+        assert.strictEqual(yield* get(a), 7)
+        assert.deepStrictEqual(log, ["init /sup/a #2", "init /sup/b #2", "init /sup/c #2"])
+      })
+    )
+  )
+
+  it.effect("a handler that interrupts itself died: a transient child is restarted", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const Quitter = Supervisor.actor(
+          "quitter",
+          Actor.make({
+            protocol: Schema.Literal("quit"),
+            init: () => Effect.void,
+            receive: () => Effect.interrupt
+          }),
+          { restart: "transient" }
+        )
+        const sup = yield* system.spawnSupervisor("sup", Supervisor.make({ children: [Quitter] }))
+        yield* (yield* sup.ref(Quitter)).tell("quit")
+        const restarted = yield* untilEvent(events, is("Restarted", "/sup/quitter"))
+        assert.deepStrictEqual(restarted.reason, { _tag: "Died", defect: "interrupted" })
       })
     )
   )

@@ -42,7 +42,8 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
   private fiber: Fiber.Fiber<ExitReason.ExitReason, E> | undefined = undefined
   /** The incarnation whose ending is reported to the parent; 0 once halted. */
   private live = 0
-  private inFlight: AskEnvelope | undefined = undefined
+  /** The message being handled: taken from the mailbox, its handler not yet finished. */
+  private inFlight: M | AskEnvelope | undefined = undefined
   private terminated: ExitReason.ExitReason | undefined = undefined
   // Allocated on first use: most actors are never watched, and an idle actor should stay small.
   private watchers: Map<ActorCell<any, any, any, any>, Watcher> | undefined = undefined
@@ -193,14 +194,23 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
     const inFlight = this.inFlight
     this.inFlight = undefined
     const reported = this.live === incarnation
-    // Rendering a cause is costly: only do it when someone will read the reason.
-    if (inFlight === undefined && !reported) return
-    const reason = Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause)
-    if (inFlight !== undefined) {
-      const crashed = new ActorError.ActorCrashed({ path: this.path, reason: ExitReason.format(reason) })
-      Deferred.doneUnsafe(inFlight.reply, Exit.fail(crashed))
+    if (!reported) {
+      // Halted by the runtime (a stop, or a sibling's restart): the message being handled is abandoned.
+      if (inFlight instanceof AskEnvelope) {
+        Deferred.doneUnsafe(inFlight.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
+      } else if (inFlight !== undefined) {
+        Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause: "interrupted", at: Core.now(this.core) })
+      }
+      return
     }
-    if (!reported) return
+    const reason = Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause)
+    if (inFlight instanceof AskEnvelope) {
+      // A handler that stops without replying answers with ActorStopped; one that fails, with ActorCrashed.
+      const error = Exit.isSuccess(exit)
+        ? new ActorError.ActorStopped({ path: this.path })
+        : new ActorError.ActorCrashed({ path: this.path, reason: ExitReason.format(reason) })
+      Deferred.doneUnsafe(inFlight.reply, Exit.fail(error))
+    }
     this.live = 0
     this.fiber = undefined
     this.parent.childExited(this, incarnation, reason)
@@ -216,16 +226,13 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
       // A plain loop: `Effect.forever` yields after every iteration and is several times slower here.
       while (true) {
         const item = yield* Queue.take(mailbox)
-        let message: M
-        if (item instanceof AskEnvelope) {
-          cell.inFlight = item
-          message = item.message as M
-        } else {
-          message = item
-        }
+        cell.inFlight = item
+        const message = item instanceof AskEnvelope ? (item.message as M) : item
         const next = yield* behavior.receive(state, message, context)
-        cell.inFlight = undefined
+        // On a stop the message stays in flight until the incarnation has ended, so that an unanswered ask
+        // is answered then.
         if (next._tag === "Stop") return next.reason
+        cell.inFlight = undefined
         state = next.state
       }
     })

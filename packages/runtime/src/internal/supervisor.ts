@@ -25,6 +25,8 @@ interface Entry {
   readonly kind: "actor" | "supervisor"
   /** Not running: halted by a sibling's restart, waiting for a backoff, or after an escalation. */
   down: boolean
+  /** The restart this entry waits for; a later failure that covers the entry replaces it. */
+  restartToken: number
 }
 
 type Control =
@@ -34,7 +36,7 @@ type Control =
       readonly incarnation: number
       readonly reason: ExitReason.ExitReason
     }
-  | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<Entry> }
+  | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<Entry>; readonly token: number }
 
 type Step = (now: number, input: unknown) => Effect.Effect<[number, Duration.Duration], unknown>
 
@@ -57,6 +59,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
   private step: Step | undefined = undefined
   private lastDelay: Duration.Duration = Duration.zero
   private readonly timers = new Set<Fiber.Fiber<void>>()
+  private restartTokens = 0
 
   constructor(
     core: Core.Core,
@@ -235,7 +238,8 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
           restart: child.restart,
           node,
           kind: child._tag === "ActorChild" ? "actor" : "supervisor",
-          down: !running
+          down: !running,
+          restartToken: 0
         })
         if (running) yield* node.start
         return node
@@ -286,7 +290,12 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
   })
 
   private handle(message: Control): Effect.Effect<ExitReason.ExitReason | undefined> {
-    if (message._tag === "RestartDue") return Effect.as(this.startDown(message.entries), undefined)
+    if (message._tag === "RestartDue") {
+      // Only the entries still waiting for this very restart: a later failure may have rescheduled them (with a
+      // longer backoff, and together with the children they depend on, which must start first).
+      const due = message.entries.filter((e) => e.restartToken === message.token)
+      return Effect.as(this.startDown(due), undefined)
+    }
     return Effect.gen({ self: this }, function* () {
       const { node, incarnation, reason } = message
       const id = node.path.slice(node.path.lastIndexOf("/") + 1)
@@ -334,6 +343,8 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
         }
       }
       const restarting = affected.filter((e) => this.entries.get(e.id) === e)
+      const token = ++this.restartTokens
+      for (const e of restarting) e.restartToken = token
       const delayMillis = Duration.toMillis(delay)
       for (const e of restarting) {
         Core.emit(this.core, {
@@ -347,7 +358,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
       if (delayMillis <= 0) {
         yield* this.startDown(restarting)
       } else {
-        this.scheduleRestart(restarting, delay)
+        this.scheduleRestart(restarting, token, delay)
       }
       return undefined
     })
@@ -378,12 +389,12 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
     })
   }
 
-  private scheduleRestart(entries: ReadonlyArray<Entry>, delay: Duration.Duration): void {
+  private scheduleRestart(entries: ReadonlyArray<Entry>, token: number, delay: Duration.Duration): void {
     const timer = Effect.runForkWith(this.context)(
       Effect.andThen(
         Effect.sleep(delay),
         Effect.sync(() => {
-          Queue.offerUnsafe(this.control, { _tag: "RestartDue", entries })
+          Queue.offerUnsafe(this.control, { _tag: "RestartDue", entries, token })
         })
       )
     )
