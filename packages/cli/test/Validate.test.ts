@@ -81,6 +81,24 @@ describe("troupe validate", () => {
     })
   )
 
+  it.effect("prints a team's own problems together with those of its members", () =>
+    Effect.gen(function* () {
+      const crew = file(
+        "crew.yaml",
+        "name: crew\nbogus: 1\nagents:\n  - good.yaml\n  - bad.yaml\n  - { name: inline, tools: [memory_store] }\n"
+      )
+      const { out, err, exit } = yield* run([crew])
+      assert.deepStrictEqual(out, [])
+      assert.deepStrictEqual(err, [
+        `${bad}:1:7: Expected a name of lowercase letters, digits and dashes`,
+        `${bad}:2:11: Unknown key "maxStep" (did you mean "maxSteps"?)`,
+        `${crew}:2:1: Unknown key "bogus"; known keys: name, description, manager, agents, supervision`,
+        `${crew}:6:29: Unknown value "memory_store"; expected one of fs_read, fs_list, fs_write, fs_delete, shell_run, git_status, git_diff, git_log, git_commit, git_push, http_fetch, mail_send, memory_recall, memory_remember, knowledge_query, knowledge_assert, delegate, ask_human`
+      ])
+      assert.strictEqual(exit._tag, "Failure")
+    })
+  )
+
   it.effect("reports a missing file", () =>
     Effect.gen(function* () {
       const missing = join(dir, "missing.yaml")

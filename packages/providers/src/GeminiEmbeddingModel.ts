@@ -15,6 +15,7 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Connection from "./Connection.ts"
+import * as Common from "./internal/Common.ts"
 import * as Http from "./internal/Http.ts"
 import * as ProviderError from "./ProviderError.ts"
 
@@ -55,7 +56,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   })
   const noUsage = { inputTokens: undefined }
   return yield* EmbeddingModel.make({
-    embedMany: ({ inputs }) => {
+    embedMany: Common.redactEmbedMany(connection, ({ inputs }) => {
       if (inputs.length === 1) {
         const url = Http.join(connection.baseUrl, `${model}:embedContent`)
         return Effect.map(
@@ -80,7 +81,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
                 )
               )
       )
-    }
+    })
   })
 })
 

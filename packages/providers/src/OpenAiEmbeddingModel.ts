@@ -16,6 +16,7 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Connection from "./Connection.ts"
+import * as Common from "./internal/Common.ts"
 import * as Http from "./internal/Http.ts"
 import * as ProviderError from "./ProviderError.ts"
 
@@ -45,7 +46,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   }
   const site = { module: MODULE, method: "embedMany" }
   return yield* EmbeddingModel.make({
-    embedMany: ({ inputs }) =>
+    embedMany: Common.redactEmbedMany(connection, ({ inputs }) =>
       Effect.flatMap(
         Http.postJson(
           client,
@@ -78,6 +79,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           })
         }
       )
+    )
   })
 })
 

@@ -433,7 +433,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       )
     })
 
-  return yield* LanguageModel.make({ generateText, streamText })
+  return yield* LanguageModel.make(Common.redactLanguageModel(connection, { generateText, streamText }))
 })
 
 /** The `LanguageModel` layer for an OpenAI-compatible server; needs an `HttpClient`. */

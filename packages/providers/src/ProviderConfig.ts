@@ -1,7 +1,8 @@
 /**
  * Provider definitions: the built-in names `openai`, `anthropic`, `gemini`, `ollama` (configured from the
- * environment through `Config`), named definitions (`kind`, `baseUrl`, `apiKeyEnv`, `headers`,
- * `timeout`), and the functions that turn a provider + model into a `LanguageModel` or `EmbeddingModel`.
+ * environment through `Config`), named definitions (`kind` of `openai`, `anthropic`, `gemini` or `ollama`,
+ * `baseUrl`, `apiKeyEnv`, `headers`, `timeout`), and the functions that turn a provider + model into a
+ * `LanguageModel` or `EmbeddingModel`. A definition without `apiKeyEnv` sends no key (vLLM, llama.cpp, LM Studio).
  *
  * ```ts
  * // An Effect of the service (the mixture builds several this way):
@@ -38,14 +39,22 @@ import * as OpenAiEmbeddingModel from "./OpenAiEmbeddingModel.ts"
 import * as OpenAiLanguageModel from "./OpenAiLanguageModel.ts"
 import * as Retry from "./Retry.ts"
 
-/** The wire format a provider speaks. */
-export const ProviderKind = Schema.Literals(["openai", "anthropic", "gemini"])
-/** The wire format a provider speaks. */
+/**
+ * The kind of a provider definition: a wire format, or `ollama` (OpenAI-compatible at `{baseUrl}/v1`,
+ * no key), the same kinds an agent spec's `providers:` entries may name.
+ */
+export const ProviderKind = Schema.Literals(["openai", "anthropic", "gemini", "ollama"])
+/** The kind of a provider definition. */
 export type ProviderKind = typeof ProviderKind.Type
+
+/** The wire format a resolved provider speaks (`ollama` speaks `openai`). */
+export type WireKind = Exclude<ProviderKind, "ollama">
 
 /**
  * A named provider definition, as written in configuration or agent YAML. `timeout` is a duration
- * string such as `"30 seconds"` or a number of milliseconds.
+ * string such as `"30 seconds"`, a number of milliseconds, or a `Duration` (as a decoded spec holds it).
+ * For `kind: "ollama"` the base URL is the server's address (default `$OLLAMA_HOST`, then
+ * http://127.0.0.1:11434); `/v1` is appended unless it is already there.
  */
 export const ProviderDefinition = Schema.Struct({
   name: Schema.String,
@@ -53,7 +62,7 @@ export const ProviderDefinition = Schema.Struct({
   baseUrl: Schema.optionalKey(Schema.String),
   apiKeyEnv: Schema.optionalKey(Schema.String),
   headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
-  timeout: Schema.optionalKey(Schema.Union([Schema.Finite, Schema.String])),
+  timeout: Schema.optionalKey(Schema.Union([Schema.Finite, Schema.String, Schema.Duration])),
   maxRetries: Schema.optionalKey(Schema.Int)
 })
 /** A named provider definition. */
@@ -84,15 +93,19 @@ export class ProviderConfigError extends Schema.TaggedError<ProviderConfigError>
 /** A provider ready to build models: its kind and connection (with the key, still redacted). */
 export interface ResolvedProvider {
   readonly name: string
-  readonly kind: ProviderKind
+  readonly kind: WireKind
   readonly connection: Connection.Options
 }
 
-/** Default base URLs per kind (used by built-ins and by definitions without `baseUrl`). */
+/**
+ * Default base URLs per kind (used by built-ins and by definitions without `baseUrl`). The `ollama`
+ * entry is the server address; requests go to its `/v1`.
+ */
 export const defaultBaseUrls: Readonly<Record<ProviderKind, string>> = {
   openai: "https://api.openai.com/v1",
   anthropic: "https://api.anthropic.com",
-  gemini: "https://generativelanguage.googleapis.com/v1beta"
+  gemini: "https://generativelanguage.googleapis.com/v1beta",
+  ollama: "http://127.0.0.1:11434"
 }
 
 const fail = (provider: string, description: string) => new ProviderConfigError({ provider, description })
@@ -110,12 +123,17 @@ const readOptional = (variable: string): Effect.Effect<string | undefined> =>
     Effect.orElseSucceed(() => undefined)
   )
 
+// `OLLAMA_HOST` is often `host:port` without a scheme; the OpenAI-compatible API lives under `/v1`.
 const ollamaBase = (host: string): string => {
   const withScheme = /^https?:\/\//.test(host) ? host : `http://${host}`
-  return `${withScheme.replace(/\/+$/, "")}/v1`
+  const trimmed = withScheme.replace(/\/+$/, "")
+  return /\/v1$/.test(trimmed) ? trimmed : `${trimmed}/v1`
 }
 
-const parseTimeout = (provider: string, timeout: number | string | undefined) => {
+const ollamaHost = (): Effect.Effect<string> =>
+  Effect.map(readOptional("OLLAMA_HOST"), (host) => host ?? defaultBaseUrls.ollama)
+
+const parseTimeout = (provider: string, timeout: ProviderDefinition["timeout"]) => {
   if (timeout === undefined) return Effect.succeed(undefined)
   const duration = Duration.fromInput(
     typeof timeout === "number" ? Duration.millis(timeout) : (timeout as Duration.Input)
@@ -169,7 +187,7 @@ export const resolve = (
         return {
           name: provider,
           kind: "openai" as const,
-          connection: { baseUrl: ollamaBase((yield* readOptional("OLLAMA_HOST")) ?? "http://127.0.0.1:11434") }
+          connection: { baseUrl: ollamaBase(yield* ollamaHost()) }
         }
       default:
         return yield* fail(
@@ -183,11 +201,15 @@ const fromDefinition = (def: ProviderDefinition): Effect.Effect<ResolvedProvider
   Effect.gen(function* () {
     const apiKey = def.apiKeyEnv === undefined ? undefined : yield* readKey(def.name, def.apiKeyEnv)
     const timeout = yield* parseTimeout(def.name, def.timeout)
+    const baseUrl =
+      def.kind === "ollama"
+        ? ollamaBase(def.baseUrl ?? (yield* ollamaHost()))
+        : (def.baseUrl ?? defaultBaseUrls[def.kind])
     return {
       name: def.name,
-      kind: def.kind,
+      kind: def.kind === "ollama" ? "openai" : def.kind,
       connection: {
-        baseUrl: def.baseUrl ?? defaultBaseUrls[def.kind],
+        baseUrl,
         ...(apiKey === undefined ? {} : { apiKey }),
         ...(def.headers === undefined ? {} : { headers: def.headers }),
         ...(timeout === undefined ? {} : { timeout }),

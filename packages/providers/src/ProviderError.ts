@@ -21,7 +21,9 @@
 import * as AiError from "effect/ai/AiError"
 import * as Duration from "effect/Duration"
 import type * as HttpClientError from "effect/http/HttpClientError"
+import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 
 /** Where a failure happened: the adapter module and the `LanguageModel`/`EmbeddingModel` method. */
 export interface Site {
@@ -41,6 +43,42 @@ export const scrub = (text: string, secrets: ReadonlyArray<string>): string => {
     if (secret.length >= 4) out = out.split(secret).join("[redacted]")
   }
   return out
+}
+
+const scrubDeep = (value: unknown, secrets: ReadonlyArray<string>): unknown => {
+  if (typeof value === "string") return scrub(value, secrets)
+  if (Array.isArray(value)) return value.map((item) => scrubDeep(item, secrets))
+  // Only plain objects: encoded values such as a `Duration` are kept as they are.
+  if (isRecord(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) out[key] = scrubDeep(item, secrets)
+    return out
+  }
+  return value
+}
+
+const encodeAiError = Schema.encodeOption(AiError.AiError)
+const decodeAiError = Schema.decodeUnknownOption(AiError.AiError)
+
+/**
+ * Rebuilds `error` with every secret scrubbed from every string it carries (descriptions, bodies,
+ * metadata), through its schema, so message, stack and `JSON.stringify` are all clean.
+ *
+ * Every adapter applies this to each error leaving `generateText`, `streamText` and `embedMany`, so a
+ * server that echoes the key in any body (error, 2xx, malformed or streamed) cannot leak it.
+ * Gotcha: an error that cannot be rebuilt is replaced by an `UnknownError` with the same module and method.
+ */
+export const redact = (error: AiError.AiError, secrets: ReadonlyArray<string>): AiError.AiError => {
+  if (!secrets.some((secret) => secret.length >= 4)) return error
+  return Option.getOrElse(
+    Option.flatMap(encodeAiError(error), (encoded) => decodeAiError(scrubDeep(encoded, secrets))),
+    () =>
+      AiError.make({
+        module: scrub(error.module, secrets),
+        method: scrub(error.method, secrets),
+        reason: new AiError.UnknownError({ description: "provider error withheld: it could not be redacted" })
+      })
+  )
 }
 
 /**

@@ -269,4 +269,66 @@ describe("AnthropicLanguageModel", () => {
       })
     )
   )
+
+  describe("keeps an echoed API key out of every error", () => {
+    const key = "sk-ant-test-key"
+    const assertScrubbed = (error: { readonly message: string; readonly stack?: string | undefined }) => {
+      assert.notInclude(error.message, key)
+      assert.notInclude(JSON.stringify(error), key)
+      assert.notInclude(String(error.stack), key)
+      assert.include(error.message, "[redacted]")
+    }
+    const stream = () => Effect.flip(Stream.runCollect(LanguageModel.streamText({ prompt: "x" })))
+    const errorEvent = (type: string) =>
+      FakeServer.body(
+        `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message: `bad key ${key}` } })}\n\n`
+      )
+
+    it.effect("in stream error events, fatal and retryable", () =>
+      withModel({ faults: [errorEvent("invalid_request_error"), errorEvent("overloaded_error")] }, () =>
+        Effect.gen(function* () {
+          const fatal = yield* stream()
+          assert.strictEqual(fatal.reason._tag, "InvalidResponseError")
+          assertScrubbed(fatal)
+          const overloaded = yield* stream()
+          assert.strictEqual(overloaded.reason._tag, "NetworkError")
+          assertScrubbed(overloaded)
+        })
+      )
+    )
+
+    it.effect("in a malformed stream event and a non-JSON 200 body", () =>
+      withModel(
+        {
+          faults: [
+            FakeServer.body(`event: message_start\ndata: {"echo": ${key}\n\n`),
+            FakeServer.body(`not json ${key}`)
+          ]
+        },
+        () =>
+          Effect.gen(function* () {
+            const streamed = yield* stream()
+            assert.strictEqual(streamed.reason._tag, "InvalidResponseError")
+            assertScrubbed(streamed)
+            const generated = yield* Effect.flip(LanguageModel.generateText({ prompt: "x" }))
+            assert.strictEqual(generated.reason._tag, "InvalidResponseError")
+            assertScrubbed(generated)
+          })
+      )
+    )
+
+    it.effect("in malformed streamed tool input", () =>
+      withModel({ turns: [{ toolCalls: [{ name: "get_weather", arguments: `{"city": "${key}` }] }] }, () =>
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(
+            Stream.runCollect(
+              LanguageModel.streamText({ prompt: "x", toolkit: Weather, disableToolCallResolution: true })
+            )
+          )
+          assert.strictEqual(error.reason._tag, "InvalidOutputError")
+          assertScrubbed(error)
+        }).pipe(Effect.provide(WeatherHandlers))
+      )
+    )
+  })
 })

@@ -47,4 +47,22 @@ describe("GeminiEmbeddingModel", () => {
       assert.isTrue(error.isRetryable)
     }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
   )
+
+  it.effect("keeps an echoed API key out of the error for a non-JSON 200 body", () =>
+    Effect.gen(function* () {
+      const key = "gemini-embed-secret"
+      const server = yield* FakeGemini.make({ faults: [FakeServer.body(`oops ${key}`)] })
+      const model = yield* GeminiEmbeddingModel.make({
+        baseUrl: server.url,
+        apiKey: Redacted.make(key),
+        model: "embedding-test",
+        retry: Retry.none
+      })
+      const error = yield* Effect.flip(model.embedMany(["a"]))
+      assert.strictEqual(error.reason._tag, "InvalidResponseError")
+      assert.notInclude(error.message, key)
+      assert.notInclude(JSON.stringify(error), key)
+      assert.include(error.message, "[redacted]")
+    }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+  )
 })

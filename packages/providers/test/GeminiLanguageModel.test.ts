@@ -231,4 +231,29 @@ describe("GeminiLanguageModel", () => {
       })
     )
   )
+
+  describe("keeps an echoed API key out of every error", () => {
+    const key = "gemini-test-key"
+    const assertScrubbed = (error: { readonly message: string; readonly stack?: string | undefined }) => {
+      assert.notInclude(error.message, key)
+      assert.notInclude(JSON.stringify(error), key)
+      assert.notInclude(String(error.stack), key)
+      assert.include(error.message, "[redacted]")
+    }
+
+    it.effect("in a non-JSON 200 body and a malformed stream event", () =>
+      withModel(
+        { faults: [FakeServer.body(`<html>${key}</html>`), FakeServer.body(`data: {"echo": ${key}\n\n`)] },
+        () =>
+          Effect.gen(function* () {
+            const generated = yield* Effect.flip(LanguageModel.generateText({ prompt: "x" }))
+            assert.strictEqual(generated.reason._tag, "InvalidResponseError")
+            assertScrubbed(generated)
+            const streamed = yield* Effect.flip(Stream.runCollect(LanguageModel.streamText({ prompt: "x" })))
+            assert.strictEqual(streamed.reason._tag, "InvalidResponseError")
+            assertScrubbed(streamed)
+          })
+      )
+    )
+  })
 })

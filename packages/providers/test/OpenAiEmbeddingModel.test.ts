@@ -57,4 +57,22 @@ describe("OpenAiEmbeddingModel", () => {
       assert.strictEqual(invalid.reason._tag, "InvalidResponseError")
     }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
   )
+
+  it.effect("keeps an echoed API key out of the error for a non-JSON 200 body", () =>
+    Effect.gen(function* () {
+      const key = "sk-embed-secret-42"
+      const server = yield* FakeOpenAi.make({ faults: [FakeServer.body(`oops ${key}`)] })
+      const model = yield* OpenAiEmbeddingModel.make({
+        baseUrl: server.url,
+        apiKey: Redacted.make(key),
+        model: "m",
+        retry: Retry.none
+      })
+      const error = yield* Effect.flip(model.embedMany(["a"]))
+      assert.strictEqual(error.reason._tag, "InvalidResponseError")
+      assert.notInclude(error.message, key)
+      assert.notInclude(JSON.stringify(error), key)
+      assert.include(error.message, "[redacted]")
+    }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+  )
 })

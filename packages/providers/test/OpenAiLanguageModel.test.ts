@@ -404,4 +404,82 @@ describe("OpenAiLanguageModel", () => {
       assert.strictEqual(parts.at(-1)?.type, "finish")
     }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
   )
+
+  describe("keeps an echoed API key out of every error", () => {
+    const key = "sk-echoed-secret-0123456789"
+    // `echoed`: the message quotes the server's text, so the redaction marker must show where the key was.
+    const assertScrubbed = (error: AiError.AiError, echoed = true) => {
+      assert.notInclude(error.message, key)
+      assert.notInclude(JSON.stringify(error), key)
+      assert.notInclude(String(error.stack), key)
+      if (echoed) assert.include(error.message, "[redacted]")
+    }
+    const withKey = <A, E, R>(options: FakeServer.Options, f: () => Effect.Effect<A, E, R>) =>
+      withModel(options, f, { apiKey: Redacted.make(key) })
+    const generate = () => Effect.flip(LanguageModel.generateText({ prompt: "x" }))
+    const stream = () => Effect.flip(Stream.runCollect(LanguageModel.streamText({ prompt: "x" })))
+
+    it.effect("in a non-JSON 200 body", () =>
+      withKey({ faults: [FakeServer.body(`<html>bad gateway, key ${key}</html>`)] }, () =>
+        Effect.map(generate(), (error) => {
+          assert.strictEqual(reasonOf(error), "InvalidResponseError")
+          assertScrubbed(error)
+        })
+      )
+    )
+
+    it.effect("in a JSON 200 body of the wrong shape", () =>
+      withKey({ faults: [FakeServer.body(JSON.stringify({ id: key, choices: `echo ${key}` }))] }, () =>
+        Effect.map(generate(), (error) => {
+          assert.strictEqual(reasonOf(error), "InvalidResponseError")
+          assert.include(error.message, "unexpected response shape")
+          // Schema messages name the path, not the value; the key must stay out all the same.
+          assertScrubbed(error, false)
+        })
+      )
+    )
+
+    it.effect("in a malformed stream event", () =>
+      withKey({ faults: [FakeServer.body(`data: {"echo": ${key}\n\n`)] }, () =>
+        Effect.map(stream(), (error) => {
+          assert.strictEqual(reasonOf(error), "InvalidResponseError")
+          assertScrubbed(error)
+        })
+      )
+    )
+
+    it.effect("in a stream error event", () =>
+      withKey(
+        { faults: [FakeServer.body(`data: ${JSON.stringify({ error: { message: `invalid key ${key}` } })}\n\n`)] },
+        () =>
+          Effect.map(stream(), (error) => {
+            assert.strictEqual(reasonOf(error), "InvalidResponseError")
+            assertScrubbed(error)
+          })
+      )
+    )
+
+    it.effect("in malformed tool-call arguments, in both modes", () =>
+      withKey({ turns: [{ toolCalls: [{ name: "get_weather", arguments: `{"city": "${key}` }] }] }, () =>
+        Effect.gen(function* () {
+          const options = { prompt: "x", toolkit: Weather, disableToolCallResolution: true } as const
+          const generated = yield* Effect.flip(LanguageModel.generateText(options))
+          assert.strictEqual(reasonOf(generated), "InvalidOutputError")
+          assertScrubbed(generated)
+          const streamed = yield* Effect.flip(Stream.runCollect(LanguageModel.streamText(options)))
+          assert.strictEqual(reasonOf(streamed), "InvalidOutputError")
+          assertScrubbed(streamed)
+        }).pipe(Effect.provide(WeatherHandlers))
+      )
+    )
+
+    it.effect("in an HTTP error body", () =>
+      withKey({ faults: [FakeServer.status(401, { message: `Incorrect API key provided: ${key}` })] }, () =>
+        Effect.map(generate(), (error) => {
+          assert.strictEqual(reasonOf(error), "AuthenticationError")
+          assertScrubbed(error)
+        })
+      )
+    )
+  })
 })

@@ -126,6 +126,59 @@ describe("ProviderConfig", () => {
     )
   )
 
+  it.effect("accepts kind ollama: OpenAI-compatible at {baseUrl}/v1, /v1 not doubled, OLLAMA_HOST by default", () =>
+    run(
+      Effect.gen(function* () {
+        const server = yield* FakeOpenAi.make({ turns: [{ text: "from ollama" }] })
+        const local = ProviderConfig.definition({ name: "local", kind: "ollama", baseUrl: `${server.origin}/` })
+        const withV1 = ProviderConfig.definition({ name: "withv1", kind: "ollama", baseUrl: server.url })
+        const fromEnv = ProviderConfig.definition({ name: "fromenv", kind: "ollama" })
+        const env = withEnv({ OLLAMA_HOST: server.origin.replace("http://", "") })
+        for (const def of [local, withV1, fromEnv]) {
+          const resolved = yield* ProviderConfig.resolve(def).pipe(env)
+          assert.strictEqual(resolved.kind, "openai")
+          assert.strictEqual(resolved.connection.baseUrl, server.url)
+          assert.strictEqual(resolved.connection.apiKey, undefined)
+          const model = yield* ProviderConfig.languageModel(def.name, "llama3.2:3b", { definitions: [def] }).pipe(env)
+          assert.strictEqual((yield* ask(model)).text, "from ollama")
+        }
+        assert.deepStrictEqual(
+          server.requests.map((r) => [r.path, r.headers.authorization]),
+          Array.from({ length: 3 }, () => ["/v1/chat/completions", undefined])
+        )
+        const embedder = yield* ProviderConfig.embeddingModel("local", "nomic-embed-text", { definitions: [local] })
+        assert.strictEqual((yield* embedder.embed("hi")).vector.length, 8)
+        assert.strictEqual(server.requests[3]!.path, "/v1/embeddings")
+        const defaulted = yield* ProviderConfig.resolve(fromEnv).pipe(withEnv({}))
+        assert.strictEqual(defaulted.connection.baseUrl, "http://127.0.0.1:11434/v1")
+      })
+    )
+  )
+
+  it.effect("a named definition without apiKeyEnv sends no Authorization header", () =>
+    run(
+      Effect.gen(function* () {
+        const server = yield* FakeOpenAi.make({ turns: [{ text: "keyless" }] })
+        const vllm = ProviderConfig.definition({
+          name: "vllm",
+          kind: "openai",
+          baseUrl: server.url,
+          timeout: Duration.seconds(7)
+        })
+        const resolved = yield* ProviderConfig.resolve(vllm).pipe(withEnv({}))
+        assert.strictEqual(Duration.toMillis(resolved.connection.timeout!), 7000)
+        const model = yield* ProviderConfig.languageModel("vllm", "qwen", { definitions: [vllm] }).pipe(withEnv({}))
+        assert.strictEqual((yield* ask(model)).text, "keyless")
+        assert.strictEqual(server.requests[0]!.headers.authorization, undefined)
+        // The built-in `openai` still requires its key even when OPENAI_BASE_URL points elsewhere.
+        const builtin = yield* Effect.flip(
+          ProviderConfig.resolve("openai").pipe(withEnv({ OPENAI_BASE_URL: server.url }))
+        )
+        assert.match(builtin.description, /OPENAI_API_KEY is not set/)
+      })
+    )
+  )
+
   it("decodes definitions and rejects unknown kinds", () => {
     const decode = Schema.decodeUnknownSync(ProviderConfig.ProviderDefinition)
     assert.deepStrictEqual(decode({ name: "vllm", kind: "openai", baseUrl: "http://gpu:8000/v1" }), {
@@ -133,6 +186,9 @@ describe("ProviderConfig", () => {
       kind: "openai",
       baseUrl: "http://gpu:8000/v1"
     })
+    assert.strictEqual(decode({ name: "local", kind: "ollama" }).kind, "ollama")
+    const spec = decode({ name: "slow", kind: "openai", timeout: Duration.seconds(30) })
+    assert.isTrue(Duration.isDuration(spec.timeout))
     assert.throws(() => decode({ name: "x", kind: "cohere" }))
   })
 

@@ -1,7 +1,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { type AiError, LanguageModel } from "effect/ai"
+import { AiError, LanguageModel } from "effect/ai"
 import * as OpenAiLanguageModel from "../src/OpenAiLanguageModel.ts"
 import * as ProviderError from "../src/ProviderError.ts"
 import * as Retry from "../src/Retry.ts"
@@ -195,6 +195,39 @@ describe("ProviderError", () => {
       assert.isTrue(response(408, "").isRetryable)
       assert.isTrue(response(409, "").isRetryable)
       assert.isTrue(response(529, "").isRetryable)
+    })
+  })
+
+  describe("redact", () => {
+    const key = "sk-redact-me-12345"
+    const site = { module: "OpenAiLanguageModel", method: "generateText" }
+
+    it("rebuilds the error with every string scrubbed, keeping reason, retryability and retryAfter", () => {
+      const error = AiError.make({
+        ...site,
+        reason: new AiError.RateLimitError({
+          retryAfter: Duration.seconds(3),
+          metadata: { note: `echo ${key}` },
+          http: { response: { status: 429, headers: { "x-request-id": key } }, body: `{"key":"${key}"}` }
+        })
+      })
+      const redacted = ProviderError.redact(error, [key])
+      assert.notInclude(JSON.stringify(redacted), key)
+      assert.notInclude(String(redacted.stack), key)
+      assert.strictEqual(redacted.reason._tag, "RateLimitError")
+      assert.isTrue(redacted.isRetryable)
+      assert.strictEqual(Duration.toMillis(redacted.retryAfter!), 3000)
+      assert.include(JSON.stringify(redacted), "[redacted]")
+      assert.isTrue(AiError.isAiError(redacted))
+    })
+
+    it("returns the same error when there is nothing to redact", () => {
+      const error = ProviderError.malformedToolCall(site, "t", `{"a": "${key}`)
+      assert.strictEqual(ProviderError.redact(error, []), error)
+      const redacted = ProviderError.redact(error, [key])
+      assert.strictEqual(redacted.reason._tag, "InvalidOutputError")
+      assert.isTrue(redacted.isRetryable)
+      assert.notInclude(redacted.message, key)
     })
   })
 })

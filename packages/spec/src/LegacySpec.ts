@@ -40,7 +40,10 @@ export type LegacySpec = typeof LegacySpec.Type
 /** Whether a document's root keys are the legacy format's (it is the only one with `ai_provider`). */
 export const isLegacy = (rootKeys: ReadonlyArray<string>): boolean => rootKeys.includes("ai_provider")
 
-const openaiCompatible: Record<string, { readonly name: string; readonly definition: ModelSpec.ProviderDefinition }> = {
+const openaiCompatible: Record<
+  string,
+  { readonly name: string; readonly definition: (typeof ModelSpec.ProviderDefinition)["Encoded"] }
+> = {
   xai: {
     name: "xai",
     definition: { kind: "openai", baseUrl: "https://api.x.ai/v1", apiKeyEnv: "XAI_API_KEY", headers: {} }
@@ -85,6 +88,28 @@ export const toAgentSpecInput = (legacy: LegacySpec): AgentSpec.AgentSpecInput =
     goals: [legacy.prompt],
     model: { provider, model: legacy.model },
     ...(compatible !== undefined ? { providers: { [compatible.name]: compatible.definition } } : {})
+  }
+}
+
+/**
+ * The legacy key an agent spec path comes from (`model.provider` → `ai_provider`, `goals.0` → `prompt`, ...), so
+ * a problem of the mapped spec points at what the author wrote. Paths the mapping makes up point at `ai_provider`.
+ */
+export const sourceKey = (legacy: LegacySpec, path: ReadonlyArray<PropertyKey>): keyof LegacySpec => {
+  switch (String(path[0])) {
+    case "name":
+      return "name"
+    case "description":
+      return legacy.role !== undefined ? "role" : "name"
+    case "persona":
+      return legacy.persona !== undefined ? "persona" : legacy.position !== undefined ? "position" : "name"
+    case "instructions":
+    case "goals":
+      return "prompt"
+    case "model":
+      return path[1] === "model" ? "model" : "ai_provider"
+    default:
+      return "ai_provider"
   }
 }
 

@@ -15,7 +15,10 @@ export const ProviderKind = Schema.Literals(["openai", "anthropic", "gemini", "o
 /** A wire protocol. */
 export type ProviderKind = typeof ProviderKind.Type
 
-/** A named provider: a protocol, where to reach it, and which environment variable holds its key. */
+/**
+ * A named provider: a protocol, where to reach it, which environment variable holds its key, extra headers and an
+ * optional per-request timeout.
+ */
 export const ProviderDefinition = Schema.Struct({
   kind: Fields.required(ProviderKind, "The wire protocol."),
   baseUrl: Fields.optional(Schema.String, "Base URL of the API; the protocol's usual URL when absent."),
@@ -27,6 +30,9 @@ export const ProviderDefinition = Schema.Struct({
     Schema.Record(Schema.String, Schema.String),
     "Extra HTTP headers sent with every request.",
     {}
+  ),
+  timeout: Schema.optionalKey(
+    SpecDuration.field("How long one request to this provider may take; the client's own limit when absent.")
   )
 }).annotate({ description: "A provider definition." })
 

@@ -27,29 +27,37 @@ export const format = (duration: Duration.Duration): string => {
   return `${millis}ms`
 }
 
+/** What a duration looks like, as problems name it: `Expected a duration like ..., got 10`. */
+export const expected = "a duration like 500ms, 30s, 2m or 1h"
+
+/**
+ * The written side of a duration field. `expected` sits on the string itself (before the check) so that a value of
+ * the wrong type (`within: 10`) is reported with the duration format rather than as "Expected string".
+ */
+const text = (annotations: Schema.Annotations.Filter) =>
+  Schema.String.annotate({ expected })
+    .check(Schema.isPattern(pattern, { expected }))
+    .annotate({ examples: ["500ms", "30s", "2m", "1h"], ...annotations })
+
 /**
  * A duration field: a `30s`-style string on the YAML side, a `Duration` once decoded.
  *
  * `description` goes on the string side so that it reaches the generated JSON Schema.
  */
 export const field = (description: string) =>
-  Schema.String.check(Schema.isPattern(pattern, { message: "Expected a duration such as 500ms, 30s, 2m, 1h or 1d" }))
-    .annotate({ description, examples: ["500ms", "30s", "2m", "1h"] })
-    .pipe(
-      Schema.decodeTo(Schema.Duration, {
-        decode: SchemaGetter.transform((text: string) => parse(text) ?? Duration.zero),
-        encode: SchemaGetter.transform(format)
-      })
-    )
+  text({ description }).pipe(
+    Schema.decodeTo(Schema.Duration, {
+      decode: SchemaGetter.transform((text: string) => parse(text) ?? Duration.zero),
+      encode: SchemaGetter.transform(format)
+    })
+  )
 
 /** A duration field with a default, given in the same `30s` form (it is also shown in the JSON Schema). */
 export const withDefault = (description: string, defaultValue: string) =>
-  Schema.String.check(Schema.isPattern(pattern, { message: "Expected a duration such as 500ms, 30s, 2m, 1h or 1d" }))
-    .annotate({ description: `${description} Default: ${defaultValue}.`, default: defaultValue })
-    .pipe(
-      Schema.decodeTo(Schema.Duration, {
-        decode: SchemaGetter.transform((text: string) => parse(text) ?? Duration.zero),
-        encode: SchemaGetter.transform(format)
-      }),
-      Schema.withDecodingDefaultTypeKey(Effect.sync(() => parse(defaultValue) ?? Duration.zero))
-    )
+  text({ description: `${description} Default: ${defaultValue}.`, default: defaultValue }).pipe(
+    Schema.decodeTo(Schema.Duration, {
+      decode: SchemaGetter.transform((text: string) => parse(text) ?? Duration.zero),
+      encode: SchemaGetter.transform(format)
+    }),
+    Schema.withDecodingDefaultTypeKey(Effect.sync(() => parse(defaultValue) ?? Duration.zero))
+  )

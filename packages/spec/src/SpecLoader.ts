@@ -18,6 +18,7 @@
  * )
  * ```
  */
+import type * as Cause from "effect/Cause"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -162,64 +163,112 @@ const resolveInstructions = (
     return { spec: { ...spec, instructions: read.success }, problems: [] }
   })
 
+const schemaError = (
+  parsed: Document.Parsed,
+  file: string,
+  path: ReadonlyArray<PropertyKey>,
+  atKey: boolean,
+  message: string
+): Problem =>
+  new SpecError.SpecSchemaError({
+    file,
+    ...Document.locate(parsed, path, atKey),
+    message,
+    path: path.map(String).join(".")
+  })
+
+const failureProblems = (
+  cause: Cause.Cause<Schema.SchemaError>,
+  parsed: Document.Parsed,
+  file: string,
+  prefix: ReadonlyArray<PropertyKey>
+): ReadonlyArray<Problem> =>
+  cause.reasons.flatMap((r) => (r._tag === "Fail" ? schemaProblems(parsed, file, r.error.issue, prefix) : []))
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Decodes agent spec data found at `prefix` of a document: its root, or an inline team member. */
+const decodeSpec = (
+  data: unknown,
+  parsed: Document.Parsed,
+  file: string,
+  prefix: ReadonlyArray<PropertyKey>
+): Effect.Effect<Outcome<AgentSpec.AgentSpec>, never, Requirements> =>
+  Effect.gen(function* () {
+    const decoded = Schema.decodeUnknownExit(AgentSpec.AgentSpec, AgentSpec.parseOptions)(data)
+    if (decoded._tag === "Failure") {
+      // The schema checks cross-field rules only once every field decodes; report them now too.
+      const cross = AgentSpec.crossFieldIssues(data).map((issue) =>
+        schemaError(parsed, file, [...prefix, ...issue.path], issue.atKey, issue.message)
+      )
+      return {
+        value: undefined,
+        problems: [...failureProblems(decoded.cause, parsed, file, prefix), ...cross],
+        notices: []
+      }
+    }
+    const resolved = yield* resolveInstructions(decoded.value, file, parsed, prefix)
+    return {
+      value: resolved.problems.length > 0 ? undefined : resolved.spec,
+      problems: resolved.problems,
+      notices: []
+    }
+  })
+
+/**
+ * Maps a legacy spec onto an agent spec. Should the mapping ever yield an invalid spec, each problem is reported
+ * at the legacy key it came from.
+ */
+const decodeLegacy = (data: unknown, parsed: Document.Parsed, file: string): Outcome<AgentSpec.AgentSpec> => {
+  const legacy = Schema.decodeUnknownExit(LegacySpec.LegacySpec, AgentSpec.parseOptions)(data)
+  if (legacy._tag === "Failure") {
+    const problems = failureProblems(legacy.cause, parsed, file, [])
+    return {
+      value: undefined,
+      problems:
+        problems.length > 0
+          ? problems
+          : [new SpecError.SpecSchemaError({ file, line: 1, col: 1, path: "", message: "Invalid legacy spec" })],
+      notices: []
+    }
+  }
+  const at = Document.locate(parsed, ["ai_provider"], true)
+  const notice = new SpecError.SpecNotice({ file, ...at, message: LegacySpec.notice(legacy.value) })
+  const input = LegacySpec.toAgentSpecInput(legacy.value)
+  const mapped = Schema.decodeUnknownExit(AgentSpec.AgentSpec, AgentSpec.parseOptions)(input)
+  if (mapped._tag === "Success") return { value: mapped.value, problems: [], notices: [notice] }
+  const found = [
+    ...mapped.cause.reasons.flatMap((r) => (r._tag === "Fail" ? Issues.flatten(r.error.issue) : [])),
+    ...AgentSpec.crossFieldIssues(input)
+  ]
+  const problems = found.map((issue) => {
+    const key = LegacySpec.sourceKey(legacy.value, issue.path)
+    return schemaError(
+      parsed,
+      file,
+      [key],
+      false,
+      `The legacy spec does not map onto a valid agent spec: ${issue.path.map(String).join(".")}: ${issue.message}`
+    )
+  })
+  return {
+    value: undefined,
+    problems:
+      problems.length > 0
+        ? problems
+        : [schemaError(parsed, file, ["ai_provider"], true, "The legacy spec does not map onto a valid agent spec")],
+    notices: [notice]
+  }
+}
+
 const decodeAgentData = (
   data: unknown,
   parsed: Document.Parsed,
   file: string
 ): Effect.Effect<Outcome<AgentSpec.AgentSpec>, never, Requirements> =>
-  Effect.gen(function* () {
-    if (LegacySpec.isLegacy(Document.rootKeys(parsed))) {
-      const legacy = Schema.decodeUnknownExit(LegacySpec.LegacySpec, AgentSpec.parseOptions)(data)
-      if (legacy._tag === "Failure") {
-        const error = legacy.cause.reasons.find((r) => r._tag === "Fail")
-        const problems =
-          error !== undefined && error._tag === "Fail"
-            ? schemaProblems(parsed, file, error.error.issue)
-            : [new SpecError.SpecSchemaError({ file, line: 1, col: 1, path: "", message: "Invalid legacy spec" })]
-        return { value: undefined, problems, notices: [] }
-      }
-      const at = Document.locate(parsed, ["ai_provider"], true)
-      const notice = new SpecError.SpecNotice({ file, ...at, message: LegacySpec.notice(legacy.value) })
-      const mapped = Schema.decodeUnknownExit(
-        AgentSpec.AgentSpec,
-        AgentSpec.parseOptions
-      )(LegacySpec.toAgentSpecInput(legacy.value))
-      if (mapped._tag === "Failure") {
-        return {
-          value: undefined,
-          problems: [
-            new SpecError.SpecSchemaError({
-              file,
-              ...at,
-              path: "",
-              message: "The legacy spec does not map onto a valid agent spec"
-            })
-          ],
-          notices: [notice]
-        }
-      }
-      return { value: mapped.value, problems: [], notices: [notice] }
-    }
-    const decoded = Schema.decodeUnknownExit(AgentSpec.AgentSpec, AgentSpec.parseOptions)(data)
-    if (decoded._tag === "Failure") {
-      const problems = decoded.cause.reasons.flatMap((r) =>
-        r._tag === "Fail" ? schemaProblems(parsed, file, r.error.issue) : []
-      )
-      // The schema checks cross-field rules only once every field decodes; report them now too.
-      const cross = AgentSpec.crossFieldIssues(data).map((issue) => {
-        const at = Document.locate(parsed, issue.path, issue.atKey)
-        return new SpecError.SpecSchemaError({
-          file,
-          ...at,
-          message: issue.message,
-          path: issue.path.map(String).join(".")
-        })
-      })
-      return { value: undefined, problems: [...problems, ...cross], notices: [] }
-    }
-    const resolved = yield* resolveInstructions(decoded.value, file, parsed, [])
-    return { value: resolved.spec, problems: resolved.problems, notices: [] }
-  })
+  LegacySpec.isLegacy(Document.rootKeys(parsed))
+    ? Effect.succeed(decodeLegacy(data, parsed, file))
+    : decodeSpec(data, parsed, file, [])
 
 const agentOutcome = (source: string, file: string) =>
   Effect.gen(function* () {
@@ -273,23 +322,35 @@ const teamOutcome = (source: string, file: string) =>
       return { value: undefined, problems: prepared.problems, notices: [] } as Outcome<TeamSpec.Team>
     }
     const { parsed } = prepared
+    const raw = isRecord(prepared.data) ? prepared.data : {}
+    // Members are resolved from the raw document whether or not the team itself decodes, so that one problem of
+    // the team file never hides those of its members.
+    const entries: Array<{ readonly at: ReadonlyArray<PropertyKey>; readonly entry: unknown }> = [
+      ...(raw.manager === undefined ? [] : [{ at: ["manager"], entry: raw.manager }]),
+      ...(Array.isArray(raw.agents) ? raw.agents.map((entry, i) => ({ at: ["agents", i], entry })) : [])
+    ]
+    const inline = entries.filter(({ entry }) => isRecord(entry)).map(({ at }) => at.map(String).join("."))
     const decoded = Schema.decodeUnknownExit(TeamSpec.TeamSpec, AgentSpec.parseOptions)(prepared.data)
-    if (decoded._tag === "Failure") {
-      const problems = decoded.cause.reasons.flatMap((r) =>
-        r._tag === "Fail" ? schemaProblems(parsed, file, r.error.issue) : []
-      )
-      return { value: undefined, problems: [...prepared.problems, ...problems], notices: [] } as Outcome<TeamSpec.Team>
-    }
-    const problems: Array<Problem> = [...prepared.problems]
+    // Problems inside an inline member come from decoding that member on its own below.
+    const teamProblems =
+      decoded._tag === "Failure"
+        ? failureProblems(decoded.cause, parsed, file, []).filter(
+            (p) =>
+              !(p._tag === "SpecSchemaError" && inline.some((key) => p.path === key || p.path.startsWith(`${key}.`)))
+          )
+        : []
+    const problems: Array<Problem> = [...prepared.problems, ...teamProblems]
     const notices: Array<SpecError.SpecNotice> = []
-    const resolve = (member: string | AgentSpec.AgentSpec, at: ReadonlyArray<PropertyKey>) =>
+    const resolve = (entry: unknown, at: ReadonlyArray<PropertyKey>) =>
       Effect.gen(function* () {
-        if (typeof member !== "string") {
-          const resolved = yield* resolveInstructions(member, file, parsed, at)
-          problems.push(...resolved.problems)
-          return resolved.problems.length > 0 ? undefined : resolved.spec
+        if (isRecord(entry)) {
+          const outcome = yield* decodeSpec(entry, parsed, file, at)
+          problems.push(...outcome.problems)
+          return outcome.value
         }
-        const target = path.isAbsolute(member) ? member : path.join(path.dirname(file), member)
+        // Anything else (an empty path, a number, a list) is already a problem of the team file.
+        if (typeof entry !== "string" || entry === "") return undefined
+        const target = path.isAbsolute(entry) ? entry : path.join(path.dirname(file), entry)
         const read = yield* readSource(target)
         if (Result.isFailure(read)) {
           const where = Document.locate(parsed, at)
@@ -307,48 +368,53 @@ const teamOutcome = (source: string, file: string) =>
         notices.push(...outcome.notices)
         return outcome.value
       })
-    const team = decoded.value
-    const manager = team.manager === undefined ? undefined : yield* resolve(team.manager, ["manager"])
+    let manager: AgentSpec.AgentSpec | undefined
     const agents: Array<AgentSpec.AgentSpec> = []
     const names = new Map<string, ReadonlyArray<PropertyKey>>()
-    if (manager !== undefined) names.set(manager.name, ["manager"])
-    for (let i = 0; i < team.agents.length; i++) {
-      const spec = yield* resolve(team.agents[i]!, ["agents", i])
+    for (const { at, entry } of entries) {
+      const spec = yield* resolve(entry, at)
       if (spec === undefined) continue
+      if (at[0] === "manager") {
+        manager = spec
+        names.set(spec.name, at)
+        continue
+      }
       if (names.has(spec.name)) {
-        const where = Document.locate(parsed, ["agents", i])
         problems.push(
-          new SpecError.SpecSchemaError({
+          schemaError(
+            parsed,
             file,
-            ...where,
-            path: `agents.${i}`,
-            message: `Agent name "${spec.name}" is already used in this team (at ${names.get(spec.name)!.join(".")})`
-          })
+            at,
+            false,
+            `Agent name "${spec.name}" is already used in this team (at ${names.get(spec.name)!.join(".")})`
+          )
         )
         continue
       }
-      names.set(spec.name, ["agents", i])
+      names.set(spec.name, at)
       agents.push(spec)
     }
     // A delegate tool may only name agents of this team.
     const members = [...names.keys()]
     for (const [name, at] of names) {
-      const spec = name === manager?.name && at[0] === "manager" ? manager : agents.find((a) => a.name === name)
+      const spec = at[0] === "manager" ? manager : agents.find((a) => a.name === name)
       const delegate = spec === undefined ? undefined : ToolSpec.find(spec.tools, "delegate")
       for (const target of delegate?.agents ?? []) {
         if (!names.has(target)) {
-          const where = Document.locate(parsed, at)
           problems.push(
-            new SpecError.SpecSchemaError({
+            schemaError(
+              parsed,
               file,
-              ...where,
-              path: at.map(String).join("."),
-              message: `Agent "${name}" delegates to "${target}", which is not in this team${Suggest.didYouMean(target, members)}`
-            })
+              at,
+              false,
+              `Agent "${name}" delegates to "${target}", which is not in this team${Suggest.didYouMean(target, members)}`
+            )
           )
         }
       }
     }
+    if (decoded._tag === "Failure") return { value: undefined, problems, notices } as Outcome<TeamSpec.Team>
+    const team = decoded.value
     const value: TeamSpec.Team = {
       name: team.name,
       description: team.description,

@@ -8,7 +8,9 @@
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as Fields from "./internal/fields.ts"
+import * as Issues from "./internal/issues.ts"
 import * as SpecDuration from "./SpecDuration.ts"
 
 const paths = (what: string) =>
@@ -69,8 +71,21 @@ export const DelegateOptions = Schema.Struct({
   )
 })
 
-/** Options of the tools that take none. */
-export const NoOptions = Schema.Struct({})
+const noKeys = Schema.makeFilter((options: object) =>
+  Object.keys(options).map((key) => ({
+    path: [key],
+    issue: new SchemaIssue.InvalidValue({
+      message: `Unknown key "${key}": this tool takes no options`,
+      [Issues.atKeyAnnotation]: true
+    })
+  }))
+)
+
+/**
+ * Options of the tools that take none: an empty map. An empty struct alone lets any key through, so a check
+ * reports each one, at its key.
+ */
+export const NoOptions = Schema.Struct({}).check(noKeys)
 
 /** Options of an `mcp` entry: one Model Context Protocol server, reached over stdio (`command`) or HTTP (`url`). */
 export const McpOptions = Schema.Struct({
@@ -109,8 +124,27 @@ export const catalogue = {
   git_push: { description: "Push commits to a remote.", irreversible: true, options: GitPushOptions },
   http_fetch: { description: "Make an HTTP request.", irreversible: false, options: HttpFetchOptions },
   mail_send: { description: "Send an email.", irreversible: true, options: MailSendOptions },
-  memory_recall: { description: "Search the agent's long-term memory.", irreversible: false, options: NoOptions },
-  memory_store: { description: "Store a fact in long-term memory.", irreversible: false, options: NoOptions },
+  memory_recall: {
+    description: "Search long-term memory (the agent's own and its team's) by meaning and keywords.",
+    irreversible: false,
+    options: NoOptions
+  },
+  memory_remember: {
+    description: "Store an episode, fact, lesson or document in long-term memory.",
+    irreversible: false,
+    options: NoOptions
+  },
+  knowledge_query: {
+    description: "Look up facts (subject, predicate, object) in the knowledge base, now or as of a time.",
+    irreversible: false,
+    options: NoOptions
+  },
+  knowledge_assert: {
+    description:
+      "Record a fact (subject, predicate, object) in the knowledge base; one it contradicts stays in the history.",
+    irreversible: false,
+    options: NoOptions
+  },
   delegate: { description: "Hand a task to another agent.", irreversible: false, options: DelegateOptions },
   ask_human: { description: "Ask a person a question and wait.", irreversible: false, options: NoOptions },
   mcp: { description: "Tools of a Model Context Protocol server.", irreversible: false, options: McpOptions }
@@ -139,15 +173,18 @@ export const find = <K extends ToolName>(tools: ReadonlyArray<ToolSpec>, name: K
 
 type EntryFields = { readonly [K in ToolName]: Schema.optionalKey<Catalogue[K]["options"]> }
 
+const described = (name: ToolName): Schema.Top => {
+  const { description, options } = catalogue[name]
+  if (name === "mcp") return options
+  // Annotations given after a check land on the check, which the JSON Schema does not show: describe the empty
+  // struct first, then check it.
+  return options === NoOptions
+    ? Schema.Struct({}).annotate({ description }).check(noKeys)
+    : options.annotate({ description })
+}
+
 const entryFields = Object.fromEntries(
-  toolNames.map((name) => [
-    name,
-    Schema.optionalKey(
-      name === "mcp"
-        ? catalogue[name].options
-        : catalogue[name].options.annotate({ description: catalogue[name].description })
-    )
-  ])
+  toolNames.map((name) => [name, Schema.optionalKey(described(name))])
 ) as unknown as EntryFields
 
 /** The map form of a tool entry: exactly one key, the tool's name, with its options. */

@@ -178,6 +178,43 @@ describe("AgentSpec", () => {
     ])
   })
 
+  it("decodes a provider's optional timeout as a duration", () => {
+    const spec = ok({
+      name: "a",
+      providers: {
+        slow: { kind: "ollama", baseUrl: "http://127.0.0.1:11434", timeout: "2m" },
+        quick: { kind: "openai", headers: { "x-team": "web" } }
+      },
+      model: { provider: "slow", model: "llama3" }
+    })
+    assert.strictEqual(ms(spec.providers.slow!.timeout!), 120_000)
+    assert.isFalse("timeout" in spec.providers.quick!)
+    assert.deepStrictEqual(spec.providers.quick?.headers, { "x-team": "web" })
+    assert.deepStrictEqual(problems({ name: "a", providers: { x: { kind: "openai", timeout: 10 } } }), [
+      "providers.x.timeout: Expected a duration like 500ms, 30s, 2m or 1h, got 10"
+    ])
+    assert.deepStrictEqual(problems({ name: "a", providers: { x: { kind: "openai", timout: "1s" } } }), [
+      'providers.x.timout: Unknown key "timout" (did you mean "timeout"?)'
+    ])
+  })
+
+  it("knows the memory and knowledge tools by the names the memory package serves", () => {
+    const names = ["memory_recall", "memory_remember", "knowledge_query", "knowledge_assert"] as const
+    const spec = ok({ name: "a", tools: [...names] })
+    assert.deepStrictEqual(
+      spec.tools.map((t) => [t.name, t.options]),
+      names.map((name) => [name, {}])
+    )
+    for (const name of names) assert.isFalse(ToolSpec.isIrreversible(name), name)
+    assert.deepStrictEqual(problems({ name: "a", tools: [{ knowledge_query: { depth: 2 } }] }), [
+      'tools.0.knowledge_query.depth: Unknown key "depth": this tool takes no options'
+    ])
+    assert.strictEqual(
+      problems({ name: "a", tools: ["memory_store"] })[0]?.startsWith('tools.0: Unknown value "memory_store"'),
+      true
+    )
+  })
+
   it("decodes tools by name and with options, with defaults", () => {
     const spec = ok({
       name: "a",
@@ -279,7 +316,7 @@ describe("AgentSpec", () => {
     assert.strictEqual(partial.limits.maxTokens, 200_000)
     assert.deepStrictEqual(problems({ name: "a", limits: { maxSteps: 0, timeout: "soon" } }), [
       "limits.maxSteps: Expected a value greater than 0, got 0",
-      "limits.timeout: Expected a duration such as 500ms, 30s, 2m, 1h or 1d"
+      'limits.timeout: Expected a duration like 500ms, 30s, 2m or 1h, got "soon"'
     ])
   })
 

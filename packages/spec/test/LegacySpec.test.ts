@@ -63,6 +63,25 @@ describe("LegacySpec", () => {
     assert.strictEqual(LegacySpec.kebabName("!!!"), "agent")
   })
 
+  it("traces each field of the mapped spec back to the legacy key it came from", () => {
+    const spec = legacy("xai")
+    const cases: ReadonlyArray<[ReadonlyArray<PropertyKey>, keyof LegacySpec.LegacySpec]> = [
+      [["name"], "name"],
+      [["description"], "role"],
+      [["persona"], "position"],
+      [["instructions"], "prompt"],
+      [["goals", 0], "prompt"],
+      [["model", "provider"], "ai_provider"],
+      [["model", "model"], "model"],
+      [["providers", "xai", "baseUrl"], "ai_provider"]
+    ]
+    for (const [path, key] of cases) assert.strictEqual(LegacySpec.sourceKey(spec, path), key, path.join("."))
+    assert.strictEqual(LegacySpec.sourceKey({ ...spec, persona: "p" }, ["persona"]), "persona")
+    const { role: _role, position: _position, ...bare } = spec
+    assert.strictEqual(LegacySpec.sourceKey(bare, ["description"]), "name")
+    assert.strictEqual(LegacySpec.sourceKey(bare, ["persona"]), "name")
+  })
+
   it("recognises the legacy form by ai_provider", () => {
     assert.isTrue(LegacySpec.isLegacy(["name", "ai_provider"]))
     assert.isFalse(LegacySpec.isLegacy(["name", "model"]))

@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { type SpecError, SpecLoader } from "../src/index.ts"
+import { SpecError, SpecLoader } from "../src/index.ts"
 import { diskLayer, fixture, root } from "./support.ts"
 
 /** mulberry32: a small seeded PRNG, so a failing case can be replayed from its iteration number. */
@@ -184,8 +184,14 @@ describe("SpecLoader fuzz", () => {
           invalid++
           assert.isAbove(error.value.errors.length, 0, `iteration ${i}: no problems\n${source}`)
           for (const problem of error.value.errors) {
-            assert.isAtLeast(problem.line, 1, `iteration ${i}: ${problem.message}`)
-            assert.isAtLeast(problem.col, 1, `iteration ${i}: ${problem.message}`)
+            const where = `iteration ${i}: ${SpecError.format(problem)}\n${source}`
+            // A member file of a team is read from disk; every other problem is in the mutated source.
+            const lines = (problem.file === seed.file ? source : readFileSync(problem.file, "utf8")).split("\n")
+            assert.isAtLeast(problem.line, 1, where)
+            assert.isAtLeast(problem.col, 1, where)
+            // The position after the last character (line count + 1, or one past a line's end) is still inside.
+            assert.isAtMost(problem.line, lines.length + 1, where)
+            assert.isAtMost(problem.col, (lines[problem.line - 1] ?? "").length + 1, where)
             assert.isAbove(problem.message.length, 0)
           }
         }

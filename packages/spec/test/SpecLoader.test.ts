@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { SpecError, SpecLoader } from "../src/index.ts"
+import { SpecError, SpecLoader, ToolSpec } from "../src/index.ts"
 import { at, diskLayer, fixture, root } from "./support.ts"
 
 const failure = <A>(effect: Effect.Effect<A, SpecError.SpecInvalid, SpecLoader.Requirements>) =>
@@ -50,14 +50,14 @@ describe("SpecLoader", () => {
           [
             "SpecSchemaError",
             "5:5",
-            'Unknown value "fs_raed" (did you mean "fs_read"?); expected one of fs_read, fs_list, fs_write, fs_delete, shell_run, git_status, git_diff, git_log, git_commit, git_push, http_fetch, mail_send, memory_recall, memory_store, delegate, ask_human'
+            'Unknown value "fs_raed" (did you mean "fs_read"?); expected one of fs_read, fs_list, fs_write, fs_delete, shell_run, git_status, git_diff, git_log, git_commit, git_push, http_fetch, mail_send, memory_recall, memory_remember, knowledge_query, knowledge_assert, delegate, ask_human'
           ],
           ["SpecSchemaError", "6:25", 'Expected array, got "npm"'],
           ["SpecSchemaError", "6:30", 'Unknown key "timout" (did you mean "timeout"?)'],
           ["SpecSchemaError", "7:23", 'Unknown value "maybe"; expected one of auto, ask, deny'],
           ["SpecSchemaError", "7:39", 'Unknown tool "git_psh" (did you mean "git_push"?)'],
           ["SpecSchemaError", "8:21", "Expected a value greater than 0, got -1"],
-          ["SpecSchemaError", "8:34", "Expected a duration such as 500ms, 30s, 2m, 1h or 1d"],
+          ["SpecSchemaError", "8:34", 'Expected a duration like 500ms, 30s, 2m or 1h, got "5 minutes"'],
           [
             "SpecEnvError",
             "9:20",
@@ -93,6 +93,30 @@ describe("SpecLoader", () => {
         ["SpecSyntaxError 2:1", "SpecSyntaxError 4:1"]
       )
       assert.match(error.errors[0]!.message, /Map keys must be unique/)
+    })
+  )
+
+  it.effect("positions syntax errors after lines the parser skipped while recovering", () =>
+    Effect.gen(function* () {
+      const source = [
+        "  stray text",
+        "name: a",
+        "instructions: |",
+        "  first",
+        "# a comment inside the block",
+        "  second",
+        "goals:",
+        "  - g",
+        "model: { provider: openai, model: gpt-5-mini }"
+      ].join("\n")
+      const error = yield* failure(SpecLoader.parseAgent(source, "skipped.yaml"))
+      const lines = source.split("\n")
+      for (const e of error.errors) {
+        assert.isAtMost(e.line, lines.length, SpecError.format(e))
+        assert.isAtMost(e.col, lines[e.line - 1]!.length + 1, SpecError.format(e))
+      }
+      const brace = error.errors.find((e) => e.message.includes("flow-map-start"))
+      assert.strictEqual(brace === undefined ? "" : at(brace), "9:8")
     })
   )
 
@@ -170,6 +194,40 @@ describe("SpecLoader", () => {
     })
   )
 
+  it.effect("names every occurrence of a missing variable at its own ${, skipping $${ escapes", () =>
+    Effect.gen(function* () {
+      const source = [
+        "name: a",
+        'persona: "${MISSING_A} and ${MISSING_A}"',
+        "description: $${MISSING_A} ${MISSING_A}",
+        "goals:",
+        "  - |",
+        "    $${MISSING_B} first ${MISSING_B}",
+        "    then ${MISSING_B}"
+      ].join("\n")
+      const error = yield* failure(SpecLoader.parseAgent(source, "env.yaml"))
+      assert.deepStrictEqual(
+        error.errors.map((e) => `${at(e)} ${e._tag === "SpecEnvError" ? e.variable : e._tag}`),
+        ["2:11 MISSING_A", "2:28 MISSING_A", "3:28 MISSING_A", "6:25 MISSING_B", "7:10 MISSING_B"]
+      )
+    })
+  )
+
+  it.effect("names the duration format when a duration is given as a number", () =>
+    Effect.gen(function* () {
+      const error = yield* failure(
+        SpecLoader.parseAgent("name: a\nsupervision: { within: 10, backoff: 2 minutes }\n", "d.yaml")
+      )
+      assert.deepStrictEqual(
+        error.errors.map((e) => `${at(e)} ${e.message}`),
+        [
+          "2:24 Expected a duration like 500ms, 30s, 2m or 1h, got 10",
+          '2:37 Expected a duration like 500ms, 30s, 2m or 1h, got "2 minutes"'
+        ]
+      )
+    })
+  )
+
   it.effect("maps the legacy six-field format with a notice", () =>
     Effect.gen(function* () {
       const file = fixture("legacy.yaml")
@@ -228,7 +286,12 @@ describe("SpecLoader", () => {
         error.errors.map(
           (e) => `${e._tag} ${e.file === file ? "team" : e.file.slice(e.file.lastIndexOf("/") + 1)}:${at(e)}`
         ),
-        ["SpecSchemaError team:7:13"]
+        [
+          "SpecSchemaError bad-member.yaml:2:21",
+          "SpecFileError team:4:5",
+          "SpecSchemaError team:6:5",
+          "SpecSchemaError team:7:13"
+        ]
       )
       const fixed = yield* failure(
         SpecLoader.parseTeam(
@@ -243,6 +306,53 @@ describe("SpecLoader", () => {
         ["SpecSchemaError bad-member.yaml:2:21", "SpecFileError team:4:5", "SpecSchemaError team:6:5"]
       )
       assert.match(fixed.errors[2]!.message, /Agent name "writer" is already used/)
+    })
+  )
+
+  it.effect("reports the members' problems when the team file has problems of its own", () =>
+    Effect.gen(function* () {
+      const file = fixture("team/t.yaml")
+      const members = ["agents:", "  - writer.yaml", "  - missing.yaml", "  - bad-member.yaml"]
+      const where = (e: SpecError.SpecProblem) =>
+        `${e.file === file ? "team" : e.file.slice(e.file.lastIndexOf("/") + 1)}:${at(e)} ${e.message}`
+      const memberProblems = [
+        'bad-member.yaml:2:21 Expected number, got "zero"',
+        `team:4:5 Cannot read agent spec ${fixture("team/missing.yaml")}: NotFound: FileSystem.readFileString (${fixture("team/missing.yaml")})`
+      ]
+      const alone = yield* failure(SpecLoader.parseTeam(["name: t", ...members].join("\n"), file))
+      assert.deepStrictEqual(alone.errors.map(where), memberProblems)
+      // An unknown key of the team file, a bad value of its own and an invalid inline member hide nothing.
+      const source = [
+        "name: t",
+        "bogus: 1",
+        ...members,
+        "  - { name: Inline Bad, tools: [memory_store] }",
+        "  - 3",
+        "  - { name: ok-inline, tools: [memory_remember] }",
+        "supervision: { within: 10 }"
+      ].join("\n")
+      const error = yield* failure(SpecLoader.parseTeam(source, file))
+      assert.deepStrictEqual(error.errors.map(where), [
+        'bad-member.yaml:2:21 Expected number, got "zero"',
+        'team:2:1 Unknown key "bogus"; known keys: name, description, manager, agents, supervision',
+        memberProblems[1]!.replace("team:4:5", "team:5:5"),
+        "team:7:13 Expected a name of lowercase letters, digits and dashes",
+        `team:7:33 Unknown value "memory_store"; expected one of ${ToolSpec.toolNames.filter((n) => n !== "mcp").join(", ")}`,
+        "team:8:5 Expected string | object, got 3",
+        "team:10:24 Expected a duration like 500ms, 30s, 2m or 1h, got 10"
+      ])
+      // A manager given inline is checked the same way, and duplicate names are still found.
+      const managed = yield* failure(
+        SpecLoader.parseTeam(
+          "name: t\nbogus: 1\nmanager: { name: writer, limits: { maxSteps: 0 } }\nagents: [writer.yaml, writer.yaml]\n",
+          file
+        )
+      )
+      assert.deepStrictEqual(managed.errors.map(where), [
+        'team:2:1 Unknown key "bogus"; known keys: name, description, manager, agents, supervision',
+        "team:3:46 Expected a value greater than 0, got 0",
+        'team:4:23 Agent name "writer" is already used in this team (at agents.0)'
+      ])
     })
   )
 

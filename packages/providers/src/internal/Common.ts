@@ -2,12 +2,19 @@
  * Provider-neutral pieces of request building and response reading shared by the adapters.
  */
 
+import type * as AiError from "effect/ai/AiError"
+import type * as EmbeddingModel from "effect/ai/EmbeddingModel"
+import type { IdGenerator } from "effect/ai/IdGenerator"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import type * as Prompt from "effect/ai/Prompt"
 import type * as Response from "effect/ai/Response"
 import * as Tool from "effect/ai/Tool"
+import * as Effect from "effect/Effect"
 import * as Base64 from "effect/encoding/Base64"
 import type * as JsonSchema from "effect/JsonSchema"
+import * as Stream from "effect/Stream"
+import type * as Connection from "../Connection.ts"
+import * as ProviderError from "../ProviderError.ts"
 
 /** A function tool as every provider needs it: name, description, JSON Schema of the parameters. */
 export interface FunctionTool {
@@ -100,3 +107,38 @@ export const usage = (params: {
     ...(params.reasoning === undefined ? {} : { reasoning: params.reasoning })
   }
 })
+
+/** The methods an adapter hands to `LanguageModel.make`. */
+export interface LanguageModelMethods {
+  readonly generateText: (
+    options: LanguageModel.ProviderOptions
+  ) => Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, IdGenerator>
+  readonly streamText: (
+    options: LanguageModel.ProviderOptions
+  ) => Stream.Stream<Response.StreamPartEncoded, AiError.AiError, IdGenerator>
+}
+
+/**
+ * Scrubs the connection's secrets from every error the methods fail with. This is the one boundary all
+ * adapter errors cross, so no call site has to remember to scrub what a server echoed back.
+ */
+export const redactLanguageModel = (
+  connection: Connection.Resolved,
+  methods: LanguageModelMethods
+): LanguageModelMethods => ({
+  generateText: (options) =>
+    Effect.mapError(methods.generateText(options), (error) => ProviderError.redact(error, connection.secrets)),
+  streamText: (options) =>
+    Stream.mapError(methods.streamText(options), (error) => ProviderError.redact(error, connection.secrets))
+})
+
+/** The embedding counterpart of {@link redactLanguageModel}. */
+export const redactEmbedMany =
+  (
+    connection: Connection.Resolved,
+    embedMany: (
+      options: EmbeddingModel.ProviderOptions
+    ) => Effect.Effect<EmbeddingModel.ProviderResponse, AiError.AiError>
+  ) =>
+  (options: EmbeddingModel.ProviderOptions): Effect.Effect<EmbeddingModel.ProviderResponse, AiError.AiError> =>
+    Effect.mapError(embedMany(options), (error) => ProviderError.redact(error, connection.secrets))

@@ -54,6 +54,8 @@ export type Fault =
   | { readonly _tag: "InvalidBody" }
   /** Never answers; the request stays open until the client goes away. */
   | { readonly _tag: "Hang" }
+  /** Status 200 with exactly this body; for streams it is the raw event text (`data: ...\n\n`). */
+  | { readonly _tag: "Body"; readonly body: string }
 
 /** An HTTP error status with a provider-shaped error body; `retryAfter` sets the `Retry-After` header. */
 export const status = (
@@ -71,6 +73,8 @@ export const malformedToolArguments: Fault = { _tag: "MalformedToolArguments" }
 export const invalidBody: Fault = { _tag: "InvalidBody" }
 /** See {@link Fault}. */
 export const hang: Fault = { _tag: "Hang" }
+/** See {@link Fault}. */
+export const body = (text: string): Fault => ({ _tag: "Body", body: text })
 
 /** Server options: the script, faults, latency and random failures. */
 export interface Options {
@@ -280,13 +284,11 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
             const path = request.path.startsWith(wire.prefix) ? request.path.slice(wire.prefix.length) : request.path
             const route = request.method === "POST" ? wire.route(path, request.body) : undefined
             if (route === undefined) return sendJson(404, wire.error(404, `no route for ${request.path}`, "not_found"))
-            if (fault?._tag === "InvalidBody") {
-              res.writeHead(200, {
-                "content-type": route._tag === "Chat" && route.stream ? "text/event-stream" : "application/json"
-              })
-              return void res.end(
-                route._tag === "Chat" && route.stream ? "data: {not json\n\n" : "<html>not json</html>"
-              )
+            if (fault?._tag === "InvalidBody" || fault?._tag === "Body") {
+              const stream = route._tag === "Chat" && route.stream
+              res.writeHead(200, { "content-type": stream ? "text/event-stream" : "application/json" })
+              if (fault._tag === "Body") return void res.end(fault.body)
+              return void res.end(stream ? "data: {not json\n\n" : "<html>not json</html>")
             }
             if (route._tag === "Embed") {
               return sendJson(

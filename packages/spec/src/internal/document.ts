@@ -15,7 +15,8 @@ export interface Position {
 export interface Parsed {
   readonly source: string
   readonly doc: YAML.Document.Parsed
-  readonly lines: YAML.LineCounter
+  /** The offset at which each line starts. */
+  readonly lineStarts: ReadonlyArray<number>
 }
 
 /** A syntax problem found while parsing. */
@@ -28,21 +29,36 @@ const clamp = (position: { line: number; col: number }): Position => ({
   col: Math.max(1, position.col)
 })
 
+const lineStartsOf = (source: string): ReadonlyArray<number> => {
+  const starts = [0]
+  for (let i = source.indexOf("\n"); i >= 0; i = source.indexOf("\n", i + 1)) starts.push(i + 1)
+  return starts
+}
+
 /** The 1-based position of a character offset. */
-export const positionAt = (parsed: Parsed, offset: number): Position =>
-  clamp(parsed.lines.linePos(Math.max(0, Math.min(offset, parsed.source.length))))
+export const positionAt = (parsed: Parsed, offset: number): Position => {
+  const at = Math.max(0, Math.min(offset, parsed.source.length))
+  // The last line starting at or before `at`.
+  let low = 0
+  let high = parsed.lineStarts.length - 1
+  while (low < high) {
+    const mid = (low + high + 1) >> 1
+    if (parsed.lineStarts[mid]! <= at) low = mid
+    else high = mid - 1
+  }
+  return clamp({ line: low + 1, col: at - parsed.lineStarts[low]! + 1 })
+}
 
 /** Parses YAML, keeping every syntax error (and warning-free: warnings are not problems). */
 export const parse = (source: string): { readonly parsed: Parsed; readonly problems: ReadonlyArray<SyntaxProblem> } => {
-  const lines = new YAML.LineCounter()
-  const doc = YAML.parseDocument(source, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
-  const parsed: Parsed = { source, doc, lines }
+  const doc = YAML.parseDocument(source, { prettyErrors: true, uniqueKeys: true })
+  const parsed: Parsed = { source, doc, lineStarts: lineStartsOf(source) }
   const problems = doc.errors.map((error) => {
-    // prettyErrors appends " at line L, column C:" and a source excerpt; the position is reported separately.
+    // prettyErrors appends " at line L, column C:" and a source excerpt; the position is computed here instead,
+    // because the parser's own line counter misses line breaks inside tokens it skips while recovering.
     const cut = error.message.search(/ at line \d+, column \d+/)
     const message = (cut >= 0 ? error.message.slice(0, cut) : error.message).trim()
-    const at = error.linePos?.[0] ?? positionAt(parsed, error.pos[0])
-    return { ...clamp(at), message: message.length > 0 ? message : error.code }
+    return { ...positionAt(parsed, error.pos[0]), message: message.length > 0 ? message : error.code }
   })
   return { parsed, problems }
 }
@@ -139,16 +155,20 @@ export const interpolate = <E, R>(
     const missing: Array<MissingVariable> = []
     for (const scalar of scalars) {
       const text = scalar.value as string
+      const start = scalar.range?.[0] ?? 0
+      // The value has lost quotes, escapes and indentation, so offsets in it are not offsets in the source; the
+      // source text of the scalar holds the same references (and `$${` escapes) in the same order.
+      const written = [...parsed.source.slice(start, scalar.range?.[1] ?? start).matchAll(reference)]
+      let index = 0
       const replaced = text.replace(reference, (whole, name: string | undefined, fallback: string | undefined) => {
+        const source = written[index++]
         if (name === undefined) return "${"
         const value = values.get(name)
         if (value !== undefined && value !== "") return value
         if (fallback !== undefined) return fallback
         if (value !== undefined) return value
-        const start = scalar.range?.[0] ?? 0
-        const raw = parsed.source.slice(start, scalar.range?.[1] ?? start)
-        const at = raw.indexOf(whole)
-        missing.push({ ...positionAt(parsed, at >= 0 ? start + at : start), variable: name })
+        const at = source !== undefined && source[0] === whole ? start + source.index : start
+        missing.push({ ...positionAt(parsed, at), variable: name })
         return whole
       })
       if (replaced === text) continue

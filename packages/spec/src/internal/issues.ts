@@ -73,7 +73,13 @@ const leaf = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, overri
         }
         return { path, atKey: false, message: `Expected one of ${literals.join(", ")}, got ${show(got)}` }
       }
-      const message = override ?? standard(issue).issues[0]?.message ?? "Invalid value"
+      // A type's own `expected` annotation (kept beside its checks) names what a value should look like.
+      const expected = issue.ast.annotations?.expected
+      const message =
+        override ??
+        (typeof expected === "string" ? `Expected ${expected}` : undefined) ??
+        standard(issue).issues[0]?.message ??
+        "Invalid value"
       return {
         path,
         atKey: false,
