@@ -28,8 +28,10 @@
  * strategy, scores); `decisionOf(response)` reads it. Every fan-out is also published by the pool as a
  * `MixtureEvent.FanOut`.
  *
- * Streaming: `firstValid` streams the first provider to produce content and interrupts the others; the other
- * strategies (and hedged `firstValid`) decide first, then stream the winner's answer.
+ * Streaming: `firstValid` on a plain text request streams the first provider to produce content and interrupts the
+ * others, skipping a provider whose opening text is a refusal; with tools or a structured output it decides first,
+ * like the other strategies (and hedged `firstValid`), then streams the winner's answer. While streaming, a
+ * member's `timeout` bounds its time to the first content part only.
  *
  * @example
  * ```ts
@@ -75,7 +77,10 @@ export interface Member {
   readonly model: string
   /** Its weight in `weightedScore` (default 1). */
   readonly weight?: number
-  /** Its time limit per call, rate-limit wait included (default 60 seconds). */
+  /**
+   * Its time limit per call, rate-limit wait included (default 60 seconds). A streamed call is bounded only up to
+   * its first content part; the adapter's own between-events timeout takes over from there.
+   */
   readonly timeout?: Duration.Input
   readonly languageModel: LanguageModel.LanguageModel
 }
@@ -117,19 +122,29 @@ export { MixtureFailed, ProviderFailure } from "./internal/mixture/Failure.ts"
 
 /**
  * Score every answer and return the best. `scorers` default to `Scorers.defaults`; `judge` adds a judge model
- * scorer (one extra call per fan-out).
+ * scorer (one extra call per fan-out), which scores neutrally when it has not answered within `judgeTimeout`
+ * (default 30 seconds).
  */
 export const weightedScore = (
-  options: { readonly scorers?: ReadonlyArray<Scorer.Scorer>; readonly judge?: LanguageModel.LanguageModel } = {}
+  options: {
+    readonly scorers?: ReadonlyArray<Scorer.Scorer>
+    readonly judge?: LanguageModel.LanguageModel
+    readonly judgeTimeout?: Duration.Input
+  } = {}
 ): Strategy => ({
   _tag: "WeightedScore",
   scorers: [
     ...(options.scorers ?? Scorers.defaults),
-    ...(options.judge === undefined ? [] : [Scorers.judge(options.judge)])
+    ...(options.judge === undefined
+      ? []
+      : [Scorers.judge(options.judge, options.judgeTimeout === undefined ? {} : { timeout: options.judgeTimeout })])
   ]
 })
 
-/** Return the first acceptable answer and interrupt the other calls. */
+/**
+ * Return the first acceptable answer and interrupt the other calls. Streamed, a plain text answer is screened for
+ * refusals on its opening only (see the module docs).
+ */
 export const firstValid: Strategy = { _tag: "FirstValid" }
 
 /**
@@ -203,7 +218,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   return yield* LanguageModel.make({
     generateText,
     streamText: (request) =>
-      options.strategy._tag === "FirstValid" && options.hedge === undefined
+      options.strategy._tag === "FirstValid" && options.hedge === undefined && !Streaming.decidesFirst(request)
         ? streamFirst(request)
         : streamDecided(request)
   })

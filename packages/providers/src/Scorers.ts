@@ -5,6 +5,7 @@
  */
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import type * as Tool from "effect/ai/Tool"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -199,13 +200,16 @@ const lastUserText = (request: LanguageModel.ProviderOptions): string => {
   return ""
 }
 
+const judgeTimeout = Duration.seconds(30)
+
 /**
- * A judge model rates all answers in one call (0–10 each, asked for as a JSON object). A judge that fails or
- * answers out of shape gives every answer a neutral 0.5, so the judge can never sink a fan-out.
+ * A judge model rates all answers in one call (0–10 each, asked for as a JSON object). A judge that fails, answers
+ * out of shape or has not answered within `timeout` (default 30 seconds) gives every answer a neutral 0.5, so the
+ * judge can never sink or stall a fan-out.
  */
 export const judge = (
   model: LanguageModel.LanguageModel,
-  options: { readonly weight?: number } = {}
+  options: { readonly weight?: number; readonly timeout?: Duration.Input } = {}
 ): Scorer.Scorer => ({
   name: "judge",
   weight: options.weight ?? 2,
@@ -215,13 +219,20 @@ export const judge = (
       "Rate each answer to the request below for correctness, completeness and clarity, from 0 (useless) to 10 " +
       `(excellent). Reply with {"scores": [...]}, one number per answer, in order.\n\nRequest:\n${lastUserText(request)}\n\n${answers}`
     const neutral = candidates.map(() => 0.5)
+    // The judge's tokens are not in the pool's accounting: a scorer runs without the pool, and the judge is a
+    // bare `LanguageModel` with no provider or model name to account it under. Counting them would take a judge
+    // given with its provider and model names, and a scorer contract that receives the pool.
     return model.generateObject({ prompt, schema: Verdict, objectName: "verdict" }).pipe(
       Effect.map((r) =>
         r.value.scores.length === candidates.length
           ? r.value.scores.map((s) => Math.min(10, Math.max(0, s)) / 10)
           : neutral
       ),
-      Effect.catch(() => Effect.succeed(neutral))
+      Effect.catch(() => Effect.succeed(neutral)),
+      Effect.timeoutOrElse({
+        duration: options.timeout ?? judgeTimeout,
+        orElse: () => Effect.succeed(neutral)
+      })
     )
   }
 })

@@ -3,6 +3,7 @@ import * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Tool from "effect/ai/Tool"
 import * as Toolkit from "effect/ai/Toolkit"
+import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -166,6 +167,29 @@ describe("Mixture", () => {
         assert.include(Scripted.promptText(judgeRequest!), "Lyon is the capital")
       }).pipe(Effect.provide(ProviderPool.layerTest))
     )
+    it.effect("a judge that does not answer within its timeout scores neutrally", () =>
+      Effect.gen(function* () {
+        const a = yield* Scripted.make([Scripted.text(good)])
+        const b = yield* Scripted.make([Scripted.text("Paris.")])
+        const judge = yield* Scripted.make([Scripted.hang])
+        const model = yield* Mixture.make({
+          members: [member("a", a), member("b", b)],
+          strategy: Mixture.weightedScore({ judge: judge.languageModel, judgeTimeout: "2 seconds" })
+        })
+        let answered = false
+        const fiber = yield* Effect.forkChild(
+          model
+            .generateText({ prompt: "capital of France?" })
+            .pipe(Effect.tap(() => Effect.sync(() => (answered = true))))
+        )
+        yield* TestClock.adjust(1999)
+        assert.isFalse(answered)
+        yield* TestClock.adjust(1)
+        const response = yield* Fiber.join(fiber)
+        assert.strictEqual(Mixture.decisionOf(response)?.provider, "a")
+        assert.strictEqual(yield* judge.interruptions, 1)
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
   })
 
   describe("first-valid", () => {
@@ -284,6 +308,142 @@ describe("Mixture", () => {
   })
 
   describe("streaming", () => {
+    it.effect("a member's timeout bounds its wait for the first content, not the whole stream", () =>
+      Effect.gen(function* () {
+        const text = "Paris is the capital of France, on the Seine."
+        const steady = yield* Scripted.make([Scripted.text(text)], { chunkSize: 8, chunkDelay: "100 millis" })
+        const model = yield* Mixture.make({
+          members: [member("steady", steady, { timeout: "300 millis" })],
+          strategy: Mixture.firstValid
+        })
+        const arrivals: Array<number> = []
+        const parts = yield* withClock(
+          Stream.runCollect(
+            model
+              .streamText({ prompt: "capital?" })
+              .pipe(
+                Stream.tap((p) =>
+                  p.type === "text-delta"
+                    ? Effect.map(Clock.currentTimeMillis, (t) => void arrivals.push(t))
+                    : Effect.void
+                )
+              )
+          ),
+          700
+        )
+        assert.strictEqual(parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join(""), text)
+        // Six chunks, one every 100 ms: the answer streamed on past the 300 ms limit, and before its end.
+        assert.strictEqual(arrivals.at(-1), 600)
+        assert.isBelow(arrivals[0]!, 600)
+        const pool = yield* ProviderPool.ProviderPool
+        const [event] = yield* pool.recent(1)
+        assert.strictEqual(event?.attempts[0]?.outcome, "won")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("a streaming member with no content within its timeout times out", () =>
+      Effect.gen(function* () {
+        const silent = yield* Scripted.make([Scripted.hang])
+        const late = yield* Scripted.make([Scripted.delayed("500 millis", Scripted.text("late but fine."))])
+        const model = yield* Mixture.make({
+          members: [member("silent", silent, { timeout: "300 millis" }), member("late", late)],
+          strategy: Mixture.firstValid
+        })
+        const parts = yield* withClock(Stream.runCollect(model.streamText({ prompt: "q" })), 500)
+        assert.strictEqual(parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join(""), "late but fine.")
+        const pool = yield* ProviderPool.ProviderPool
+        const [event] = yield* pool.recent(1)
+        assert.deepStrictEqual(
+          event?.attempts.map((x) => [x.outcome, x.latencyMs]),
+          [
+            ["timeout", 300],
+            ["won", 500]
+          ]
+        )
+        assert.strictEqual(yield* silent.interruptions, 1)
+        const [usage] = yield* pool.usage
+        assert.strictEqual(usage?.failures, 1)
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("a streamed timeout names its provider once", () =>
+      Effect.gen(function* () {
+        const silent = yield* Scripted.make([Scripted.hang])
+        const model = yield* Mixture.make({
+          members: [member("a", silent, { timeout: "300 millis" })],
+          strategy: Mixture.firstValid
+        })
+        const error = yield* withClock(Effect.flip(Stream.runCollect(model.streamText({ prompt: "q" }))), 300)
+        const failed = Mixture.failureOf(error)!
+        assert.deepStrictEqual(failed.failures[0], {
+          provider: "a",
+          model: "a-model",
+          reason: "ProviderTimeout",
+          message: "no answer within 300 ms",
+          retryable: true
+        })
+        assert.include(failed.message, "a: no answer within 300 ms")
+        assert.notInclude(failed.message, "a: a:")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("streamed first-valid skips a provider whose opening is a refusal", () =>
+      Effect.gen(function* () {
+        const refuses = yield* Scripted.make([Scripted.delayed("1 millis", Scripted.refusal())])
+        const answers = yield* Scripted.make([Scripted.delayed("10 millis", Scripted.text("Here it is, streamed."))])
+        const model = yield* Mixture.make({
+          members: [member("refuses", refuses), member("answers", answers)],
+          strategy: Mixture.firstValid
+        })
+        const parts = yield* withClock(Stream.runCollect(model.streamText({ prompt: "q" })), 10)
+        assert.strictEqual(
+          parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join(""),
+          "Here it is, streamed."
+        )
+        assert.strictEqual(yield* refuses.interruptions, 1)
+        const pool = yield* ProviderPool.ProviderPool
+        const [event] = yield* pool.recent(1)
+        assert.deepStrictEqual(
+          event?.attempts.map((x) => x.reason ?? x.outcome),
+          ["Rejected:refusal", "won"]
+        )
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("streamed first-valid with tools decides first: an invalid tool call does not win", () =>
+      Effect.gen(function* () {
+        const bad = yield* Scripted.make([Scripted.toolCalls([{ name: "get_weather", params: { town: "Paris" } }])])
+        const ok = yield* Scripted.make([
+          Scripted.delayed("50 millis", Scripted.toolCalls([{ name: "get_weather", params: { city: "Paris" } }]))
+        ])
+        const model = yield* Mixture.make({
+          members: [member("bad", bad), member("ok", ok)],
+          strategy: Mixture.firstValid
+        })
+        let handled = 0
+        const toolkit = yield* WeatherKit.pipe(
+          Effect.provide(
+            WeatherKit.toLayer({ get_weather: ({ city }) => Effect.sync(() => `sunny in ${city} (${++handled})`) })
+          )
+        )
+        const fiber = yield* Effect.forkChild(Stream.runCollect(model.streamText({ prompt: "weather?", toolkit })))
+        // The toolkit's setup runs before the providers are called: the clock moves in steps so that the slower
+        // provider's wait has begun before it has passed.
+        for (let step = 0; step < 10; step++) yield* TestClock.adjust(10)
+        const parts = yield* Fiber.join(fiber)
+        const result = parts.find((p) => p.type === "tool-result")
+        assert.strictEqual(result?.type === "tool-result" ? result.result : undefined, "sunny in Paris (1)")
+        assert.strictEqual(handled, 1)
+        assert.strictEqual(Mixture.decisionOf({ content: parts })?.provider, "ok")
+        const pool = yield* ProviderPool.ProviderPool
+        const [event] = yield* pool.recent(1)
+        assert.deepStrictEqual(
+          event?.attempts.map((x) => x.reason ?? x.outcome),
+          ["Rejected:tools", "won"]
+        )
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
     it.effect("scoring strategies decide first, then stream the winner", () =>
       Effect.gen(function* () {
         const a = yield* Scripted.make([Scripted.delayed("10 millis", Scripted.text("Paris."))])

@@ -4,7 +4,9 @@ import * as Prompt from "effect/ai/Prompt"
 import * as Response from "effect/ai/Response"
 import * as Tool from "effect/ai/Tool"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
+import * as TestClock from "effect/testing/TestClock"
 import * as Scorer from "../src/Scorer.ts"
 import * as Scorers from "../src/Scorers.ts"
 import * as Scripted from "../src/ScriptedLanguageModel.ts"
@@ -138,6 +140,23 @@ describe("Scorers", () => {
         request()
       )
       assert.deepStrictEqual(scores, [0.5, 0.5])
+    })
+  )
+
+  it.effect("a judge that does not answer within 30 seconds is neutral", () =>
+    Effect.gen(function* () {
+      const judge = yield* Scripted.make([Scripted.hang])
+      let scored = false
+      const fiber = yield* Effect.forkChild(
+        Scorers.judge(judge.languageModel)
+          .score([candidate(answer("a")), candidate(answer("b"))], request())
+          .pipe(Effect.tap(() => Effect.sync(() => (scored = true))))
+      )
+      yield* TestClock.adjust("29999 millis")
+      assert.isFalse(scored)
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(yield* Fiber.join(fiber), [0.5, 0.5])
+      assert.strictEqual(yield* judge.interruptions, 1)
     })
   )
 })

@@ -25,6 +25,9 @@ export const target = (member: Mixture.Member): ProviderPool.Target => ({
   timeout: member.timeout ?? defaultTimeout
 })
 
+/** A member's time limit in milliseconds (60 seconds unless set). */
+export const timeoutMillis = (member: Mixture.Member): number => Duration.toMillis(member.timeout ?? defaultTimeout)
+
 // The member is called with the request as the mixture received it, tool calls left unresolved and unvalidated:
 // the mixture validates them itself (tool-call gate) and the outer `LanguageModel` decodes and runs only the
 // winner's. The toolkit needs no handlers since nothing is resolved.

@@ -33,6 +33,11 @@ export class MixtureFailed extends Schema.TaggedError<MixtureFailed>()("MixtureF
   }
 }
 
+// The pool's own errors name their provider in their message ("openai: no answer within 300 ms"); a
+// `ProviderFailure` already carries the provider, and `MixtureFailed.message` prefixes it again.
+const withoutProvider = (provider: string, message: string): string =>
+  message.startsWith(`${provider}: `) ? message.slice(provider.length + 2) : message
+
 /** A member's call error as a `ProviderFailure`; the pool's own refusals and timeouts count as retryable. */
 export const providerFailure = (member: Mixture.Member, error: ProviderPool.CallError): ProviderFailure => {
   switch (error._tag) {
@@ -45,20 +50,13 @@ export const providerFailure = (member: Mixture.Member, error: ProviderPool.Call
         retryable: error.isRetryable
       }
     case "ProviderTimeout":
-      return {
-        provider: member.provider,
-        model: member.model,
-        reason: error._tag,
-        message: error.message,
-        retryable: true
-      }
     case "CircuitOpen":
     case "RateLimited":
       return {
         provider: member.provider,
         model: member.model,
         reason: error._tag,
-        message: error.message,
+        message: withoutProvider(error.provider, error.message),
         retryable: true
       }
   }
