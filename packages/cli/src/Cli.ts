@@ -59,6 +59,12 @@ export const command = Command.make(
           message: 'Interactive mode is not available yet; use troupe -p "PROMPT" or troupe --help.'
         })
       }
+      if (flags.strategy !== "weighted-score" && !flags.mixture) {
+        return yield* new CliExit({
+          code: ExitCode.badInput,
+          message: "--strategy chooses how --mixture decides: add --mixture, or leave --strategy out."
+        })
+      }
       const model = Option.isSome(flags.model) ? flags.model.value : yield* modelFromEnv
       yield* Prompt.run({
         prompt: flags.prompt.value,

@@ -104,7 +104,13 @@ export interface RecallOptions {
   readonly namespace?: string | ReadonlyArray<string>
   /** Kinds to search (default: all). */
   readonly kinds?: ReadonlyArray<Kind>
-  /** Further narrowing; `namespace` and `kinds` above take precedence over the filter's. */
+  /**
+   * Further narrowing; `namespace` and `kinds` above take precedence over the filter's.
+   *
+   * Gotcha: `metadata` conditions are checked after the storage query, on four times `k` candidates, so a
+   * very selective metadata condition can return fewer than `k` records; prefer `where` (SQL on the stored
+   * columns) when that matters.
+   */
   readonly filter?: Filter
   /** Overrides of the layer's weights for this query. */
   readonly weights?: Partial<Weights>

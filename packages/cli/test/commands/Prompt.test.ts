@@ -155,6 +155,9 @@ describe("troupe -p", () => {
         assert.strictEqual(anthropic.requests.length, 1)
         const bad = yield* troupe(["-p", "hi", "--mixture", "--strategy", "loudest"], env)
         assert.strictEqual(bad.code, 2)
+        const alone = yield* troupe(["-p", "hi", "--strategy", "quorum"], env)
+        assert.strictEqual(alone.code, 2)
+        assert.include(alone.stderr, "--strategy chooses how --mixture decides")
       }),
     30_000
   )
