@@ -29,7 +29,7 @@ import * as ActorError from "./ActorError.ts"
 import type * as ActorRef from "./ActorRef.ts"
 import * as ExitReason from "./ExitReason.ts"
 import * as Cell from "./internal/cell.ts"
-import type * as Core from "./internal/core.ts"
+import * as Core from "./internal/core.ts"
 import * as SupervisorNode from "./internal/supervisor.ts"
 import type * as LifecycleEvent from "./LifecycleEvent.ts"
 import * as Supervisor from "./Supervisor.ts"
@@ -156,10 +156,8 @@ const makeUnscoped = (options?: Options): Effect.Effect<Service> =>
       stop: (path) =>
         Effect.flatMap(find(path), (node) => {
           if (node === root) return service.shutdown
-          const parent = (node as Cell.ActorCell<any, any, any, any> | SupervisorNode.SupervisorNode).parent
-          const id = path.slice(path.lastIndexOf("/") + 1)
-          return parent instanceof SupervisorNode.SupervisorNode
-            ? parent.stopChild(id)
+          return node.parent instanceof SupervisorNode.SupervisorNode
+            ? node.parent.stopChild(Core.nameOf(path))
             : node.terminate(ExitReason.stopped)
         }),
       paths: Effect.sync(() => [...core.registry.keys()].sort()),

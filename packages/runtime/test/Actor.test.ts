@@ -2,9 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Schema } from "effect"
 import { Actor, ActorSystem, ExitReason, Next, ReplyTo, Supervisor } from "../src/index.ts"
 import { counter } from "./fixtures.ts"
-import { is, untilEvent } from "./helpers.ts"
-
-const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, ActorSystem.layer())
+import { is, untilEvent, withSystem } from "./helpers.ts"
 
 describe("Actor", () => {
   it.effect("handles messages one at a time, in the order they were sent", () =>

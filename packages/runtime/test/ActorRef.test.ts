@@ -3,9 +3,7 @@ import { Effect, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Actor, ActorSystem, Next, ReplyTo } from "../src/index.ts"
 import { counter, type DivisionByZero } from "./fixtures.ts"
-import { is, settle, untilEvent } from "./helpers.ts"
-
-const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, ActorSystem.layer())
+import { is, settle, untilEvent, withSystem } from "./helpers.ts"
 
 /** A promise and its resolver, to hold an actor inside its handler. */
 const gate = () => {

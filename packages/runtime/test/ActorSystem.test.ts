@@ -2,9 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule, Schema, Stream } from "effect"
 import { Actor, ActorSystem, LifecycleEvent, Next, Supervisor } from "../src/index.ts"
 import { counter } from "./fixtures.ts"
-import { is, makeFiberCounter, settle, untilEvent } from "./helpers.ts"
-
-const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, ActorSystem.layer())
+import { is, makeFiberCounter, settle, untilEvent, withSystem } from "./helpers.ts"
 
 const tree = Supervisor.make({
   strategy: "one-for-all",

@@ -3,9 +3,7 @@ import { Effect, Fiber, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Actor, type ActorRef, ActorSystem, Supervisor } from "../src/index.ts"
 import { type CounterMessage, counter } from "./fixtures.ts"
-import { is, settle, untilEvent } from "./helpers.ts"
-
-const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, ActorSystem.layer())
+import { is, settle, untilEvent, withSystem } from "./helpers.ts"
 
 const get = (ref: ActorRef.ActorRef<CounterMessage>) => ref.ask<number>((replyTo) => ({ _tag: "Get", replyTo }))
 

@@ -2,7 +2,7 @@
  * Test helpers: waiting for lifecycle events, and counting live fibers.
  */
 import { Effect, Metric, PubSub } from "effect"
-import type { LifecycleEvent } from "../src/index.ts"
+import { ActorSystem, type LifecycleEvent } from "../src/index.ts"
 
 /** Takes events from `subscription` until one matches, and returns it. */
 export const untilEvent = <E extends LifecycleEvent.LifecycleEvent>(
@@ -42,3 +42,6 @@ export const makeFiberCounter = () => {
 
 /** Lets other fibers run (mailbox wake-ups go through the event loop). */
 export const settle = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 5)))
+
+/** Runs `effect` with a fresh actor system, shut down when it ends. */
+export const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, ActorSystem.layer())

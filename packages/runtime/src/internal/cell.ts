@@ -7,7 +7,6 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Actor from "../Actor.ts"
@@ -30,18 +29,13 @@ class AskEnvelope {
 type Watcher = (terminated: Actor.Terminated) => void
 
 /** One actor: mailbox, incarnations, watchers. Implements the public `ActorRef`. */
-export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
+export class ActorCell<M, S, E, R> extends Core.Incarnated<E> implements ActorRef.ActorRef<M>, Core.Node {
   readonly path: string
-  readonly protocol: Schema.Top
   readonly core: Core.Core
   readonly parent: Core.Parent
   readonly behavior: Actor.Behavior<M, S, E, R>
   readonly context: Context.Context<R>
   readonly mailbox: Queue.Queue<M | AskEnvelope>
-  incarnation = 0
-  private fiber: Fiber.Fiber<ExitReason.ExitReason, E> | undefined = undefined
-  /** The incarnation whose ending is reported to the parent; 0 once halted. */
-  private live = 0
   /** The message being handled: taken from the mailbox, its handler not yet finished. */
   private inFlight: M | AskEnvelope | undefined = undefined
   private terminated: ExitReason.ExitReason | undefined = undefined
@@ -57,13 +51,17 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
     context: Context.Context<R>,
     mailbox: Queue.Queue<M | AskEnvelope>
   ) {
+    super()
     this.core = core
     this.parent = parent
     this.path = path
     this.behavior = behavior
-    this.protocol = behavior.protocol
     this.context = context
     this.mailbox = mailbox
+  }
+
+  get protocol(): Schema.Top {
+    return this.behavior.protocol
   }
 
   isTerminated(): boolean {
@@ -75,8 +73,8 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
   tell(message: M): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (Queue.offerUnsafe(this.mailbox, message)) return Effect.void
-      if (this.terminated !== undefined) return this.deadLetter()
-      return Effect.flatMap(Queue.offer(this.mailbox, message), (ok) => (ok ? Effect.void : this.deadLetter()))
+      if (this.terminated !== undefined) return this.deadLetter
+      return Effect.flatMap(Queue.offer(this.mailbox, message), (ok) => (ok ? Effect.void : this.deadLetter))
     })
   }
 
@@ -84,9 +82,9 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
     return Effect.suspend((): Effect.Effect<void, ActorError.MailboxFull | ActorError.ActorStopped> => {
       if (Queue.offerUnsafe(this.mailbox, message)) return Effect.void
       if (this.terminated !== undefined) {
-        return Effect.andThen(this.deadLetter(), Effect.fail(new ActorError.ActorStopped({ path: this.path })))
+        return Effect.andThen(this.deadLetter, Effect.fail(new ActorError.ActorStopped({ path: this.path })))
       }
-      Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause: "mailbox-full", at: Core.now(this.core) })
+      this.dropped("mailbox-full")
       return Effect.fail(new ActorError.MailboxFull({ path: this.path, capacity: this.behavior.capacity }))
     })
   }
@@ -122,32 +120,25 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
     })
   }
 
-  private deadLetter(): Effect.Effect<void> {
-    return Effect.sync(() =>
-      Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause: "stopped", at: Core.now(this.core) })
-    )
+  /** Reports a message that will not be handled. */
+  private dropped(cause: "mailbox-full" | "stopped" | "interrupted"): void {
+    Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause, at: Core.now(this.core) })
+  }
+
+  private get deadLetter(): Effect.Effect<void> {
+    return Effect.sync(() => this.dropped("stopped"))
   }
 
   // ---- Node -----------------------------------------------------------------------------------------------
 
   get start(): Effect.Effect<void> {
     return Effect.sync(() => {
-      if (this.terminated !== undefined) return
-      const incarnation = ++this.incarnation
-      this.live = incarnation
-      const fiber = Effect.runForkWith(this.context)(this.run(incarnation))
-      this.fiber = fiber
-      fiber.addObserver((exit) => this.ended(incarnation, exit))
+      if (this.terminated === undefined) this.launch(this.context, (incarnation) => this.run(incarnation))
     })
   }
 
   get halt(): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const fiber = this.fiber
-      this.live = 0
-      this.fiber = undefined
-      return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
-    })
+    return Effect.suspend(() => this.interruptIncarnation())
   }
 
   terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
@@ -164,7 +155,6 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
   private close(reason: ExitReason.ExitReason): void {
     this.terminated = reason
     if (this.core.registry.get(this.path) === this) this.core.registry.delete(this.path)
-    const at = Core.now(this.core)
     // Taking releases senders waiting for room, so this drains them too; every one is answered or reported.
     for (let taken = Queue.takeUnsafe(this.mailbox); taken !== undefined; taken = Queue.takeUnsafe(this.mailbox)) {
       if (!Exit.isSuccess(taken)) break
@@ -172,7 +162,7 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
       if (item instanceof AskEnvelope) {
         Deferred.doneUnsafe(item.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
       } else {
-        Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause: "stopped", at })
+        this.dropped("stopped")
       }
     }
     Queue.shutdownUnsafe(this.mailbox)
@@ -181,7 +171,7 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
     const terminated: Actor.Terminated = { _tag: "Terminated", path: this.path, reason }
     if (this.watchers !== undefined) for (const deliver of this.watchers.values()) deliver(terminated)
     this.watchers = undefined
-    Core.emit(this.core, { _tag: "Stopped", path: this.path, reason, at })
+    Core.emit(this.core, { _tag: "Stopped", path: this.path, reason, at: Core.now(this.core) })
   }
 
   /** Delivers a system message (e.g. `Terminated`) without blocking the caller. */
@@ -190,16 +180,15 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
     Effect.runForkWith(this.core.context)(this.tell(message))
   }
 
-  private ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason, E>): void {
+  protected ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason, E>, reported: boolean): void {
     const inFlight = this.inFlight
     this.inFlight = undefined
-    const reported = this.live === incarnation
     if (!reported) {
       // Halted by the runtime (a stop, or a sibling's restart): the message being handled is abandoned.
       if (inFlight instanceof AskEnvelope) {
         Deferred.doneUnsafe(inFlight.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
       } else if (inFlight !== undefined) {
-        Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause: "interrupted", at: Core.now(this.core) })
+        this.dropped("interrupted")
       }
       return
     }
@@ -211,8 +200,6 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
         : new ActorError.ActorCrashed({ path: this.path, reason: ExitReason.format(reason) })
       Deferred.doneUnsafe(inFlight.reply, Exit.fail(error))
     }
-    this.live = 0
-    this.fiber = undefined
     this.parent.childExited(this, incarnation, reason)
   }
 
@@ -244,8 +231,8 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
 
   /** Death watch, see `ActorContext.watch`. */
   watchUnsafe(target: ActorRef.ActorRef<never>, map: (terminated: Actor.Terminated) => M): void {
-    const cell = asCell(target)
-    if (cell === undefined) return
+    if (!isCell(target)) return
+    const cell = target
     if (cell.terminated !== undefined) {
       this.deliver(map({ _tag: "Terminated", path: cell.path, reason: cell.terminated }))
       return
@@ -258,10 +245,9 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node {
 
   /** See `ActorContext.unwatch`. */
   unwatchUnsafe(target: ActorRef.ActorRef<never>): void {
-    const cell = asCell(target)
-    if (cell === undefined) return
-    cell.watchers?.delete(this)
-    this.watching?.delete(cell)
+    if (!isCell(target)) return
+    target.watchers?.delete(this)
+    this.watching?.delete(target)
   }
 }
 
@@ -297,11 +283,5 @@ export const make = <M, S, E, R>(
     (mailbox) => new ActorCell(core, parent, path, behavior, context, mailbox)
   )
 
-const asCell = (ref: ActorRef.ActorRef<never>): ActorCell<any, any, any, any> | undefined =>
-  ref instanceof ActorCell ? ref : undefined
-
 /** `true` when `ref` is a local actor of this runtime. */
 export const isCell = (ref: unknown): ref is ActorCell<any, any, any, any> => ref instanceof ActorCell
-
-/** The context type actors are started with. */
-export type AnyContext = Context.Context<any>

@@ -4,7 +4,9 @@
  */
 import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as PubSub from "effect/PubSub"
 import type * as ExitReason from "../ExitReason.ts"
 import type * as LifecycleEvent from "../LifecycleEvent.ts"
@@ -12,6 +14,8 @@ import type * as LifecycleEvent from "../LifecycleEvent.ts"
 /** An actor or a supervisor, as its parent supervisor sees it. */
 export interface Node {
   readonly path: string
+  /** Who hears of its incarnations' endings: its supervisor, or the system for the root. */
+  readonly parent: Parent
   /** The number of the current (or last) incarnation; exits of older ones are stale. */
   readonly incarnation: number
   /** `true` once ended for good. */
@@ -49,5 +53,55 @@ export const now = (core: Core): number => core.clock.currentTimeMillisUnsafe()
 /** Joins a parent path and a child name. */
 export const childPath = (parent: string, name: string): string => (parent === "/" ? `/${name}` : `${parent}/${name}`)
 
+/** The last segment of a path: a child's id under its supervisor. */
+export const nameOf = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
+
 /** Names are path segments: no slashes, not empty. */
 export const isValidName = (name: string): boolean => name.length > 0 && !name.includes("/")
+
+/**
+ * The incarnations of an actor or a supervisor: each runs in a fiber of its own, and only the ending of the one
+ * still live is reported; one the runtime halted ends unreported, so its exit is never taken for a crash.
+ */
+export abstract class Incarnated<E> {
+  /** The number of the current (or last) incarnation. */
+  incarnation = 0
+  private fiber: Fiber.Fiber<ExitReason.ExitReason, E> | undefined = undefined
+  /** The incarnation whose ending is reported; 0 once halted. */
+  private live = 0
+
+  /** `true` while an incarnation runs (not before the first start, nor after a halt). */
+  protected get running(): boolean {
+    return this.live !== 0
+  }
+
+  /** Called once an incarnation has ended; `reported` is false when the runtime halted it. */
+  protected abstract ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason, E>, reported: boolean): void
+
+  /** Starts the next incarnation, running `run(incarnation)` with `context`. */
+  protected launch(
+    context: Context.Context<any>,
+    run: (incarnation: number) => Effect.Effect<ExitReason.ExitReason, E, any>
+  ) {
+    const incarnation = ++this.incarnation
+    this.live = incarnation
+    const fiber = Effect.runForkWith(context)(run(incarnation))
+    this.fiber = fiber
+    fiber.addObserver((exit) => {
+      const reported = this.live === incarnation
+      if (reported) {
+        this.live = 0
+        this.fiber = undefined
+      }
+      this.ended(incarnation, exit, reported)
+    })
+  }
+
+  /** Ends the current incarnation, unreported, and waits until its fiber has ended. */
+  protected interruptIncarnation(): Effect.Effect<void> {
+    const fiber = this.fiber
+    this.live = 0
+    this.fiber = undefined
+    return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
+  }
+}

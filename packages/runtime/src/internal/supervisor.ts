@@ -22,7 +22,6 @@ interface Entry {
   readonly id: string
   readonly restart: Supervisor.RestartType
   readonly node: Core.Node
-  readonly kind: "actor" | "supervisor"
   /** Not running: halted by a sibling's restart, waiting for a backoff, or after an escalation. */
   down: boolean
   /** The restart this entry waits for; a later failure that covers the entry replaces it. */
@@ -41,19 +40,16 @@ type Control =
 type Step = (now: number, input: unknown) => Effect.Effect<[number, Duration.Duration], unknown>
 
 /** A running supervisor: a node to its parent, a parent to its children, and the public `SupervisorRef`. */
-export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.SupervisorRef {
+export class SupervisorNode extends Core.Incarnated<never> implements Core.Node, Core.Parent, Supervisor.SupervisorRef {
   readonly path: string
   readonly core: Core.Core
   readonly parent: Core.Parent
   readonly spec: Supervisor.Spec<any>
   readonly context: Context.Context<any>
-  incarnation = 0
   /** The children by id; a `Map` keeps them in start order. */
   private entries = new Map<string, Entry>()
   private readonly control: Queue.Queue<Control>
   private readonly lock: Semaphore.Semaphore
-  private fiber: Fiber.Fiber<ExitReason.ExitReason> | undefined = undefined
-  private live = 0
   private terminated: ExitReason.ExitReason | undefined = undefined
   private restarts: Array<number> = []
   private step: Step | undefined = undefined
@@ -69,6 +65,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
     context: Context.Context<any>,
     control: Queue.Queue<Control>
   ) {
+    super()
     this.core = core
     this.parent = parent
     this.path = path
@@ -91,25 +88,18 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
   // ---- Node -----------------------------------------------------------------------------------------------
 
   readonly start: Effect.Effect<void> = Effect.sync(() => {
-    if (this.terminated !== undefined) return
-    const incarnation = ++this.incarnation
-    this.live = incarnation
-    const fiber = Effect.runForkWith(this.context)(this.run(incarnation))
-    this.fiber = fiber
-    fiber.addObserver((exit) => {
-      if (this.live !== incarnation) return
-      this.live = 0
-      this.fiber = undefined
-      this.parent.childExited(this, incarnation, Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause))
-    })
+    if (this.terminated === undefined) this.launch(this.context, (incarnation) => this.run(incarnation))
   })
 
-  readonly halt: Effect.Effect<void> = Effect.suspend(() => {
-    const fiber = this.fiber
-    this.live = 0
-    this.fiber = undefined
-    return Effect.andThen(fiber === undefined ? Effect.void : Fiber.interrupt(fiber), this.withLock(this.haltChildren))
-  })
+  protected ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason>, reported: boolean): void {
+    if (reported) {
+      this.parent.childExited(this, incarnation, Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause))
+    }
+  }
+
+  readonly halt: Effect.Effect<void> = Effect.suspend(() =>
+    Effect.andThen(this.interruptIncarnation(), this.withLock(this.haltChildren))
+  )
 
   terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
     return Effect.suspend(() => {
@@ -199,7 +189,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
       [...this.entries.values()].map((e) => ({
         id: e.id,
         path: e.node.path,
-        kind: e.kind,
+        kind: e.node instanceof SupervisorNode ? "supervisor" : "actor",
         restart: e.restart,
         running: !e.down
       }))
@@ -232,12 +222,11 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
         if (this.core.registry.has(path)) return yield* new ActorError.ActorNameTaken({ path })
         const node = yield* makeNode(this.core, this, path, child, context)
         this.core.registry.set(path, node)
-        const running = this.live !== 0
+        const running = this.running
         this.entries.set(child.id, {
           id: child.id,
           restart: child.restart,
           node,
-          kind: child._tag === "ActorChild" ? "actor" : "supervisor",
           down: !running,
           restartToken: 0
         })
@@ -298,7 +287,7 @@ export class SupervisorNode implements Core.Node, Core.Parent, Supervisor.Superv
     }
     return Effect.gen({ self: this }, function* () {
       const { node, incarnation, reason } = message
-      const id = node.path.slice(node.path.lastIndexOf("/") + 1)
+      const id = Core.nameOf(node.path)
       const entry = this.entries.get(id)
       if (entry === undefined || entry.node !== node || entry.down || node.incarnation !== incarnation) return undefined
       entry.down = true
