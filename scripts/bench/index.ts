@@ -5,7 +5,7 @@
  * Benchmarks run with `--expose-gc` so heap figures are taken after a full collection.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, readdirSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -19,7 +19,5 @@ if (name === undefined || !available.includes(name)) {
   console.error(`usage: pnpm bench <name> [--json]\navailable: ${available.join(", ")}`)
   process.exit(2)
 }
-const file = join(here, `${name}.ts`)
-if (!existsSync(file)) process.exit(2)
-const result = spawnSync(process.execPath, ["--expose-gc", file, ...rest], { stdio: "inherit" })
+const result = spawnSync(process.execPath, ["--expose-gc", join(here, `${name}.ts`), ...rest], { stdio: "inherit" })
 process.exit(result.status ?? 1)
