@@ -25,7 +25,6 @@ const main: Effect.Effect<number> = Command.run(Cli.command, { version: Cli.vers
     if (error._tag === "Some") {
       const e = error.value as { readonly _tag?: string; readonly code?: number; readonly message?: string }
       if (e._tag === "CliExit") return printError(e.message ?? "").pipe(Effect.as(e.code ?? ExitCode.failed))
-      if (Cause.hasInterruptsOnly(cause)) return Effect.succeed(130)
       // The parser has already printed what was wrong with the command line.
       return Effect.succeed(ExitCode.badInput as number)
     }

@@ -24,8 +24,6 @@
  * }).pipe(Effect.provide(KnowledgeBase.layer({ directory: ".troupe/memory" })))
  * ```
  */
-import { mkdir } from "node:fs/promises"
-import type * as lancedb from "@lancedb/lancedb"
 import * as arrow from "apache-arrow"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
@@ -37,8 +35,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 import * as Lance from "./internal/lance.ts"
-import * as Memory from "./Memory.ts"
-import { MemoryError, SchemaVersionMismatch } from "./MemoryError.ts"
+import { MemoryError, type SchemaVersionMismatch } from "./MemoryError.ts"
 
 /** The version of the table layout this module reads and writes. */
 export const schemaVersion = "1"
@@ -136,37 +133,13 @@ const arrowSchema = () =>
     new Map([[versionKey, schemaVersion]])
   )
 
-const StoredFact = Schema.Struct({
-  id: Schema.String,
-  subject: Schema.String,
-  predicate: Schema.String,
-  object: Schema.String,
-  source: Schema.String,
-  confidence: Schema.Finite,
-  valid_from: Schema.Finite,
-  valid_to: Schema.NullOr(Schema.Finite),
-  recorded_at: Schema.Finite
-})
-
-const decodeStored = Schema.decodeUnknownEffect(StoredFact)
+// A stored row holds a fact under snake-case column names (plus the match keys, which decoding drops).
+const decodeStored = Schema.decodeUnknownEffect(
+  Fact.pipe(Schema.encodeKeys({ validFrom: "valid_from", validTo: "valid_to", recordedAt: "recorded_at" }))
+)
 
 const toFact = (row: unknown): Effect.Effect<Fact, MemoryError> =>
-  decodeStored(row).pipe(
-    Effect.map(
-      (r): Fact => ({
-        id: r.id,
-        subject: r.subject,
-        predicate: r.predicate,
-        object: r.object,
-        source: r.source,
-        confidence: r.confidence,
-        validFrom: r.valid_from,
-        validTo: r.valid_to,
-        recordedAt: r.recorded_at
-      })
-    ),
-    Effect.mapError((e) => new MemoryError({ operation: "decodeFact", message: e.message }))
-  )
+  decodeStored(row).pipe(Effect.mapError((e) => new MemoryError({ operation: "decodeFact", message: e.message })))
 
 const toRow = (fact: Fact) => ({
   id: fact.id,
@@ -209,22 +182,10 @@ export interface Options {
 
 /** Opens (creating if needed) the knowledge table in a directory. The connection closes with the scope. */
 export const make = Effect.fnUntraced(function* (options: Options) {
-  yield* Lance.attempt("mkdir", () => mkdir(options.directory, { recursive: true }))
   const db = yield* Lance.connect(options.directory)
   const existing = yield* Lance.openIfExists(db, tableName)
-  const table: lancedb.Table =
-    existing ??
-    (yield* Effect.acquireRelease(
-      Lance.attempt("createTable", () =>
-        db.createEmptyTable(tableName, arrowSchema(), { mode: "create", existOk: false })
-      ),
-      (t) => Effect.sync(() => t.close())
-    ))
-  const schema = yield* Lance.attempt("schema", () => table.schema())
-  const found = schema.metadata.get(versionKey) ?? "none"
-  if (found !== schemaVersion) {
-    return yield* new SchemaVersionMismatch({ table: tableName, expected: schemaVersion, found })
-  }
+  const table = existing ?? (yield* Lance.createTable(db, tableName, arrowSchema()))
+  yield* Lance.versionedSchema(table, tableName, versionKey, schemaVersion)
   const writeLock = yield* Semaphore.make(1)
   const sequence = yield* Ref.make(0)
 
@@ -304,7 +265,7 @@ export const layerConfig: Layer.Layer<KnowledgeBase, MemoryError | SchemaVersion
   Layer.effect(
     KnowledgeBase,
     Effect.gen(function* () {
-      return yield* make({ directory: yield* Memory.directoryConfig })
+      return yield* make({ directory: yield* Lance.directoryConfig })
     })
   )
 

@@ -25,13 +25,11 @@
  * }).pipe(Effect.provide(Memory.layerLocal({ directory: ".troupe/memory" })))
  * ```
  */
-import { mkdir } from "node:fs/promises"
-import { join } from "node:path"
 import { LocalEmbedder } from "@troupe/providers"
 import type * as AiError from "effect/ai/AiError"
 import * as EmbeddingModel from "effect/ai/EmbeddingModel"
 import type * as LanguageModel from "effect/ai/LanguageModel"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -207,7 +205,6 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     halfLifeMs: Duration.toMillis(options.recencyHalfLife ?? "7 days")
   }
 
-  yield* Lance.attempt("mkdir", () => mkdir(options.directory, { recursive: true }))
   const db = yield* Lance.connect(options.directory)
   const indexes = yield* Indexing.make({
     indexThreshold: Math.max(256, options.indexThreshold ?? 10_000),
@@ -218,10 +215,12 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const writeLock = yield* Semaphore.make(1)
   const sequence = yield* Ref.make(0)
 
+  const embedFailed = (e: AiError.AiError) => new MemoryError({ operation: "embed", message: e.message })
+
   const embedAll = (texts: ReadonlyArray<string>) =>
     embedder.embedMany(texts).pipe(
       Effect.map((r) => r.embeddings.map((e) => e.vector)),
-      Effect.mapError((e) => new MemoryError({ operation: "embed", message: e.message }))
+      Effect.mapError(embedFailed)
     )
 
   const rememberMany = Effect.fn("Memory.rememberMany")(function* (memories: ReadonlyArray<NewMemory>) {
@@ -287,11 +286,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     if (opened === undefined) return []
     const weights: Weights = { ...baseWeights, ...options.weights }
     const queryVector =
-      weights.vector > 0
-        ? (yield* embedder
-            .embed(query)
-            .pipe(Effect.mapError((e) => new MemoryError({ operation: "embed", message: e.message })))).vector
-        : undefined
+      weights.vector > 0 ? (yield* embedder.embed(query).pipe(Effect.mapError(embedFailed))).vector : undefined
     if (queryVector !== undefined) yield* Table.checkDimensions(opened.dimensions, queryVector.length)
     const vectorIndex = yield* indexes.vectorIndex
     return yield* Recall.run(opened, { text: query, vector: queryVector, weights, options }, { ...tuning, vectorIndex })
@@ -343,10 +338,7 @@ export const layerLocal = (options: Options): Layer.Layer<Memory, OpenError> =>
   layer(options).pipe(Layer.provide(LocalEmbedder.layer()))
 
 /** The directory `$TROUPE_HOME/memory` (`TROUPE_HOME` defaults to `.troupe`). */
-export const directoryConfig: Config.Config<string> = Config.String("TROUPE_HOME").pipe(
-  Config.withDefault(".troupe"),
-  Config.map((home) => join(home, "memory"))
-)
+export const directoryConfig: Config.Config<string> = Lance.directoryConfig
 
 /** The Memory in `$TROUPE_HOME/memory` over the `EmbeddingModel` in context. */
 export const layerConfig = (

@@ -200,9 +200,6 @@ export const layer = (options: Options) =>
     })
   )
 
-/** The handlers' layer type, for callers that store it. */
-export type HandlersLayer = ReturnType<typeof layer>
-
 /** Handlers with their Memory and KnowledgeBase built from the given layers. */
 export const layerWith = <E, R>(
   options: Options,

@@ -14,6 +14,7 @@
  * spec.limits.maxSteps // 30
  * ```
  */
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
 import * as SchemaIssue from "effect/SchemaIssue"
@@ -156,9 +157,6 @@ const fields = {
   supervision: Fields.withDefault(Supervision, "Restart policy.", {})
 }
 
-/** The spec's field names, for suggestions and documentation. */
-export const fieldNames: ReadonlyArray<string> = Object.keys(fields)
-
 /** A problem that involves several fields, at the path of the field to change. */
 export interface CrossFieldIssue {
   readonly path: ReadonlyArray<PropertyKey>
@@ -179,8 +177,7 @@ interface View {
   readonly approvalKeys: ReadonlyArray<string>
 }
 
-const record = (u: unknown): Record<string, unknown> | undefined =>
-  typeof u === "object" && u !== null && !Array.isArray(u) ? (u as Record<string, unknown>) : undefined
+const record = (u: unknown): Record<string, unknown> | undefined => (Predicate.isObject(u) ? u : undefined)
 
 const str = (u: unknown): string | undefined => (typeof u === "string" ? u : undefined)
 

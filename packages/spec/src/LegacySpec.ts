@@ -40,28 +40,19 @@ export type LegacySpec = typeof LegacySpec.Type
 /** Whether a document's root keys are the legacy format's (it is the only one with `ai_provider`). */
 export const isLegacy = (rootKeys: ReadonlyArray<string>): boolean => rootKeys.includes("ai_provider")
 
-const openaiCompatible: Record<
-  string,
-  { readonly name: string; readonly definition: (typeof ModelSpec.ProviderDefinition)["Encoded"] }
-> = {
-  xai: {
-    name: "xai",
-    definition: { kind: "openai", baseUrl: "https://api.x.ai/v1", apiKeyEnv: "XAI_API_KEY", headers: {} }
-  },
+// Provider definitions, named like the legacy value, of the providers reached over an OpenAI-compatible endpoint.
+const openaiCompatible: Record<string, (typeof ModelSpec.ProviderDefinition)["Encoded"]> = {
+  xai: { kind: "openai", baseUrl: "https://api.x.ai/v1", apiKeyEnv: "XAI_API_KEY", headers: {} },
   cohere: {
-    name: "cohere",
-    definition: {
-      kind: "openai",
-      baseUrl: "https://api.cohere.ai/compatibility/v1",
-      apiKeyEnv: "COHERE_API_KEY",
-      headers: {}
-    }
+    kind: "openai",
+    baseUrl: "https://api.cohere.ai/compatibility/v1",
+    apiKeyEnv: "COHERE_API_KEY",
+    headers: {}
   },
-  hf: {
-    name: "hf",
-    definition: { kind: "openai", baseUrl: "https://router.huggingface.co/v1", apiKeyEnv: "HF_TOKEN", headers: {} }
-  }
+  hf: { kind: "openai", baseUrl: "https://router.huggingface.co/v1", apiKeyEnv: "HF_TOKEN", headers: {} }
 }
+
+const providerName = (legacy: LegacySpec): string => (legacy.ai_provider === "cld" ? "anthropic" : legacy.ai_provider)
 
 /** `ArchitectGPT` → `architect-gpt`; anything left that is not `[a-z0-9-]` becomes a dash. */
 export const kebabName = (name: string): string => {
@@ -76,8 +67,7 @@ export const kebabName = (name: string): string => {
 
 /** The agent spec (in its written form, to be decoded with defaults) that a legacy spec means. */
 export const toAgentSpecInput = (legacy: LegacySpec): AgentSpec.AgentSpecInput => {
-  const provider =
-    legacy.ai_provider === "cld" ? "anthropic" : (openaiCompatible[legacy.ai_provider]?.name ?? legacy.ai_provider)
+  const provider = providerName(legacy)
   const compatible = openaiCompatible[legacy.ai_provider]
   const persona = legacy.persona ?? legacy.position
   return {
@@ -87,7 +77,7 @@ export const toAgentSpecInput = (legacy: LegacySpec): AgentSpec.AgentSpecInput =
     instructions: legacy.prompt,
     goals: [legacy.prompt],
     model: { provider, model: legacy.model },
-    ...(compatible !== undefined ? { providers: { [compatible.name]: compatible.definition } } : {})
+    ...(compatible !== undefined ? { providers: { [provider]: compatible } } : {})
   }
 }
 
@@ -115,7 +105,6 @@ export const sourceKey = (legacy: LegacySpec, path: ReadonlyArray<PropertyKey>):
 
 /** The notice returned with every legacy spec. */
 export const notice = (legacy: LegacySpec): string => {
-  const provider = legacy.ai_provider === "cld" ? "anthropic" : legacy.ai_provider
   const via = openaiCompatible[legacy.ai_provider]
-  return `legacy six-field agent format (name, ai_provider, model, persona/position, role, prompt): mapped to agent "${kebabName(legacy.name)}" on ${provider}${via === undefined ? "" : ` (OpenAI-compatible ${via.definition.baseUrl}, key from ${via.definition.apiKeyEnv})`}, prompt as goal and instructions; write the full format to add tools, approvals, memory and limits`
+  return `legacy six-field agent format (name, ai_provider, model, persona/position, role, prompt): mapped to agent "${kebabName(legacy.name)}" on ${providerName(legacy)}${via === undefined ? "" : ` (OpenAI-compatible ${via.baseUrl}, key from ${via.apiKeyEnv})`}, prompt as goal and instructions; write the full format to add tools, approvals, memory and limits`
 }

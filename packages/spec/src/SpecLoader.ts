@@ -23,6 +23,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
+import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as AgentSpec from "./AgentSpec.ts"
@@ -86,18 +87,6 @@ const readSource = (file: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     return yield* fs.readFileString(file).pipe(Effect.result)
-  })
-
-const schemaProblems = (
-  parsed: Document.Parsed,
-  file: string,
-  issue: Schema.SchemaError["issue"],
-  prefix: ReadonlyArray<PropertyKey> = []
-): ReadonlyArray<Problem> =>
-  Issues.flatten(issue).map((found) => {
-    const path = [...prefix, ...found.path]
-    const at = Document.locate(parsed, path, found.atKey)
-    return new SpecError.SpecSchemaError({ file, ...at, message: found.message, path: path.map(String).join(".") })
   })
 
 /** Parses, interpolates and converts a document to data, collecting syntax and environment problems. */
@@ -183,9 +172,13 @@ const failureProblems = (
   file: string,
   prefix: ReadonlyArray<PropertyKey>
 ): ReadonlyArray<Problem> =>
-  cause.reasons.flatMap((r) => (r._tag === "Fail" ? schemaProblems(parsed, file, r.error.issue, prefix) : []))
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+  cause.reasons.flatMap((r) =>
+    r._tag === "Fail"
+      ? Issues.flatten(r.error.issue).map((found) =>
+          schemaError(parsed, file, [...prefix, ...found.path], found.atKey, found.message)
+        )
+      : []
+  )
 
 /** Decodes agent spec data found at `prefix` of a document: its root, or an inline team member. */
 const decodeSpec = (
@@ -280,7 +273,11 @@ const agentOutcome = (source: string, file: string) =>
     return { ...outcome, problems: [...prepared.problems, ...outcome.problems] }
   })
 
-const finish = <A>(file: string, outcome: Outcome<A>, make: (value: A) => LoadedAgent | LoadedTeam) =>
+const finish = <A, B>(
+  file: string,
+  outcome: Outcome<A>,
+  make: (value: A) => B
+): Effect.Effect<B, SpecError.SpecInvalid> =>
   outcome.problems.length > 0 || outcome.value === undefined
     ? Effect.fail(invalid(file, outcome.problems))
     : Effect.succeed(make(outcome.value))
@@ -295,24 +292,25 @@ export const parseAgent = (
 ): Effect.Effect<LoadedAgent, SpecError.SpecInvalid, Requirements> =>
   Effect.gen(function* () {
     const outcome = yield* agentOutcome(source, file)
-    return (yield* finish(file, outcome, (spec) => ({
-      _tag: "Agent",
+    return yield* finish(
       file,
-      spec,
-      notices: outcome.notices
-    }))) as LoadedAgent
+      outcome,
+      (spec): LoadedAgent => ({ _tag: "Agent", file, spec, notices: outcome.notices })
+    )
   })
 
-const unreadable = (file: string, message: string) =>
-  invalid(file, [new SpecError.SpecFileError({ file, line: 1, col: 1, message: `Cannot read ${file}: ${message}` })])
+/** Reads the file being loaded; failing to is its one problem, at 1:1. */
+const readSpec = (file: string): Effect.Effect<string, SpecError.SpecInvalid, Requirements> =>
+  Effect.gen(function* () {
+    const read = yield* readSource(file)
+    if (Result.isSuccess(read)) return read.success
+    const message = `Cannot read ${file}: ${read.failure.message}`
+    return yield* Effect.fail(invalid(file, [new SpecError.SpecFileError({ file, line: 1, col: 1, message })]))
+  })
 
 /** Reads and decodes an agent spec file. */
 export const loadAgent = (file: string): Effect.Effect<LoadedAgent, SpecError.SpecInvalid, Requirements> =>
-  Effect.gen(function* () {
-    const read = yield* readSource(file)
-    if (Result.isFailure(read)) return yield* Effect.fail(unreadable(file, read.failure.message))
-    return yield* parseAgent(read.success, file)
-  })
+  Effect.flatMap(readSpec(file), (source) => parseAgent(source, file))
 
 const teamOutcome = (source: string, file: string) =>
   Effect.gen(function* () {
@@ -322,14 +320,14 @@ const teamOutcome = (source: string, file: string) =>
       return { value: undefined, problems: prepared.problems, notices: [] } as Outcome<TeamSpec.Team>
     }
     const { parsed } = prepared
-    const raw = isRecord(prepared.data) ? prepared.data : {}
+    const raw = Predicate.isObject(prepared.data) ? prepared.data : {}
     // Members are resolved from the raw document whether or not the team itself decodes, so that one problem of
     // the team file never hides those of its members.
     const entries: Array<{ readonly at: ReadonlyArray<PropertyKey>; readonly entry: unknown }> = [
       ...(raw.manager === undefined ? [] : [{ at: ["manager"], entry: raw.manager }]),
       ...(Array.isArray(raw.agents) ? raw.agents.map((entry, i) => ({ at: ["agents", i], entry })) : [])
     ]
-    const inline = entries.filter(({ entry }) => isRecord(entry)).map(({ at }) => at.map(String).join("."))
+    const inline = entries.filter(({ entry }) => Predicate.isObject(entry)).map(({ at }) => at.map(String).join("."))
     const decoded = Schema.decodeUnknownExit(TeamSpec.TeamSpec, AgentSpec.parseOptions)(prepared.data)
     // Problems inside an inline member come from decoding that member on its own below.
     const teamProblems =
@@ -343,7 +341,7 @@ const teamOutcome = (source: string, file: string) =>
     const notices: Array<SpecError.SpecNotice> = []
     const resolve = (entry: unknown, at: ReadonlyArray<PropertyKey>) =>
       Effect.gen(function* () {
-        if (isRecord(entry)) {
+        if (Predicate.isObject(entry)) {
           const outcome = yield* decodeSpec(entry, parsed, file, at)
           problems.push(...outcome.problems)
           return outcome.value
@@ -370,36 +368,35 @@ const teamOutcome = (source: string, file: string) =>
       })
     let manager: AgentSpec.AgentSpec | undefined
     const agents: Array<AgentSpec.AgentSpec> = []
-    const names = new Map<string, ReadonlyArray<PropertyKey>>()
+    const names = new Map<string, { readonly at: ReadonlyArray<PropertyKey>; readonly spec: AgentSpec.AgentSpec }>()
     for (const { at, entry } of entries) {
       const spec = yield* resolve(entry, at)
       if (spec === undefined) continue
       if (at[0] === "manager") {
         manager = spec
-        names.set(spec.name, at)
+        names.set(spec.name, { at, spec })
         continue
       }
-      if (names.has(spec.name)) {
+      const taken = names.get(spec.name)
+      if (taken !== undefined) {
         problems.push(
           schemaError(
             parsed,
             file,
             at,
             false,
-            `Agent name "${spec.name}" is already used in this team (at ${names.get(spec.name)!.join(".")})`
+            `Agent name "${spec.name}" is already used in this team (at ${taken.at.join(".")})`
           )
         )
         continue
       }
-      names.set(spec.name, at)
+      names.set(spec.name, { at, spec })
       agents.push(spec)
     }
     // A delegate tool may only name agents of this team.
     const members = [...names.keys()]
-    for (const [name, at] of names) {
-      const spec = at[0] === "manager" ? manager : agents.find((a) => a.name === name)
-      const delegate = spec === undefined ? undefined : ToolSpec.find(spec.tools, "delegate")
-      for (const target of delegate?.agents ?? []) {
+    for (const [name, { at, spec }] of names) {
+      for (const target of ToolSpec.find(spec.tools, "delegate")?.agents ?? []) {
         if (!names.has(target)) {
           problems.push(
             schemaError(
@@ -432,30 +429,20 @@ export const parseTeam = (
 ): Effect.Effect<LoadedTeam, SpecError.SpecInvalid, Requirements> =>
   Effect.gen(function* () {
     const outcome = yield* teamOutcome(source, file)
-    return (yield* finish(file, outcome, (team) => ({
-      _tag: "Team",
-      file,
-      team,
-      notices: outcome.notices
-    }))) as LoadedTeam
+    return yield* finish(file, outcome, (team): LoadedTeam => ({ _tag: "Team", file, team, notices: outcome.notices }))
   })
 
 /** Reads and decodes a team file and its members. */
 export const loadTeam = (file: string): Effect.Effect<LoadedTeam, SpecError.SpecInvalid, Requirements> =>
-  Effect.gen(function* () {
-    const read = yield* readSource(file)
-    if (Result.isFailure(read)) return yield* Effect.fail(unreadable(file, read.failure.message))
-    return yield* parseTeam(read.success, file)
-  })
+  Effect.flatMap(readSpec(file), (source) => parseTeam(source, file))
 
 /** Reads a file and decodes it as a team (when it has an `agents` key) or as an agent spec. */
 export const load = (file: string): Effect.Effect<LoadedAgent | LoadedTeam, SpecError.SpecInvalid, Requirements> =>
   Effect.gen(function* () {
-    const read = yield* readSource(file)
-    if (Result.isFailure(read)) return yield* Effect.fail(unreadable(file, read.failure.message))
-    const { parsed, problems } = Document.parse(read.success)
+    const source = yield* readSpec(file)
+    const { parsed, problems } = Document.parse(source)
     if (problems.length === 0 && TeamSpec.isTeam(Document.rootKeys(parsed))) {
-      return yield* parseTeam(read.success, file)
+      return yield* parseTeam(source, file)
     }
-    return yield* parseAgent(read.success, file)
+    return yield* parseAgent(source, file)
   })

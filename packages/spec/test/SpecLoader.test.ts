@@ -12,6 +12,16 @@ const failure = <A>(effect: Effect.Effect<A, SpecError.SpecInvalid, SpecLoader.R
 
 const lines = (error: SpecError.SpecInvalid) => error.errors.map(SpecError.format)
 
+/** Each problem as `LINE:COL message`. */
+const positioned = (error: SpecError.SpecInvalid) => error.errors.map((e) => `${at(e)} ${e.message}`)
+
+/** Each problem as `Tag LINE:COL`. */
+const tagged = (error: SpecError.SpecInvalid) => error.errors.map((e) => `${e._tag} ${at(e)}`)
+
+/** A problem's file (`team` for the team file itself, else the member's file name) and position. */
+const inTeam = (teamFile: string, e: SpecError.SpecProblem) =>
+  `${e.file === teamFile ? "team" : e.file.slice(e.file.lastIndexOf("/") + 1)}:${at(e)}`
+
 describe("SpecLoader", () => {
   it.effect("loads the full example: every field, env interpolation and instructionsFile", () =>
     Effect.gen(function* () {
@@ -88,10 +98,7 @@ describe("SpecLoader", () => {
   it.effect("reports duplicate keys, tabs and several syntax errors together", () =>
     Effect.gen(function* () {
       const error = yield* failure(SpecLoader.parseAgent("name: a\nname: b\npersona: x\n\tgoals: []\n", "dup.yaml"))
-      assert.deepStrictEqual(
-        error.errors.map((e) => `${e._tag} ${at(e)}`),
-        ["SpecSyntaxError 2:1", "SpecSyntaxError 4:1"]
-      )
+      assert.deepStrictEqual(tagged(error), ["SpecSyntaxError 2:1", "SpecSyntaxError 4:1"])
       assert.match(error.errors[0]!.message, /Map keys must be unique/)
     })
   )
@@ -123,10 +130,7 @@ describe("SpecLoader", () => {
   it.effect("reports an alias to nothing as a positioned syntax error", () =>
     Effect.gen(function* () {
       const error = yield* failure(SpecLoader.parseAgent("name: a\npersona: *nothing\n", "alias.yaml"))
-      assert.deepStrictEqual(
-        error.errors.map((e) => `${e._tag} ${at(e)}`),
-        ["SpecSyntaxError 2:10"]
-      )
+      assert.deepStrictEqual(tagged(error), ["SpecSyntaxError 2:10"])
     })
   )
 
@@ -135,31 +139,22 @@ describe("SpecLoader", () => {
       const error = yield* failure(
         SpecLoader.parseAgent("persona: x\nmodel:\n  provider: openai\n  modle: m\n", "missing.yaml")
       )
-      assert.deepStrictEqual(
-        error.errors.map((e) => `${at(e)} ${e.message}`),
-        [
-          '1:1 Missing required key "name"',
-          '2:1 Missing required key "model"',
-          '4:3 Unknown key "modle" (did you mean "model"?)'
-        ]
-      )
+      assert.deepStrictEqual(positioned(error), [
+        '1:1 Missing required key "name"',
+        '2:1 Missing required key "model"',
+        '4:3 Unknown key "modle" (did you mean "model"?)'
+      ])
     })
   )
 
   it.effect("reports a missing file and an unreadable instructionsFile as file errors", () =>
     Effect.gen(function* () {
       const missing = yield* failure(SpecLoader.loadAgent(fixture("nope.yaml")))
-      assert.deepStrictEqual(
-        missing.errors.map((e) => `${e._tag} ${at(e)}`),
-        ["SpecFileError 1:1"]
-      )
+      assert.deepStrictEqual(tagged(missing), ["SpecFileError 1:1"])
       const instructions = yield* failure(
         SpecLoader.parseAgent("name: a\ninstructionsFile: prompts/none.md\n", fixture("inline.yaml"))
       )
-      assert.deepStrictEqual(
-        instructions.errors.map((e) => `${e._tag} ${at(e)}`),
-        ["SpecFileError 2:19"]
-      )
+      assert.deepStrictEqual(tagged(instructions), ["SpecFileError 2:19"])
       assert.match(instructions.errors[0]!.message, /Cannot read instructionsFile .*prompts\/none\.md/)
     })
   )
@@ -218,13 +213,10 @@ describe("SpecLoader", () => {
       const error = yield* failure(
         SpecLoader.parseAgent("name: a\nsupervision: { within: 10, backoff: 2 minutes }\n", "d.yaml")
       )
-      assert.deepStrictEqual(
-        error.errors.map((e) => `${at(e)} ${e.message}`),
-        [
-          "2:24 Expected a duration like 500ms, 30s, 2m or 1h, got 10",
-          '2:37 Expected a duration like 500ms, 30s, 2m or 1h, got "2 minutes"'
-        ]
-      )
+      assert.deepStrictEqual(positioned(error), [
+        "2:24 Expected a duration like 500ms, 30s, 2m or 1h, got 10",
+        '2:37 Expected a duration like 500ms, 30s, 2m or 1h, got "2 minutes"'
+      ])
     })
   )
 
@@ -249,13 +241,10 @@ describe("SpecLoader", () => {
       const error = yield* failure(
         SpecLoader.parseAgent("name: X\nai_provider: grok\nmodel: m\nprompt: p\ntools: []\n", "legacy.yaml")
       )
-      assert.deepStrictEqual(
-        error.errors.map((e) => `${at(e)} ${e.message}`),
-        [
-          '2:14 Unknown value "grok"; expected one of gemini, openai, anthropic, cld, xai, cohere, hf',
-          '5:1 Unknown key "tools"; known keys: name, ai_provider, model, persona, position, role, prompt'
-        ]
-      )
+      assert.deepStrictEqual(positioned(error), [
+        '2:14 Unknown value "grok"; expected one of gemini, openai, anthropic, cld, xai, cohere, hf',
+        '5:1 Unknown key "tools"; known keys: name, ai_provider, model, persona, position, role, prompt'
+      ])
     })
   )
 
@@ -283,9 +272,7 @@ describe("SpecLoader", () => {
       const file = fixture("team/broken-team.yaml")
       const error = yield* failure(SpecLoader.loadTeam(file))
       assert.deepStrictEqual(
-        error.errors.map(
-          (e) => `${e._tag} ${e.file === file ? "team" : e.file.slice(e.file.lastIndexOf("/") + 1)}:${at(e)}`
-        ),
+        error.errors.map((e) => `${e._tag} ${inTeam(file, e)}`),
         [
           "SpecSchemaError bad-member.yaml:2:21",
           "SpecFileError team:4:5",
@@ -300,9 +287,7 @@ describe("SpecLoader", () => {
         )
       )
       assert.deepStrictEqual(
-        fixed.errors.map(
-          (e) => `${e._tag} ${e.file === file ? "team" : e.file.slice(e.file.lastIndexOf("/") + 1)}:${at(e)}`
-        ),
+        fixed.errors.map((e) => `${e._tag} ${inTeam(file, e)}`),
         ["SpecSchemaError bad-member.yaml:2:21", "SpecFileError team:4:5", "SpecSchemaError team:6:5"]
       )
       assert.match(fixed.errors[2]!.message, /Agent name "writer" is already used/)
@@ -313,8 +298,7 @@ describe("SpecLoader", () => {
     Effect.gen(function* () {
       const file = fixture("team/t.yaml")
       const members = ["agents:", "  - writer.yaml", "  - missing.yaml", "  - bad-member.yaml"]
-      const where = (e: SpecError.SpecProblem) =>
-        `${e.file === file ? "team" : e.file.slice(e.file.lastIndexOf("/") + 1)}:${at(e)} ${e.message}`
+      const where = (e: SpecError.SpecProblem) => `${inTeam(file, e)} ${e.message}`
       const memberProblems = [
         'bad-member.yaml:2:21 Expected number, got "zero"',
         `team:4:5 Cannot read agent spec ${fixture("team/missing.yaml")}: NotFound: FileSystem.readFileString (${fixture("team/missing.yaml")})`
@@ -364,14 +348,11 @@ describe("SpecLoader", () => {
           fixture("team/t.yaml")
         )
       )
-      assert.deepStrictEqual(
-        error.errors.map((e) => `${at(e)} ${e.message}`),
-        [
-          '1:1 Missing required key "agents"',
-          '2:1 Unknown key "agent" (did you mean "agents"?)',
-          '3:26 Unknown value "one-for-al" (did you mean "one-for-all"?); expected one of one-for-one, one-for-all, rest-for-one'
-        ]
-      )
+      assert.deepStrictEqual(positioned(error), [
+        '1:1 Missing required key "agents"',
+        '2:1 Unknown key "agent" (did you mean "agents"?)',
+        '3:26 Unknown value "one-for-al" (did you mean "one-for-all"?); expected one of one-for-one, one-for-all, rest-for-one'
+      ])
     })
   )
 
@@ -383,10 +364,7 @@ describe("SpecLoader", () => {
         "agents: [writer.yaml]"
       ].join("\n")
       const error = yield* failure(SpecLoader.parseTeam(source, fixture("team/t.yaml")))
-      assert.deepStrictEqual(
-        error.errors.map((e) => `${at(e)} ${e.message}`),
-        ['2:10 Agent "boss" delegates to "reviewr", which is not in this team']
-      )
+      assert.deepStrictEqual(positioned(error), ['2:10 Agent "boss" delegates to "reviewr", which is not in this team'])
     })
   )
 

@@ -60,17 +60,13 @@ export interface JsonResult {
   readonly scores?: ReadonlyArray<{ readonly provider: string; readonly score: number; readonly rejectedBy?: string }>
 }
 
-const write = (text: string) =>
+const write = (text: string, to: "stdout" | "stderr" = "stdout") =>
   Effect.gen(function* () {
     const stdio = yield* Stdio.Stdio
-    yield* Stream.make(text).pipe(Stream.run(stdio.stdout({ endOnDone: false })), Effect.orDie)
+    yield* Stream.make(text).pipe(Stream.run(stdio[to]({ endOnDone: false })), Effect.orDie)
   })
 
-const writeError = (text: string) =>
-  Effect.gen(function* () {
-    const stdio = yield* Stdio.Stdio
-    yield* Stream.make(text).pipe(Stream.run(stdio.stderr({ endOnDone: false })), Effect.orDie)
-  })
+const writeJson = (result: JsonResult) => write(`${JSON.stringify(result)}\n`)
 
 const usageOf = (response: LanguageModel.GenerateTextResponse<any, any>) => ({
   inputTokens: response.usage.inputTokens.total ?? 0,
@@ -80,7 +76,7 @@ const usageOf = (response: LanguageModel.GenerateTextResponse<any, any>) => ({
 // Every provider failure becomes exit code 1 with one actionable line; the full cause only with --verbose.
 const failWith = (input: Input, line: string, cause: Cause.Cause<unknown>) =>
   Effect.gen(function* () {
-    if (input.verbose) yield* writeError(`${Cause.pretty(cause)}\n`)
+    if (input.verbose) yield* write(`${Cause.pretty(cause)}\n`, "stderr")
     return yield* new CliExit({ code: ExitCode.failed, message: line })
   })
 
@@ -89,14 +85,12 @@ const single = (input: Input, selected: ProviderSelection.Selected) =>
     const model = yield* ProviderConfig.languageModel(selected.provider, selected.model)
     if (input.json) {
       const response = yield* model.generateText({ prompt: input.prompt })
-      const result: JsonResult = {
+      return yield* writeJson({
         text: response.text,
         provider: selected.provider,
         model: selected.model,
         usage: usageOf(response)
-      }
-      yield* write(`${JSON.stringify(result)}\n`)
-      return
+      })
     }
     let endsWithNewline = true
     yield* model.streamText({ prompt: input.prompt }).pipe(
@@ -145,15 +139,13 @@ const mixture = (input: Input, selected: ReadonlyArray<ProviderSelection.Selecte
     const [event] = yield* pool.recent(1)
     const winner = decision ?? { provider: members[0]!.provider, model: members[0]!.model, scores: [] }
     if (input.json) {
-      const result: JsonResult = {
+      return yield* writeJson({
         text: response.text,
         provider: winner.provider,
         model: winner.model,
         usage: usageOf(response),
         scores: winner.scores
-      }
-      yield* write(`${JSON.stringify(result)}\n`)
-      return
+      })
     }
     const rows = [
       ["provider", "model", "outcome", "latency", "score", "tokens in/out", "cost"],

@@ -1,7 +1,9 @@
 /**
  * Hybrid score fusion for recall: combines vector similarity, BM25, recency and importance into one ranking.
  */
+import type { Weights } from "../Memory.ts"
 import type { Scores } from "../MemoryRecord.ts"
+import { clamp01, compareIds } from "./rows.ts"
 
 /** A recall candidate with its raw signals. `cosine`/`bm25` are undefined when that search did not run. */
 export interface Candidate<Row> {
@@ -12,18 +14,6 @@ export interface Candidate<Row> {
   readonly bm25: number | undefined
   readonly row: Row
 }
-
-/** Weights of the components; normalised to sum to 1. */
-export interface Weights {
-  readonly vector: number
-  readonly bm25: number
-  readonly recency: number
-  readonly importance: number
-}
-
-const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0)
-
-const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 // Maps the values onto 0..1 (lowest to highest); a single positive value maps to 1.
 const range = (values: ReadonlyArray<number>) => {

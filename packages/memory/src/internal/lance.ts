@@ -1,10 +1,13 @@
 /**
- * Thin Effect wrappers over LanceDB's Promise API, shared by Memory and KnowledgeBase.
+ * Thin Effect wrappers over LanceDB's Promise API, and the storage directory, shared by Memory and KnowledgeBase.
  */
+import { mkdir } from "node:fs/promises"
+import { join } from "node:path"
 import * as lancedb from "@lancedb/lancedb"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { MemoryError } from "../MemoryError.ts"
+import { MemoryError, SchemaVersionMismatch } from "../MemoryError.ts"
 
 /** Runs one LanceDB call, turning a rejection into a `MemoryError` naming the operation. */
 export const attempt = <A>(operation: string, f: () => PromiseLike<A>): Effect.Effect<A, MemoryError> =>
@@ -13,11 +16,21 @@ export const attempt = <A>(operation: string, f: () => PromiseLike<A>): Effect.E
     catch: (cause) => new MemoryError({ operation, message: cause instanceof Error ? cause.message : String(cause) })
   })
 
-/** Opens a connection for the life of the current scope. */
+/** The storage directory `$TROUPE_HOME/memory` (`TROUPE_HOME` defaults to `.troupe`). */
+export const directoryConfig: Config.Config<string> = Config.String("TROUPE_HOME").pipe(
+  Config.withDefault(".troupe"),
+  Config.map((home) => join(home, "memory"))
+)
+
+/** Opens a connection (creating the directory if needed) for the life of the current scope. */
 export const connect = (directory: string): Effect.Effect<lancedb.Connection, MemoryError, Scope.Scope> =>
-  Effect.acquireRelease(
-    attempt("connect", () => lancedb.connect(directory)),
-    (db) => Effect.sync(() => db.close())
+  attempt("mkdir", () => mkdir(directory, { recursive: true })).pipe(
+    Effect.andThen(
+      Effect.acquireRelease(
+        attempt("connect", () => lancedb.connect(directory)),
+        (db) => Effect.sync(() => db.close())
+      )
+    )
   )
 
 /** Opens a table if it exists, for the life of the current scope. */
@@ -32,6 +45,31 @@ export const openIfExists = (
       attempt("openTable", () => db.openTable(name)),
       (t) => Effect.sync(() => t.close())
     )
+  })
+
+/** Creates an empty table (failing if it exists) for the life of the current scope. */
+export const createTable = (
+  db: lancedb.Connection,
+  name: string,
+  schema: Parameters<lancedb.Connection["createEmptyTable"]>[1]
+): Effect.Effect<lancedb.Table, MemoryError, Scope.Scope> =>
+  Effect.acquireRelease(
+    attempt("createTable", () => db.createEmptyTable(name, schema, { mode: "create", existOk: false })),
+    (t) => Effect.sync(() => t.close())
+  )
+
+/** A table's schema, once its metadata shows the layout `version` under `key`; a `SchemaVersionMismatch` otherwise. */
+export const versionedSchema = (
+  table: lancedb.Table,
+  name: string,
+  key: string,
+  version: string
+): Effect.Effect<Awaited<ReturnType<lancedb.Table["schema"]>>, MemoryError | SchemaVersionMismatch> =>
+  Effect.gen(function* () {
+    const schema = yield* attempt("schema", () => table.schema())
+    const found = schema.metadata.get(key) ?? "none"
+    if (found !== version) return yield* new SchemaVersionMismatch({ table: name, expected: version, found })
+    return schema
   })
 
 /** Quotes a string as a SQL literal for LanceDB filters. */

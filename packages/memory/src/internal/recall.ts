@@ -6,9 +6,9 @@ import { MatchQuery } from "@lancedb/lancedb"
 import { LocalEmbedder } from "@troupe/providers"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type { RecallOptions } from "../Memory.ts"
+import type { RecallOptions, Weights } from "../Memory.ts"
 import type { MemoryError } from "../MemoryError.ts"
-import type { Filter, Recalled } from "../MemoryRecord.ts"
+import type { Filter, MemoryRecord, Recalled } from "../MemoryRecord.ts"
 import * as Filters from "./filter.ts"
 import * as Fusion from "./fusion.ts"
 import type * as Indexing from "./indexing.ts"
@@ -21,7 +21,7 @@ export interface Query {
   readonly text: string
   /** The query's embedding; `undefined` when the vector weight is zero, which skips the vector search. */
   readonly vector: ReadonlyArray<number> | undefined
-  readonly weights: Fusion.Weights
+  readonly weights: Weights
   readonly options: RecallOptions
 }
 
@@ -108,8 +108,10 @@ export const run = (opened: Opened, query: Query, tuning: Tuning): Effect.Effect
       }
     }
     // Rows are ranked on their raw columns and only the winners are decoded: decoding is most of the JS-side cost.
+    // A metadata filter needs every candidate decoded; those records are kept so no winner is decoded twice.
+    const matches = filter.metadata === undefined ? undefined : Filters.matchesMetadata(filter)
     const seen = new Set<string>()
-    const pool: Array<Fusion.Candidate<unknown>> = []
+    const pool: Array<Fusion.Candidate<Effect.Effect<MemoryRecord, MemoryError>>> = []
     for (const row of [...vectorRows, ...textRows] as Array<{
       id: string
       importance?: unknown
@@ -117,14 +119,19 @@ export const run = (opened: Opened, query: Query, tuning: Tuning): Effect.Effect
     }>) {
       if (seen.has(row.id)) continue
       seen.add(row.id)
-      if (filter.metadata !== undefined && !Filters.matchesMetadata(filter)(yield* Rows.toRecord(row))) continue
+      let record = Effect.suspend(() => Rows.toRecord(row))
+      if (matches !== undefined) {
+        const decoded = yield* record
+        if (!matches(decoded)) continue
+        record = Effect.succeed(decoded)
+      }
       pool.push({
         id: row.id,
         importance: typeof row.importance === "number" ? row.importance : 0,
         createdAt: typeof row.created_at === "number" ? row.created_at : 0,
         cosine: queryVector === undefined ? undefined : (similarity.get(row.id) ?? 0),
         bm25: textRows.length === 0 ? undefined : (bm25.get(row.id) ?? 0),
-        row
+        row: record
       })
     }
     const now = yield* Clock.currentTimeMillis
@@ -132,6 +139,6 @@ export const run = (opened: Opened, query: Query, tuning: Tuning): Effect.Effect
     return yield* Effect.forEach(
       ranked.slice(0, k),
       ({ candidate, scores }): Effect.Effect<Recalled, MemoryError> =>
-        Effect.map(Rows.toRecord(candidate.row), (record) => ({ record, scores }))
+        Effect.map(candidate.row, (record) => ({ record, scores }))
     )
   })

@@ -70,17 +70,12 @@ export const recordColumns = [
 const MetadataJson = Schema.fromJsonString(Schema.Record(Schema.String, Schema.Unknown))
 const ProvenanceJson = Schema.fromJsonString(Schema.Array(Schema.String))
 
+// A stored row holds a record under snake-case column names, with metadata and provenance as JSON strings.
 const StoredRow = Schema.Struct({
-  id: Schema.String,
-  agent: Schema.String,
-  namespace: Schema.String,
-  kind: Records.Kind,
-  text: Schema.String,
+  ...Records.MemoryRecord.fields,
   metadata: MetadataJson,
-  importance: Schema.Finite,
-  created_at: Schema.Finite,
   provenance: ProvenanceJson
-})
+}).pipe(Schema.encodeKeys({ createdAt: "created_at" }))
 
 const decodeRow = Schema.decodeUnknownEffect(StoredRow)
 const encodeMetadata = Schema.encodeUnknownEffect(MetadataJson)
@@ -88,22 +83,7 @@ const encodeProvenance = Schema.encodeUnknownEffect(ProvenanceJson)
 
 /** Decodes a stored row (at least `recordColumns`) into a record; a row that does not decode is a `MemoryError`. */
 export const toRecord = (row: unknown): Effect.Effect<MemoryRecord, MemoryError> =>
-  decodeRow(row).pipe(
-    Effect.map(
-      (r): MemoryRecord => ({
-        id: r.id,
-        agent: r.agent,
-        namespace: r.namespace,
-        kind: r.kind,
-        text: r.text,
-        metadata: r.metadata,
-        importance: r.importance,
-        createdAt: r.created_at,
-        provenance: r.provenance
-      })
-    ),
-    Effect.mapError((e) => new MemoryError({ operation: "decode", message: e.message }))
-  )
+  decodeRow(row).pipe(Effect.mapError((e) => new MemoryError({ operation: "decode", message: e.message })))
 
 /** The vector of a row that selected the `vector` column; empty when it has none. */
 export const vectorOf = (row: unknown): ArrayLike<number> => {
@@ -119,7 +99,8 @@ export const vectorOf = (row: unknown): ArrayLike<number> => {
 /** Orders ids as strings, which is creation order (see `makeId`). */
 export const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
-const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0)
+/** Clamps to 0..1; anything not finite becomes 0. */
+export const clamp01 = (x: number): number => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0)
 
 // Ids sort by creation: time, then a per-process sequence (writes in one millisecond keep their order), then
 // random digits so that two processes writing in the same millisecond do not collide.

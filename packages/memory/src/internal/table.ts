@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
-import { DimensionMismatch, MemoryError, type OpenError, SchemaVersionMismatch } from "../MemoryError.ts"
+import { DimensionMismatch, MemoryError, type OpenError } from "../MemoryError.ts"
 import type { Filter, MemoryRecord } from "../MemoryRecord.ts"
 import * as Filters from "./filter.ts"
 import * as Indexing from "./indexing.ts"
@@ -54,11 +54,7 @@ export const open = (
     const state = yield* Ref.make<Opened | undefined>(undefined)
 
     if (existing !== undefined) {
-      const schema = yield* Lance.attempt("schema", () => existing.schema())
-      const found = schema.metadata.get(Rows.versionKey) ?? "none"
-      if (found !== Rows.schemaVersion) {
-        return yield* new SchemaVersionMismatch({ table: Rows.tableName, expected: Rows.schemaVersion, found })
-      }
+      const schema = yield* Lance.versionedSchema(existing, Rows.tableName, Rows.versionKey, Rows.schemaVersion)
       const dimensions = Rows.dimensionsOf(schema)
       if (dimensions === undefined) {
         return yield* new MemoryError({ operation: "open", message: `table ${Rows.tableName} has no vector column` })
@@ -81,12 +77,9 @@ export const open = (
           yield* checkDimensions(current.dimensions, dimensions)
           return current
         }
-        const table = yield* Effect.acquireRelease(
-          Lance.attempt("createTable", () =>
-            db.createEmptyTable(Rows.tableName, Rows.arrowSchema(dimensions), { mode: "create", existOk: false })
-          ),
-          (t) => Effect.sync(() => t.close())
-        ).pipe(Scope.provide(scope))
+        const table = yield* Lance.createTable(db, Rows.tableName, Rows.arrowSchema(dimensions)).pipe(
+          Scope.provide(scope)
+        )
         yield* Indexing.createFtsIndex(table)
         const opened = { table, dimensions }
         yield* Ref.set(state, opened)
