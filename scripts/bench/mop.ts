@@ -20,7 +20,14 @@ import * as Exit from "effect/Exit"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
-import { FakeOpenAi, Mixture, OpenAiLanguageModel, ProviderPool, Retry } from "../../packages/providers/src/index.ts"
+import {
+  FakeOpenAi,
+  Mixture,
+  OpenAiLanguageModel,
+  ProviderPool,
+  Retry,
+  SeededRandom
+} from "../../packages/providers/src/index.ts"
 import { quantile, report } from "./_report.ts"
 
 const requests = Number(process.env.MOP_REQUESTS ?? 100)
@@ -31,18 +38,6 @@ interface Call {
   readonly member: string
   readonly ms: number
   readonly completed: boolean
-}
-
-// A seeded generator so that the injected tail is the same on every run.
-const seeded = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 // Wraps a model so that every call's latency lands in `log`; an optional tail delays some calls.
@@ -148,9 +143,10 @@ const program = Effect.gen(function* () {
   const tailLog: Array<Call> = []
   // Counted where the tail is injected: a hedged-away call may never reach its server.
   const started = { count: 0 }
+  // Seeded so that the injected tail is the same on every run.
   const tailed = (name: string, url: string, seed: number) =>
     Effect.map(OpenAiLanguageModel.make({ baseUrl: url, model: "gpt-4o-mini", retry: Retry.none }), (lm) =>
-      timed(name, lm, tailLog, { p: 0.05, ms: 300, random: seeded(seed) }, started)
+      timed(name, lm, tailLog, { p: 0.05, ms: 300, random: SeededRandom.make(seed) }, started)
     )
   const tailA = yield* tailed("a", a.url, 21)
   const tailB = yield* tailed("b", b.url, 22)

@@ -119,20 +119,14 @@ export const toMessages = (
   prompt: Prompt.Prompt
 ): { readonly system: string | undefined; readonly messages: Array<{ role: string; content: Array<unknown> }> } => {
   const system: Array<string> = []
-  const messages: Array<{ role: string; content: Array<unknown> }> = []
-  const push = (role: "user" | "assistant", content: Array<unknown>) => {
-    if (content.length === 0) return
-    const last = messages[messages.length - 1]
-    if (last !== undefined && last.role === role) last.content.push(...content)
-    else messages.push({ role, content })
-  }
+  const entries: Array<Common.Entry> = []
   for (const message of prompt.content) {
     switch (message.role) {
       case "system":
         system.push(message.content)
         break
       case "user":
-        push("user", userBlocks(message.content))
+        entries.push({ role: "user", blocks: userBlocks(message.content) })
         break
       case "assistant": {
         const blocks: Array<unknown> = []
@@ -142,7 +136,7 @@ export const toMessages = (
             blocks.push({ type: "tool_use", id: part.id, name: part.name, input: part.params ?? {} })
           }
         }
-        push("assistant", blocks)
+        entries.push({ role: "assistant", blocks })
         break
       }
       case "tool": {
@@ -157,12 +151,15 @@ export const toMessages = (
             })
           }
         }
-        push("user", blocks)
+        entries.push({ role: "user", blocks })
         break
       }
     }
   }
-  return { system: system.length === 0 ? undefined : system.join("\n\n"), messages }
+  return {
+    system: system.length === 0 ? undefined : system.join("\n\n"),
+    messages: Common.alternate(entries).map(({ role, blocks }) => ({ role, content: blocks }))
+  }
 }
 
 const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, stream: boolean) => {
@@ -233,11 +230,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* HttpClient.HttpClient
   const connection = Connection.resolve(options)
   const url = Http.join(connection.baseUrl, "v1/messages")
-  const headers = {
-    "anthropic-version": apiVersion,
-    ...(connection.apiKey === undefined ? {} : { "x-api-key": connection.apiKey }),
-    ...connection.headers
-  }
+  const headers = { "anthropic-version": apiVersion, ...Common.headers(connection, (key) => ({ "x-api-key": key })) }
 
   const generateText = (
     provider: LanguageModel.ProviderOptions

@@ -43,10 +43,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* HttpClient.HttpClient
   const connection = Connection.resolve(options)
   const model = options.model.startsWith("models/") ? options.model : `models/${options.model}`
-  const headers = {
-    ...(connection.apiKey === undefined ? {} : { "x-goog-api-key": connection.apiKey }),
-    ...connection.headers
-  }
+  const headers = Common.headers(connection, (key) => ({ "x-goog-api-key": key }))
   const site = { module: MODULE, method: "embedMany" }
   const request = (text: string) => ({
     model,

@@ -93,29 +93,23 @@ export const toContents = (
   prompt: Prompt.Prompt
 ): { readonly system: string | undefined; readonly contents: Array<{ role: string; parts: Array<unknown> }> } => {
   const system: Array<string> = []
-  const contents: Array<{ role: string; parts: Array<unknown> }> = []
-  const push = (role: "user" | "model", parts: Array<unknown>) => {
-    if (parts.length === 0) return
-    const last = contents[contents.length - 1]
-    if (last !== undefined && last.role === role) last.parts.push(...parts)
-    else contents.push({ role, parts })
-  }
+  const entries: Array<Common.Entry> = []
   for (const message of prompt.content) {
     switch (message.role) {
       case "system":
         system.push(message.content)
         break
       case "user":
-        push(
-          "user",
-          message.content.map((part) => {
+        entries.push({
+          role: "user",
+          blocks: message.content.map((part) => {
             if (part.type === "text") return { text: part.text }
             const data = Common.fileBase64(part)
             return data === undefined
               ? { fileData: { mimeType: part.mediaType, fileUri: Common.fileUrl(part) } }
               : { inlineData: { mimeType: part.mediaType, data } }
           })
-        )
+        })
         break
       case "assistant": {
         const parts: Array<unknown> = []
@@ -125,7 +119,7 @@ export const toContents = (
             parts.push({ functionCall: { id: part.id, name: part.name, args: part.params ?? {} } })
           }
         }
-        push("model", parts)
+        entries.push({ role: "model", blocks: parts })
         break
       }
       case "tool": {
@@ -135,12 +129,15 @@ export const toContents = (
             parts.push({ functionResponse: { id: part.id, name: part.name, response: responseObject(part) } })
           }
         }
-        push("user", parts)
+        entries.push({ role: "user", blocks: parts })
         break
       }
     }
   }
-  return { system: system.length === 0 ? undefined : system.join("\n\n"), contents }
+  return {
+    system: system.length === 0 ? undefined : system.join("\n\n"),
+    contents: Common.alternate(entries).map(({ role, blocks }) => ({ role, parts: blocks }))
+  }
 }
 
 const requestBody = (options: Options, provider: LanguageModel.ProviderOptions) => {
@@ -235,10 +232,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const connection = Connection.resolve(options)
   const generateUrl = Http.join(connection.baseUrl, `${modelPath(options.model)}:generateContent`)
   const streamUrl = Http.join(connection.baseUrl, `${modelPath(options.model)}:streamGenerateContent?alt=sse`)
-  const headers = {
-    ...(connection.apiKey === undefined ? {} : { "x-goog-api-key": connection.apiKey }),
-    ...connection.headers
-  }
+  const headers = Common.headers(connection, (key) => ({ "x-goog-api-key": key }))
 
   const partsOf = (
     body: GenerateContentResponse,
@@ -295,11 +289,9 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError, IdGenerator> =>
     Stream.suspend(() => {
       const site = { module: MODULE, method: "streamText" }
+      const blocks = Common.deltaBlocks()
       const state = {
         started: false,
-        text: undefined as string | undefined,
-        reasoning: undefined as string | undefined,
-        blocks: 0,
         calls: false,
         usage: undefined as UsageMetadata | undefined,
         finish: undefined as string | undefined
@@ -329,23 +321,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
               out.push({ type: "tool-params-end", id })
               out.push({ type: "tool-call", id, name: part.functionCall.name, params })
             } else if (part.text !== undefined && part.text.length > 0) {
-              if (part.thought === true) {
-                if (state.reasoning === undefined) {
-                  state.reasoning = `reasoning-${state.blocks++}`
-                  out.push({ type: "reasoning-start", id: state.reasoning })
-                }
-                out.push({ type: "reasoning-delta", id: state.reasoning, delta: part.text })
-              } else {
-                if (state.reasoning !== undefined) {
-                  out.push({ type: "reasoning-end", id: state.reasoning })
-                  state.reasoning = undefined
-                }
-                if (state.text === undefined) {
-                  state.text = `text-${state.blocks++}`
-                  out.push({ type: "text-start", id: state.text })
-                }
-                out.push({ type: "text-delta", id: state.text, delta: part.text })
-              }
+              if (part.thought === true) blocks.reasoning(part.text, out)
+              else blocks.text(part.text, out)
             }
           }
           const reason = chunk.candidates?.[0]?.finishReason
@@ -358,8 +335,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           return Stream.fail(ProviderError.truncated(site, streamUrl, "ended before a chunk with finishReason"))
         }
         const out: Array<Response.StreamPartEncoded> = []
-        if (state.reasoning !== undefined) out.push({ type: "reasoning-end", id: state.reasoning })
-        if (state.text !== undefined) out.push({ type: "text-end", id: state.text })
+        blocks.close(out)
         out.push({ type: "finish", reason: finishReason(state.finish, state.calls), usage: toUsage(state.usage) })
         return Stream.fromIterable(out)
       })

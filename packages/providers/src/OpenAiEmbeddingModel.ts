@@ -40,10 +40,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* HttpClient.HttpClient
   const connection = Connection.resolve(options)
   const url = Http.join(connection.baseUrl, "embeddings")
-  const headers = {
-    ...(connection.apiKey === undefined ? {} : { authorization: `Bearer ${connection.apiKey}` }),
-    ...connection.headers
-  }
+  const headers = Common.headers(connection, (key) => ({ authorization: `Bearer ${key}` }))
   const site = { module: MODULE, method: "embedMany" }
   return yield* EmbeddingModel.make({
     embedMany: Common.redactEmbedMany(connection, ({ inputs }) =>

@@ -66,6 +66,14 @@ const ToolCall = Schema.Struct({
   function: Schema.Struct({ name: Schema.String, arguments: Schema.optional(Schema.NullOr(Schema.String)) })
 })
 
+// The fields a message and a streamed delta share.
+const MessageFields = {
+  content: Schema.optional(Schema.NullOr(Schema.String)),
+  reasoning_content: Schema.optional(Schema.NullOr(Schema.String)),
+  reasoning: Schema.optional(Schema.NullOr(Schema.String)),
+  refusal: Schema.optional(Schema.NullOr(Schema.String))
+}
+
 /** A chat completion response body. */
 export const ChatCompletion = Schema.Struct({
   id: Schema.optional(Schema.NullOr(Schema.String)),
@@ -73,17 +81,29 @@ export const ChatCompletion = Schema.Struct({
   created: Schema.optional(Schema.NullOr(Schema.Number)),
   choices: Schema.Array(
     Schema.Struct({
-      message: Schema.Struct({
-        content: Schema.optional(Schema.NullOr(Schema.String)),
-        reasoning_content: Schema.optional(Schema.NullOr(Schema.String)),
-        reasoning: Schema.optional(Schema.NullOr(Schema.String)),
-        refusal: Schema.optional(Schema.NullOr(Schema.String)),
-        tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCall)))
-      }),
+      message: Schema.Struct({ ...MessageFields, tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCall))) }),
       finish_reason: Schema.optional(Schema.NullOr(Schema.String))
     })
   ),
   usage: Schema.optional(Schema.NullOr(Usage))
+})
+
+const ToolCallDelta = Schema.Struct({
+  index: Schema.optional(Schema.NullOr(Schema.Number)),
+  id: Schema.optional(Schema.NullOr(Schema.String)),
+  function: Schema.optional(
+    Schema.NullOr(
+      Schema.Struct({
+        name: Schema.optional(Schema.NullOr(Schema.String)),
+        arguments: Schema.optional(Schema.NullOr(Schema.String))
+      })
+    )
+  )
+})
+
+const Delta = Schema.Struct({
+  ...MessageFields,
+  tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCallDelta)))
 })
 
 /** One streamed chat completion chunk. */
@@ -95,34 +115,7 @@ export const ChatCompletionChunk = Schema.Struct({
     Schema.NullOr(
       Schema.Array(
         Schema.Struct({
-          delta: Schema.optional(
-            Schema.NullOr(
-              Schema.Struct({
-                content: Schema.optional(Schema.NullOr(Schema.String)),
-                reasoning_content: Schema.optional(Schema.NullOr(Schema.String)),
-                reasoning: Schema.optional(Schema.NullOr(Schema.String)),
-                refusal: Schema.optional(Schema.NullOr(Schema.String)),
-                tool_calls: Schema.optional(
-                  Schema.NullOr(
-                    Schema.Array(
-                      Schema.Struct({
-                        index: Schema.optional(Schema.NullOr(Schema.Number)),
-                        id: Schema.optional(Schema.NullOr(Schema.String)),
-                        function: Schema.optional(
-                          Schema.NullOr(
-                            Schema.Struct({
-                              name: Schema.optional(Schema.NullOr(Schema.String)),
-                              arguments: Schema.optional(Schema.NullOr(Schema.String))
-                            })
-                          )
-                        )
-                      })
-                    )
-                  )
-                )
-              })
-            )
-          ),
+          delta: Schema.optional(Schema.NullOr(Delta)),
           finish_reason: Schema.optional(Schema.NullOr(Schema.String))
         })
       )
@@ -273,10 +266,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* HttpClient.HttpClient
   const connection = Connection.resolve(options)
   const url = Http.join(connection.baseUrl, "chat/completions")
-  const headers = {
-    ...(connection.apiKey === undefined ? {} : { authorization: `Bearer ${connection.apiKey}` }),
-    ...connection.headers
-  }
+  const headers = Common.headers(connection, (key) => ({ authorization: `Bearer ${key}` }))
 
   const generateText = (
     provider: LanguageModel.ProviderOptions
@@ -321,25 +311,17 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError, IdGenerator> =>
     Stream.suspend(() => {
       const site = { module: MODULE, method: "streamText" }
+      const blocks = Common.deltaBlocks()
       const state = {
         metadata: false,
-        text: undefined as string | undefined,
-        reasoning: undefined as string | undefined,
-        blocks: 0,
         calls: new Map<number, { id: string; name: string; args: string }>(),
         finish: undefined as string | null | undefined,
         usage: undefined as Usage | null | undefined,
         done: false
       }
-      const closeOpen = (out: Array<Response.StreamPartEncoded>) => {
-        if (state.reasoning !== undefined) out.push({ type: "reasoning-end", id: state.reasoning })
-        if (state.text !== undefined) out.push({ type: "text-end", id: state.text })
-        state.reasoning = undefined
-        state.text = undefined
-      }
       const finish = Effect.gen(function* () {
         const out: Array<Response.StreamPartEncoded> = []
-        closeOpen(out)
+        blocks.close(out)
         for (const call of state.calls.values()) {
           const params = yield* parseArguments(site, call.name, call.args)
           out.push({ type: "tool-params-end", id: call.id })
@@ -369,24 +351,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
             return yield* ProviderError.contentPolicy(site, `model refused: ${delta.refusal}`)
           }
           const reasoning = delta?.reasoning_content ?? delta?.reasoning
-          if (typeof reasoning === "string" && reasoning.length > 0) {
-            if (state.reasoning === undefined) {
-              state.reasoning = `reasoning-${state.blocks++}`
-              out.push({ type: "reasoning-start", id: state.reasoning })
-            }
-            out.push({ type: "reasoning-delta", id: state.reasoning, delta: reasoning })
-          }
-          if (typeof delta?.content === "string" && delta.content.length > 0) {
-            if (state.reasoning !== undefined) {
-              out.push({ type: "reasoning-end", id: state.reasoning })
-              state.reasoning = undefined
-            }
-            if (state.text === undefined) {
-              state.text = `text-${state.blocks++}`
-              out.push({ type: "text-start", id: state.text })
-            }
-            out.push({ type: "text-delta", id: state.text, delta: delta.content })
-          }
+          if (typeof reasoning === "string" && reasoning.length > 0) blocks.reasoning(reasoning, out)
+          if (typeof delta?.content === "string" && delta.content.length > 0) blocks.text(delta.content, out)
           for (const [position, call] of (delta?.tool_calls ?? []).entries()) {
             const index = call.index ?? position
             let entry = state.calls.get(index)

@@ -156,33 +156,20 @@ export const resolve = (
     const named = definitions.find((d) => d.name === provider)
     if (named !== undefined) return yield* fromDefinition(named)
     switch (provider) {
+      // The hosted APIs read `<NAME>_BASE_URL` and `<NAME>_API_KEY`.
       case "openai":
-        return {
-          name: provider,
-          kind: "openai" as const,
-          connection: {
-            baseUrl: (yield* readOptional("OPENAI_BASE_URL")) ?? defaultBaseUrls.openai,
-            apiKey: yield* readKey(provider, "OPENAI_API_KEY")
-          }
-        }
       case "anthropic":
+      case "gemini": {
+        const prefix = provider.toUpperCase()
         return {
           name: provider,
-          kind: "anthropic" as const,
+          kind: provider,
           connection: {
-            baseUrl: (yield* readOptional("ANTHROPIC_BASE_URL")) ?? defaultBaseUrls.anthropic,
-            apiKey: yield* readKey(provider, "ANTHROPIC_API_KEY")
+            baseUrl: (yield* readOptional(`${prefix}_BASE_URL`)) ?? defaultBaseUrls[provider],
+            apiKey: yield* readKey(provider, `${prefix}_API_KEY`)
           }
         }
-      case "gemini":
-        return {
-          name: provider,
-          kind: "gemini" as const,
-          connection: {
-            baseUrl: (yield* readOptional("GEMINI_BASE_URL")) ?? defaultBaseUrls.gemini,
-            apiKey: yield* readKey(provider, "GEMINI_API_KEY")
-          }
-        }
+      }
       case "ollama":
         return {
           name: provider,

@@ -190,12 +190,17 @@ export const fromHttpClientError = (
   const reason = error.reason
   const cause = "cause" in reason && reason.cause instanceof globalThis.Error ? causeMessage(reason.cause) : undefined
   const kind = reason._tag === "EncodeError" || reason._tag === "InvalidUrlError" ? reason._tag : "TransportError"
-  const description = scrub(`${reason._tag}${cause === undefined ? "" : `: ${cause}`}`, secrets)
-  return AiError.make({
-    ...site,
-    reason: new AiError.NetworkError({ reason: kind, method: "POST", url, description })
-  })
+  return networkError(site, url, scrub(`${reason._tag}${cause === undefined ? "" : `: ${cause}`}`, secrets), kind)
 }
+
+// Every request the adapters send is a POST.
+const networkError = (
+  site: Site,
+  url: string,
+  description: string,
+  reason: AiError.NetworkError["reason"] = "TransportError"
+): AiError.AiError =>
+  AiError.make({ ...site, reason: new AiError.NetworkError({ reason, method: "POST", url, description }) })
 
 const causeMessage = (cause: globalThis.Error): string => {
   const inner = (cause as { cause?: unknown }).cause
@@ -205,27 +210,11 @@ const causeMessage = (cause: globalThis.Error): string => {
 
 /** The per-request timeout elapsed: a retryable `NetworkError`. */
 export const timeout = (site: Site, url: string, after: Duration.Duration): AiError.AiError =>
-  AiError.make({
-    ...site,
-    reason: new AiError.NetworkError({
-      reason: "TransportError",
-      method: "POST",
-      url,
-      description: `request timed out after ${Duration.format(after)}`
-    })
-  })
+  networkError(site, url, `request timed out after ${Duration.format(after)}`)
 
 /** A stream ended (or broke) before the provider's final event: a retryable `NetworkError`. */
 export const truncated = (site: Site, url: string, description: string): AiError.AiError =>
-  AiError.make({
-    ...site,
-    reason: new AiError.NetworkError({
-      reason: "TransportError",
-      method: "POST",
-      url,
-      description: `truncated stream: ${description}`
-    })
-  })
+  networkError(site, url, `truncated stream: ${description}`)
 
 /** The body did not match the provider's wire format: `InvalidResponseError` (not retryable). */
 export const invalidResponse = (site: Site, description: string): AiError.AiError =>

@@ -154,6 +154,16 @@ const countsAgainstBreaker = (error: CallError): boolean => {
   return true
 }
 
+// Each provider's breaker, limiter and usage are created on its first call.
+const getOrCreate = <V>(map: Map<string, V>, key: string, create: () => V): V => {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = create()
+    map.set(key, value)
+  }
+  return value
+}
+
 /** Builds a pool. */
 export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
   const prices = settings.prices ?? Pricing.defaults
@@ -166,26 +176,17 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
   const pubsub = yield* PubSub.unbounded<MixtureEvent.FanOut>()
   let sequence = 0
 
-  const breaker = (provider: string) => {
-    let b = breakers.get(provider)
-    if (b === undefined) {
-      b = CircuitBreaker.make(provider, settings.breakers?.[provider] ?? settings.breaker)
-      breakers.set(provider, b)
-    }
-    return b
-  }
-  const limiter = (provider: string) => {
-    let l = limiters.get(provider)
-    if (l === undefined) {
-      l = RateLimiter.make(provider, settings.limits?.[provider])
-      limiters.set(provider, l)
-    }
-    return l
-  }
-  const usageOf = (provider: string) => {
-    let u = usage.get(provider)
-    if (u === undefined) {
-      u = {
+  const breaker = (provider: string) =>
+    getOrCreate(breakers, provider, () =>
+      CircuitBreaker.make(provider, settings.breakers?.[provider] ?? settings.breaker)
+    )
+  const limiter = (provider: string) =>
+    getOrCreate(limiters, provider, () => RateLimiter.make(provider, settings.limits?.[provider]))
+  const usageOf = (provider: string) =>
+    getOrCreate(
+      usage,
+      provider,
+      (): MutableUsage => ({
         provider,
         requests: 0,
         successes: 0,
@@ -195,11 +196,8 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
         outputTokens: 0,
         costUsd: 0,
         unpricedCalls: 0
-      }
-      usage.set(provider, u)
-    }
-    return u
-  }
+      })
+    )
   const costOf = (target: Target, tokens: TokenUsage) =>
     target.provider === "ollama" ? 0 : Pricing.cost(prices, target.model, tokens.inputTokens, tokens.outputTokens)
 

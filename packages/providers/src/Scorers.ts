@@ -9,8 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import type * as Scorer from "./Scorer.ts"
-import * as ScorerModule from "./Scorer.ts"
+import * as Scorer from "./Scorer.ts"
 
 const notJson: Result.Result<unknown, unknown> = Result.fail("not JSON")
 
@@ -87,21 +86,24 @@ export const quality = (response: LanguageModel.GenerateTextResponse<any, any>):
 }
 
 /** Heuristic quality (see `quality`). */
-export const heuristic: Scorer.Scorer = ScorerModule.make("quality", (c) => quality(c.response))
+export const heuristic: Scorer.Scorer = Scorer.make("quality", (c) => quality(c.response))
+
+// True when `text` is JSON that decodes with the requested output schema; a text request always matches.
+const matchesSchema = (text: string, request: LanguageModel.ProviderOptions): boolean => {
+  if (request.responseFormat.type !== "json") return true
+  const decoded = parseJson(text)
+  if (Result.isFailure(decoded)) return false
+  const schema = request.responseFormat.schema as unknown as Schema.Codec<unknown, unknown>
+  return Result.isSuccess(Schema.decodeUnknownResult(schema)(decoded.success))
+}
 
 /**
  * Validity against the requested output schema (a gate): for `generateObject` requests the answer's text must
  * be JSON that decodes with the schema. Text requests always pass.
  */
-export const schemaValidity: Scorer.Scorer = ScorerModule.make(
+export const schemaValidity: Scorer.Scorer = Scorer.make(
   "schema",
-  (c, request) => {
-    if (request.responseFormat.type !== "json") return 1
-    const decoded = parseJson(c.response.text)
-    if (Result.isFailure(decoded)) return 0
-    const schema = request.responseFormat.schema as unknown as Schema.Codec<unknown, unknown>
-    return Result.isSuccess(Schema.decodeUnknownResult(schema)(decoded.success)) ? 1 : 0
-  },
+  (c, request) => (matchesSchema(c.response.text, request) ? 1 : 0),
   { gate: true, weight: 0.5 }
 )
 
@@ -113,20 +115,27 @@ export const isValidToolCall = (tools: ReadonlyArray<Tool.Any>, name: string, pa
   return Result.isSuccess(Schema.decodeUnknownResult(schema)(params))
 }
 
+// The tool calls the caller runs (a provider-executed call was already run by the provider).
+const clientCalls = (response: LanguageModel.GenerateTextResponse<any, any>) =>
+  response.toolCalls.filter((call) => call.providerExecuted !== true)
+
+const callsAreValid = (calls: ReturnType<typeof clientCalls>, request: LanguageModel.ProviderOptions): boolean =>
+  calls.every((call) => isValidToolCall(request.tools, call.name, call.params))
+
 /**
  * Validity of tool calls against the toolkit (a gate): every call must name a tool of the request and carry
  * parameters its schema accepts, and a request whose tool choice requires a call must get one.
  */
-export const toolCallValidity: Scorer.Scorer = ScorerModule.make(
+export const toolCallValidity: Scorer.Scorer = Scorer.make(
   "tools",
   (c, request) => {
-    const calls = c.response.toolCalls.filter((call) => call.providerExecuted !== true)
+    const calls = clientCalls(c.response)
     const required =
       request.toolChoice === "required" ||
       (typeof request.toolChoice === "object" &&
         ("tool" in request.toolChoice || request.toolChoice.mode === "required"))
     if (calls.length === 0) return required ? 0 : 1
-    return calls.every((call) => isValidToolCall(request.tools, call.name, call.params)) ? 1 : 0
+    return callsAreValid(calls, request) ? 1 : 0
   },
   { gate: true, weight: 0.5 }
 )
@@ -145,7 +154,7 @@ const canonical = (value: unknown): string => {
  * their canonical JSON when the text is JSON, else their normalised text.
  */
 export const agreementKey = (response: LanguageModel.GenerateTextResponse<any, any>): string => {
-  const calls = response.toolCalls.filter((call) => call.providerExecuted !== true)
+  const calls = clientCalls(response)
   if (calls.length > 0) return `tools:${calls.map((call) => `${call.name}(${canonical(call.params)})`).join(";")}`
   const text = response.text.trim()
   if (text.startsWith("{") || text.startsWith("[")) {
@@ -243,22 +252,11 @@ export const defaults: ReadonlyArray<Scorer.Scorer> = [heuristic, schemaValidity
 /** The validity gates alone, which decide whether an answer is acceptable for `first-valid` and `fallback`. */
 export const gates: ReadonlyArray<Scorer.Scorer> = [schemaValidity, toolCallValidity]
 
-/** True when an answer is acceptable on its own: not empty, not a refusal, and passing every gate. */
-export const isAcceptable = (candidate: Scorer.Candidate, request: LanguageModel.ProviderOptions): boolean =>
-  rejection(candidate, request) === undefined
-
 /** Why an answer is not acceptable on its own (`empty`, `refusal`, `schema`, `tools`), or undefined. */
 export const rejection = (candidate: Scorer.Candidate, request: LanguageModel.ProviderOptions): string | undefined => {
   if (isEmpty(candidate.response)) return "empty"
   if (isRefusal(candidate.response)) return "refusal"
-  if (request.responseFormat.type === "json") {
-    const decoded = parseJson(candidate.response.text)
-    const schema = request.responseFormat.schema as unknown as Schema.Codec<unknown, unknown>
-    if (Result.isFailure(decoded) || Result.isFailure(Schema.decodeUnknownResult(schema)(decoded.success))) {
-      return "schema"
-    }
-  }
-  const calls = candidate.response.toolCalls.filter((call) => call.providerExecuted !== true)
-  if (!calls.every((call) => isValidToolCall(request.tools, call.name, call.params))) return "tools"
+  if (!matchesSchema(candidate.response.text, request)) return "schema"
+  if (!callsAreValid(clientCalls(candidate.response), request)) return "tools"
   return undefined
 }

@@ -10,7 +10,6 @@
  * @example
  * ```ts
  * import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
  * import * as LanguageModel from "effect/ai/LanguageModel"
  * import { ScriptedLanguageModel } from "@troupe/providers"
  *
@@ -61,6 +60,8 @@ export type Turn =
       readonly delay?: Duration.Input
     }
   | { readonly _tag: "Dynamic"; readonly respond: (options: LanguageModel.ProviderOptions) => Turn }
+
+type Concrete = Exclude<Turn, { readonly _tag: "Dynamic" }>
 
 /** A text answer, finished with `stop` unless `finishReason` says otherwise. */
 export const text = (
@@ -189,7 +190,8 @@ export const make = Effect.fnUntraced(function* (script: ReadonlyArray<Turn>, op
   const chunkSize = Math.max(1, options.chunkSize ?? 16)
   const modelId = options.modelId ?? "scripted"
 
-  const take = (request: LanguageModel.ProviderOptions): Turn | undefined => {
+  // `Dynamic` turns are resolved here, so the code below only ever sees a concrete turn.
+  const take = (request: LanguageModel.ProviderOptions): Concrete | undefined => {
     requests.push(request)
     if (next >= script.length) {
       if (options.cycle !== true || script.length === 0) return undefined
@@ -210,8 +212,8 @@ export const make = Effect.fnUntraced(function* (script: ReadonlyArray<Turn>, op
       )
     )
 
-  const wait = (turn: Turn) =>
-    turn._tag !== "Hang" && turn._tag !== "Dynamic" && turn.delay !== undefined ? Effect.sleep(turn.delay) : Effect.void
+  const wait = (turn: Concrete) =>
+    turn._tag !== "Hang" && turn.delay !== undefined ? Effect.sleep(turn.delay) : Effect.void
 
   const finalParts = (
     request: LanguageModel.ProviderOptions,
@@ -242,13 +244,11 @@ export const make = Effect.fnUntraced(function* (script: ReadonlyArray<Turn>, op
 
   const answer = (
     request: LanguageModel.ProviderOptions,
-    turn: Turn
+    turn: Concrete
   ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
     switch (turn._tag) {
       case "Hang":
         return Effect.never
-      case "Dynamic":
-        return answer(request, turn.respond(request))
       case "Failure":
         return Effect.fail(toAiError("generateText", turn.reason))
       default:
@@ -258,13 +258,11 @@ export const make = Effect.fnUntraced(function* (script: ReadonlyArray<Turn>, op
 
   const streamParts = (
     request: LanguageModel.ProviderOptions,
-    turn: Turn
+    turn: Concrete
   ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
     switch (turn._tag) {
       case "Hang":
         return Stream.never
-      case "Dynamic":
-        return streamParts(request, turn.respond(request))
       case "Failure":
         return Stream.fail(toAiError("streamText", turn.reason))
       case "Parts":

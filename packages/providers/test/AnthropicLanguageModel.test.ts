@@ -1,36 +1,20 @@
-import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Redacted, Schema, Stream } from "effect"
-import { LanguageModel, Tool, Toolkit } from "effect/ai"
+import { LanguageModel } from "effect/ai"
 import * as AnthropicLanguageModel from "../src/AnthropicLanguageModel.ts"
 import * as Retry from "../src/Retry.ts"
 import * as FakeAnthropic from "../src/testing/FakeAnthropic.ts"
 import * as FakeServer from "../src/testing/FakeServer.ts"
+import { body, modelOn, Weather, WeatherHandlers } from "./_support.ts"
 
-const GetWeather = Tool.make("get_weather", {
-  description: "Weather for a city",
-  parameters: Schema.Struct({ city: Schema.String }),
-  success: Schema.String
-})
-const Weather = Toolkit.make(GetWeather)
-const WeatherHandlers = Weather.toLayer({ get_weather: ({ city }) => Effect.succeed(`sunny in ${city}`) })
-
-const withModel = <A, E, R>(
-  options: FakeServer.Options,
-  f: (server: FakeServer.FakeServer) => Effect.Effect<A, E, R>
-) =>
-  Effect.gen(function* () {
-    const server = yield* FakeAnthropic.make(options)
-    const model = yield* AnthropicLanguageModel.make({
-      baseUrl: server.url,
-      apiKey: Redacted.make("sk-ant-test-key"),
-      model: "claude-test",
-      retry: Retry.none
-    })
-    return yield* f(server).pipe(Effect.provideService(LanguageModel.LanguageModel, model))
-  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
-
-const body = (server: FakeServer.FakeServer, i = 0) => server.requests[i]!.body as any
+const withModel = modelOn(FakeAnthropic.make, (baseUrl) =>
+  AnthropicLanguageModel.make({
+    baseUrl,
+    apiKey: Redacted.make("sk-ant-test-key"),
+    model: "claude-test",
+    retry: Retry.none
+  })
+)
 
 describe("AnthropicLanguageModel", () => {
   it.effect("generates text with the Messages API headers, usage and stop reason", () =>

@@ -1,38 +1,18 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Redacted, Schema, Stream } from "effect"
-import { type AiError, LanguageModel, Tool, Toolkit } from "effect/ai"
+import { type AiError, LanguageModel } from "effect/ai"
 import * as OpenAiLanguageModel from "../src/OpenAiLanguageModel.ts"
 import * as Retry from "../src/Retry.ts"
 import * as FakeOpenAi from "../src/testing/FakeOpenAi.ts"
 import * as FakeServer from "../src/testing/FakeServer.ts"
+import { body, modelOn, Weather, WeatherHandlers } from "./_support.ts"
 
-const GetWeather = Tool.make("get_weather", {
-  description: "Weather for a city",
-  parameters: Schema.Struct({ city: Schema.String }),
-  success: Schema.String
-})
-const Weather = Toolkit.make(GetWeather)
-const WeatherHandlers = Weather.toLayer({ get_weather: ({ city }) => Effect.succeed(`sunny in ${city}`) })
-
-const withModel = <A, E, R>(
-  options: FakeServer.Options,
-  f: (server: FakeServer.FakeServer) => Effect.Effect<A, E, R>,
-  extra: Partial<OpenAiLanguageModel.Options> = {}
-) =>
-  Effect.gen(function* () {
-    const server = yield* FakeOpenAi.make(options)
-    const model = yield* OpenAiLanguageModel.make({
-      baseUrl: server.url,
-      model: "gpt-test",
-      retry: Retry.none,
-      ...extra
-    })
-    return yield* f(server).pipe(Effect.provideService(LanguageModel.LanguageModel, model))
-  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+const withModel = modelOn(FakeOpenAi.make, (baseUrl, extra: Partial<OpenAiLanguageModel.Options> = {}) =>
+  OpenAiLanguageModel.make({ baseUrl, model: "gpt-test", retry: Retry.none, ...extra })
+)
 
 const reasonOf = (error: AiError.AiError) => error.reason._tag
-const body = (server: FakeServer.FakeServer, i = 0) => server.requests[i]!.body as any
 
 describe("OpenAiLanguageModel", () => {
   it.effect("generates text and reports usage and finish reason", () =>

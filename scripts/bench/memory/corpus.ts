@@ -11,17 +11,10 @@
  * `scaleTexts` yields many distinct memory-like sentences for the latency runs.
  */
 
+import { SeededRandom } from "../../../packages/providers/src/index.ts"
+
 /** A seeded PRNG (mulberry32): the same seed gives the same corpus on every machine. */
-export const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const prng = SeededRandom.make
 
 const syllables =
   "ka lo mi ve tra zor qui nel dro fa shu ren bal tik mor vas pel gri hon dul sae ryn ost cal bex wim jor tal fen ulm".split(

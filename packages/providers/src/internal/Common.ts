@@ -85,6 +85,27 @@ export const fileUrl = (part: Prompt.FilePart): string => {
   return `data:${part.mediaType};base64,${fileBase64(part) ?? ""}`
 }
 
+/** One message of a prompt being rendered: its wire role and its content blocks (or parts). */
+export interface Entry {
+  readonly role: string
+  readonly blocks: ReadonlyArray<unknown>
+}
+
+/**
+ * Joins consecutive entries of the same role and drops empty ones: the Anthropic and Gemini APIs reject two
+ * messages of one role in a row (a tool result is a user message there, so it often follows one).
+ */
+export const alternate = (entries: ReadonlyArray<Entry>): Array<{ readonly role: string; blocks: Array<unknown> }> => {
+  const out: Array<{ readonly role: string; blocks: Array<unknown> }> = []
+  for (const { role, blocks } of entries) {
+    if (blocks.length === 0) continue
+    const last = out[out.length - 1]
+    if (last !== undefined && last.role === role) last.blocks.push(...blocks)
+    else out.push({ role, blocks: [...blocks] })
+  }
+  return out
+}
+
 /** Builds the encoded `Usage` of a finish part. */
 export const usage = (params: {
   readonly input: number | undefined
@@ -106,6 +127,62 @@ export const usage = (params: {
     ...(params.output === undefined ? {} : { text: Math.max(0, params.output - (params.reasoning ?? 0)) }),
     ...(params.reasoning === undefined ? {} : { reasoning: params.reasoning })
   }
+})
+
+/**
+ * The open text and reasoning blocks of a stream whose provider sends bare deltas (OpenAI, Gemini) rather
+ * than block events. A block starts on its first delta, text ends an open reasoning block, and `close` ends
+ * whatever is still open. Ids are `reasoning-N` and `text-N`, numbered in order of appearance.
+ */
+export interface DeltaBlocks {
+  readonly reasoning: (delta: string, out: Array<Response.StreamPartEncoded>) => void
+  readonly text: (delta: string, out: Array<Response.StreamPartEncoded>) => void
+  readonly close: (out: Array<Response.StreamPartEncoded>) => void
+}
+
+/** A fresh {@link DeltaBlocks} for one stream. */
+export const deltaBlocks = (): DeltaBlocks => {
+  let text: string | undefined
+  let reasoning: string | undefined
+  let blocks = 0
+  const endReasoning = (out: Array<Response.StreamPartEncoded>) => {
+    if (reasoning !== undefined) out.push({ type: "reasoning-end", id: reasoning })
+    reasoning = undefined
+  }
+  return {
+    reasoning: (delta, out) => {
+      if (reasoning === undefined) {
+        reasoning = `reasoning-${blocks++}`
+        out.push({ type: "reasoning-start", id: reasoning })
+      }
+      out.push({ type: "reasoning-delta", id: reasoning, delta })
+    },
+    text: (delta, out) => {
+      endReasoning(out)
+      if (text === undefined) {
+        text = `text-${blocks++}`
+        out.push({ type: "text-start", id: text })
+      }
+      out.push({ type: "text-delta", id: text, delta })
+    },
+    close: (out) => {
+      endReasoning(out)
+      if (text !== undefined) out.push({ type: "text-end", id: text })
+      text = undefined
+    }
+  }
+}
+
+/**
+ * The headers of every request: the key under the provider's own header (when there is a key), then the
+ * configured extra headers, which win.
+ */
+export const headers = (
+  connection: Connection.Resolved,
+  key: (apiKey: string) => Record<string, string>
+): Record<string, string> => ({
+  ...(connection.apiKey === undefined ? {} : key(connection.apiKey)),
+  ...connection.headers
 })
 
 /** The methods an adapter hands to `LanguageModel.make`. */

@@ -55,9 +55,12 @@ const split = (text: string): Array<string> => {
 export const wire: FakeServer.Wire = {
   prefix: "",
   route: (path, body) => {
-    const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>
     if (path !== "/v1/messages") return undefined
-    return { _tag: "Chat", stream: b.stream === true, model: typeof b.model === "string" ? b.model : "unknown" }
+    return {
+      _tag: "Chat",
+      stream: body.stream === true,
+      model: typeof body.model === "string" ? body.model : "unknown"
+    }
   },
   chat: (turn, context) => {
     const content: Array<unknown> = []

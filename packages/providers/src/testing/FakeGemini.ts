@@ -63,10 +63,9 @@ const modelOf = (path: string): string | undefined => /^\/models\/([^:/]+):/.exe
 /** The Gemini wire format. */
 export const wire: FakeServer.Wire = {
   prefix: "/v1beta",
-  route: (path, body) => {
+  route: (path, b) => {
     const model = modelOf(path)
     if (model === undefined) return undefined
-    const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, any>
     if (path.endsWith(":generateContent")) return { _tag: "Chat", stream: false, model }
     if (path.includes(":streamGenerateContent")) return { _tag: "Chat", stream: true, model }
     const textOf = (content: any): string =>

@@ -40,8 +40,7 @@ const created = 1_700_000_000
 /** The OpenAI chat-completions wire format. */
 export const wire: FakeServer.Wire = {
   prefix: "/v1",
-  route: (path, body) => {
-    const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>
+  route: (path, b) => {
     const model = typeof b.model === "string" ? b.model : "unknown"
     if (path === "/chat/completions") return { _tag: "Chat", stream: b.stream === true, model }
     if (path === "/embeddings") {

@@ -22,6 +22,7 @@ import type { AddressInfo } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
+import * as SeededRandom from "./SeededRandom.ts"
 
 /** One scripted model turn. With neither text nor tool calls the reply is the text `"ok"`. */
 export interface Turn {
@@ -137,7 +138,8 @@ export type Route =
 export interface Wire {
   /** Path prefix of the API on the server, e.g. `/v1`. */
   readonly prefix: string
-  readonly route: (path: string, body: unknown) => Route | undefined
+  /** `body` is the parsed JSON body, or `{}` when it is not a JSON object. */
+  readonly route: (path: string, body: Readonly<Record<string, unknown>>) => Route | undefined
   readonly chat: (turn: Turn, context: RenderContext) => unknown
   /** The events of a streamed turn; the events from index `final` on are dropped when truncating. */
   readonly chatStream: (
@@ -179,23 +181,11 @@ export const argumentsText = (args: unknown, malformed: boolean): string => {
 /** A tool call id when the script gives none. */
 export const callId = (index: number, position: number): string => `call_${index}_${position}`
 
-// mulberry32: tiny, seedable, and good enough to decide faults and jitter reproducibly.
-const generator = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** A deterministic pseudo-embedding of `text`: same text, same vector. */
 export const vectorOf = (text: string, dimensions: number): Array<number> => {
   let h = 2166136261
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)
-  const next = generator(h >>> 0)
+  const next = SeededRandom.make(h >>> 0)
   return Array.from({ length: dimensions }, () => Math.round((next() * 2 - 1) * 1e6) / 1e6)
 }
 
@@ -208,8 +198,8 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
       const notify = () => {
         for (const listener of [...listeners]) listener()
       }
-      const random = generator(options.seed ?? 1)
-      const failureRandom = generator(options.failureRate?.seed ?? options.seed ?? 1)
+      const random = SeededRandom.make(options.seed ?? 1)
+      const failureRandom = SeededRandom.make(options.failureRate?.seed ?? options.seed ?? 1)
       let chats = 0
       const dimensions = options.embeddingDimensions ?? 8
 
@@ -282,7 +272,8 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
               )
             }
             const path = request.path.startsWith(wire.prefix) ? request.path.slice(wire.prefix.length) : request.path
-            const route = request.method === "POST" ? wire.route(path, request.body) : undefined
+            const fields = typeof request.body === "object" && request.body !== null ? request.body : {}
+            const route = request.method === "POST" ? wire.route(path, fields as Record<string, unknown>) : undefined
             if (route === undefined) return sendJson(404, wire.error(404, `no route for ${request.path}`, "not_found"))
             if (fault?._tag === "InvalidBody" || fault?._tag === "Body") {
               const stream = route._tag === "Chat" && route.stream

@@ -34,31 +34,41 @@ export interface AttemptRecord {
 export const initial = (members: ReadonlyArray<Mixture.Member>): Array<AttemptRecord> =>
   members.map(() => ({ outcome: "skipped" }))
 
-/** Records a member's call error (the caller sets the outcome, which depends on where the call ran). */
+/** Records what the pool accounted for a call that answered, with its outcome (`answered`, or `won`). */
+export const recordAnswer = (
+  record: AttemptRecord,
+  accounted: ProviderPool.Accounted<unknown>,
+  outcome: MixtureEvent.Outcome
+): void => {
+  record.outcome = outcome
+  record.latencyMs = accounted.latencyMs
+  if (accounted.usage !== undefined) {
+    record.inputTokens = accounted.usage.inputTokens
+    record.outputTokens = accounted.usage.outputTokens
+  }
+  if (accounted.costUsd !== undefined) record.costUsd = accounted.costUsd
+}
+
+// An open breaker means the provider was never asked.
+const outcomeOf = (error: ProviderPool.CallError): MixtureEvent.Outcome =>
+  error._tag === "ProviderTimeout" ? "timeout" : error._tag === "CircuitOpen" ? "skipped" : "failed"
+
+/** Records a member's call error and the outcome it means (the caller sets the latency). */
 export const recordError = (record: AttemptRecord, member: Mixture.Member, error: ProviderPool.CallError): void => {
   const failure = Failure.providerFailure(member, error)
+  record.outcome = outcomeOf(error)
   record.reason = failure.reason
   record.message = failure.message
   record.failure = failure
   if (error._tag === "AiError") record.aiReason = error.reason
 }
 
-/** The outcome of a call that failed with `error`: an open breaker means the provider was never asked. */
-export const outcomeOf = (error: ProviderPool.CallError): MixtureEvent.Outcome =>
-  error._tag === "ProviderTimeout" ? "timeout" : error._tag === "CircuitOpen" ? "skipped" : "failed"
-
 /** Records a defect in a member's call (a bug, not a provider's answer): it failed, and is not worth a retry. */
 export const recordDefect = (record: AttemptRecord, member: Mixture.Member, cause: Cause.Cause<unknown>): void => {
   record.outcome = "failed"
   record.reason = "Defect"
   record.message = Cause.pretty(cause).split("\n")[0] ?? "defect"
-  record.failure = {
-    provider: member.provider,
-    model: member.model,
-    reason: "Defect",
-    message: record.message,
-    retryable: false
-  }
+  record.failure = Failure.failure(member, "Defect", record.message, false)
 }
 
 /** Records an answer the rejection gate refused (`empty`, `refusal`, `schema`, `tools`, or a scorer's name). */
@@ -66,13 +76,7 @@ export const reject = (record: AttemptRecord, candidate: Scorer.Candidate, rejec
   record.outcome = "rejected"
   record.reason = `Rejected:${rejected}`
   record.message = `answer rejected (${rejected})`
-  record.failure = {
-    provider: candidate.provider,
-    model: candidate.model,
-    reason: record.reason,
-    message: record.message,
-    retryable: true
-  }
+  record.failure = Failure.failure(candidate, record.reason, record.message, true)
 }
 
 /** The providers' `AiError` reasons, one per member, for `Failure.withReasons`. */

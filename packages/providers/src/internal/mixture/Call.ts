@@ -76,14 +76,16 @@ export const stream = (
 ): Stream.Stream<Response.StreamPart<any, "deferred">, AiError.AiError> =>
   (model as unknown as LooseModel).streamText(innerOptions(request))
 
+/** The token usage a finish part reports, for the pool's accounting. */
+export const finishUsage = (finish: Response.FinishPart): ProviderPool.TokenUsage => ({
+  inputTokens: finish.usage.inputTokens.total ?? 0,
+  outputTokens: finish.usage.outputTokens.total ?? 0
+})
+
 /** The token usage an answer reports in its finish part, for the pool's accounting. */
 export const usageOf = (response: AnyResponse): ProviderPool.TokenUsage | undefined => {
   const finish = response.content.find((p) => p.type === "finish")
-  if (finish === undefined) return undefined
-  return {
-    inputTokens: finish.usage.inputTokens.total ?? 0,
-    outputTokens: finish.usage.outputTokens.total ?? 0
-  }
+  return finish === undefined ? undefined : finishUsage(finish)
 }
 
 /**

@@ -21,6 +21,14 @@ export const ProviderFailure = Schema.Struct({
 /** One provider's failure. */
 export type ProviderFailure = typeof ProviderFailure.Type
 
+/** A `ProviderFailure` of `of` (a member, or its candidate). */
+export const failure = (
+  of: { readonly provider: string; readonly model: string },
+  reason: string,
+  message: string,
+  retryable: boolean
+): ProviderFailure => ({ provider: of.provider, model: of.model, reason, message, retryable })
+
 /** No provider gave an acceptable answer. `failures` has one entry per provider, in member order. */
 export class MixtureFailed extends Schema.TaggedError<MixtureFailed>()("MixtureFailed", {
   strategy: Schema.String,
@@ -42,23 +50,11 @@ const withoutProvider = (provider: string, message: string): string =>
 export const providerFailure = (member: Mixture.Member, error: ProviderPool.CallError): ProviderFailure => {
   switch (error._tag) {
     case "AiError":
-      return {
-        provider: member.provider,
-        model: member.model,
-        reason: error.reason._tag,
-        message: error.reason.message,
-        retryable: error.isRetryable
-      }
+      return failure(member, error.reason._tag, error.reason.message, error.isRetryable)
     case "ProviderTimeout":
     case "CircuitOpen":
     case "RateLimited":
-      return {
-        provider: member.provider,
-        model: member.model,
-        reason: error._tag,
-        message: withoutProvider(error.provider, error.message),
-        retryable: true
-      }
+      return failure(member, error._tag, withoutProvider(error.provider, error.message), true)
   }
 }
 

@@ -82,13 +82,7 @@ export const decide = (
           record.startedAt = start
           return yield* call.pipe(
             Effect.map((accounted): Scorer.Candidate => {
-              record.outcome = "answered"
-              record.latencyMs = accounted.latencyMs
-              if (accounted.usage !== undefined) {
-                record.inputTokens = accounted.usage.inputTokens
-                record.outputTokens = accounted.usage.outputTokens
-              }
-              if (accounted.costUsd !== undefined) record.costUsd = accounted.costUsd
+              Attempts.recordAnswer(record, accounted, "answered")
               return {
                 provider: member.provider,
                 model: member.model,
@@ -98,7 +92,6 @@ export const decide = (
             }),
             Effect.tapError((error) =>
               Effect.map(Clock.currentTimeMillis, (end) => {
-                record.outcome = Attempts.outcomeOf(error)
                 record.latencyMs = end - start
                 Attempts.recordError(record, member, error)
               })
@@ -199,22 +192,9 @@ export const decide = (
         const failures = members.map((member, i): Failure.ProviderFailure => {
           const r = records[i]!
           if (r.failure !== undefined) return r.failure
-          if (r.outcome === "answered") {
-            return {
-              provider: member.provider,
-              model: member.model,
-              reason: "Disagreed",
-              message: "its answer found no quorum",
-              retryable: true
-            }
-          }
-          return {
-            provider: member.provider,
-            model: member.model,
-            reason: "NotAttempted",
-            message: "not attempted",
-            retryable: true
-          }
+          return r.outcome === "answered"
+            ? Failure.failure(member, "Disagreed", "its answer found no quorum", true)
+            : Failure.failure(member, "NotAttempted", "not attempted", true)
         })
         const detail = rules.detail?.(records)
         const failed = new Failure.MixtureFailed({

@@ -217,12 +217,7 @@ export const first =
                       return yield* Effect.interrupt
                     }
                   }
-                  return part.type === "finish"
-                    ? {
-                        inputTokens: part.usage.inputTokens.total ?? 0,
-                        outputTokens: part.usage.outputTokens.total ?? 0
-                      }
-                    : usage
+                  return part.type === "finish" ? Call.finishUsage(part) : usage
                 })
             )
           )
@@ -269,13 +264,7 @@ export const first =
                 // A refused provider is already recorded as rejected.
                 if (!refused) {
                   if (Exit.isSuccess(exit)) {
-                    record.outcome = winner === index ? "won" : "answered"
-                    record.latencyMs = exit.value.latencyMs
-                    if (exit.value.usage !== undefined) {
-                      record.inputTokens = exit.value.usage.inputTokens
-                      record.outputTokens = exit.value.usage.outputTokens
-                    }
-                    if (exit.value.costUsd !== undefined) record.costUsd = exit.value.costUsd
+                    Attempts.recordAnswer(record, exit.value, winner === index ? "won" : "answered")
                     if (winner === index) {
                       yield* finish(true)
                       yield* Queue.end(out)
@@ -285,12 +274,8 @@ export const first =
                   } else {
                     record.latencyMs = (yield* Clock.currentTimeMillis) - startedAt
                     const error = Cause.findErrorOption(exit.cause)
-                    if (error._tag === "Some") {
-                      record.outcome = Attempts.outcomeOf(error.value)
-                      Attempts.recordError(record, member, error.value)
-                    } else {
-                      Attempts.recordDefect(record, member, exit.cause)
-                    }
+                    if (error._tag === "Some") Attempts.recordError(record, member, error.value)
+                    else Attempts.recordDefect(record, member, exit.cause)
                     if (winner === index) {
                       // The winner broke after it started streaming: its failure is the stream's failure.
                       yield* finish(false)
@@ -304,13 +289,7 @@ export const first =
                     strategy: name,
                     failures: members.map(
                       (m, i) =>
-                        records[i]!.failure ?? {
-                          provider: m.provider,
-                          model: m.model,
-                          reason: "Empty",
-                          message: "its stream ended without content",
-                          retryable: true
-                        }
+                        records[i]!.failure ?? Failure.failure(m, "Empty", "its stream ended without content", true)
                     )
                   })
                   yield* Queue.failCause(
