@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { JsonSchema } from "../packages/spec/src/index.ts"
+import { JsonSchema } from "@troupe/agent-spec"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const outputs: ReadonlyArray<[string, string]> = [["agents/agent.schema.json", JsonSchema.agentSchemaText()]]

@@ -12,8 +12,8 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Memory } from "@troupe/memory"
 import * as Effect from "effect/Effect"
-import { Memory } from "../../packages/memory/src/index.ts"
 import { quantile, report } from "./_report.ts"
 import { labelledSet, prng, scaleTexts } from "./memory/corpus.ts"
 

@@ -8,26 +8,19 @@
  * on the provider's side of the line). Then hedging under an injected tail: two 20 ms providers that each take
  * 300 ms longer on 5% of calls, one provider alone against `firstValid` hedged after 50 ms.
  *
- * HTTP goes through `@effect/platform-node`'s undici client, the one the CLI uses (resolved from the providers
- * package, since the root workspace does not depend on it); `--fetch` uses `effect/http`'s `FetchHttpClient`.
+ * HTTP goes through `@effect/platform-node`'s undici client, the one the CLI uses; `--fetch` uses `effect/http`'s
+ * `FetchHttpClient`.
  */
 
-import { createRequire } from "node:module"
-import { pathToFileURL } from "node:url"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Mixture, OpenAiLanguageModel, ProviderPool, Retry } from "@troupe/providers"
+import { FakeOpenAi, SeededRandom } from "@troupe/providers/testing"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
-import {
-  FakeOpenAi,
-  Mixture,
-  OpenAiLanguageModel,
-  ProviderPool,
-  Retry,
-  SeededRandom
-} from "../../packages/providers/src/index.ts"
 import { quantile, report } from "./_report.ts"
 
 const requests = Number(process.env.MOP_REQUESTS ?? 100)
@@ -207,14 +200,7 @@ const program = Effect.gen(function* () {
 })
 
 const useFetch = process.argv.includes("--fetch")
-const fromProviders = createRequire(new URL("../../packages/providers/package.json", import.meta.url))
-const httpClient: Layer.Layer<HttpClient.HttpClient> = useFetch
-  ? FetchHttpClient.layer
-  : (
-      (await import(pathToFileURL(fromProviders.resolve("@effect/platform-node/NodeHttpClient")).href)) as {
-        readonly layerUndici: Layer.Layer<HttpClient.HttpClient>
-      }
-    ).layerUndici
+const httpClient: Layer.Layer<HttpClient.HttpClient> = useFetch ? FetchHttpClient.layer : NodeHttpClient.layerUndici
 
 Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Layer.mergeAll(httpClient, ProviderPool.layer())))).catch(
   (error: unknown) => {

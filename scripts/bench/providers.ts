@@ -7,20 +7,13 @@
  * schema decoding, response parts) and N sequential `fetch` + `response.json()` of the identical body.
  * The ratio is adapter p50 / fetch p50.
  */
+
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { AnthropicLanguageModel, GeminiLanguageModel, OpenAiLanguageModel, Retry } from "@troupe/providers"
+import { FakeAnthropic, FakeGemini, FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import { Effect, Layer } from "effect"
 import { LanguageModel } from "effect/ai"
 import { HttpClient, HttpClientRequest } from "effect/http"
-import {
-  AnthropicLanguageModel,
-  Connection,
-  FakeAnthropic,
-  FakeGemini,
-  FakeOpenAi,
-  type FakeServer,
-  GeminiLanguageModel,
-  OpenAiLanguageModel,
-  Retry
-} from "../../packages/providers/src/index.ts"
 import { quantile, report } from "./_report.ts"
 
 const N = Number(process.env.BENCH_N ?? 2000)
@@ -133,7 +126,7 @@ for (const c of cases) {
       raw.push(...(yield* Effect.promise(() => timeFetch(url, headers, body, N / ROUNDS))))
     }
     return { adapter, client, raw }
-  }).pipe(Effect.scoped, Effect.provide(Layer.fresh(Connection.layerHttpClient)))
+  }).pipe(Effect.scoped, Effect.provide(Layer.fresh(NodeHttpClient.layerUndici)))
   const { adapter, client, raw } = await Effect.runPromise(program)
   const a = stats(adapter)
   const h = stats(client)

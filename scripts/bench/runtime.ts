@@ -2,9 +2,10 @@
  * `pnpm bench runtime [--json]`: the actor runtime against the floor Effect itself sets (a bare Queue and a
  * fiber loop) and against xstate v5 actors, measured in the same run.
  */
+
+import { Actor, ActorSystem, Next, ReplyTo, Supervisor } from "@troupe/runtime"
 import { Effect, Queue, Schema } from "effect"
 import { createActor, emit, setup } from "xstate"
-import { Actor, ActorSystem, Next, ReplyTo, Supervisor } from "../../packages/runtime/src/index.ts"
 import { quantile, report } from "./_report.ts"
 
 const MESSAGES = 1_000_000

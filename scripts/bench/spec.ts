@@ -5,12 +5,12 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { SpecLoader } from "@troupe/agent-spec"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Path from "effect/Path"
 import { LineCounter, parseDocument } from "yaml"
-import { SpecLoader } from "../../packages/spec/src/index.ts"
 import { quantile, report } from "./_report.ts"
 
 const agents = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "agents")

@@ -26,8 +26,8 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Connection from "./Connection.ts"
-import * as Common from "./internal/Common.ts"
-import * as Http from "./internal/Http.ts"
+import * as Common from "./internal/common.ts"
+import * as Http from "./internal/http.ts"
 import * as ProviderError from "./ProviderError.ts"
 
 /** Options of the Anthropic adapter. `baseUrl` is the origin, e.g. `https://api.anthropic.com`. */

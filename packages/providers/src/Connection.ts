@@ -11,10 +11,7 @@
  * }
  * ```
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import * as Duration from "effect/Duration"
-import type * as HttpClient from "effect/http/HttpClient"
-import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Retry from "./Retry.ts"
 
@@ -61,9 +58,3 @@ export const resolve = (options: Options): Resolved => {
     secrets: apiKey === undefined ? [] : [apiKey]
   }
 }
-
-/**
- * The `HttpClient` the adapters are meant to run on: `@effect/platform-node`'s undici client, the
- * fastest of the clients measured here (see `pnpm bench providers`). Any other `HttpClient` layer works.
- */
-export const layerHttpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici

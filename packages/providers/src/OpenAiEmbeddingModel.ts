@@ -16,8 +16,8 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Connection from "./Connection.ts"
-import * as Common from "./internal/Common.ts"
-import * as Http from "./internal/Http.ts"
+import * as Common from "./internal/common.ts"
+import * as Http from "./internal/http.ts"
 import * as ProviderError from "./ProviderError.ts"
 
 /** Options of the OpenAI-compatible embedding adapter. */

@@ -11,7 +11,7 @@
  * `scaleTexts` yields many distinct memory-like sentences for the latency runs.
  */
 
-import { SeededRandom } from "../../../packages/providers/src/index.ts"
+import { SeededRandom } from "@troupe/providers/testing"
 
 /** A seeded PRNG (mulberry32): the same seed gives the same corpus on every machine. */
 export const prng = SeededRandom.make

@@ -9,7 +9,7 @@
  * provider configured. `--verbose` adds the full failure on stderr.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Mixture, ProviderConfig, ProviderPool, Retry } from "@troupe/providers"
+import { Mixture, type MixtureError, ProviderConfig, ProviderPool, Retry } from "@troupe/providers"
 import type * as AiError from "effect/ai/AiError"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
@@ -173,7 +173,7 @@ const mixture = (input: Input, selected: ReadonlyArray<ProviderSelection.Selecte
     })
   )
 
-const explainFailure = (f: Mixture.ProviderFailure): string => {
+const explainFailure = (f: MixtureError.ProviderFailure): string => {
   const vars = ProviderSelection.variables[f.provider]
   if (f.reason === "AuthenticationError") {
     return `${f.provider}: the API key was rejected; check ${vars?.key ?? "its API key"}.`

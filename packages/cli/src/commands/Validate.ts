@@ -5,7 +5,7 @@
  * invalid, prints every problem of every file on stderr as `FILE:LINE:COL: message` and fails with
  * `CliExit(badInput)`, which the entry point turns into exit code 2.
  */
-import { SpecError, SpecLoader } from "@troupe/spec"
+import { SpecError, SpecLoader } from "@troupe/agent-spec"
 import * as Console from "effect/Console"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { FakeAnthropic, FakeGemini, FakeOpenAi, FakeServer } from "@troupe/providers"
+import { FakeAnthropic, FakeGemini, FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import { troupe } from "../troupe.ts"
 

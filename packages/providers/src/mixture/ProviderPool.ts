@@ -1,0 +1,288 @@
+/**
+ * What every agent of one system shares about its providers — one account, one budget: a circuit breaker and
+ * rate limits per provider, token and cost accounting, and the stream of mixture fan-outs for the audit log.
+ *
+ * Provide one pool at the edge of the program and build every mixture (every agent's `LanguageModel`) on top of
+ * it; a pool per agent would let each agent spend the whole rate limit and hide the total cost.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { ProviderPool } from "@troupe/providers"
+ *
+ * const report = Effect.gen(function*() {
+ *   const pool = yield* ProviderPool.ProviderPool
+ *   return yield* pool.usage
+ * }).pipe(Effect.provide(ProviderPool.layer({ limits: { openai: { requestsPerMinute: 500 } } })))
+ * ```
+ */
+import type * as AiError from "effect/ai/AiError"
+import type * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as CircuitBreaker from "./CircuitBreaker.ts"
+import type * as MixtureEvent from "./MixtureEvent.ts"
+import * as Pricing from "./Pricing.ts"
+import * as RateLimiter from "./RateLimiter.ts"
+
+/** The provider did not answer within its timeout (the call was interrupted). */
+export class ProviderTimeout extends Schema.TaggedError<ProviderTimeout>()("ProviderTimeout", {
+  provider: Schema.String,
+  timeoutMillis: Schema.Finite
+}) {
+  override get message(): string {
+    return `${this.provider}: no answer within ${this.timeoutMillis} ms`
+  }
+}
+
+/** Every way a pooled call can fail. */
+export type CallError = AiError.AiError | CircuitOpen | RateLimited | ProviderTimeout
+
+type CircuitOpen = CircuitBreaker.CircuitOpen
+type RateLimited = RateLimiter.RateLimited
+
+/** Pool settings; every field has a default. */
+export interface Settings {
+  /** Rate limits by provider name (default: none). */
+  readonly limits?: Readonly<Record<string, RateLimiter.Limits>>
+  /** Breaker settings, the same for every provider (default: open after 5 failures, 30 s cool-down). */
+  readonly breaker?: CircuitBreaker.Options
+  /** Breaker settings by provider name, overriding `breaker`. */
+  readonly breakers?: Readonly<Record<string, CircuitBreaker.Options>>
+  /** Prices (default `Pricing.defaults`). Calls to providers named `ollama` cost nothing. */
+  readonly prices?: Pricing.PriceTable
+  /** How many fan-outs `recent` keeps (default 256). */
+  readonly historySize?: number
+}
+
+/** Tokens, cost and outcomes of one provider since the pool started. */
+export interface ProviderUsage {
+  readonly provider: string
+  readonly requests: number
+  readonly successes: number
+  readonly failures: number
+  readonly cancelled: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  /** USD; calls to models without a price are left out (see `unpricedCalls`). */
+  readonly costUsd: number
+  readonly unpricedCalls: number
+}
+
+/** Token usage of one answer. */
+export interface TokenUsage {
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+/** The accounted result of a pooled call. */
+export interface Accounted<A> {
+  readonly value: A
+  readonly latencyMs: number
+  readonly usage: TokenUsage | undefined
+  readonly costUsd: number | undefined
+}
+
+/** Which provider and model a call goes to, and its time limit. */
+export interface Target {
+  readonly provider: string
+  readonly model: string
+  readonly timeout?: Duration.Input | undefined
+}
+
+/** The pool's operations. */
+export interface Service {
+  /**
+   * Runs one provider call through that provider's breaker, rate limiter and timeout, and accounts its
+   * tokens and cost. A 429 (`RateLimitError`) teaches the limiter its retry-after and does not count against
+   * the breaker; neither do invalid answers (`InvalidOutputError`, `StructuredOutputError`).
+   */
+  readonly call: <A, R>(
+    target: Target,
+    effect: Effect.Effect<A, AiError.AiError, R>,
+    options: { readonly usageOf: (a: A) => TokenUsage | undefined; readonly estimatedTokens?: number }
+  ) => Effect.Effect<Accounted<A>, CallError, R>
+  /** Publishes one fan-out (its `id` is assigned here) and keeps it for `recent`. */
+  readonly record: (event: Omit<MixtureEvent.FanOut, "id" | "_tag">) => Effect.Effect<MixtureEvent.FanOut>
+  /** Every fan-out recorded from now on. */
+  readonly events: Stream.Stream<MixtureEvent.FanOut>
+  /** The last `n` fan-outs, oldest first. */
+  readonly recent: (n: number) => Effect.Effect<ReadonlyArray<MixtureEvent.FanOut>>
+  /** Usage per provider, in the order providers were first called. */
+  readonly usage: Effect.Effect<ReadonlyArray<ProviderUsage>>
+  /** The breaker of a provider (created on first use). */
+  readonly breaker: (provider: string) => CircuitBreaker.CircuitBreaker
+  /** The rate limiter of a provider (created on first use). */
+  readonly limiter: (provider: string) => RateLimiter.RateLimiter
+  readonly prices: Pricing.PriceTable
+  /**
+   * The provider's typical latency in milliseconds (an exponentially weighted mean of its successful calls),
+   * or undefined before its first success. The mixture uses it to decide which provider to start first.
+   */
+  readonly expectedLatency: (provider: string) => number | undefined
+}
+
+/** The provider pool shared by all agents of one system. */
+export class ProviderPool extends Context.Service<ProviderPool, Service>()("@troupe/providers/ProviderPool") {}
+
+interface MutableUsage {
+  provider: string
+  requests: number
+  successes: number
+  failures: number
+  cancelled: number
+  inputTokens: number
+  outputTokens: number
+  costUsd: number
+  unpricedCalls: number
+}
+
+// Only failures that say something about the provider's health open its breaker.
+const countsAgainstBreaker = (error: CallError): boolean => {
+  if (error._tag === "RateLimited" || error._tag === "CircuitOpen") return false
+  if (error._tag === "AiError") {
+    const tag = error.reason._tag
+    return tag !== "RateLimitError" && tag !== "InvalidOutputError" && tag !== "StructuredOutputError"
+  }
+  return true
+}
+
+// Each provider's breaker, limiter and usage are created on its first call.
+const getOrCreate = <V>(map: Map<string, V>, key: string, create: () => V): V => {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = create()
+    map.set(key, value)
+  }
+  return value
+}
+
+/** Builds a pool. */
+export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
+  const prices = settings.prices ?? Pricing.defaults
+  const historySize = Math.max(1, settings.historySize ?? 256)
+  const breakers = new Map<string, CircuitBreaker.CircuitBreaker>()
+  const limiters = new Map<string, RateLimiter.RateLimiter>()
+  const usage = new Map<string, MutableUsage>()
+  const latency = new Map<string, number>()
+  const history: Array<MixtureEvent.FanOut> = []
+  const pubsub = yield* PubSub.unbounded<MixtureEvent.FanOut>()
+  let sequence = 0
+
+  const breaker = (provider: string) =>
+    getOrCreate(breakers, provider, () =>
+      CircuitBreaker.make(provider, settings.breakers?.[provider] ?? settings.breaker)
+    )
+  const limiter = (provider: string) =>
+    getOrCreate(limiters, provider, () => RateLimiter.make(provider, settings.limits?.[provider]))
+  const usageOf = (provider: string) =>
+    getOrCreate(
+      usage,
+      provider,
+      (): MutableUsage => ({
+        provider,
+        requests: 0,
+        successes: 0,
+        failures: 0,
+        cancelled: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        unpricedCalls: 0
+      })
+    )
+  const costOf = (target: Target, tokens: TokenUsage) =>
+    target.provider === "ollama" ? 0 : Pricing.cost(prices, target.model, tokens.inputTokens, tokens.outputTokens)
+
+  const call: Service["call"] = (target, effect, options) =>
+    Effect.gen(function* () {
+      const start = yield* Clock.currentTimeMillis
+      const timeoutMillis = target.timeout === undefined ? undefined : Duration.toMillis(target.timeout)
+      const lim = limiter(target.provider)
+      const limited = lim.limit(effect, {
+        estimatedTokens: options.estimatedTokens ?? 0,
+        tokensOf: (a) => {
+          const u = options.usageOf(a)
+          return u === undefined ? (options.estimatedTokens ?? 0) : u.inputTokens + u.outputTokens
+        },
+        ...(timeoutMillis === undefined ? {} : { maxWaitMillis: timeoutMillis })
+      })
+      const timed: Effect.Effect<unknown, CallError, unknown> =
+        timeoutMillis === undefined
+          ? limited
+          : limited.pipe(
+              Effect.timeoutOrElse({
+                duration: timeoutMillis,
+                orElse: () => Effect.fail(new ProviderTimeout({ provider: target.provider, timeoutMillis }))
+              })
+            )
+      const u = usageOf(target.provider)
+      const exit = yield* breaker(target.provider)
+        .protect(timed, countsAgainstBreaker)
+        .pipe(
+          Effect.tapError((error) =>
+            error._tag === "AiError" && error.reason._tag === "RateLimitError"
+              ? lim.penalize(error.retryAfter === undefined ? 1000 : Duration.toMillis(error.retryAfter))
+              : Effect.void
+          ),
+          Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              u.requests++
+              u.cancelled++
+            })
+          ),
+          Effect.exit
+        )
+      const end = yield* Clock.currentTimeMillis
+      u.requests++
+      if (Exit.isFailure(exit)) {
+        u.failures++
+        return yield* Effect.failCause(exit.cause as Cause.Cause<CallError>)
+      }
+      const value = exit.value as Effect.Success<typeof effect>
+      u.successes++
+      const previous = latency.get(target.provider)
+      latency.set(target.provider, previous === undefined ? end - start : 0.8 * previous + 0.2 * (end - start))
+      const tokens = options.usageOf(value)
+      let costUsd: number | undefined
+      if (tokens !== undefined) {
+        u.inputTokens += tokens.inputTokens
+        u.outputTokens += tokens.outputTokens
+        costUsd = costOf(target, tokens)
+        if (costUsd === undefined) u.unpricedCalls++
+        else u.costUsd += costUsd
+      }
+      return { value, latencyMs: end - start, usage: tokens, costUsd }
+    }) as never
+
+  return ProviderPool.of({
+    call,
+    record: (event) =>
+      Effect.suspend(() => {
+        const full: MixtureEvent.FanOut = { _tag: "MixtureFanOut", id: ++sequence, ...event }
+        history.push(full)
+        if (history.length > historySize) history.splice(0, history.length - historySize)
+        return PubSub.publish(pubsub, full).pipe(Effect.as(full))
+      }),
+    events: Stream.fromPubSub(pubsub),
+    recent: (n) => Effect.sync(() => history.slice(Math.max(0, history.length - n))),
+    usage: Effect.sync(() => [...usage.values()].map((u) => ({ ...u }))),
+    breaker,
+    limiter,
+    prices,
+    expectedLatency: (provider) => latency.get(provider)
+  })
+})
+
+/** A pool with these settings. */
+export const layer = (settings: Settings = {}): Layer.Layer<ProviderPool> => Layer.effect(ProviderPool, make(settings))
+
+/** A pool with default settings, for tests. */
+export const layerTest: Layer.Layer<ProviderPool> = layer()

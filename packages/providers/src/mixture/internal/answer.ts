@@ -1,0 +1,68 @@
+/**
+ * The mixture's answer as `LanguageModel` parts: the winner's response, encoded, with the decision reported in
+ * its `response-metadata` part, and `decisionOf` to read it back.
+ */
+import * as AiError from "effect/ai/AiError"
+import * as Response from "effect/ai/Response"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import type * as Mixture from "../Mixture.ts"
+import * as MixtureEvent from "../MixtureEvent.ts"
+
+const encodeParts = Schema.encodeUnknownEffect(Schema.Array(Response.Part()))
+const decodeSummary = Schema.decodeUnknownResult(MixtureEvent.DecisionSummary)
+
+/** An encoding failure of the mixture's own output, as the `AiError` its `LanguageModel` may fail with. */
+export const schemaFailure = (method: string) => (error: Schema.SchemaError) =>
+  AiError.make({ module: "Mixture", method, reason: AiError.InvalidOutputError.fromSchemaError(error) })
+
+const summaryOf = (decision: Mixture.Decision, strategy: string): MixtureEvent.DecisionSummary => ({
+  provider: decision.winner.provider,
+  model: decision.winner.model,
+  strategy,
+  scores: decision.scores.map((s) => ({
+    provider: s.provider,
+    score: s.score,
+    ...(s.rejectedBy === undefined ? {} : { rejectedBy: s.rejectedBy })
+  }))
+})
+
+// Puts the decision in the answer's response-metadata part (adding one when the provider sent none).
+const annotate = <P extends { readonly type: string }>(
+  parts: ReadonlyArray<P>,
+  summary: MixtureEvent.DecisionSummary
+): Array<P> => {
+  const at = parts.findIndex((p) => p.type === "response-metadata")
+  const existing = (at === -1 ? { type: "response-metadata" } : parts[at]) as P & {
+    readonly metadata?: Record<string, unknown>
+    readonly modelId?: string
+  }
+  const annotated = {
+    ...existing,
+    modelId: existing.modelId ?? summary.model,
+    metadata: { ...existing.metadata, mixture: summary }
+  } as unknown as P
+  return at === -1 ? [annotated, ...parts] : parts.map((p, i) => (i === at ? annotated : p))
+}
+
+/** The winner's response as encoded parts for `generateText`, annotated with the decision. */
+export const encode = (
+  decision: Mixture.Decision,
+  strategy: string
+): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
+  Effect.map(
+    encodeParts(decision.winner.response.content).pipe(Effect.mapError(schemaFailure("generateText"))),
+    (parts) => annotate(parts as ReadonlyArray<Response.PartEncoded>, summaryOf(decision, strategy))
+  )
+
+/** The decision of the mixture that produced `response`, if a mixture did. */
+export const decisionOf = (response: {
+  readonly content: ReadonlyArray<{ readonly type: string }>
+}): MixtureEvent.DecisionSummary | undefined => {
+  const part = response.content.find((p) => p.type === "response-metadata") as
+    | { readonly metadata?: Record<string, unknown> }
+    | undefined
+  const raw = part?.metadata?.mixture
+  return raw === undefined ? undefined : Result.getOrUndefined(decodeSummary(raw))
+}

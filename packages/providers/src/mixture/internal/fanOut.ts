@@ -1,0 +1,231 @@
+/**
+ * One fan-out of a request to the mixture's members: launching the calls through the pool (timeouts, breakers,
+ * rate limits, accounting), collecting their outcomes as they arrive, letting the strategy decide, interrupting
+ * the losers, publishing the fan-out and failing with every provider's reason when nobody won.
+ */
+import type * as LanguageModel from "effect/ai/LanguageModel"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Mixture from "../Mixture.ts"
+import * as MixtureError from "../MixtureError.ts"
+import * as ProviderPool from "../ProviderPool.ts"
+import type * as Scorer from "../Scorer.ts"
+import * as Scorers from "../Scorers.ts"
+import * as Attempts from "./attempts.ts"
+import * as Call from "./call.ts"
+import * as Failure from "./failure.ts"
+import * as Hedge from "./hedge.ts"
+import * as Strategy from "./strategy.ts"
+
+type Event =
+  | {
+      readonly _tag: "Done"
+      readonly index: number
+      readonly exit: Exit.Exit<Scorer.Candidate, ProviderPool.CallError>
+    }
+  | Hedge.Tick
+
+/** Runs one fan-out and returns the winner, or `MixtureFailed`; see `Mixture.decide`. */
+export const decide = (
+  options: Mixture.Options
+): ((
+  request: LanguageModel.ProviderOptions
+) => Effect.Effect<Mixture.Decision, MixtureError.MixtureFailed, ProviderPool.ProviderPool>) => {
+  const members = options.members
+  const rules = Strategy.rulesOf(options.strategy)
+  const name = Strategy.strategyName(options.strategy)
+  const hedgeMillis = Hedge.delayOf(options, rules)
+
+  return (request) =>
+    Effect.gen(function* () {
+      const pool = yield* ProviderPool.ProviderPool
+      const startedAt = yield* Clock.currentTimeMillis
+      const estimatedTokens = Call.estimatedTokens(request.prompt)
+      const records = Attempts.initial(members)
+      const candidates: Array<Scorer.Candidate | undefined> = members.map(() => undefined)
+      // Completions and hedge timers arrive here. A Deferred resumes the waiting loop directly, where a Queue
+      // would wake it a turn of the event loop later — on the path of every answer.
+      const inbox: Array<Event> = []
+      let wake = Deferred.makeUnsafe<void>()
+      const post = (event: Event) =>
+        Effect.sync(() => {
+          inbox.push(event)
+          Deferred.doneUnsafe(wake, Effect.void)
+        })
+      const next: Effect.Effect<Event> = Effect.suspend(() =>
+        inbox.length > 0
+          ? Effect.succeed(inbox.shift()!)
+          : Effect.map(Deferred.await(wake), () => {
+              wake = Deferred.makeUnsafe<void>()
+              return inbox.shift()!
+            })
+      )
+      const fibers = new Map<number, Fiber.Fiber<void>>()
+      let launched = 0
+      const order = launchOrder(members, rules, hedgeMillis !== undefined, pool)
+      const hedge = hedgeMillis === undefined ? undefined : Hedge.make(hedgeMillis, post)
+
+      const attempt = (index: number): Effect.Effect<Scorer.Candidate, ProviderPool.CallError> => {
+        const member = members[index]!
+        const call = rules.persist(
+          pool.call(Call.target(member), Call.generate(member.languageModel, request), {
+            usageOf: Call.usageOf,
+            estimatedTokens
+          })
+        )
+        return Effect.gen(function* () {
+          const start = yield* Clock.currentTimeMillis
+          const record = records[index]!
+          record.startedAt = start
+          return yield* call.pipe(
+            Effect.map((accounted): Scorer.Candidate => {
+              Attempts.recordAnswer(record, accounted, "answered")
+              return {
+                provider: member.provider,
+                model: member.model,
+                weight: member.weight ?? 1,
+                response: accounted.value
+              }
+            }),
+            Effect.tapError((error) =>
+              Effect.map(Clock.currentTimeMillis, (end) => {
+                record.latencyMs = end - start
+                Attempts.recordError(record, member, error)
+              })
+            ),
+            Effect.onInterrupt(() =>
+              Effect.map(Clock.currentTimeMillis, (end) => {
+                record.outcome = "cancelled"
+                record.latencyMs = end - start
+              })
+            )
+          )
+        })
+      }
+
+      const launch = Effect.suspend(() => {
+        if (launched >= members.length) return Effect.void
+        const index = order[launched++]!
+        return attempt(index).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) => post({ _tag: "Done", index, exit })),
+          Effect.asVoid,
+          Effect.forkChild,
+          Effect.tap((fiber) => Effect.sync(() => fibers.set(index, fiber))),
+          Effect.andThen(hedge === undefined || launched >= members.length ? Effect.void : hedge.arm)
+        )
+      })
+
+      // Sequential strategies start one provider; hedging starts more over time; the others start everyone.
+      const sequential = rules.sequential || hedge !== undefined
+      if (sequential) yield* launch
+      else for (let i = 0; i < members.length; i++) yield* launch
+
+      const tally = rules.tally()
+      let winner: Scorer.Candidate | undefined
+      let pending = launched
+
+      while (pending > 0 && winner === undefined) {
+        const event = yield* next
+        if (event._tag === "Hedge") {
+          if (hedge?.isCurrent(event) === true && launched < members.length) {
+            yield* launch
+            pending++
+          }
+          continue
+        }
+        pending--
+        fibers.delete(event.index)
+        let accepted = false
+        if (
+          Exit.isFailure(event.exit) &&
+          !Cause.hasFails(event.exit.cause) &&
+          !Cause.hasInterruptsOnly(event.exit.cause)
+        ) {
+          Attempts.recordDefect(records[event.index]!, members[event.index]!, event.exit.cause)
+        }
+        if (Exit.isSuccess(event.exit)) {
+          const candidate = event.exit.value
+          candidates[event.index] = candidate
+          const rejected = Scorers.rejection(candidate, request)
+          if (rejected !== undefined && rules.screens) {
+            Attempts.reject(records[event.index]!, candidate, rejected)
+          } else {
+            accepted = true
+            winner = tally(candidate)
+          }
+        }
+        // A failed or rejected sequential attempt hands over to the next provider at once.
+        if (!accepted && sequential && winner === undefined && launched < members.length) {
+          yield* launch
+          pending++
+        }
+      }
+
+      // The decision is made: the calls still running lost. They are interrupted in the background, after the
+      // caller has had its turn, so tearing down their HTTP requests does not delay the answer; the event
+      // already reports them cancelled.
+      if (fibers.size > 0) {
+        const now = yield* Clock.currentTimeMillis
+        for (const index of fibers.keys()) {
+          const record = records[index]!
+          record.outcome = "cancelled"
+          if (record.startedAt !== undefined) record.latencyMs = now - record.startedAt
+        }
+        yield* Effect.forkDetach(Effect.yieldNow.pipe(Effect.andThen(Fiber.interruptAll([...fibers.values()]))))
+      }
+
+      let scores: Mixture.Decision["scores"] = []
+      if (rules.conclude !== undefined) {
+        const verdict = yield* rules.conclude(candidates, records, request)
+        winner = verdict.winner
+        scores = verdict.scores
+      }
+
+      if (winner !== undefined) records[candidates.indexOf(winner)]!.outcome = "won"
+      const event = yield* Attempts.publish(pool, { strategy: name, startedAt, members, records, winner })
+
+      if (winner === undefined) {
+        const failures = members.map((member, i): MixtureError.ProviderFailure => {
+          const r = records[i]!
+          if (r.failure !== undefined) return r.failure
+          return r.outcome === "answered"
+            ? Failure.failure(member, "Disagreed", "its answer found no quorum", true)
+            : Failure.failure(member, "NotAttempted", "not attempted", true)
+        })
+        const detail = rules.detail?.(records)
+        const failed = new MixtureError.MixtureFailed({
+          strategy: name,
+          failures,
+          ...(detail === undefined ? {} : { detail })
+        })
+        return yield* Effect.fail(Failure.withReasons(failed, Attempts.aiReasons(records)))
+      }
+      return { winner, scores, event }
+    })
+}
+
+// All members start at once, but each one's request is built on this one thread before the next begins (about
+// half a millisecond with the HTTP adapters). When every answer is awaited the slowest provider goes first, so the
+// others are prepared while it works; when the first answers win, the fastest goes first. Ordered strategies
+// (fallback, hedging) keep the configured order. Providers without a latency yet keep their place, in front.
+const launchOrder = (
+  members: ReadonlyArray<Mixture.Member>,
+  rules: Strategy.Rules,
+  hedged: boolean,
+  pool: ProviderPool.Service
+): ReadonlyArray<number> => {
+  const indices = members.map((_, i) => i)
+  if (rules.order === "configured" || hedged) return indices
+  const slowestFirst = rules.order === "slowest-first"
+  const key = (i: number) => {
+    const expected = pool.expectedLatency(members[i]!.provider)
+    if (expected === undefined) return slowestFirst ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY
+    return slowestFirst ? -expected : expected
+  }
+  return indices.sort((a, b) => key(a) - key(b) || a - b)
+}

@@ -1,0 +1,50 @@
+/**
+ * The `weightedScore` strategy: every provider starts at once, slowest first; once all have answered, each
+ * answer is scored (the scorers' total, the provider's weight included) and the best acceptable one wins.
+ */
+import * as Effect from "effect/Effect"
+import type * as Mixture from "../Mixture.ts"
+import * as Scorer from "../Scorer.ts"
+import * as Scorers from "../Scorers.ts"
+import * as Attempts from "./attempts.ts"
+import type * as Strategy from "./strategy.ts"
+
+/** The rules of `weightedScore`. */
+export const rules = (strategy: Extract<Mixture.Strategy, { readonly _tag: "WeightedScore" }>): Strategy.Rules => ({
+  // Answers are judged while scoring instead, where a refusal keeps its (low) score rather than being dropped.
+  screens: false,
+  sequential: false,
+  hedgeable: false,
+  order: "slowest-first",
+  persist: (call) => call,
+  tally: () => () => undefined,
+  conclude: (candidates, records, request) =>
+    Effect.map(
+      Scorer.scoreAll(
+        strategy.scorers,
+        candidates.filter((c): c is Scorer.Candidate => c !== undefined),
+        request
+      ),
+      (scored): Strategy.Verdict => {
+        let best: Scorer.Scored | undefined
+        for (const s of scored) {
+          const record = records[candidates.indexOf(s.candidate)]!
+          record.score = s.total
+          const rejected = s.rejectedBy ?? Scorers.rejection(s.candidate, request)
+          if (rejected !== undefined && rejected !== "refusal") {
+            Attempts.reject(record, s.candidate, rejected)
+            continue
+          }
+          if (best === undefined || s.total > best.total) best = s
+        }
+        return {
+          winner: best?.candidate,
+          scores: scored.map((s) => ({
+            provider: s.candidate.provider,
+            score: s.total,
+            ...(s.rejectedBy === undefined ? {} : { rejectedBy: s.rejectedBy })
+          }))
+        }
+      }
+    )
+})
