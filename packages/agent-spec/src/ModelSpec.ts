@@ -6,7 +6,11 @@ import * as Schema from "effect/Schema"
 import * as Fields from "./internal/fields.ts"
 import * as SpecDuration from "./SpecDuration.ts"
 
-/** The wire protocols Troupe speaks: each provider definition is one of these. */
+/**
+ * The wire protocols Troupe speaks: each provider definition is one of these. The words are
+ * `@troupe/providers`' `ProviderCatalog.kinds`; this package keeps its own copy to stay free of dependencies,
+ * and a test fails when the two disagree.
+ */
 export const ProviderKind = Schema.Literals(["openai", "anthropic", "gemini", "ollama"]).annotate({
   description:
     "Wire protocol: openai (any OpenAI-compatible chat completions server), anthropic (Messages API), gemini, ollama."
@@ -40,9 +44,10 @@ export const ProviderDefinition = Schema.Struct({
 export type ProviderDefinition = typeof ProviderDefinition.Type
 
 /**
- * The providers every spec can name without defining them. Keys and base URLs come from the usual environment
- * variables (`OPENAI_API_KEY`/`OPENAI_BASE_URL`, `ANTHROPIC_API_KEY`/`ANTHROPIC_BASE_URL`,
- * `GEMINI_API_KEY`/`GEMINI_BASE_URL`, `OLLAMA_HOST`).
+ * The providers every spec can name without defining them (`ProviderCatalog.builtins` of `@troupe/providers`,
+ * checked by a test). Keys and base URLs come from the usual environment variables
+ * (`OPENAI_API_KEY`/`OPENAI_BASE_URL`, `ANTHROPIC_API_KEY`/`ANTHROPIC_BASE_URL`, `GEMINI_API_KEY`/`GEMINI_BASE_URL`,
+ * `OLLAMA_HOST`); a built-in pointed at another server by its base-URL variable needs no key.
  */
 export const builtinProviders: { readonly [name: string]: ProviderDefinition } = {
   openai: { kind: "openai", apiKeyEnv: "OPENAI_API_KEY", headers: {} },
@@ -77,7 +82,7 @@ export const ModelRef = Schema.Struct(modelFields).annotate({ description: "One 
 /** A decoded model reference. */
 export type ModelRef = typeof ModelRef.Type
 
-/** How a mixture picks its answer from the providers it queried. */
+/** How a mixture picks its answer from the providers it queried (`Mixture.strategyNames`, checked by a test). */
 export const MixtureStrategy = Schema.Literals(["weighted-score", "first-valid", "quorum", "fallback"]).annotate({
   description:
     "weighted-score: query all, score each valid answer times its weight, keep the best; first-valid: query all, keep the first valid answer; quorum: keep an answer enough providers agree on; fallback: query one at a time in order until one succeeds."
@@ -102,10 +107,13 @@ export type MixtureMember = typeof MixtureMember.Type
 /** Several models queried together (the mixture of providers). */
 export const Mixture = Schema.Struct({
   strategy: Fields.withDefault(MixtureStrategy, "How the answer is chosen.", "weighted-score"),
-  timeout: SpecDuration.withDefault("How long to wait for the providers of one turn; late answers are dropped.", "30s"),
+  timeout: SpecDuration.withDefault(
+    "How long each provider may take to answer one turn; a late provider is dropped from the turn.",
+    "60s"
+  ),
   retries: Fields.withDefault(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
-    "Retries per provider on a retryable failure (rate limit, 5xx, timeout).",
+    "How often fallback retries each provider on a retryable failure (rate limit, 5xx, timeout) before the next one; the other strategies ask every provider once.",
     1
   ),
   quorum: Fields.optional(
@@ -121,5 +129,5 @@ export const Mixture = Schema.Struct({
 /** A decoded mixture. */
 export type Mixture = typeof Mixture.Type
 
-/** The model used when a spec names neither `model` nor `mixture`. */
+/** The model used when a spec names neither `model` nor `mixture`: the first built-in provider's default model. */
 export const defaultModel: ModelRef = { provider: "openai", model: "gpt-5-mini" }

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
-import { AgentSpec, ModelSpec, ToolSpec } from "../src/index.ts"
+import { AgentSpec, ToolSpec } from "../src/index.ts"
 import * as Issues from "../src/internal/issues.ts"
 
 const decode = Schema.decodeUnknownExit(AgentSpec.AgentSpec, AgentSpec.parseOptions)
@@ -129,7 +129,7 @@ describe("AgentSpec", () => {
     assert.strictEqual(spec.mixture?.strategy, "quorum")
     assert.strictEqual(spec.mixture?.quorum, 2)
     assert.strictEqual(spec.mixture?.retries, 1)
-    assert.strictEqual(ms(spec.mixture!.timeout), 30_000)
+    assert.strictEqual(ms(spec.mixture!.timeout), 60_000)
     assert.deepStrictEqual(
       spec.mixture?.providers.map((p) => p.weight),
       [1, 1.2]
@@ -336,7 +336,7 @@ describe("AgentSpec", () => {
     assert.strictEqual(single.strategy, "first-valid")
     assert.deepStrictEqual(single.providers, [{ provider: "gemini", model: "gemini-2.5-pro", weight: 1 }])
     const fallback = AgentSpec.modelsOf(ok({ name: "a" }))
-    assert.deepStrictEqual(fallback.providers, [{ ...ModelSpec.defaultModel, weight: 1 }])
+    assert.deepStrictEqual(fallback.providers, [{ provider: "openai", model: "gpt-5-mini", weight: 1 }])
   })
 
   it("encodes back to the YAML form", () => {

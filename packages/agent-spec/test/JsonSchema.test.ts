@@ -63,7 +63,10 @@ describe("JsonSchema", () => {
 
   it("is named by a yaml-language-server line in every YAML under agents/", () => {
     const dir = join(root, "agents")
-    for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
+    const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"))
+    assert.includeMembers(files, ["backend.yaml", "team.yaml"])
+    assert.isAtLeast(files.length, 10)
+    for (const file of files) {
       const first = readFileSync(join(dir, file), "utf8").split("\n")[0]
       assert.strictEqual(first, "# yaml-language-server: $schema=./agent.schema.json", file)
     }

@@ -4,6 +4,7 @@
  * Commands fail with `CliExit`; `bin.ts` turns that into stderr output and the process exit code.
  */
 
+import { Mixture } from "@troupe/providers"
 import * as Config from "effect/Config"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -38,7 +39,7 @@ export const command = Command.make(
       Flag.withDescription("Ask every configured provider and print the winner with the score table"),
       Flag.withDefault(false)
     ),
-    strategy: Flag.Literals("strategy", Prompt.strategies).pipe(
+    strategy: Flag.Literals("strategy", Mixture.strategyNames).pipe(
       Flag.withDescription("How --mixture picks its answer (default weighted-score)"),
       Flag.withDefault("weighted-score" as const)
     ),

@@ -2,11 +2,13 @@
  * Which providers the environment configures, which model each one uses by default, and how to explain a
  * provider failure to a person in one line.
  *
- * A provider is configured when its key variable is set (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`,
- * `GEMINI_API_KEY`) or, for Ollama, when `OLLAMA_HOST` is set. The first configured one in that order is the
- * default provider. `--model` / `TROUPE_MODEL` pick the model: `provider/model` also picks the provider, a bare
- * model id applies to the default provider.
+ * A provider of `ProviderCatalog.builtins` is configured when its key variable is set (`OPENAI_API_KEY`,
+ * `ANTHROPIC_API_KEY`, `GEMINI_API_KEY`) or its base-URL variable points it at a server (`OPENAI_BASE_URL` at a
+ * keyless local server, `OLLAMA_HOST`). The first configured one in the catalogue's order is the default
+ * provider. `--model` / `TROUPE_MODEL` pick the model: `provider/model` also picks the provider, a bare model id
+ * applies to the default provider.
  */
+import { ProviderCatalog } from "@troupe/providers"
 import type * as AiError from "effect/ai/AiError"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
@@ -20,29 +22,17 @@ export interface Selected {
   readonly model: string
 }
 
-/** The environment variables of each built-in provider. */
-export const variables: Readonly<Record<string, { readonly key?: string; readonly baseUrl: string }>> = {
-  openai: { key: "OPENAI_API_KEY", baseUrl: "OPENAI_BASE_URL" },
-  anthropic: { key: "ANTHROPIC_API_KEY", baseUrl: "ANTHROPIC_BASE_URL" },
-  gemini: { key: "GEMINI_API_KEY", baseUrl: "GEMINI_BASE_URL" },
-  ollama: { baseUrl: "OLLAMA_HOST" }
-}
-
-/** The model each provider uses when none is given. */
-export const defaultModels: Readonly<Record<string, string>> = {
-  openai: "gpt-5-mini",
-  anthropic: "claude-sonnet-4-5",
-  gemini: "gemini-2.5-flash",
-  ollama: "llama3.2"
-}
-
-const order = ["openai", "anthropic", "gemini", "ollama"] as const
-
-/** What to tell a person who has configured no provider. */
-export const howToConfigure =
-  "No model provider is configured. Set one of: OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible " +
-  "server), ANTHROPIC_API_KEY, GEMINI_API_KEY, or OLLAMA_HOST (e.g. http://127.0.0.1:11434) for a local Ollama. " +
+/** What to tell a person who has configured no provider: every variable, from the provider catalogue. */
+export const howToConfigure = [
+  "No model provider is configured. Set one of:",
+  ...ProviderCatalog.builtins.map((b) =>
+    b.keyVariable === undefined
+      ? `  ${b.baseUrlVariable} (e.g. ${b.defaultBaseUrl}) for a local ${b.name}`
+      : `  ${b.keyVariable} for ${b.name} (${b.baseUrlVariable} points it at another server)`
+  ),
+  "A local OpenAI-compatible server (llama.cpp, vLLM, LM Studio) needs no key: OPENAI_BASE_URL=http://127.0.0.1:8080/v1",
   "Example: export OPENAI_API_KEY=sk-..."
+].join("\n")
 
 const isSet = (name: string) =>
   Config.option(Config.String(name)).pipe(
@@ -50,11 +40,26 @@ const isSet = (name: string) =>
     Effect.orElseSucceed(() => false)
   )
 
-/** The configured providers, in preference order. */
-export const configured: Effect.Effect<ReadonlyArray<string>> = Effect.filter(order, (provider) => {
-  const vars = variables[provider]!
-  return isSet(vars.key ?? vars.baseUrl)
-})
+/**
+ * The configured providers, in the catalogue's order: those whose key variable is set, or whose base-URL
+ * variable points them at a server (a keyless local one, or Ollama's host).
+ */
+export const configured: Effect.Effect<ReadonlyArray<string>> = Effect.map(
+  Effect.filter(ProviderCatalog.builtins, (b) =>
+    b.keyVariable === undefined
+      ? isSet(b.baseUrlVariable)
+      : Effect.zipWith(isSet(b.keyVariable), isSet(b.baseUrlVariable), (key, url) => key || url)
+  ),
+  (builtins) => builtins.map((b) => b.name)
+)
+
+const defaultModelOf = (provider: string): string => ProviderCatalog.builtin(provider)!.defaultModel
+
+/** The variable a person should set to configure `provider` (its key, else its base URL). */
+export const variableOf = (provider: string): string | undefined => {
+  const builtin = ProviderCatalog.builtin(provider)
+  return builtin?.keyVariable ?? builtin?.baseUrlVariable
+}
 
 /**
  * The providers to use: the default one (or the one `modelRef` names), or with `all` every configured
@@ -69,12 +74,12 @@ export const select = (options: {
     if (available.length === 0) return yield* new CliExit({ code: ExitCode.badInput, message: howToConfigure })
     const ref = options.modelRef?.trim() === "" ? undefined : options.modelRef?.trim()
     const slash = ref?.indexOf("/") ?? -1
-    const named = ref !== undefined && slash > 0 && ref.slice(0, slash) in variables ? ref.slice(0, slash) : undefined
+    const prefix = ref !== undefined && slash > 0 ? ref.slice(0, slash) : undefined
+    const named = prefix !== undefined && ProviderCatalog.builtin(prefix) !== undefined ? prefix : undefined
     if (named !== undefined && !available.includes(named)) {
-      const vars = variables[named]!
       return yield* new CliExit({
         code: ExitCode.badInput,
-        message: `--model names ${named}, which is not configured: set ${vars.key ?? vars.baseUrl}.`
+        message: `--model names ${named}, which is not configured: set ${variableOf(named)}.`
       })
     }
     const pinned =
@@ -83,17 +88,17 @@ export const select = (options: {
         : named === undefined
           ? { provider: available[0]!, model: ref }
           : { provider: named, model: ref.slice(slash + 1) }
-    if (!options.all) return [pinned ?? { provider: available[0]!, model: defaultModels[available[0]!]! }]
+    if (!options.all) return [pinned ?? { provider: available[0]!, model: defaultModelOf(available[0]!) }]
     return available.map((provider) =>
-      pinned !== undefined && pinned.provider === provider ? pinned : { provider, model: defaultModels[provider]! }
+      pinned !== undefined && pinned.provider === provider ? pinned : { provider, model: defaultModelOf(provider) }
     )
   })
 
 /** One line a person can act on for a provider's failure (which variable to check, what to change). */
 export const explain = (provider: string, model: string, reason: AiError.AiErrorReason): string => {
-  const vars = variables[provider]
-  const key = vars?.key ?? "the provider's API key"
-  const baseUrl = vars?.baseUrl ?? "the provider's base URL"
+  const builtin = ProviderCatalog.builtin(provider)
+  const key = builtin?.keyVariable ?? "the provider's API key"
+  const baseUrl = builtin?.baseUrlVariable ?? "the provider's base URL"
   switch (reason._tag) {
     case "AuthenticationError":
       return reason.kind === "InsufficientPermissions"

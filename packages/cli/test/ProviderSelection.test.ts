@@ -29,12 +29,40 @@ describe("ProviderSelection", () => {
     }).pipe(withEnv({ OPENAI_API_KEY: "k", OLLAMA_HOST: "127.0.0.1:11434" }))
   )
 
-  it.effect("no provider, or an unconfigured one, is bad input that says what to set", () =>
+  it.effect("no provider is bad input that names every variable to set", () =>
     Effect.gen(function* () {
       const none = yield* Effect.flip(ProviderSelection.select({ modelRef: undefined, all: false }))
       assert.strictEqual(none.code, 2)
-      assert.strictEqual(none.message, ProviderSelection.howToConfigure)
+      for (const variable of [
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "OLLAMA_HOST"
+      ]) {
+        assert.include(none.message, variable)
+      }
     }).pipe(withEnv({}))
+  )
+
+  it.effect("--model naming an unconfigured provider is bad input naming its variable", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(ProviderSelection.select({ modelRef: "anthropic/claude-x", all: false }))
+      assert.strictEqual(error.code, 2)
+      assert.strictEqual(error.message, "--model names anthropic, which is not configured: set ANTHROPIC_API_KEY.")
+      // A prefix that is no provider is part of the model id, for the default provider.
+      assert.deepStrictEqual(yield* ProviderSelection.select({ modelRef: "meta-llama/llama-3", all: false }), [
+        { provider: "openai", model: "meta-llama/llama-3" }
+      ])
+    }).pipe(withEnv({ OPENAI_API_KEY: "k" }))
+  )
+
+  it.effect("a base URL alone configures a keyless OpenAI-compatible server", () =>
+    Effect.gen(function* () {
+      assert.deepStrictEqual(yield* ProviderSelection.select({ modelRef: undefined, all: false }), [
+        { provider: "openai", model: "gpt-5-mini" }
+      ])
+    }).pipe(withEnv({ OPENAI_BASE_URL: "http://127.0.0.1:8080/v1" }))
   )
 
   it("explains failures with the variable to check", () => {

@@ -1,8 +1,8 @@
 /**
- * Provider definitions: the built-in names `openai`, `anthropic`, `gemini`, `ollama` (configured from the
- * environment through `Config`), named definitions (`kind` of `openai`, `anthropic`, `gemini` or `ollama`,
- * `baseUrl`, `apiKeyEnv`, `headers`, `timeout`), and the functions that turn a provider + model into a
- * `LanguageModel` or `EmbeddingModel`. A definition without `apiKeyEnv` sends no key (vLLM, llama.cpp, LM Studio).
+ * Provider definitions and the functions that turn a provider + model into a `LanguageModel` or
+ * `EmbeddingModel`: the built-in providers of `ProviderCatalog` (configured from the environment through
+ * `Config`) and named definitions (`kind`, `baseUrl`, `apiKeyEnv`, `headers`, `timeout`). A definition without
+ * `apiKeyEnv` sends no key (vLLM, llama.cpp, LM Studio).
  *
  * ```ts
  * // An Effect of the service (the mixture builds several this way):
@@ -13,12 +13,12 @@
  * const groq = ProviderConfig.definition({ name: "groq", kind: "openai", baseUrl: "https://api.groq.com/openai/v1", apiKeyEnv: "GROQ_API_KEY" })
  * ```
  *
- * Environment: `OPENAI_API_KEY` / `OPENAI_BASE_URL` (default https://api.openai.com/v1),
- * `ANTHROPIC_API_KEY` / `ANTHROPIC_BASE_URL` (default https://api.anthropic.com), `GEMINI_API_KEY` /
- * `GEMINI_BASE_URL` (default https://generativelanguage.googleapis.com/v1beta), `OLLAMA_HOST` (default
- * http://127.0.0.1:11434; served OpenAI-compatible at `$OLLAMA_HOST/v1`, no key). Keys are read with
- * `Config.Redacted` and never appear in errors. A missing key fails with `ProviderConfigError`
- * when the model is built, not when it is first called.
+ * Environment (see `ProviderCatalog.builtins`): `OPENAI_API_KEY` / `OPENAI_BASE_URL`, `ANTHROPIC_API_KEY` /
+ * `ANTHROPIC_BASE_URL`, `GEMINI_API_KEY` / `GEMINI_BASE_URL`, `OLLAMA_HOST` (served OpenAI-compatible at
+ * `$OLLAMA_HOST/v1`, no key). Keys are read with `Config.Redacted` and never appear in errors. A built-in that
+ * points at its hosted API needs its key, and a missing one fails with `ProviderConfigError` when the model is
+ * built, not when it is first called; pointed at another server by its base-URL variable, it works without one
+ * (a keyless llama.cpp, vLLM or LM Studio server).
  */
 
 import type * as EmbeddingModel from "effect/ai/EmbeddingModel"
@@ -29,7 +29,7 @@ import * as Effect from "effect/Effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as AnthropicLanguageModel from "./AnthropicLanguageModel.ts"
 import type * as Connection from "./Connection.ts"
@@ -37,18 +37,8 @@ import * as GeminiEmbeddingModel from "./GeminiEmbeddingModel.ts"
 import * as GeminiLanguageModel from "./GeminiLanguageModel.ts"
 import * as OpenAiEmbeddingModel from "./OpenAiEmbeddingModel.ts"
 import * as OpenAiLanguageModel from "./OpenAiLanguageModel.ts"
+import * as ProviderCatalog from "./ProviderCatalog.ts"
 import * as Retry from "./Retry.ts"
-
-/**
- * The kind of a provider definition: a wire format, or `ollama` (OpenAI-compatible at `{baseUrl}/v1`,
- * no key), the same kinds an agent spec's `providers:` entries may name.
- */
-export const ProviderKind = Schema.Literals(["openai", "anthropic", "gemini", "ollama"])
-/** The kind of a provider definition. */
-export type ProviderKind = typeof ProviderKind.Type
-
-/** The wire format a resolved provider speaks (`ollama` speaks `openai`). */
-export type WireKind = Exclude<ProviderKind, "ollama">
 
 /**
  * A named provider definition, as written in configuration or agent YAML. `timeout` is a duration
@@ -58,7 +48,7 @@ export type WireKind = Exclude<ProviderKind, "ollama">
  */
 export const ProviderDefinition = Schema.Struct({
   name: Schema.String,
-  kind: ProviderKind,
+  kind: ProviderCatalog.ProviderKind,
   baseUrl: Schema.optionalKey(Schema.String),
   apiKeyEnv: Schema.optionalKey(Schema.String),
   headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
@@ -70,11 +60,6 @@ export type ProviderDefinition = typeof ProviderDefinition.Type
 
 /** Builds a definition value (a typed identity, for readability at call sites). */
 export const definition = (definition: ProviderDefinition): ProviderDefinition => definition
-
-/** The names that need no definition. */
-export const builtinNames = ["openai", "anthropic", "gemini", "ollama"] as const
-/** A built-in provider name. */
-export type BuiltinName = (typeof builtinNames)[number]
 
 /** A provider: a built-in name, the name of a definition passed alongside, or a definition. */
 export type ProviderRef = string | ProviderDefinition
@@ -93,25 +78,22 @@ export class ProviderConfigError extends Schema.TaggedError<ProviderConfigError>
 /** A provider ready to build models: its kind and connection (with the key, still redacted). */
 export interface ResolvedProvider {
   readonly name: string
-  readonly kind: WireKind
+  readonly kind: ProviderCatalog.WireKind
   readonly connection: Connection.Options
-}
-
-/**
- * Default base URLs per kind (used by built-ins and by definitions without `baseUrl`). The `ollama`
- * entry is the server address; requests go to its `/v1`.
- */
-export const defaultBaseUrls: Readonly<Record<ProviderKind, string>> = {
-  openai: "https://api.openai.com/v1",
-  anthropic: "https://api.anthropic.com",
-  gemini: "https://generativelanguage.googleapis.com/v1beta",
-  ollama: "http://127.0.0.1:11434"
 }
 
 const fail = (provider: string, description: string) => new ProviderConfigError({ provider, description })
 
+const readOptionalKey = (variable: string): Effect.Effect<Redacted.Redacted<string> | undefined> =>
+  Config.option(Config.Redacted(variable)).pipe(
+    Effect.map((key) => (Option.isSome(key) && Redacted.value(key.value).trim() !== "" ? key.value : undefined)),
+    Effect.orElseSucceed(() => undefined)
+  )
+
 const readKey = (provider: string, variable: string): Effect.Effect<Redacted.Redacted<string>, ProviderConfigError> =>
-  Effect.mapError(Config.Redacted(variable), () => fail(provider, `${variable} is not set`))
+  Effect.flatMap(readOptionalKey(variable), (key) =>
+    key === undefined ? Effect.fail(fail(provider, `${variable} is not set`)) : Effect.succeed(key)
+  )
 
 const readOptional = (variable: string): Effect.Effect<string | undefined> =>
   Config.option(Config.String(variable)).pipe(
@@ -131,7 +113,7 @@ const ollamaBase = (host: string): string => {
 }
 
 const ollamaHost = (): Effect.Effect<string> =>
-  Effect.map(readOptional("OLLAMA_HOST"), (host) => host ?? defaultBaseUrls.ollama)
+  Effect.map(readOptional("OLLAMA_HOST"), (host) => host ?? ProviderCatalog.defaultBaseUrls.ollama)
 
 const parseTimeout = (provider: string, timeout: ProviderDefinition["timeout"]) => {
   if (timeout === undefined) return Effect.succeed(undefined)
@@ -155,32 +137,28 @@ export const resolve = (
     if (typeof provider !== "string") return yield* fromDefinition(provider)
     const named = definitions.find((d) => d.name === provider)
     if (named !== undefined) return yield* fromDefinition(named)
-    switch (provider) {
-      // The hosted APIs read `<NAME>_BASE_URL` and `<NAME>_API_KEY`.
-      case "openai":
-      case "anthropic":
-      case "gemini": {
-        const prefix = provider.toUpperCase()
-        return {
-          name: provider,
-          kind: provider,
-          connection: {
-            baseUrl: (yield* readOptional(`${prefix}_BASE_URL`)) ?? defaultBaseUrls[provider],
-            apiKey: yield* readKey(provider, `${prefix}_API_KEY`)
-          }
-        }
-      }
-      case "ollama":
-        return {
-          name: provider,
-          kind: "openai" as const,
-          connection: { baseUrl: ollamaBase(yield* ollamaHost()) }
-        }
-      default:
-        return yield* fail(
-          provider,
-          `unknown provider; use one of ${builtinNames.join(", ")} or a definition with that name`
-        )
+    const builtin = ProviderCatalog.builtin(provider)
+    if (builtin === undefined) {
+      return yield* fail(
+        provider,
+        `unknown provider; use one of ${ProviderCatalog.builtinNames.join(", ")} or a definition with that name`
+      )
+    }
+    if (builtin.kind === "ollama") {
+      return { name: provider, kind: "openai" as const, connection: { baseUrl: ollamaBase(yield* ollamaHost()) } }
+    }
+    const customUrl = yield* readOptional(builtin.baseUrlVariable)
+    // Pointed at another server than its hosted API, a built-in may talk to a keyless one (llama.cpp, vLLM).
+    const apiKey =
+      builtin.keyVariable === undefined
+        ? undefined
+        : customUrl === undefined
+          ? yield* readKey(provider, builtin.keyVariable)
+          : yield* readOptionalKey(builtin.keyVariable)
+    return {
+      name: provider,
+      kind: builtin.kind,
+      connection: { baseUrl: customUrl ?? builtin.defaultBaseUrl, ...(apiKey === undefined ? {} : { apiKey }) }
     }
   })
 
@@ -191,7 +169,7 @@ const fromDefinition = (def: ProviderDefinition): Effect.Effect<ResolvedProvider
     const baseUrl =
       def.kind === "ollama"
         ? ollamaBase(def.baseUrl ?? (yield* ollamaHost()))
-        : (def.baseUrl ?? defaultBaseUrls[def.kind])
+        : (def.baseUrl ?? ProviderCatalog.defaultBaseUrls[def.kind])
     return {
       name: def.name,
       kind: def.kind === "ollama" ? "openai" : def.kind,

@@ -170,27 +170,40 @@ describe("ProviderConfig", () => {
         const model = yield* ProviderConfig.languageModel("vllm", "qwen", { definitions: [vllm] }).pipe(withEnv({}))
         assert.strictEqual((yield* ask(model)).text, "keyless")
         assert.strictEqual(server.requests[0]!.headers.authorization, undefined)
-        // The built-in `openai` still requires its key even when OPENAI_BASE_URL points elsewhere.
-        const builtin = yield* Effect.flip(
-          ProviderConfig.resolve("openai").pipe(withEnv({ OPENAI_BASE_URL: server.url }))
+        // The built-in `openai` pointed at a keyless local server works without OPENAI_API_KEY and sends no key.
+        const builtin = yield* ProviderConfig.languageModel("openai", "llama").pipe(
+          withEnv({ OPENAI_BASE_URL: server.url })
         )
-        assert.match(builtin.description, /OPENAI_API_KEY is not set/)
+        assert.strictEqual((yield* ask(builtin)).text, "keyless")
+        assert.strictEqual(server.requests.length, 2)
+        assert.strictEqual(server.requests[1]!.headers.authorization, undefined)
+        // At its hosted API it still needs the key, and says which variable is missing.
+        const hosted = yield* Effect.flip(ProviderConfig.resolve("openai").pipe(withEnv({ OPENAI_API_KEY: " " })))
+        assert.strictEqual(hosted.message, "provider 'openai': OPENAI_API_KEY is not set")
       })
     )
   )
 
-  it("decodes definitions and rejects unknown kinds", () => {
-    const decode = Schema.decodeUnknownSync(ProviderConfig.ProviderDefinition)
-    assert.deepStrictEqual(decode({ name: "vllm", kind: "openai", baseUrl: "http://gpu:8000/v1" }), {
-      name: "vllm",
-      kind: "openai",
-      baseUrl: "http://gpu:8000/v1"
-    })
-    assert.strictEqual(decode({ name: "local", kind: "ollama" }).kind, "ollama")
-    const spec = decode({ name: "slow", kind: "openai", timeout: Duration.seconds(30) })
-    assert.isTrue(Duration.isDuration(spec.timeout))
-    assert.throws(() => decode({ name: "x", kind: "cohere" }))
-  })
+  it.effect("definitions: timeouts as text, milliseconds or durations; unknown kinds and bad timeouts refused", () =>
+    Effect.gen(function* () {
+      const decode = Schema.decodeUnknownSync(ProviderConfig.ProviderDefinition)
+      assert.throws(() => decode({ name: "x", kind: "cohere" }))
+      assert.throws(() => decode({ name: "x", kind: "openai", baseUrl: 8080 }))
+      const timeoutOf = (timeout: unknown) =>
+        Effect.map(
+          ProviderConfig.resolve(decode({ name: "local", kind: "openai", baseUrl: "http://gpu:8000/v1", timeout })),
+          (resolved) => Duration.toMillis(resolved.connection.timeout as Duration.Duration)
+        )
+      assert.strictEqual(yield* timeoutOf("30 seconds"), 30_000)
+      assert.strictEqual(yield* timeoutOf(1500), 1500)
+      assert.strictEqual(yield* timeoutOf(Duration.minutes(2)), 120_000)
+      const bad = yield* Effect.flip(timeoutOf("soon"))
+      assert.strictEqual(bad.message, "provider 'local': timeout 'soon' is not a duration")
+      const ollama = yield* ProviderConfig.resolve(decode({ name: "box", kind: "ollama", baseUrl: "gpu:11434" }))
+      assert.strictEqual(ollama.connection.baseUrl, "http://gpu:11434/v1")
+      assert.strictEqual(ollama.kind, "openai")
+    }).pipe(withEnv({}))
+  )
 
   it.effect("never shows the key: not in resolved settings, not in errors even when echoed", () =>
     run(

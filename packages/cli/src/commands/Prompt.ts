@@ -9,7 +9,7 @@
  * provider configured. `--verbose` adds the full failure on stderr.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Mixture, type MixtureError, ProviderConfig, ProviderPool, Retry } from "@troupe/providers"
+import { Mixture, type MixtureError, ProviderCatalog, ProviderConfig, ProviderPool, Retry } from "@troupe/providers"
 import type * as AiError from "effect/ai/AiError"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
@@ -19,33 +19,13 @@ import * as Stream from "effect/Stream"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as ProviderSelection from "../ProviderSelection.ts"
 
-/** The strategies `--strategy` accepts for `--mixture`. */
-export const strategies = ["weighted-score", "first-valid", "quorum", "fallback"] as const
-
-/** One of `strategies`. */
-export type StrategyName = (typeof strategies)[number]
-
-/** The mixture strategy named on the command line; `quorum` asks a majority of the providers to agree. */
-export const strategyOf = (name: StrategyName, providers: number): Mixture.Strategy => {
-  switch (name) {
-    case "weighted-score":
-      return Mixture.weightedScore()
-    case "first-valid":
-      return Mixture.firstValid
-    case "quorum":
-      return Mixture.quorum(Math.floor(providers / 2) + 1)
-    case "fallback":
-      return Mixture.fallback()
-  }
-}
-
 /** The parsed options of `troupe -p`. */
 export interface Input {
   readonly prompt: string
   readonly json: boolean
   readonly mixture: boolean
   /** How `--mixture` picks its answer. Default: `weighted-score`. */
-  readonly strategy?: StrategyName | undefined
+  readonly strategy?: Mixture.StrategyName | undefined
   readonly verbose: boolean
   /** `--model`, else `TROUPE_MODEL`: a model id, or `provider/model`. */
   readonly model: string | undefined
@@ -132,7 +112,7 @@ const mixture = (input: Input, selected: ReadonlyArray<ProviderSelection.Selecte
     const pool = yield* ProviderPool.ProviderPool
     const model = yield* Mixture.make({
       members,
-      strategy: strategyOf(input.strategy ?? "weighted-score", members.length)
+      strategy: Mixture.strategyNamed(input.strategy ?? "weighted-score", { members: members.length })
     })
     const response = yield* model.generateText({ prompt: input.prompt })
     const decision = Mixture.decisionOf(response)
@@ -174,12 +154,12 @@ const mixture = (input: Input, selected: ReadonlyArray<ProviderSelection.Selecte
   )
 
 const explainFailure = (f: MixtureError.ProviderFailure): string => {
-  const vars = ProviderSelection.variables[f.provider]
+  const builtin = ProviderCatalog.builtin(f.provider)
   if (f.reason === "AuthenticationError") {
-    return `${f.provider}: the API key was rejected; check ${vars?.key ?? "its API key"}.`
+    return `${f.provider}: the API key was rejected; check ${builtin?.keyVariable ?? "its API key"}.`
   }
   if (f.reason === "NetworkError")
-    return `${f.provider}: cannot reach the server; check ${vars?.baseUrl ?? "its base URL"}.`
+    return `${f.provider}: cannot reach the server; check ${builtin?.baseUrlVariable ?? "its base URL"}.`
   return `${f.provider}: ${f.message}.`
 }
 

@@ -54,8 +54,10 @@ import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Answer from "./internal/answer.ts"
+import * as Call from "./internal/call.ts"
 import * as Failure from "./internal/failure.ts"
 import * as FanOut from "./internal/fanOut.ts"
 import * as Strategies from "./internal/strategy.ts"
@@ -79,7 +81,7 @@ export interface Member {
   /** Its weight in `weightedScore` (default 1). */
   readonly weight?: number
   /**
-   * Its time limit per call, rate-limit wait included (default 60 seconds). A streamed call is bounded only up to
+   * Its time limit per call, rate-limit wait included (default {@link defaultMemberTimeout}). A streamed call is bounded only up to
    * its first content part; the adapter's own between-events timeout takes over from there.
    */
   readonly timeout?: Duration.Input
@@ -112,9 +114,46 @@ export interface Decision {
   readonly event: MixtureEvent.FanOut
 }
 
+/** A member's time limit per call when it sets none: 60 seconds. */
+export const defaultMemberTimeout: Duration.Duration = Call.defaultTimeout
+
 // -----------------------------------------------------------------------------
 // Strategies
 // -----------------------------------------------------------------------------
+
+/** The names of the strategies, as configurations write them (`--strategy`, a spec's `mixture.strategy`). */
+export const strategyNames = ["weighted-score", "first-valid", "quorum", "fallback"] as const
+
+/** The name of a strategy. */
+export const StrategyName = Schema.Literals(strategyNames)
+
+/** The name of a strategy. */
+export type StrategyName = typeof StrategyName.Type
+
+/** Retries per provider under `fallback` when a configuration sets none. */
+export const defaultRetries = 1
+
+/**
+ * The strategy a configuration names. `quorum` needs `quorum` providers to agree (a majority of `members` when
+ * absent); `retries` is how often `fallback` retries each provider on a retryable failure (default
+ * {@link defaultRetries}). The other strategies ask every provider once: a failing one is dropped, not retried,
+ * as the others are already asked.
+ */
+export const strategyNamed = (
+  name: StrategyName,
+  options: { readonly members: number; readonly quorum?: number | undefined; readonly retries?: number | undefined }
+): Strategy => {
+  switch (name) {
+    case "weighted-score":
+      return weightedScore()
+    case "first-valid":
+      return firstValid
+    case "quorum":
+      return quorum(options.quorum ?? Math.floor(options.members / 2) + 1)
+    case "fallback":
+      return fallback({ retries: options.retries ?? defaultRetries })
+  }
+}
 
 /**
  * Score every answer and return the best. `scorers` default to `Scorers.defaults`; `judge` adds a judge model
@@ -156,7 +195,7 @@ export const quorum = (k: number, options: { readonly threshold?: number } = {})
 /** Ask providers in order, retrying each `retries` times (default 1) on retryable failures with `backoff`. */
 export const fallback = (options: { readonly retries?: number; readonly backoff?: Duration.Input } = {}): Strategy => ({
   _tag: "Fallback",
-  retries: Math.max(0, options.retries ?? 1),
+  retries: Math.max(0, options.retries ?? defaultRetries),
   backoff: options.backoff ?? Duration.millis(200)
 })
 

@@ -16,7 +16,8 @@ import type * as ProviderPool from "../ProviderPool.ts"
 /** A member's answer, its tool calls still undecoded. */
 export type AnyResponse = LanguageModel.GenerateTextResponse<any, "deferred">
 
-const defaultTimeout = Duration.seconds(60)
+/** A member's time limit per call when it sets none (see `Mixture.defaultMemberTimeout`). */
+export const defaultTimeout: Duration.Duration = Duration.seconds(60)
 
 /** Where the pool sends a member's call, with the member's time limit (60 seconds unless set). */
 export const target = (member: Mixture.Member): ProviderPool.Target => ({
