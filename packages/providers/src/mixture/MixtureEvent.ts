@@ -54,14 +54,35 @@ export const FanOut = Schema.TaggedStruct("MixtureFanOut", {
 /** One fan-out of the mixture. */
 export type FanOut = typeof FanOut.Type
 
-/** The winner as reported in `response-metadata` (`metadata.mixture`). */
+/**
+ * One provider call a provider may bill for an answer: the winner's, a loser's (cancelled calls are billed by
+ * most providers), or a judge's. `costUsd` is absent for models without a price; `estimated` marks tokens the
+ * provider did not report (a call cancelled before its usage arrived), counted from the request instead.
+ */
+export const Charge = Schema.Struct({
+  provider: Schema.String,
+  model: Schema.String,
+  inputTokens: Schema.Int,
+  outputTokens: Schema.Int,
+  costUsd: Schema.optionalKey(Schema.Finite),
+  estimated: Schema.Boolean
+})
+
+/** One billed provider call. */
+export type Charge = typeof Charge.Type
+
+/**
+ * The winner as reported in `response-metadata` (`metadata.mixture`), with every call billed for the answer. A
+ * single model through the pool (`Pooled`) reports the same shape with strategy `single`.
+ */
 export const DecisionSummary = Schema.Struct({
   provider: Schema.String,
   model: Schema.String,
   strategy: Schema.String,
   scores: Schema.Array(
     Schema.Struct({ provider: Schema.String, score: Schema.Finite, rejectedBy: Schema.optionalKey(Schema.String) })
-  )
+  ),
+  charges: Schema.optionalKey(Schema.Array(Charge))
 })
 
 /** The winner as reported in `response-metadata`. */

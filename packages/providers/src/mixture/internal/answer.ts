@@ -17,6 +17,19 @@ const decodeSummary = Schema.decodeUnknownResult(MixtureEvent.DecisionSummary)
 export const schemaFailure = (method: string) => (error: Schema.SchemaError) =>
   AiError.make({ module: "Mixture", method, reason: AiError.InvalidOutputError.fromSchemaError(error) })
 
+// Every attempt that reached its provider may be billed; one that never started (skipped) may not.
+const chargesOf = (event: MixtureEvent.FanOut): Array<MixtureEvent.Charge> =>
+  event.attempts
+    .filter((a) => a.outcome !== "skipped")
+    .map((a) => ({
+      provider: a.provider,
+      model: a.model,
+      inputTokens: a.inputTokens ?? 0,
+      outputTokens: a.outputTokens ?? 0,
+      ...(a.costUsd === undefined ? {} : { costUsd: a.costUsd }),
+      estimated: a.inputTokens === undefined
+    }))
+
 const summaryOf = (decision: Mixture.Decision, strategy: string): MixtureEvent.DecisionSummary => ({
   provider: decision.winner.provider,
   model: decision.winner.model,
@@ -25,8 +38,19 @@ const summaryOf = (decision: Mixture.Decision, strategy: string): MixtureEvent.D
     provider: s.provider,
     score: s.score,
     ...(s.rejectedBy === undefined ? {} : { rejectedBy: s.rejectedBy })
-  }))
+  })),
+  charges: chargesOf(decision.event)
 })
+
+/** The encoded parts of a response, annotated with `summary` in their `response-metadata` part. */
+export const encodeWith = (
+  content: ReadonlyArray<Response.AnyPart>,
+  summary: MixtureEvent.DecisionSummary,
+  method: string
+): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
+  Effect.map(encodeParts(content).pipe(Effect.mapError(schemaFailure(method))), (parts) =>
+    annotate(parts as ReadonlyArray<Response.PartEncoded>, summary)
+  )
 
 // Puts the decision in the answer's response-metadata part (adding one when the provider sent none).
 const annotate = <P extends { readonly type: string }>(
@@ -51,10 +75,7 @@ export const encode = (
   decision: Mixture.Decision,
   strategy: string
 ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
-  Effect.map(
-    encodeParts(decision.winner.response.content).pipe(Effect.mapError(schemaFailure("generateText"))),
-    (parts) => annotate(parts as ReadonlyArray<Response.PartEncoded>, summaryOf(decision, strategy))
-  )
+  encodeWith(decision.winner.response.content, summaryOf(decision, strategy), "generateText")
 
 /** The decision of the mixture that produced `response`, if a mixture did. */
 export const decisionOf = (response: {
