@@ -229,7 +229,7 @@ const MODULE = "AnthropicLanguageModel"
 export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* HttpClient.HttpClient
   const connection = Connection.resolve(options)
-  const url = Http.join(connection.baseUrl, "v1/messages")
+  const endpoint = Connection.endpoint(connection, "v1/messages")
   const headers = { "anthropic-version": apiVersion, ...Common.headers(connection, (key) => ({ "x-api-key": key })) }
 
   const generateText = (
@@ -238,7 +238,11 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     const site = { module: MODULE, method: "generateText" }
     const objectName = provider.responseFormat.type === "json" ? provider.responseFormat.objectName : undefined
     return Effect.flatMap(
-      Http.postJson(client, { site, url, headers, body: requestBody(options, provider, false), connection }, Message),
+      Http.postJson(
+        client,
+        { site, endpoint, headers, body: requestBody(options, provider, false), connection },
+        Message
+      ),
       (body) => {
         if (body.stop_reason === "refusal") {
           return Effect.fail(ProviderError.contentPolicy(site, "stop_reason refusal: the model declined to answer"))
@@ -256,7 +260,9 @@ export const make = Effect.fnUntraced(function* (options: Options) {
             parts.push({ type: "reasoning", text: block.thinking })
           } else if (block.type === "tool_use" && block.name !== undefined) {
             if (typeof block.input !== "object" || block.input === null) {
-              return Effect.fail(ProviderError.malformedToolCall(site, block.name, String(block.input)))
+              return Effect.fail(
+                ProviderError.malformedToolCall(site, block.name, String(block.input), connection.secrets)
+              )
             }
             if (block.name === objectName) parts.push({ type: "text", text: JSON.stringify(block.input) })
             else parts.push({ type: "tool-call", id: block.id ?? block.name, name: block.name, params: block.input })
@@ -286,7 +292,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         done: false
       }
       const onEvent = (data: string): Effect.Effect<Array<Response.StreamPartEncoded>, AiError.AiError> =>
-        Effect.flatMap(Http.decodeEvent(site, StreamEvent, data), (event) => {
+        Effect.flatMap(Http.decodeEvent(site, StreamEvent, data, connection.secrets), (event) => {
           const out: Array<Response.StreamPartEncoded> = []
           switch (event.type) {
             case "message_start": {
@@ -345,7 +351,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
               else if (block.kind === "tool") {
                 const params = block.json.trim() === "" ? {} : ProviderError.parseJson(block.json)
                 if (params === undefined)
-                  return Effect.fail(ProviderError.malformedToolCall(site, block.name, block.json))
+                  return Effect.fail(ProviderError.malformedToolCall(site, block.name, block.json, connection.secrets))
                 out.push({ type: "tool-params-end", id: block.id })
                 out.push({ type: "tool-call", id: block.id, name: block.name, params })
               }
@@ -368,30 +374,38 @@ export const make = Effect.fnUntraced(function* (options: Options) {
               break
             }
             case "error": {
-              const kind = event.error?.type ?? "error"
-              const message = event.error?.message ?? ""
+              const kind = ProviderError.quote(event.error?.type ?? "error", connection.secrets)
+              const message = ProviderError.quote(event.error?.message ?? "", connection.secrets, 500)
               return Effect.fail(
                 kind === "overloaded_error" || kind === "api_error"
-                  ? ProviderError.truncated(site, url, `${kind}: ${message}`)
+                  ? ProviderError.truncated(site, endpoint.display, `${kind}: ${message}`)
                   : ProviderError.invalidResponse(site, `stream error ${kind}: ${message}`)
               )
             }
           }
           return Effect.succeed(out)
         })
-      return Http.postSse(client, { site, url, headers, body: requestBody(options, provider, true), connection }).pipe(
+      return Http.postSse(client, {
+        site,
+        endpoint,
+        headers,
+        body: requestBody(options, provider, true),
+        connection
+      }).pipe(
         Stream.takeWhile(() => !state.done),
         Stream.mapEffect((event) => onEvent(event.data)),
         Stream.flattenIterable,
         Stream.concat(
           Stream.suspend(() =>
-            state.done ? Stream.empty : Stream.fail(ProviderError.truncated(site, url, "ended before message_stop"))
+            state.done
+              ? Stream.empty
+              : Stream.fail(ProviderError.truncated(site, endpoint.display, "ended before message_stop"))
           )
         )
       )
     })
 
-  return yield* LanguageModel.make(Common.redactLanguageModel(connection, { generateText, streamText }))
+  return yield* Common.languageModel(connection, { generateText, streamText })
 })
 
 /** The `LanguageModel` layer for Anthropic; needs an `HttpClient`. */

@@ -55,17 +55,21 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   return yield* EmbeddingModel.make({
     embedMany: Common.redactEmbedMany(connection, ({ inputs }) => {
       if (inputs.length === 1) {
-        const url = Http.join(connection.baseUrl, `${model}:embedContent`)
+        const endpoint = Connection.endpoint(connection, `${model}:embedContent`)
         return Effect.map(
-          Http.postJson(client, { site, url, headers, body: request(inputs[0]!), connection }, EmbedContentResponse),
+          Http.postJson(
+            client,
+            { site, endpoint, headers, body: request(inputs[0]!), connection },
+            EmbedContentResponse
+          ),
           (body) => ({ results: [[...body.embedding.values]], usage: noUsage })
         )
       }
-      const url = Http.join(connection.baseUrl, `${model}:batchEmbedContents`)
+      const endpoint = Connection.endpoint(connection, `${model}:batchEmbedContents`)
       return Effect.flatMap(
         Http.postJson(
           client,
-          { site, url, headers, body: { requests: inputs.map(request) }, connection },
+          { site, endpoint, headers, body: { requests: inputs.map(request) }, connection },
           BatchEmbedContentsResponse
         ),
         (body) =>

@@ -209,15 +209,16 @@ const toUsage = (usage: UsageMetadata | undefined) =>
     reasoning: usage?.thoughtsTokenCount
   })
 
-const policyCheck = (site: ProviderError.Site, body: GenerateContentResponse) => {
+const policyCheck = (site: ProviderError.Site, body: GenerateContentResponse, secrets: ReadonlyArray<string>) => {
   const blocked = body.promptFeedback?.blockReason
-  if (blocked !== undefined) return ProviderError.contentPolicy(site, `prompt blocked: ${blocked}`)
+  if (blocked !== undefined)
+    return ProviderError.contentPolicy(site, `prompt blocked: ${ProviderError.quote(blocked, secrets)}`)
   const reason = body.candidates?.[0]?.finishReason
   if (reason !== undefined && blockedReasons.has(reason)) {
-    return ProviderError.contentPolicy(site, `finishReason ${reason}: output was blocked`)
+    return ProviderError.contentPolicy(site, `finishReason ${ProviderError.quote(reason, secrets)}: output was blocked`)
   }
   if (reason === "MALFORMED_FUNCTION_CALL") {
-    return ProviderError.malformedToolCall(site, "(unknown)", "finishReason MALFORMED_FUNCTION_CALL")
+    return ProviderError.malformedToolCall(site, "(unknown)", "finishReason MALFORMED_FUNCTION_CALL", secrets)
   }
   return undefined
 }
@@ -230,8 +231,8 @@ const modelPath = (model: string) => (model.startsWith("models/") ? model : `mod
 export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* HttpClient.HttpClient
   const connection = Connection.resolve(options)
-  const generateUrl = Http.join(connection.baseUrl, `${modelPath(options.model)}:generateContent`)
-  const streamUrl = Http.join(connection.baseUrl, `${modelPath(options.model)}:streamGenerateContent?alt=sse`)
+  const generateEndpoint = Connection.endpoint(connection, `${modelPath(options.model)}:generateContent`)
+  const streamEndpoint = Connection.endpoint(connection, `${modelPath(options.model)}:streamGenerateContent?alt=sse`)
   const headers = Common.headers(connection, (key) => ({ "x-goog-api-key": key }))
 
   const partsOf = (
@@ -259,12 +260,12 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     return Effect.flatMap(
       Http.postJson(
         client,
-        { site, url: generateUrl, headers, body: requestBody(options, provider), connection },
+        { site, endpoint: generateEndpoint, headers, body: requestBody(options, provider), connection },
         GenerateContentResponse
       ),
       (body) =>
         Effect.gen(function* () {
-          const failure = policyCheck(site, body)
+          const failure = policyCheck(site, body, connection.secrets)
           if (failure !== undefined) return yield* failure
           const parts: Array<Response.PartEncoded> = [
             {
@@ -298,8 +299,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       }
       const onChunk = (data: string) =>
         Effect.gen(function* () {
-          const chunk = yield* Http.decodeEvent(site, GenerateContentResponse, data)
-          const failure = policyCheck(site, chunk)
+          const chunk = yield* Http.decodeEvent(site, GenerateContentResponse, data, connection.secrets)
+          const failure = policyCheck(site, chunk, connection.secrets)
           if (failure !== undefined) return yield* failure
           const out: Array<Response.StreamPartEncoded> = []
           if (!state.started) {
@@ -332,7 +333,9 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       // Gemini ends the SSE body after the chunk that carries `finishReason`; no terminator event.
       const end = Stream.suspend(() => {
         if (state.finish === undefined) {
-          return Stream.fail(ProviderError.truncated(site, streamUrl, "ended before a chunk with finishReason"))
+          return Stream.fail(
+            ProviderError.truncated(site, streamEndpoint.display, "ended before a chunk with finishReason")
+          )
         }
         const out: Array<Response.StreamPartEncoded> = []
         blocks.close(out)
@@ -341,7 +344,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       })
       return Http.postSse(client, {
         site,
-        url: streamUrl,
+        endpoint: streamEndpoint,
         headers,
         body: requestBody(options, provider),
         connection
@@ -352,7 +355,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       )
     })
 
-  return yield* LanguageModel.make(Common.redactLanguageModel(connection, { generateText, streamText }))
+  return yield* Common.languageModel(connection, { generateText, streamText })
 })
 
 /** The `LanguageModel` layer for Gemini; needs an `HttpClient`. */

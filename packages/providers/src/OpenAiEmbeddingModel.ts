@@ -39,7 +39,7 @@ const MODULE = "OpenAiEmbeddingModel"
 export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* HttpClient.HttpClient
   const connection = Connection.resolve(options)
-  const url = Http.join(connection.baseUrl, "embeddings")
+  const endpoint = Connection.endpoint(connection, "embeddings")
   const headers = Common.headers(connection, (key) => ({ authorization: `Bearer ${key}` }))
   const site = { module: MODULE, method: "embedMany" }
   return yield* EmbeddingModel.make({
@@ -49,7 +49,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           client,
           {
             site,
-            url,
+            endpoint,
             headers,
             body: {
               model: options.model,

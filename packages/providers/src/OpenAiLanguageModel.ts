@@ -252,11 +252,18 @@ const metadata = (body: {
   ...(typeof body.created === "number" ? { timestamp: new Date(body.created * 1000).toISOString() } : {})
 })
 
-const parseArguments = (site: ProviderError.Site, name: string, raw: string | null | undefined) => {
+const parseArguments = (
+  site: ProviderError.Site,
+  name: string,
+  raw: string | null | undefined,
+  secrets: ReadonlyArray<string>
+) => {
   const text = raw ?? ""
   if (text.trim() === "") return Effect.succeed({} as unknown)
   const parsed = ProviderError.parseJson(text)
-  return parsed === undefined ? Effect.fail(ProviderError.malformedToolCall(site, name, text)) : Effect.succeed(parsed)
+  return parsed === undefined
+    ? Effect.fail(ProviderError.malformedToolCall(site, name, text, secrets))
+    : Effect.succeed(parsed)
 }
 
 const MODULE = "OpenAiLanguageModel"
@@ -265,7 +272,7 @@ const MODULE = "OpenAiLanguageModel"
 export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* HttpClient.HttpClient
   const connection = Connection.resolve(options)
-  const url = Http.join(connection.baseUrl, "chat/completions")
+  const endpoint = Connection.endpoint(connection, "chat/completions")
   const headers = Common.headers(connection, (key) => ({ authorization: `Bearer ${key}` }))
 
   const generateText = (
@@ -275,7 +282,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     return Effect.flatMap(
       Http.postJson(
         client,
-        { site, url, headers, body: requestBody(options, provider, false), connection },
+        { site, endpoint, headers, body: requestBody(options, provider, false), connection },
         ChatCompletion
       ),
       (body) =>
@@ -284,7 +291,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           if (choice === undefined) return yield* ProviderError.invalidResponse(site, "response has no choices")
           const message = choice.message
           if (typeof message.refusal === "string" && message.refusal.length > 0) {
-            return yield* ProviderError.contentPolicy(site, `model refused: ${message.refusal}`)
+            return yield* ProviderError.contentPolicy(
+              site,
+              `model refused: ${ProviderError.quote(message.refusal, connection.secrets)}`
+            )
           }
           if (choice.finish_reason === "content_filter") {
             return yield* ProviderError.contentPolicy(site, "finish_reason content_filter: output was filtered")
@@ -296,7 +306,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
             parts.push({ type: "text", text: message.content })
           }
           for (const call of message.tool_calls ?? []) {
-            const params = yield* parseArguments(site, call.function.name, call.function.arguments)
+            const params = yield* parseArguments(site, call.function.name, call.function.arguments, connection.secrets)
             const id = call.id ?? (yield* (yield* IdGenerator).generateId())
             parts.push({ type: "tool-call", id, name: call.function.name, params })
           }
@@ -323,7 +333,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         const out: Array<Response.StreamPartEncoded> = []
         blocks.close(out)
         for (const call of state.calls.values()) {
-          const params = yield* parseArguments(site, call.name, call.args)
+          const params = yield* parseArguments(site, call.name, call.args, connection.secrets)
           out.push({ type: "tool-params-end", id: call.id })
           out.push({ type: "tool-call", id: call.id, name: call.name, params })
         }
@@ -334,9 +344,12 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       const onChunk = (data: string) =>
         Effect.gen(function* () {
           if (data.trim() === "[DONE]") return yield* finish
-          const chunk = yield* Http.decodeEvent(site, ChatCompletionChunk, data)
+          const chunk = yield* Http.decodeEvent(site, ChatCompletionChunk, data, connection.secrets)
           if (chunk.error?.message) {
-            return yield* ProviderError.invalidResponse(site, `stream error: ${chunk.error.message}`)
+            return yield* ProviderError.invalidResponse(
+              site,
+              `stream error: ${ProviderError.quote(chunk.error.message, connection.secrets, 500)}`
+            )
           }
           const out: Array<Response.StreamPartEncoded> = []
           if (!state.metadata) {
@@ -348,7 +361,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           if (choice === undefined) return out
           const delta = choice.delta
           if (typeof delta?.refusal === "string" && delta.refusal.length > 0) {
-            return yield* ProviderError.contentPolicy(site, `model refused: ${delta.refusal}`)
+            return yield* ProviderError.contentPolicy(
+              site,
+              `model refused: ${ProviderError.quote(delta.refusal, connection.secrets)}`
+            )
           }
           const reasoning = delta?.reasoning_content ?? delta?.reasoning
           if (typeof reasoning === "string" && reasoning.length > 0) blocks.reasoning(reasoning, out)
@@ -378,7 +394,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         })
       return Http.postSse(client, {
         site,
-        url,
+        endpoint,
         headers,
         body: requestBody(options, provider, true),
         connection
@@ -392,14 +408,16 @@ export const make = Effect.fnUntraced(function* (options: Options) {
               if (state.done) return Effect.succeed(Stream.empty)
               // Some compatible servers end after the finish_reason chunk without `[DONE]`: complete then.
               if (state.finish) return Effect.map(finish, Stream.fromIterable)
-              return Effect.fail(ProviderError.truncated(site, url, "ended before finish_reason and [DONE]"))
+              return Effect.fail(
+                ProviderError.truncated(site, endpoint.display, "ended before finish_reason and [DONE]")
+              )
             })
           )
         )
       )
     })
 
-  return yield* LanguageModel.make(Common.redactLanguageModel(connection, { generateText, streamText }))
+  return yield* Common.languageModel(connection, { generateText, streamText })
 })
 
 /** The `LanguageModel` layer for an OpenAI-compatible server; needs an `HttpClient`. */

@@ -2,7 +2,7 @@
  * Provider-neutral pieces of request building and response reading shared by the adapters.
  */
 
-import type * as AiError from "effect/ai/AiError"
+import * as AiError from "effect/ai/AiError"
 import type * as EmbeddingModel from "effect/ai/EmbeddingModel"
 import type { IdGenerator } from "effect/ai/IdGenerator"
 import * as LanguageModel from "effect/ai/LanguageModel"
@@ -174,13 +174,14 @@ export const deltaBlocks = (): DeltaBlocks => {
 }
 
 /**
- * The headers of every request: the key under the provider's own header (when there is a key), then the
- * configured extra headers, which win.
+ * The headers of every request: basic authentication from the base URL's credentials (when it had some), the key
+ * under the provider's own header (when there is a key), then the configured extra headers, which win.
  */
 export const headers = (
   connection: Connection.Resolved,
   key: (apiKey: string) => Record<string, string>
 ): Record<string, string> => ({
+  ...(connection.basicAuth === undefined ? {} : { authorization: connection.basicAuth }),
   ...(connection.apiKey === undefined ? {} : key(connection.apiKey)),
   ...connection.headers
 })
@@ -196,18 +197,31 @@ export interface LanguageModelMethods {
 }
 
 /**
- * Scrubs the connection's secrets from every error the methods fail with. This is the one boundary all
- * adapter errors cross, so no call site has to remember to scrub what a server echoed back.
+ * The adapter's `LanguageModel`, with the connection's secrets and terminal controls removed from every error its
+ * methods fail with. The boundary is the finished service, not the adapter's methods, so it also covers the
+ * errors `LanguageModel` raises itself after the adapter returned (a tool call whose parameters do not decode
+ * quotes them): no call site has to remember to scrub what a server or a model echoed back.
  */
-export const redactLanguageModel = (
+export const languageModel = (
   connection: Connection.Resolved,
   methods: LanguageModelMethods
-): LanguageModelMethods => ({
-  generateText: (options) =>
-    Effect.mapError(methods.generateText(options), (error) => ProviderError.redact(error, connection.secrets)),
-  streamText: (options) =>
-    Stream.mapError(methods.streamText(options), (error) => ProviderError.redact(error, connection.secrets))
-})
+): Effect.Effect<LanguageModel.LanguageModel> =>
+  Effect.map(LanguageModel.make(methods), (model) => {
+    const clean = (error: unknown) =>
+      AiError.isAiError(error) ? ProviderError.redact(error, connection.secrets) : error
+    // The methods are generic over their options; the wrappers only change the error values, not the types.
+    const loose = model as unknown as {
+      readonly generateText: (options: unknown) => Effect.Effect<unknown, unknown, unknown>
+      readonly generateObject: (options: unknown) => Effect.Effect<unknown, unknown, unknown>
+      readonly streamText: (options: unknown) => Stream.Stream<unknown, unknown, unknown>
+    }
+    return {
+      ...model,
+      generateText: (options: unknown) => Effect.mapError(loose.generateText(options), clean),
+      generateObject: (options: unknown) => Effect.mapError(loose.generateObject(options), clean),
+      streamText: (options: unknown) => Stream.mapError(loose.streamText(options), clean)
+    } as unknown as LanguageModel.LanguageModel
+  })
 
 /** The embedding counterpart of {@link redactLanguageModel}. */
 export const redactEmbedMany =

@@ -1,14 +1,14 @@
 /**
- * The one place adapters send HTTP: JSON POST with status mapping, per-request timeout and retries,
- * and the SSE variant. Interrupting the returned effect or stream aborts the request.
+ * The one place adapters send HTTP: JSON POST with status mapping, size limits, per-attempt timeout, retries
+ * and an overall deadline, and the SSE variant. Interrupting the returned effect or stream aborts the request.
  */
 
 import type * as AiError from "effect/ai/AiError"
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Sse from "effect/encoding/Sse"
 import type * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Schema from "effect/Schema"
@@ -16,15 +16,22 @@ import * as Stream from "effect/Stream"
 import type * as Connection from "../Connection.ts"
 import * as ProviderError from "../ProviderError.ts"
 import * as Retry from "../Retry.ts"
+import * as Body from "./body.ts"
 
 /** One request: where it goes, what it carries, and which connection settings apply. */
 export interface Call {
   readonly site: ProviderError.Site
-  readonly url: string
+  readonly endpoint: Connection.Endpoint
   readonly headers: Readonly<Record<string, string>>
   readonly body: unknown
   readonly connection: Connection.Resolved
 }
+
+const sourceOf = (call: Call): Body.Source => ({
+  site: call.site,
+  display: call.endpoint.display,
+  secrets: call.connection.secrets
+})
 
 const send = (
   client: HttpClient.HttpClient,
@@ -35,19 +42,22 @@ const send = (
     Effect.mapError(
       client.execute(
         HttpClientRequest.bodyText(
-          HttpClientRequest.post(call.url, { headers: { ...call.headers, accept } }),
+          HttpClientRequest.post(call.endpoint.url, { headers: { ...call.headers, accept } }),
           JSON.stringify(call.body),
           "application/json"
         )
       ),
-      (error) => ProviderError.fromHttpClientError(call.site, call.url, error, call.connection.secrets)
+      (error) => ProviderError.fromHttpClientError(call.site, call.endpoint.display, error, call.connection.secrets)
     ),
     (response) =>
       response.status < 400
         ? Effect.succeed(response)
         : Effect.flatMap(
             Effect.zip(
-              Effect.orElseSucceed(response.text, () => ""),
+              Effect.orElseSucceed(
+                Body.read(response, call.connection.limits.errorBodyBytes, "cut", sourceOf(call)),
+                () => ({ text: "", cut: false })
+              ),
               Clock.currentTimeMillis
             ),
             ([body, nowMillis]) =>
@@ -55,10 +65,11 @@ const send = (
                 ProviderError.fromResponse({
                   module: call.site.module,
                   method: call.site.method,
-                  url: call.url,
+                  url: call.endpoint.display,
                   status: response.status,
                   headers: response.headers,
-                  body,
+                  body: body.text,
+                  cut: body.cut,
                   nowMillis,
                   secrets: call.connection.secrets
                 })
@@ -69,10 +80,33 @@ const send = (
 const withTimeout = <A, R>(call: Call, effect: Effect.Effect<A, AiError.AiError, R>) =>
   Effect.timeoutOrElse(effect, {
     duration: call.connection.timeout,
-    orElse: () => Effect.fail(ProviderError.timeout(call.site, call.url, call.connection.timeout))
+    orElse: () =>
+      Effect.fail(ProviderError.timeout(call.site, call.endpoint.display, "attempt", call.connection.timeout))
   })
 
-/** POSTs JSON and decodes the JSON reply with `schema`; retried and timed out per the connection. */
+const overall = (call: Call) =>
+  ProviderError.timeout(call.site, call.endpoint.display, "overall", call.connection.deadline)
+
+const contentType = (response: HttpClientResponse.HttpClientResponse): string =>
+  response.headers["content-type"] ?? "no content type"
+
+/** The body as JSON, or an `InvalidResponseError` quoting what the server sent instead. */
+const parseBody = (call: Call, response: HttpClientResponse.HttpClientResponse, text: string) => {
+  const json = ProviderError.parseJson(text)
+  return json === undefined
+    ? Effect.fail(
+        ProviderError.invalidResponse(
+          call.site,
+          `response body is not JSON (${ProviderError.quote(contentType(response), [])}): ${ProviderError.quote(text, call.connection.secrets)}`
+        )
+      )
+    : Effect.succeed(json)
+}
+
+/**
+ * POSTs JSON and decodes the JSON reply with `schema`. Each attempt (body included) has the connection's
+ * `timeout`, retries follow its policy, and the whole call its `deadline`; the body is read up to its size limit.
+ */
 export const postJson = <A, RD>(
   client: HttpClient.HttpClient,
   call: Call,
@@ -80,74 +114,122 @@ export const postJson = <A, RD>(
 ): Effect.Effect<A, AiError.AiError, RD> => {
   const decode = Schema.decodeUnknownEffect(schema)
   const attempt = Effect.flatMap(send(client, call, "application/json"), (response) =>
-    Effect.flatMap(
-      Effect.mapError(response.text, (error) =>
-        ProviderError.fromHttpClientError(call.site, call.url, error, call.connection.secrets)
-      ),
-      (text) => {
-        const json = ProviderError.parseJson(text)
-        if (json === undefined) {
-          return Effect.fail(
-            ProviderError.invalidResponse(call.site, `response body is not JSON: ${text.slice(0, 200)}`)
+    Effect.flatMap(Body.read(response, call.connection.limits.bodyBytes, "fail", sourceOf(call)), ({ text }) =>
+      Effect.flatMap(parseBody(call, response, text), (json) =>
+        Effect.mapError(decode(json), (error) =>
+          ProviderError.invalidResponse(
+            call.site,
+            `unexpected response shape: ${ProviderError.quote(error.message, call.connection.secrets, 500)}`
           )
-        }
-        return Effect.mapError(decode(json), (error) =>
-          ProviderError.invalidResponse(call.site, `unexpected response shape: ${error.message}`)
         )
-      }
+      )
     )
   )
-  return Retry.retry(call.connection.retry)(withTimeout(call, attempt))
+  return Effect.timeoutOrElse(Retry.retry(call.connection.retry)(withTimeout(call, attempt)), {
+    duration: call.connection.deadline,
+    orElse: () => Effect.fail(overall(call))
+  })
+}
+
+// A reply labelled as one of these is a document, not an event stream (an error page, a JSON answer from a
+// server that ignored `stream: true`).
+const notEventStream = /json|html|xml/i
+
+const expectEventStream = (call: Call, response: HttpClientResponse.HttpClientResponse) => {
+  const type = response.headers["content-type"]
+  if (type === undefined || !notEventStream.test(type)) return Effect.succeed(response)
+  return Effect.flatMap(
+    Effect.orElseSucceed(Body.read(response, call.connection.limits.errorBodyBytes, "cut", sourceOf(call)), () => ({
+      text: "",
+      cut: false
+    })),
+    (body) =>
+      Effect.fail(
+        ProviderError.invalidResponse(
+          call.site,
+          `expected an event stream, got ${ProviderError.quote(type, [])}: ${ProviderError.quote(
+            body.cut ? ProviderError.trimSecretPrefix(body.text, call.connection.secrets) : body.text,
+            call.connection.secrets
+          )}`
+        )
+      )
+  )
+}
+
+const streamError =
+  (call: Call) => (error: AiError.AiError | HttpClientError.HttpClientError | Sse.SseError | Sse.Retry) => {
+    switch (error._tag) {
+      case "AiError":
+        return error
+      case "HttpClientError":
+        return ProviderError.truncated(call.site, call.endpoint.display, `connection broke: ${error.reason._tag}`)
+      case "SseError":
+        return ProviderError.tooLarge(call.site, "one server-sent event", call.connection.limits.eventBytes)
+      case "Retry":
+        return ProviderError.invalidResponse(call.site, "unexpected `retry` field in the event stream")
+    }
+  }
+
+const events = (
+  call: Call,
+  response: HttpClientResponse.HttpClientResponse
+): Stream.Stream<Sse.Event, AiError.AiError> => {
+  const limit = call.connection.limits.streamBytes
+  let total = 0
+  return response.stream.pipe(
+    Stream.mapEffect((chunk) => {
+      total += chunk.length
+      return total <= limit
+        ? Effect.succeed(chunk)
+        : Effect.fail(ProviderError.tooLarge(call.site, "the event stream", limit))
+    }),
+    Stream.decodeText(),
+    Stream.pipeThroughChannel(Sse.decode({ maxEventSize: call.connection.limits.eventBytes })),
+    Stream.mapError(streamError(call)),
+    // The per-attempt timeout also bounds the silence between events, so a stalled stream fails.
+    Stream.timeoutOrElse({
+      duration: call.connection.timeout,
+      orElse: () =>
+        Stream.fail(ProviderError.timeout(call.site, call.endpoint.display, "silence", call.connection.timeout))
+    })
+  )
 }
 
 /**
- * POSTs JSON and returns the server-sent events of the reply. Retries cover the request until the
- * response headers arrive; the timeout bounds that wait and then each wait for the next event. A broken
- * or stalled body becomes a truncated-stream error.
+ * POSTs JSON and returns the server-sent events of the reply. Retries cover the request until the response
+ * headers arrive; the `timeout` bounds that wait and then each wait for the next event; the `deadline` bounds
+ * the whole stream. A broken body becomes a truncated-stream error, an oversized one `tooLarge`.
  */
 export const postSse = (client: HttpClient.HttpClient, call: Call): Stream.Stream<Sse.Event, AiError.AiError> =>
   Stream.unwrap(
     Effect.map(
-      Retry.retry(call.connection.retry)(withTimeout(call, send(client, call, "text/event-stream"))),
-      (response) =>
-        response.stream.pipe(
-          Stream.decodeText(),
-          Stream.pipeThroughChannel(Sse.decode()),
-          Stream.mapError((error) =>
-            error._tag === "HttpClientError"
-              ? ProviderError.truncated(call.site, call.url, `connection broke: ${error.reason._tag}`)
-              : ProviderError.invalidResponse(call.site, `malformed server-sent events: ${error._tag}`)
-          ),
-          // The per-request timeout also bounds the silence between events, so a stalled stream fails.
-          Stream.timeoutOrElse({
-            duration: call.connection.timeout,
-            orElse: () =>
-              Stream.fail(
-                ProviderError.truncated(
-                  call.site,
-                  call.url,
-                  `no event within ${Duration.format(call.connection.timeout)}`
-                )
-              )
-          })
+      Retry.retry(call.connection.retry)(
+        withTimeout(
+          call,
+          Effect.flatMap(send(client, call, "text/event-stream"), (response) => expectEventStream(call, response))
         )
+      ),
+      (response) => events(call, response)
     )
-  )
+  ).pipe(Stream.interruptWhen(Effect.andThen(Effect.sleep(call.connection.deadline), Effect.fail(overall(call)))))
 
 /** Decodes one SSE `data` payload as JSON with `schema`, as an `InvalidResponseError` on mismatch. */
 export const decodeEvent = <A>(
   site: ProviderError.Site,
   schema: Schema.ConstraintDecoder<A>,
-  data: string
+  data: string,
+  secrets: ReadonlyArray<string>
 ): Effect.Effect<A, AiError.AiError> => {
   const json = ProviderError.parseJson(data)
   if (json === undefined) {
-    return Effect.fail(ProviderError.invalidResponse(site, `stream event is not JSON: ${data.slice(0, 200)}`))
+    return Effect.fail(
+      ProviderError.invalidResponse(site, `stream event is not JSON: ${ProviderError.quote(data, secrets)}`)
+    )
   }
   return Effect.mapError(Schema.decodeUnknownEffect(schema)(json), (error) =>
-    ProviderError.invalidResponse(site, `unexpected stream event shape: ${error.message}`)
+    ProviderError.invalidResponse(
+      site,
+      `unexpected stream event shape: ${ProviderError.quote(error.message, secrets, 500)}`
+    )
   )
 }
-
-/** Joins a base URL and a path with exactly one slash. */
-export const join = (baseUrl: string, path: string): string => `${baseUrl}/${path.replace(/^\/+/, "")}`
