@@ -1,0 +1,264 @@
+/**
+ * One run of an agent towards a goal, as an explicit state machine:
+ *
+ * ```
+ * recall → plan → ┌─ act (one model turn; the tools it calls run) ──→ awaiting approval ─┐
+ *                 │   ↓ observe (episode remembered, loops watched)                      │
+ *                 │   ↓ reflect (when due) → continue | retry | replan | done | give-up   │
+ *                 └───────────────────────────────────────────────────────────────────────┘
+ * ends: done | failed | budget exceeded | cancelled
+ * ```
+ *
+ * Every state is a function of its own (`internal/recall`, `planning`, `acting`, `reflecting`) from the run's
+ * context and state to the next state. The end is always explicit: a result, or a typed error carrying the
+ * partial result and what was spent. Time spent waiting for a person (approvals) does not count against
+ * `limits.timeout`; the model calls and tools do.
+ */
+import { createHash } from "node:crypto"
+import { AgentSpec } from "@troupe/agent-spec"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import * as AgentError from "./AgentError.ts"
+import type * as AgentEvent from "./AgentEvent.ts"
+import * as Acting from "./internal/acting.ts"
+import * as Budget from "./internal/budget.ts"
+import * as History from "./internal/history.ts"
+import * as Planning from "./internal/planning.ts"
+import * as Recall from "./internal/recall.ts"
+import * as Reflecting from "./internal/reflecting.ts"
+import { initial, partialOf, type RunContext, type RunState, withUserMessage } from "./internal/runContext.ts"
+import * as Plan from "./Plan.ts"
+import * as Prompting from "./Prompting.ts"
+import * as Spend from "./Spend.ts"
+
+export type { RunContext } from "./internal/runContext.ts"
+
+/** A run that reached its goal. */
+export const RunResult = Schema.Struct({
+  runId: Schema.String,
+  answer: Schema.String,
+  plan: Schema.optionalKey(Plan.Plan),
+  spend: Spend.Spend,
+  durationMs: Schema.Finite
+})
+
+/** A run that reached its goal. */
+export type RunResult = typeof RunResult.Type
+
+/** The errors a run itself can end with (`AgentBusy` and `RunCrashed` come from the agent around it). */
+export type RunFailure =
+  | AgentError.ModelFailed
+  | AgentError.OutputUnparsable
+  | AgentError.BudgetExceeded
+  | AgentError.LoopDetected
+  | AgentError.GaveUp
+  | AgentError.RunCancelled
+
+/** Where a run stands, as `Status` reports it. */
+export interface Progress {
+  readonly runId: string
+  readonly step: number
+  readonly plan: Plan.Plan | undefined
+  readonly spend: Spend.Spend
+}
+
+/** A handle on a run in progress: where it stands, and its cancellation. */
+export interface Control {
+  /** Completed by `Cancel`: the step in progress is interrupted and the run ends as cancelled. */
+  readonly cancel: Deferred.Deferred<void>
+  /** Updated after every state. */
+  readonly onState: (progress: Progress) => void
+}
+
+const statusOf = (error: RunFailure): AgentEvent.RunStatus => {
+  switch (error._tag) {
+    case "BudgetExceeded":
+      return "budget-exceeded"
+    case "RunCancelled":
+      return "cancelled"
+    default:
+      return "failed"
+  }
+}
+
+/** The SHA-256 of the spec, as the run's first event records it. */
+export const digestOf = (spec: AgentSpec.AgentSpec): Effect.Effect<string> =>
+  Effect.sync(() =>
+    createHash("sha256")
+      .update(JSON.stringify(Schema.encodeSync(AgentSpec.AgentSpec)(spec)))
+      .digest("hex")
+  )
+
+/** Runs the state machine to its end. */
+export const execute = (context: RunContext, control: Control): Effect.Effect<RunResult, RunFailure> =>
+  Effect.gen(function* () {
+    const started = yield* Clock.currentTimeMillis
+    const base = { runId: context.runId, agent: context.spec.name }
+    yield* context.emit({
+      _tag: "AgentRunStarted",
+      ...base,
+      at: started,
+      goal: context.goal,
+      specDigest: yield* digestOf(context.spec)
+    })
+    // The latest state, for the partial result of a run cut short from outside (a timeout, a cancellation).
+    let latest: RunState = initial
+    let paused = 0
+    const timeoutMillis = Duration.toMillis(context.spec.limits.timeout)
+    const stepMillis = Duration.toMillis(context.spec.limits.stepTimeout)
+    const publish = (state: RunState): RunState => {
+      latest = state
+      control.onState({ runId: context.runId, step: state.step, plan: state.plan, spend: state.spend })
+      return state
+    }
+    // Working time left: the run's timeout, minus what was spent, not counting time spent waiting for a person.
+    const bounded = <A, E>(
+      effect: Effect.Effect<A, E>,
+      stepLimit: boolean
+    ): Effect.Effect<A, E | AgentError.BudgetExceeded> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const left = timeoutMillis - (now - started - paused)
+        const limit: AgentError.Limit = stepLimit && stepMillis < left ? "step-time" : "time"
+        const millis = Math.max(0, limit === "step-time" ? stepMillis : left)
+        return Effect.timeoutOrElse(effect, {
+          duration: Duration.millis(millis),
+          orElse: () =>
+            Effect.fail(
+              new AgentError.BudgetExceeded({
+                limit,
+                used: limit === "step-time" ? stepMillis : timeoutMillis,
+                max: limit === "step-time" ? stepMillis : timeoutMillis,
+                partial: partialOf(context.runId, latest)
+              })
+            )
+        })
+      })
+
+    const episodes: Array<Fiber.Fiber<void>> = []
+    const remember = (state: RunState) => {
+      const memory = context.memory
+      if (memory === undefined || !context.spec.memory.enabled) return Effect.void
+      const text = `Run ${context.runId}, step ${state.step} towards "${context.goal}": ${state.answer ?? "(no text yet)"}`
+      return Effect.map(
+        Effect.forkChild(
+          memory
+            .remember({
+              agent: context.spec.name,
+              namespace: AgentSpec.memoryNamespace(context.spec),
+              kind: "episode",
+              text: text.slice(0, 4000),
+              metadata: { runId: context.runId, step: state.step }
+            })
+            .pipe(
+              Effect.asVoid,
+              Effect.catch((e) => Effect.logWarning(`memory: episode not stored: ${e.message}`))
+            )
+        ),
+        (fiber) => {
+          episodes.push(fiber)
+        }
+      )
+    }
+
+    const work = Effect.gen(function* () {
+      let state = publish(withUserMessage(initial, Prompting.task(context.goal)))
+      state = publish(yield* bounded(Recall.recall(context, state), false))
+      state = publish(yield* bounded(Planning.plan(context, state), false))
+      let loopWarned = false
+      while (true) {
+        state = publish(yield* Budget.check(context, state))
+        state = publish({ ...state, step: state.step + 1, spend: Spend.step(state.spend) })
+        yield* context.emit({ _tag: "AgentStepStarted", ...base, at: yield* Clock.currentTimeMillis, step: state.step })
+        state = publish(yield* bounded(History.fit(context, state), true))
+        const acted = yield* bounded(Acting.act(context, state), true)
+        state = publish(acted.state)
+        const turn = acted.turn
+        if (turn.approvals.length > 0) {
+          const waitStart = yield* Clock.currentTimeMillis
+          state = publish(yield* Acting.decide(context, state, turn.approvals))
+          paused += (yield* Clock.currentTimeMillis) - waitStart
+          continue
+        }
+        yield* remember(state)
+        const repeated = [...state.calls.values()].some((n) => n > context.repeatLimit)
+        const stalled = state.plan !== undefined && state.step - state.progressStep >= context.stallLimit
+        const looping = repeated || stalled
+        if (!looping && !Reflecting.due(context, state, turn)) continue
+        const reflected = yield* bounded(Reflecting.reflect(context, state, turn), false)
+        state = publish(reflected.state)
+        const { outcome, reasoning } = reflected.reflection
+        if (outcome === "done") {
+          return { answer: reflected.reflection.answer ?? state.answer ?? "", state }
+        }
+        if (outcome === "give-up") {
+          return yield* new AgentError.GaveUp({ reasoning, partial: partialOf(context.runId, state) })
+        }
+        const stillLooping =
+          [...state.calls.values()].some((n) => n > context.repeatLimit) ||
+          (state.plan !== undefined && state.step - state.progressStep >= context.stallLimit)
+        if (looping && stillLooping && loopWarned) {
+          return yield* new AgentError.LoopDetected({
+            description: repeated
+              ? `the same tool call was made more than ${context.repeatLimit} times`
+              : `no progress on the plan in ${context.stallLimit} steps`,
+            partial: partialOf(context.runId, state)
+          })
+        }
+        loopWarned = looping
+        if (outcome === "replan") {
+          state = publish(yield* bounded(Planning.plan(context, state, reasoning), false))
+        } else if (turn.answered || outcome === "retry" || looping) {
+          const note = looping
+            ? `You seem to be repeating yourself without progress. ${reasoning} Change approach.`
+            : Prompting.guidance(reasoning, outcome === "retry")
+          state = publish(withUserMessage(state, note))
+        }
+      }
+    })
+
+    const cancelled = Effect.flatMap(Deferred.await(control.cancel), () =>
+      Effect.fail(new AgentError.RunCancelled({ partial: partialOf(context.runId, latest) }))
+    )
+    const exit = yield* Effect.exit(Effect.raceFirst(work, cancelled))
+    yield* Effect.forEach(episodes, Fiber.join, { discard: true })
+    const ended = yield* Clock.currentTimeMillis
+    const durationMs = ended - started
+    if (exit._tag === "Success") {
+      const { answer, state } = exit.value
+      yield* context.emit({
+        _tag: "AgentRunEnded",
+        ...base,
+        at: ended,
+        status: "done",
+        spend: state.spend,
+        durationMs,
+        answer
+      })
+      return {
+        runId: context.runId,
+        answer,
+        spend: state.spend,
+        durationMs,
+        ...(state.plan === undefined ? {} : { plan: state.plan })
+      }
+    }
+    const failure = Cause.findErrorOption(exit.cause)
+    if (failure._tag === "None") return yield* Effect.failCause(exit.cause)
+    const error = failure.value
+    yield* context.emit({
+      _tag: "AgentRunEnded",
+      ...base,
+      at: ended,
+      status: statusOf(error),
+      spend: latest.spend,
+      durationMs,
+      ...(latest.answer === undefined ? {} : { answer: latest.answer }),
+      error: { tag: error._tag, message: error.message }
+    })
+    return yield* Effect.fail(error)
+  })

@@ -1,0 +1,12 @@
+/**
+ * `@troupe/agent`: an agent spec becomes a supervised actor that plans, acts, observes and reflects within its budget.
+ */
+export * as AgentError from "./AgentError.ts"
+export * as AgentEvent from "./AgentEvent.ts"
+export * as AgentModel from "./AgentModel.ts"
+export * as Approvals from "./Approvals.ts"
+export * as Plan from "./Plan.ts"
+export * as Prompting from "./Prompting.ts"
+export * as Reflection from "./Reflection.ts"
+export * as Run from "./Run.ts"
+export * as Spend from "./Spend.ts"
