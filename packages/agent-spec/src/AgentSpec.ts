@@ -93,12 +93,66 @@ export const Limits = Schema.Struct({
     "Most US dollars one task may spend.",
     2
   ),
-  timeout: SpecDuration.withDefault("Longest wall-clock time of one task.", "20m"),
-  stepTimeout: SpecDuration.withDefault("Longest time of one step (one model turn and its tool calls).", "2m")
+  timeout: SpecDuration.withDefault(
+    "Longest working time of one task; time spent waiting for a person's approval is not counted.",
+    "20m"
+  ),
+  stepTimeout: SpecDuration.withDefault("Longest time of one step (one model turn and its tool calls).", "2m"),
+  contextTokens: Fields.withDefault(
+    Schema.Int.check(Schema.isGreaterThan(0)),
+    "Estimated tokens of conversation sent to the model; past 80% of it, older turns are summarised.",
+    100_000
+  ),
+  maxRepeats: Fields.withDefault(
+    Schema.Int.check(Schema.isGreaterThan(0)),
+    "How often one tool call (same tool, same arguments) may be repeated before the task is stopped as a loop.",
+    3
+  ),
+  maxStalledSteps: Fields.withDefault(
+    Schema.Int.check(Schema.isGreaterThan(0)),
+    "Steps without progress on the plan before the task is stopped as a loop.",
+    10
+  )
 }).annotate({ description: "Budgets; going over one stops the task with a budget error." })
 
 /** Decoded limits. */
 export type Limits = typeof Limits.Type
+
+/** When the agent reflects on its work. */
+export const ReflectionSettings = Schema.Struct({
+  everySteps: Fields.withDefault(
+    Schema.Int.check(Schema.isGreaterThan(0)),
+    "Reflect after every N steps (1: after each step). The agent also reflects after any step with a failure and before it ends.",
+    5
+  )
+}).annotate({ description: "Self-reflection: when the agent judges its last steps and decides what to do next." })
+
+/** Decoded reflection settings. */
+export type ReflectionSettings = typeof ReflectionSettings.Type
+
+const window = (what: string, value: number) =>
+  Fields.withDefault(Schema.Int.check(Schema.isGreaterThan(0)), `How many of the latest ${what} the metric covers.`, value)
+
+/** A rule that raises an alert: the agent's success rate, cost per run or step latency passing a bound. */
+export const Alert = Schema.Union([
+  Schema.Struct({
+    metric: Fields.required(Schema.Literal("success-rate"), "The share of runs that succeeded."),
+    below: Fields.required(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), "Alert below this share."),
+    window: window("runs", 20)
+  }),
+  Schema.Struct({
+    metric: Fields.required(Schema.Literal("cost-per-run"), "What one run cost, in US dollars."),
+    above: Fields.required(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)), "Alert above this cost.")
+  }),
+  Schema.Struct({
+    metric: Fields.required(Schema.Literal("step-latency-p95"), "The 95th percentile of step durations."),
+    above: SpecDuration.field("Alert above this latency."),
+    window: window("steps", 100)
+  })
+]).annotate({ description: "An alert rule: when the metric passes its bound, an AgentAlertRaised event is published." })
+
+/** A decoded alert rule. */
+export type Alert = typeof Alert.Type
 
 /** How the agent's supervisor restarts it after a failure. */
 export const Supervision = Schema.Struct({
@@ -154,7 +208,9 @@ const fields = {
   constraints: Fields.withDefault(Fields.Strings, "Rules the agent must never break (added to its prompt).", []),
   memory: Fields.withDefault(Memory, "Long-term memory.", {}),
   limits: Fields.withDefault(Limits, "Budgets.", {}),
-  supervision: Fields.withDefault(Supervision, "Restart policy.", {})
+  supervision: Fields.withDefault(Supervision, "Restart policy.", {}),
+  reflection: Fields.withDefault(ReflectionSettings, "When the agent reflects on its work.", {}),
+  alerts: Fields.withDefault(Schema.Array(Alert), "Rules that raise alerts on the agent's metrics.", [])
 }
 
 /** A problem that involves several fields, at the path of the field to change. */
@@ -293,8 +349,9 @@ export const crossFieldIssues = (raw: unknown): ReadonlyArray<CrossFieldIssue> =
  *
  * Defaults: description, persona and instructions `""`; goals, tools, constraints `[]`; approvals
  * `{ default: auto, irreversible: ask }`; memory `{ enabled: true, recall: 8 }`; limits `{ maxSteps: 30,
- * maxTokens: 200000, maxCostUsd: 2, timeout: 20m, stepTimeout: 2m }`; supervision `{ restart: transient,
- * maxRestarts: 3, within: 1m, backoff: 1s }`. `model` and `mixture` stay absent when not given: use
+ * maxTokens: 200000, maxCostUsd: 2, timeout: 20m, stepTimeout: 2m, contextTokens: 100000, maxRepeats: 3,
+ * maxStalledSteps: 10 }`; supervision `{ restart: transient, maxRestarts: 3, within: 1m, backoff: 1s }`;
+ * reflection `{ everySteps: 5 }`; alerts `[]`. `model` and `mixture` stay absent when not given: use
  * {@link modelsOf} for the effective models.
  */
 export const AgentSpec = Schema.Struct(fields)

@@ -345,4 +345,31 @@ describe("AgentSpec", () => {
     assert.strictEqual(encoded.limits?.timeout, "90s")
     assert.deepStrictEqual(encoded.tools?.[1], { shell_run: { allow: ["npm"], timeout: "1m", env: {} } })
   })
+
+  it("declares alert rules, reflection cadence and loop limits, with defaults", () => {
+    const spec = ok({
+      name: "a",
+      alerts: [
+        { metric: "success-rate", below: 0.8 },
+        { metric: "cost-per-run", above: 1.5 },
+        { metric: "step-latency-p95", above: "30s", window: 50 }
+      ],
+      reflection: { everySteps: 1 }
+    })
+    assert.deepStrictEqual(spec.alerts[0], { metric: "success-rate", below: 0.8, window: 20 })
+    assert.deepStrictEqual(spec.alerts[1], { metric: "cost-per-run", above: 1.5 })
+    const latency = spec.alerts[2]!
+    assert.strictEqual(latency.metric === "step-latency-p95" && ms(latency.above), 30_000)
+    assert.strictEqual(latency.metric === "step-latency-p95" && latency.window, 50)
+    assert.strictEqual(spec.reflection.everySteps, 1)
+    const defaults = ok({ name: "b" })
+    assert.deepStrictEqual(defaults.alerts, [])
+    assert.strictEqual(defaults.reflection.everySteps, 5)
+    assert.deepStrictEqual(
+      [defaults.limits.contextTokens, defaults.limits.maxRepeats, defaults.limits.maxStalledSteps],
+      [100_000, 3, 10]
+    )
+    assert.isAbove(problems({ name: "c", alerts: [{ metric: "success-rate", below: 1.5 }] }).length, 0)
+    assert.isAbove(problems({ name: "c", alerts: [{ metric: "uptime", above: 1 }] }).length, 0)
+  })
 })

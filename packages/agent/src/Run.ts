@@ -185,8 +185,9 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
           continue
         }
         yield* remember(state)
-        const repeated = [...state.calls.values()].some((n) => n > context.repeatLimit)
-        const stalled = state.plan !== undefined && state.step - state.progressStep >= context.stallLimit
+        const repeated = [...state.calls.values()].some((n) => n > context.spec.limits.maxRepeats)
+        const stalled =
+          state.plan !== undefined && state.step - state.progressStep >= context.spec.limits.maxStalledSteps
         const looping = repeated || stalled
         if (!looping && !Reflecting.due(context, state, turn)) continue
         const reflected = yield* bounded(Reflecting.reflect(context, state, turn), false)
@@ -199,13 +200,13 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
           return yield* new AgentError.GaveUp({ reasoning, partial: partialOf(context.runId, state) })
         }
         const stillLooping =
-          [...state.calls.values()].some((n) => n > context.repeatLimit) ||
-          (state.plan !== undefined && state.step - state.progressStep >= context.stallLimit)
+          [...state.calls.values()].some((n) => n > context.spec.limits.maxRepeats) ||
+          (state.plan !== undefined && state.step - state.progressStep >= context.spec.limits.maxStalledSteps)
         if (looping && stillLooping && loopWarned) {
           return yield* new AgentError.LoopDetected({
             description: repeated
-              ? `the same tool call was made more than ${context.repeatLimit} times`
-              : `no progress on the plan in ${context.stallLimit} steps`,
+              ? `the same tool call was made more than ${context.spec.limits.maxRepeats} times`
+              : `no progress on the plan in ${context.spec.limits.maxStalledSteps} steps`,
             partial: partialOf(context.runId, state)
           })
         }

@@ -162,8 +162,7 @@ describe("Run", () => {
     it.effect("maxSteps", () =>
       Effect.gen(function* () {
         const h = yield* harness([planTurn("a"), ...looping(5)], {
-          spec: spec({ limits: { maxSteps: 5 } }),
-          reflectEvery: 100
+          spec: spec({ limits: { maxSteps: 5 }, reflection: { everySteps: 100 } })
         })
         const error = yield* Effect.flip(Run.execute(h.context, h.control))
         assert.strictEqual(error._tag, "BudgetExceeded")
@@ -248,7 +247,7 @@ describe("Run", () => {
         const same = callTurn({ name: "echo", params: { text: "again" } })
         const h = yield* harness(
           [planTurn("a"), same, same, same, same, reflectTurn("continue"), same, reflectTurn("continue")],
-          { reflectEvery: 100 }
+          { spec: spec({ reflection: { everySteps: 100 } }) }
         )
         const error = yield* Effect.flip(Run.execute(h.context, h.control))
         assert.strictEqual(error._tag, "LoopDetected")
@@ -264,9 +263,7 @@ describe("Run", () => {
         const steps = Array.from({ length: 12 }, (_, i) => callTurn({ name: "echo", params: { text: `${i}` } }))
         const h = yield* harness(
           [planTurn("a"), ...steps.slice(0, 10), reflectTurn("continue"), steps[10]!, reflectTurn("continue")],
-          {
-            reflectEvery: 100
-          }
+          { spec: spec({ reflection: { everySteps: 100 } }) }
         )
         const error = yield* Effect.flip(Run.execute(h.context, h.control))
         assert.strictEqual(error._tag, "LoopDetected")

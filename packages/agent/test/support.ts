@@ -108,8 +108,6 @@ export const harness = (
     readonly tools?: boolean
     readonly pooled?: boolean
     readonly approveAsk?: boolean
-    readonly reflectEvery?: number
-    readonly contextTokens?: number
     readonly goal?: string
     readonly policy?: (tool: string) => AgentSpec.Policy
   } = {}
@@ -138,11 +136,7 @@ export const harness = (
       policy,
       memory: undefined,
       gate,
-      emit: (event) => Effect.sync(() => void events.push(event)),
-      reflectEvery: options.reflectEvery ?? 5,
-      contextTokens: options.contextTokens ?? 100_000,
-      repeatLimit: 3,
-      stallLimit: 10
+      emit: (event) => Effect.sync(() => void events.push(event))
     }
     const control: Run.Control = { cancel: Deferred.makeUnsafe<void>(), onState: () => {} }
     return { context, control, events, gate, model: scripted, notes }

@@ -87,9 +87,9 @@ const transcript = (messages: ReadonlyArray<Prompt.Message>): string =>
 export const fit = (context: RunContext, state: RunState): Effect.Effect<RunState, AgentError.ModelFailed> =>
   Effect.gen(function* () {
     const before = estimateTokens(state.history) + Math.ceil(context.system.length / 4)
-    if (before <= context.contextTokens * 0.8) return state
+    if (before <= context.spec.limits.contextTokens * 0.8) return state
     const messages = state.history.content
-    const cut = cutPoint(messages, Math.floor(context.contextTokens * 0.4))
+    const cut = cutPoint(messages, Math.floor(context.spec.limits.contextTokens * 0.4))
     if (cut === undefined || cut <= 1) return state
     const older = messages.slice(1, cut)
     const summarised = yield* ModelCall.run(

@@ -16,7 +16,7 @@ import * as Structured from "./structured.ts"
 
 /** Whether the step just taken calls for a reflection. */
 export const due = (context: RunContext, state: RunState, turn: Turn): boolean =>
-  turn.failures > 0 || turn.answered || state.step % context.reflectEvery === 0
+  turn.failures > 0 || turn.answered || state.step % context.spec.reflection.everySteps === 0
 
 /** Reflects on the last step; returns the reflection and the state with the plan's progress applied. */
 export const reflect = (

@@ -15,12 +15,6 @@ import type * as Approvals from "../Approvals.ts"
 import type * as Plan from "../Plan.ts"
 import * as Spend from "../Spend.ts"
 
-/** How often the agent reflects (see `RunOptions.reflectEvery`). */
-export interface Cadence {
-  /** Reflect after every `every` steps; 1 reflects after each step. */
-  readonly every: number
-}
-
 /** Everything a run needs besides its own state. */
 export interface RunContext {
   readonly spec: AgentSpec.AgentSpec
@@ -36,13 +30,6 @@ export interface RunContext {
   /** The approval policy of each tool (the spec's, through `Approvals.policyOf`). */
   readonly policy: (tool: string) => AgentSpec.Policy
   readonly emit: (event: AgentEvent.AgentEvent) => Effect.Effect<void>
-  readonly reflectEvery: number
-  /** Estimated tokens of history above which older turns are summarised. */
-  readonly contextTokens: number
-  /** Identical tool calls (same tool, same arguments) allowed before the loop detector stops the run. */
-  readonly repeatLimit: number
-  /** Steps without plan progress allowed before the loop detector stops the run. */
-  readonly stallLimit: number
 }
 
 /** What a run has built so far. */
