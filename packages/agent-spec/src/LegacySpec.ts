@@ -1,5 +1,6 @@
 /**
- * The reference Rust framework's six-field agent format, accepted and mapped onto {@link AgentSpec}.
+ * The six-field agent format of the reference Rust framework, `wiseaidotdev/autogpt` (formerly `kevin-rs/autogpt`),
+ * accepted and mapped onto {@link AgentSpec}.
  *
  * ```yaml
  * name: ArchitectGPT
@@ -20,7 +21,7 @@ import type * as AgentSpec from "./AgentSpec.ts"
 import * as Fields from "./internal/fields.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
 
-/** The `ai_provider` values of the reference framework. */
+/** The `ai_provider` values of `wiseaidotdev/autogpt`. */
 export const LegacyProvider = Schema.Literals(["gemini", "openai", "anthropic", "cld", "xai", "cohere", "hf"])
 
 /** The legacy agent schema (as written; all keys checked, unknown keys are errors). */
@@ -103,8 +104,11 @@ export const sourceKey = (legacy: LegacySpec, path: ReadonlyArray<PropertyKey>):
   }
 }
 
-/** The notice returned with every legacy spec. */
-export const notice = (legacy: LegacySpec): string => {
+/**
+ * The notice returned with every legacy spec. `name` is how the mapped agent's name is shown; the loader passes a
+ * short excerpt (or the `${VAR}` it came from), since the legacy name is free text.
+ */
+export const notice = (legacy: LegacySpec, name = `"${kebabName(legacy.name)}"`): string => {
   const via = openaiCompatible[legacy.ai_provider]
-  return `legacy six-field agent format (name, ai_provider, model, persona/position, role, prompt): mapped to agent "${kebabName(legacy.name)}" on ${providerName(legacy)}${via === undefined ? "" : ` (OpenAI-compatible ${via.baseUrl}, key from ${via.apiKeyEnv})`}, prompt as goal and instructions; write the full format to add tools, approvals, memory and limits`
+  return `legacy six-field agent format of wiseaidotdev/autogpt, formerly kevin-rs/autogpt (name, ai_provider, model, persona/position, role, prompt): mapped to agent ${name} on ${providerName(legacy)}${via === undefined ? "" : ` (OpenAI-compatible ${via.baseUrl}, key from ${via.apiKeyEnv})`}, prompt as goal and instructions; write the full format to add tools, approvals, memory and limits`
 }

@@ -1,11 +1,14 @@
 /**
  * The typed failures of loading a spec, each pointing at a file, line and column, and the aggregate that carries
- * every one of them at once.
+ * them at once.
  *
  * Loading never stops at the first problem: a file with a syntax error, three schema errors and a missing
- * environment variable yields one `SpecInvalid` holding all five, in source order.
+ * environment variable yields one `SpecInvalid` holding all five, in source order. Messages are safe to print:
+ * values are quoted as short excerpts with control characters escaped, and a value that came from a `${VAR}` is
+ * shown as `${VAR}`, never as what the variable holds.
  */
 import * as Schema from "effect/Schema"
+import * as Excerpt from "./internal/excerpt.ts"
 
 const position = {
   /** The file the problem is in, as it was given to the loader. */
@@ -36,10 +39,24 @@ export class SpecEnvError extends Schema.TaggedError<SpecEnvError>()("SpecEnvErr
 }) {}
 
 /**
+ * Why a file could not be read: it does not exist, it is not a regular file (a directory, a FIFO, a device, ...:
+ * the loader never opens one), it is larger than the loader's limit (`SpecLoader.maxFileBytes`), or the system
+ * refused (permissions, I/O).
+ */
+export const FileProblem = Schema.Literals(["NotFound", "NotRegularFile", "TooLarge", "Unreadable"])
+
+/** Why a file could not be read. */
+export type FileProblem = typeof FileProblem.Type
+
+/**
  * A file could not be read: the spec itself (reported at 1:1), or a file it refers to (`instructionsFile`, a team
  * member), reported at the reference.
  */
-export class SpecFileError extends Schema.TaggedError<SpecFileError>()("SpecFileError", position) {}
+export class SpecFileError extends Schema.TaggedError<SpecFileError>()("SpecFileError", {
+  ...position,
+  /** Why the file could not be read. */
+  reason: FileProblem
+}) {}
 
 /** One positioned problem of any kind. */
 export type SpecProblem = SpecSyntaxError | SpecSchemaError | SpecEnvError | SpecFileError
@@ -47,27 +64,51 @@ export type SpecProblem = SpecSyntaxError | SpecSchemaError | SpecEnvError | Spe
 /** The schema of {@link SpecProblem}, for persisting or sending problems. */
 export const SpecProblem = Schema.Union([SpecSyntaxError, SpecSchemaError, SpecEnvError, SpecFileError])
 
-/** Renders a problem as `FILE:LINE:COL: message`, the form editors and terminals link to. */
+/**
+ * Escapes every control character, tab and newline included (and the one-byte C1 forms of terminal escapes and
+ * the bidirectional overrides), so that a name from a file or a command line prints safely on one line.
+ */
+export const printable = (text: string): string => Excerpt.oneLine(text)
+
+/**
+ * Renders a problem as `FILE:LINE:COL: message`, the form editors and terminals link to, on one line: control
+ * characters, tab and newline are escaped (the file name comes from input too).
+ */
 export const format = (problem: {
   readonly file: string
   readonly line: number
   readonly col: number
   readonly message: string
-}): string => `${problem.file}:${problem.line}:${problem.col}: ${problem.message}`
+}): string => `${printable(problem.file)}:${problem.line}:${problem.col}: ${printable(problem.message)}`
+
+/** How many problems a {@link SpecInvalid} keeps; it counts the others in `omitted`. */
+export const maxReportedProblems = 50
 
 /**
- * A spec is invalid: `errors` holds every problem found, in source order (never empty).
+ * A spec is invalid: `errors` holds the first {@link maxReportedProblems} problems found, in source order (never
+ * empty), and `omitted` counts the rest, so that a file of a million wrong items is reported in a few lines.
  *
- * `message` is every problem formatted with {@link format}, one per line.
+ * `message` is {@link lines} joined by newlines.
  */
 export class SpecInvalid extends Schema.TaggedError<SpecInvalid>()("SpecInvalid", {
   /** The file that was loaded. */
   file: Schema.String,
-  /** Every problem found, in source order. */
-  errors: Schema.Array(SpecProblem)
+  /** The first problems found, in source order. */
+  errors: Schema.Array(SpecProblem),
+  /** How many more problems were found than `errors` holds. */
+  omitted: Schema.Int
 }) {
+  /** Every kept problem formatted with {@link format}, then `FILE: and N more problems` when some were omitted. */
+  get lines(): ReadonlyArray<string> {
+    const lines = this.errors.map(format)
+    if (this.omitted > 0) {
+      lines.push(`${printable(this.file)}: and ${this.omitted} more problem${this.omitted === 1 ? "" : "s"}`)
+    }
+    return lines
+  }
+
   override get message(): string {
-    return this.errors.map(format).join("\n")
+    return this.lines.join("\n")
   }
 }
 

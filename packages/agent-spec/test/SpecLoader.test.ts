@@ -301,7 +301,7 @@ describe("SpecLoader", () => {
       const where = (e: SpecError.SpecProblem) => `${inTeam(file, e)} ${e.message}`
       const memberProblems = [
         'bad-member.yaml:2:21 Expected number, got "zero"',
-        `team:4:5 Cannot read agent spec ${fixture("team/missing.yaml")}: NotFound: FileSystem.readFileString (${fixture("team/missing.yaml")})`
+        `team:4:5 Cannot read agent spec ${fixture("team/missing.yaml")}: no such file`
       ]
       const alone = yield* failure(SpecLoader.parseTeam(["name: t", ...members].join("\n"), file))
       assert.deepStrictEqual(alone.errors.map(where), memberProblems)

@@ -1,14 +1,16 @@
 /**
- * Test support: a `FileSystem` over the real disk (reads only), `Path`, and a fixed environment, so the loader
- * runs against real files without the Node platform package.
+ * Test support: a `FileSystem` over the real disk (`stat` and reading opened files, which is all the loader uses),
+ * `Path`, and a fixed environment, so the loader runs against real files without the Node platform package.
  */
-import { readFile } from "node:fs/promises"
+import * as NodeFs from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import * as ByteSize from "effect/ByteSize"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as PlatformError from "effect/PlatformError"
 import type { SpecError } from "../src/index.ts"
@@ -21,25 +23,94 @@ export const root = join(here, "..", "..", "..")
 /** A fixture file's path. */
 export const fixture = (name: string) => join(here, "fixtures", name)
 
-/** Reads real files; every other operation is a no-op. */
+const failure = (method: string, path: string | number) => (cause: unknown) =>
+  PlatformError.systemError({
+    _tag: (cause as { code?: string }).code === "ENOENT" ? "NotFound" : "Unknown",
+    module: "FileSystem",
+    method,
+    pathOrDescriptor: path,
+    cause
+  })
+
+const typeOf = (stats: NodeFs.Stats): FileSystem.File.Type =>
+  stats.isFile()
+    ? "File"
+    : stats.isDirectory()
+      ? "Directory"
+      : stats.isFIFO()
+        ? "FIFO"
+        : stats.isCharacterDevice()
+          ? "CharacterDevice"
+          : stats.isBlockDevice()
+            ? "BlockDevice"
+            : stats.isSocket()
+              ? "Socket"
+              : "Unknown"
+
+const info = (stats: NodeFs.Stats): FileSystem.File.Info => ({
+  type: typeOf(stats),
+  mtime: Option.some(stats.mtime),
+  atime: Option.some(stats.atime),
+  birthtime: Option.some(stats.birthtime),
+  dev: BigInt(stats.dev),
+  ino: Option.some(BigInt(stats.ino)),
+  mode: stats.mode,
+  nlink: Option.some(BigInt(stats.nlink)),
+  uid: Option.some(stats.uid),
+  gid: Option.some(stats.gid),
+  rdev: Option.some(BigInt(stats.rdev)),
+  size: ByteSize.bytes(stats.size),
+  blksize: Option.none(),
+  blocks: Option.none()
+})
+
+const unsupported = (method: string) =>
+  Effect.fail(PlatformError.badArgument({ module: "FileSystem", method, description: "not in the test file system" }))
+
+const file = (fd: number, path: string): FileSystem.File => {
+  let position = 0
+  return {
+    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+    stat: Effect.try({ try: () => info(NodeFs.fstatSync(fd)), catch: failure("stat", path) }),
+    seek: () => unsupported("seek"),
+    sync: unsupported("sync"),
+    read: () => unsupported("read"),
+    readAlloc: (size: number) =>
+      Effect.try({
+        try: () => {
+          const buffer = new Uint8Array(size)
+          const read = NodeFs.readSync(fd, buffer, 0, size, position)
+          position += read
+          return read === 0 ? Option.none() : Option.some(buffer.subarray(0, read))
+        },
+        catch: failure("readAlloc", path)
+      }),
+    truncate: () => unsupported("truncate"),
+    write: () => unsupported("write"),
+    writeAll: () => unsupported("writeAll")
+  } as unknown as FileSystem.File
+}
+
+/** Real `stat` and reads of opened files; every other operation is a no-op. */
+export const diskFileSystem = FileSystem.layerNoop({
+  stat: (path) => Effect.try({ try: () => info(NodeFs.statSync(path)), catch: failure("stat", path) }),
+  // Opening a FIFO here would block the test run for good, which is how a test sees the loader open one.
+  open: (path) =>
+    Effect.acquireRelease(Effect.try({ try: () => NodeFs.openSync(path, "r"), catch: failure("open", path) }), (fd) =>
+      Effect.sync(() => NodeFs.closeSync(fd))
+    ).pipe(Effect.map((fd) => file(fd, path)))
+})
+
+/** The disk, `Path`, and an environment of three variables. */
 export const diskLayer = Layer.mergeAll(
-  FileSystem.layerNoop({
-    readFileString: (path) =>
-      Effect.tryPromise({
-        try: () => readFile(path, "utf8"),
-        catch: (cause) =>
-          PlatformError.systemError({
-            _tag: "NotFound",
-            module: "FileSystem",
-            method: "readFileString",
-            pathOrDescriptor: path,
-            cause
-          })
-      })
-  }),
+  diskFileSystem,
   Path.layer,
   ConfigProvider.layer(ConfigProvider.fromEnvRecord({ TROUPE_MODEL: "gpt-5-mini", TROUPE_STEPS: "12", EMPTY: "" }))
 )
 
-/** A problem as `LINE:COL message-prefix` for compact assertions. */
+/** The disk and `Path` with `env` as the whole environment. */
+export const layerWithEnv = (env: Record<string, string>) =>
+  Layer.mergeAll(diskFileSystem, Path.layer, ConfigProvider.layer(ConfigProvider.fromEnvRecord(env)))
+
+/** A problem as `LINE:COL` for compact assertions. */
 export const at = (problem: SpecError.SpecProblem) => `${problem.line}:${problem.col}`

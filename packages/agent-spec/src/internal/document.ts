@@ -1,9 +1,14 @@
 /**
  * The YAML side of loading: parse with positions, interpolate `${VAR}`, turn a schema issue's path back into a
  * line and column of the source.
+ *
+ * Everything here is linear in the size of the document: duplicate keys are found with one set per map (the
+ * parser's own check compares each key with every earlier one), each map is indexed by key the first time a path
+ * goes through it, and a position is a binary search over the line starts.
  */
 import * as Effect from "effect/Effect"
 import * as YAML from "yaml"
+import * as Excerpt from "./excerpt.ts"
 
 /** A 1-based line and column. */
 export interface Position {
@@ -11,18 +16,28 @@ export interface Position {
   readonly col: number
 }
 
-/** A parsed YAML document with what is needed to position problems in it. */
+/** A parsed YAML document with what is needed to position problems in it and to quote its values. */
 export interface Parsed {
   readonly source: string
   readonly doc: YAML.Document.Parsed
   /** The offset at which each line starts. */
   readonly lineStarts: ReadonlyArray<number>
+  /** The text as written of each scalar whose `${VAR}` references were replaced, so problems can show that. */
+  readonly written: Map<YAML.Scalar, string>
+  /** Every environment value substituted into this document. */
+  readonly substitutions: Array<Excerpt.Substitution>
 }
 
 /** A syntax problem found while parsing. */
 export interface SyntaxProblem extends Position {
   readonly message: string
 }
+
+/**
+ * Longest syntax message kept. The parser's messages are fixed text under 90 characters, some followed by the
+ * offending token (`Unresolved tag: !…`), which must not carry a whole line of a file that is not a spec.
+ */
+const maxSyntaxMessage = 120
 
 const clamp = (position: { line: number; col: number }): Position => ({
   line: Math.max(1, position.line),
@@ -49,17 +64,37 @@ export const positionAt = (parsed: Parsed, offset: number): Position => {
   return clamp({ line: low + 1, col: at - parsed.lineStarts[low]! + 1 })
 }
 
-/** Parses YAML, keeping every syntax error (and warning-free: warnings are not problems). */
-export const parse = (source: string): { readonly parsed: Parsed; readonly problems: ReadonlyArray<SyntaxProblem> } => {
-  const doc = YAML.parseDocument(source, { prettyErrors: true, uniqueKeys: true })
-  const parsed: Parsed = { source, doc, lineStarts: lineStartsOf(source) }
-  const problems = doc.errors.map((error) => {
-    // prettyErrors appends " at line L, column C:" and a source excerpt; the position is computed here instead,
-    // because the parser's own line counter misses line breaks inside tokens it skips while recovering.
-    const cut = error.message.search(/ at line \d+, column \d+/)
-    const message = (cut >= 0 ? error.message.slice(0, cut) : error.message).trim()
-    return { ...positionAt(parsed, error.pos[0]), message: message.length > 0 ? message : error.code }
+/** The start offsets of the second and later occurrences of a scalar key in the same map. */
+const duplicateKeys = (doc: YAML.Document.Parsed): ReadonlyArray<number> => {
+  const offsets: Array<number> = []
+  YAML.visit(doc, {
+    Map: (_, map) => {
+      // The parser compares scalar keys by value (`1` and `0x1` collide, `1` and `'1'` do not); so does a Set.
+      const seen = new Set<unknown>()
+      for (const pair of map.items) {
+        if (!YAML.isScalar(pair.key)) continue
+        if (seen.has(pair.key.value)) offsets.push(pair.key.range?.[0] ?? 0)
+        else seen.add(pair.key.value)
+      }
+    }
   })
+  return offsets
+}
+
+/** Parses YAML, keeping every syntax error (warnings are not problems). */
+export const parse = (source: string): { readonly parsed: Parsed; readonly problems: ReadonlyArray<SyntaxProblem> } => {
+  // Pretty errors would append the offending source line, which may be a line of a file that is not a spec.
+  const doc = YAML.parseDocument(source, { uniqueKeys: false, prettyErrors: false })
+  const parsed: Parsed = { source, doc, lineStarts: lineStartsOf(source), written: new Map(), substitutions: [] }
+  // The position is computed here rather than by the parser, whose line counter misses line breaks inside tokens
+  // it skips while recovering.
+  const problems = [
+    ...doc.errors.map((error) => ({
+      ...positionAt(parsed, error.pos[0]),
+      message: Excerpt.clip(error.message.trim() || error.code, maxSyntaxMessage)
+    })),
+    ...duplicateKeys(doc).map((offset) => ({ ...positionAt(parsed, offset), message: "Map keys must be unique" }))
+  ]
   return { parsed, problems }
 }
 
@@ -75,7 +110,7 @@ export const toJS = (parsed: Parsed): Effect.Effect<unknown, SyntaxProblem> =>
           return YAML.visit.BREAK
         }
       })
-      return { ...at, message: error instanceof Error ? error.message : String(error) }
+      return { ...at, message: Excerpt.clip(error instanceof Error ? error.message : String(error), maxSyntaxMessage) }
     }
   })
 
@@ -84,6 +119,23 @@ export const rootKeys = (parsed: Parsed): ReadonlyArray<string> => {
   const root = parsed.doc.contents
   if (!YAML.isMap(root)) return []
   return root.items.flatMap((pair) => (YAML.isScalar(pair.key) ? [String(pair.key.value)] : []))
+}
+
+// Built the first time a path goes through a map, so that locating n problems in a map of n keys is linear.
+const indexes = new WeakMap<YAML.YAMLMap, Map<string, YAML.Pair>>()
+
+const pairOf = (map: YAML.YAMLMap, key: PropertyKey): YAML.Pair | undefined => {
+  let index = indexes.get(map)
+  if (index === undefined) {
+    index = new Map()
+    for (const pair of map.items as Array<YAML.Pair>) {
+      if (!YAML.isScalar(pair.key)) continue
+      const name = String(pair.key.value)
+      if (!index.has(name)) index.set(name, pair)
+    }
+    indexes.set(map, index)
+  }
+  return index.get(String(key))
 }
 
 /**
@@ -96,10 +148,10 @@ export const locate = (parsed: Parsed, path: ReadonlyArray<PropertyKey>, atKey =
   let lastKeyStart: number | undefined
   let lastNodeStart: number | undefined = YAML.isNode(node) ? node.range?.[0] : undefined
   for (let i = 0; i < path.length; i++) {
-    const segment = path[i]
+    const segment = path[i]!
     const last = i === path.length - 1
     if (YAML.isMap(node)) {
-      const pair = node.items.find((p) => YAML.isScalar(p.key) && String(p.key.value) === String(segment))
+      const pair = pairOf(node, segment)
       if (pair === undefined) break
       const keyStart = YAML.isNode(pair.key) ? pair.key.range?.[0] : undefined
       lastKeyStart = keyStart
@@ -122,6 +174,23 @@ export const locate = (parsed: Parsed, path: ReadonlyArray<PropertyKey>, atKey =
   return positionAt(parsed, lastKeyStart ?? lastNodeStart ?? 0)
 }
 
+/**
+ * The text as written of the value at `path` when `${VAR}` references in it were replaced, following aliases;
+ * `undefined` for any other value.
+ */
+export const writtenAt = (parsed: Parsed, path: ReadonlyArray<PropertyKey>): string | undefined => {
+  if (parsed.written.size === 0) return undefined
+  let node: unknown = parsed.doc.contents
+  for (const segment of path) {
+    if (YAML.isAlias(node)) node = node.resolve(parsed.doc)
+    if (YAML.isMap(node)) node = pairOf(node, segment)?.value
+    else if (YAML.isSeq(node)) node = node.items[Number(segment)]
+    else return undefined
+  }
+  if (YAML.isAlias(node)) node = node.resolve(parsed.doc)
+  return YAML.isScalar(node) ? parsed.written.get(node) : undefined
+}
+
 /** A `${VAR}` whose variable is not set. */
 export interface MissingVariable extends Position {
   readonly variable: string
@@ -132,7 +201,8 @@ const reference = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 /**
  * Replaces `${VAR}` (and `${VAR:-default}`) in every string value with the variable's value; `$${` stays a
  * literal `${`. Keys are left alone. A plain (unquoted) scalar that was only references is re-read as YAML, so
- * `maxSteps: ${STEPS}` becomes a number. Returns the variables that are not set, positioned at their `${`.
+ * `maxSteps: ${STEPS}` becomes a number. Returns the variables that are not set, positioned at their `${`, and
+ * records what was replaced in `parsed.written` and `parsed.substitutions`.
  */
 export const interpolate = <E, R>(
   parsed: Parsed,
@@ -152,6 +222,7 @@ export const interpolate = <E, R>(
     }
     const values = new Map<string, string | undefined>()
     for (const name of names) values.set(name, yield* lookup(name))
+    const used = new Set<string>()
     const missing: Array<MissingVariable> = []
     for (const scalar of scalars) {
       const text = scalar.value as string
@@ -160,11 +231,17 @@ export const interpolate = <E, R>(
       // source text of the scalar holds the same references (and `$${` escapes) in the same order.
       const written = [...parsed.source.slice(start, scalar.range?.[1] ?? start).matchAll(reference)]
       let index = 0
+      let substituted = false
       const replaced = text.replace(reference, (whole, name: string | undefined, fallback: string | undefined) => {
         const source = written[index++]
         if (name === undefined) return "${"
         const value = values.get(name)
-        if (value !== undefined && value !== "") return value
+        if (value !== undefined && value !== "") {
+          used.add(name)
+          substituted = true
+          return value
+        }
+        if (fallback !== undefined || value !== undefined) substituted = true
         if (fallback !== undefined) return fallback
         if (value !== undefined) return value
         const at = source !== undefined && source[0] === whole ? start + source.index : start
@@ -172,6 +249,7 @@ export const interpolate = <E, R>(
         return whole
       })
       if (replaced === text) continue
+      if (substituted) parsed.written.set(scalar, text)
       if (scalar.type === "PLAIN") {
         const reread = YAML.parseDocument(replaced).contents
         scalar.value = YAML.isScalar(reread) ? reread.value : replaced
@@ -179,5 +257,6 @@ export const interpolate = <E, R>(
         scalar.value = replaced
       }
     }
+    for (const name of used) parsed.substitutions.push({ variable: name, value: values.get(name)! })
     return missing
   })

@@ -29,11 +29,15 @@ export const distance = (a: string, b: string): number => {
 export const closest = (word: string, candidates: Iterable<string>): string | undefined => {
   const normal = (s: string) => s.toLowerCase().replace(/[-_]/g, "")
   const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)))
+  const normalWord = normal(word)
   let best: string | undefined
   let bestDistance = Number.POSITIVE_INFINITY
   for (const candidate of candidates) {
     if (candidate === word) continue
-    const d = normal(candidate) === normal(word) ? 0 : distance(word, candidate)
+    if (normal(candidate) === normalWord) return candidate
+    // The distance is at least the difference in length: most candidates are ruled out without computing it.
+    if (Math.abs(candidate.length - word.length) > Math.min(limit, bestDistance - 1)) continue
+    const d = distance(word, candidate)
     if (d < bestDistance) {
       best = candidate
       bestDistance = d

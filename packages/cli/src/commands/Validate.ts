@@ -2,8 +2,10 @@
  * `troupe validate FILE...`: checks agent specs and team files without running anything.
  *
  * Prints `FILE: ok` per valid file (with any notice, such as the legacy format, on the same line). When a file is
- * invalid, prints every problem of every file on stderr as `FILE:LINE:COL: message` and fails with
- * `CliExit(badInput)`, which the entry point turns into exit code 2.
+ * invalid, prints its problems on stderr as `FILE:LINE:COL: message` and fails with `CliExit(badInput)`, which the
+ * entry point turns into exit code 2. A file that cannot be read (missing, not a regular file, over the loader's
+ * size limit) is one line. Output is bounded: at most `SpecError.maxReportedProblems` problems per file, then
+ * `FILE: and N more problems`, and no line quotes more than a short excerpt of what a file holds.
  */
 import { SpecError, SpecLoader } from "@troupe/agent-spec"
 import * as Console from "effect/Console"
@@ -17,9 +19,10 @@ const summary = (loaded: SpecLoader.LoadedAgent | SpecLoader.LoadedTeam): string
     loaded._tag === "Team"
       ? `team ${loaded.team.name}, ${loaded.team.agents.length} agents${loaded.team.manager === undefined ? "" : " and a manager"}`
       : undefined
-  const notes = loaded.notices.map((n) => `${SpecError.format(n)}`)
+  const notes = loaded.notices.map(SpecError.format)
   const extra = [...(what === undefined ? [] : [what]), ...notes]
-  return extra.length === 0 ? `${loaded.file}: ok` : `${loaded.file}: ok (${extra.join("; ")})`
+  const file = SpecError.printable(loaded.file)
+  return extra.length === 0 ? `${file}: ok` : `${file}: ok (${extra.join("; ")})`
 }
 
 /** The `validate` command: variadic file arguments, one `ok` line per valid file, positioned errors otherwise. */
@@ -40,7 +43,7 @@ export const command = Command.make(
           yield* Console.log(summary(result.success))
         } else {
           invalid++
-          for (const problem of result.failure.errors) yield* Console.error(SpecError.format(problem))
+          for (const line of result.failure.lines) yield* Console.error(line)
         }
       }
       if (invalid > 0) return yield* Effect.fail(new CliExit({ code: ExitCode.badInput, message: "" }))
