@@ -49,7 +49,7 @@ const decodeReason = Schema.decodeUnknownOption(ExitReason.ExitReason)
 const reason = (value: Schema.Json | undefined): string =>
   Option.match(decodeReason(value), { onNone: () => text(value), onSome: ExitReason.format })
 
-const money = (usd: number): string => `$${usd < 0.01 ? usd.toPrecision(2) : usd.toFixed(2)}`
+const money = (usd: number): string => (usd === 0 ? "$0" : `$${usd >= 1 ? usd.toFixed(2) : usd.toPrecision(2)}`)
 
 const fanOut: Summarizer = (data) => {
   const d = fieldsOf(data)
