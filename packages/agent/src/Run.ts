@@ -175,7 +175,11 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
         state = publish({ ...state, step: state.step + 1, spend: Spend.step(state.spend) })
         yield* context.emit({ _tag: "AgentStepStarted", ...base, at: yield* Clock.currentTimeMillis, step: state.step })
         state = publish(yield* bounded(History.fit(context, state), true))
-        const acted = yield* bounded(Acting.act(context, state), true)
+        const acted = yield* bounded(Acting.act(context, state), true).pipe(
+          Effect.withSpan("troupe.agent.step", {
+            attributes: { "troupe.run.id": context.runId, "troupe.step": state.step }
+          })
+        )
         state = publish(acted.state)
         const turn = acted.turn
         if (turn.approvals.length > 0) {
@@ -262,4 +266,12 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
       error: { tag: error._tag, message: error.message }
     })
     return yield* Effect.fail(error)
-  })
+  }).pipe(
+    Effect.withSpan(`invoke_agent ${context.spec.name}`, {
+      attributes: {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": context.spec.name,
+        "troupe.run.id": context.runId
+      }
+    })
+  )

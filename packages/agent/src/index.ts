@@ -3,7 +3,9 @@
  */
 export * as AgentError from "./AgentError.ts"
 export * as AgentEvent from "./AgentEvent.ts"
+export * as AgentMetrics from "./AgentMetrics.ts"
 export * as AgentModel from "./AgentModel.ts"
+export * as Alerts from "./Alerts.ts"
 export * as Approvals from "./Approvals.ts"
 export * as Plan from "./Plan.ts"
 export * as Prompting from "./Prompting.ts"

@@ -40,6 +40,14 @@ const observed = (context: RunContext, step: number, toolkit: Toolkit.WithHandle
   tools: toolkit.tools,
   handle: ((name: string, params: unknown, toolCallId?: string, options?: unknown) => {
     const base = { runId: context.runId, agent: context.spec.name, step, toolCallId: toolCallId ?? "", tool: name }
+    const span = {
+      attributes: {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": name,
+        "gen_ai.tool.call.id": base.toolCallId,
+        "troupe.run.id": context.runId
+      }
+    }
     return Effect.flatMap(Clock.currentTimeMillis, (at) =>
       Effect.andThen(
         context.emit({ _tag: "AgentToolCalled", ...base, at, params }),
@@ -64,7 +72,7 @@ const observed = (context: RunContext, step: number, toolkit: Toolkit.WithHandle
                         result: result.encodedResult
                       })
                     )
-            )
+            ).pipe(Stream.withSpan(`execute_tool ${name}`, span))
         )
       )
     )

@@ -69,6 +69,10 @@ export interface LooseModel {
 /** The run's model as a `LooseModel`. */
 export const loose = (model: LanguageModel.LanguageModel): LooseModel => model as unknown as LooseModel
 
+// The model the spec asks for (the first member of a mixture); the span's response attributes say who answered.
+const requestedModel = (context: RunContext): string =>
+  context.spec.mixture?.providers[0]?.model ?? context.spec.model?.model ?? "default"
+
 const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max)}…`)
 
 /**
@@ -118,5 +122,24 @@ export const run = <Response extends LanguageModel.GenerateTextResponse<any, any
       toolCalls: response.toolCalls.map((c) => ({ id: c.id, name: c.name })),
       ...(scores === undefined || scores.length === 0 ? {} : { scores })
     })
+    yield* Effect.annotateCurrentSpan({
+      "gen_ai.provider.name": provider,
+      "gen_ai.response.model": model,
+      "gen_ai.usage.input_tokens": charges.reduce((n, c) => n + c.inputTokens, 0),
+      "gen_ai.usage.output_tokens": charges.reduce((n, c) => n + c.outputTokens, 0),
+      "gen_ai.response.finish_reasons": [response.finishReason],
+      "troupe.cost_usd": spend.costUsd - state.spend.costUsd
+    })
     return { response, state: { ...state, spend } }
-  })
+  }).pipe(
+    Effect.withSpan(`chat ${context.spec.name}`, {
+      attributes: {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.agent.name": context.spec.name,
+        "gen_ai.request.model": requestedModel(context),
+        "troupe.run.id": context.runId,
+        "troupe.purpose": purpose,
+        "troupe.step": state.step
+      }
+    })
+  )
