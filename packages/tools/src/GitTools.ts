@@ -116,7 +116,10 @@ const hardening = [
 const keptGitVariables = new Set(["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"])
 
 /** The environment of git: the scrubbed one, without variables that redirect git, never prompting. */
-export const gitEnvironment = (workspace: Workspace.Service, parent: Readonly<Record<string, string | undefined>>) => {
+export const gitEnvironment = (
+  workspace: Workspace.Service,
+  parent: Readonly<Record<string, string | undefined>>
+): Record<string, string> => {
   const env = ProcessEnv.forChild({}, parent)
   for (const name of Object.keys(env)) {
     if (name.startsWith("GIT_") && !keptGitVariables.has(name)) delete env[name]

@@ -86,7 +86,7 @@ const redirects = new Set([301, 302, 303, 307, 308])
 const encoder = new TextEncoder()
 const decoder = new TextDecoder("utf-8", { fatal: false })
 
-const isJson = (text: string) => Schema.decodeUnknownOption(Schema.UnknownFromJsonString)(text)._tag === "Some"
+const isJson = (text: string) => Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Unknown))(text)._tag === "Some"
 
 // The first `limit` bytes of the body; reading stops there and the connection is dropped with the scope.
 const readCapped = (response: HttpClientResponse.HttpClientResponse, limit: number) =>
@@ -137,7 +137,7 @@ export const handlers = (client: HttpClient.HttpClient, options: Options = {}) =
     let payload = body
     for (let hop = 0; hop <= maxRedirects; hop++) {
       yield* check(url, method)
-      const base = HttpClientRequest.make(method)(url)
+      const base = HttpClientRequest.make(method)(url.href)
       const request =
         payload === undefined || method === "GET" || method === "HEAD"
           ? base
@@ -159,7 +159,7 @@ export const handlers = (client: HttpClient.HttpClient, options: Options = {}) =
         })
       ).pipe(Effect.mapError((e) => new RequestFailed({ url: url.href, reason: e.message })))
       if (outcome._tag === "done") return outcome.result
-      const next = URL.parse(outcome.location, url)
+      const next = URL.parse(outcome.location, url.href)
       if (next === null) return yield* new RequestFailed({ url: url.href, reason: "redirect to an invalid URL" })
       if (outcome.status === 303 || ((outcome.status === 301 || outcome.status === 302) && method === "POST")) {
         method = method === "HEAD" ? "HEAD" : "GET"

@@ -37,15 +37,13 @@ const server = Effect.acquireRelease(
           case "/see-other":
             return res.writeHead(303, { location: "/echo" }).end()
           case "/echo":
-            return res
-              .writeHead(201, { "content-type": "application/json" })
-              .end(
-                JSON.stringify({
-                  method: req.method,
-                  type: req.headers["content-type"] ?? null,
-                  body: Buffer.concat(chunks).toString()
-                })
-              )
+            return res.writeHead(201, { "content-type": "application/json" }).end(
+              JSON.stringify({
+                method: req.method,
+                type: req.headers["content-type"] ?? null,
+                body: Buffer.concat(chunks).toString()
+              })
+            )
           case "/huge": {
             res.writeHead(200, { "content-type": "application/octet-stream" })
             const chunk = Buffer.alloc(64 * 1024, 97)

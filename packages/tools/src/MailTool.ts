@@ -1,0 +1,182 @@
+/**
+ * `mail_send {to, subject, body}`: writes the message as an RFC 5322 draft (`outbox/<time>-<id>.eml` in the
+ * workspace), then sends exactly those bytes over SMTP through the `Mailer`.
+ *
+ * Enforced by the tool (the spec's `MailSendOptions`): every recipient must be allowed by `to` (an address,
+ * compared without case, or an `@domain` suffix, which matches that domain and not its subdomains; empty allows
+ * none), or nothing is sent and nothing is written; addresses and the subject may not hold line breaks (no header
+ * injection). The sender is the spec's `from`, or the Mailer's.
+ *
+ * When the draft is written: `effect/ai` asks for approval before it calls a handler, and offers no hook at the
+ * moment a call is requested, so the draft cannot be written while the call waits for a person. The handler
+ * therefore writes it and sends it in one go, once approved. For the approval screen, {@link preview} renders the
+ * same message (and the recipients the tool would refuse) from the call's parameters, without effects.
+ */
+import type { ToolSpec } from "@troupe/agent-spec"
+import * as Tool from "effect/ai/Tool"
+import * as Toolkit from "effect/ai/Toolkit"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import MailComposer from "nodemailer/lib/mail-composer"
+import * as SafeFs from "./internal/safeFs.ts"
+import * as Mailer from "./Mailer.ts"
+import {
+  FileNotFound,
+  InvalidArgument,
+  IoFailed,
+  MailFailed,
+  PathRefused,
+  RecipientNotAllowed,
+  TooLarge,
+  WrongFileType
+} from "./ToolError.ts"
+import * as Workspace from "./Workspace.ts"
+
+/** The parameters of `mail_send`. */
+export const Params = Schema.Struct({
+  to: Schema.Array(Schema.String).annotate({ description: "Recipient addresses" }),
+  subject: Schema.String,
+  body: Schema.String.annotate({ description: "Plain text" })
+})
+
+/** The parameters of `mail_send`. */
+export type Params = typeof Params.Type
+
+/** Sends an email. */
+export const MailSend = Tool.make("mail_send", {
+  description: "Send a plain-text email to allowed recipients. A copy is kept in the workspace's outbox/.",
+  parameters: Params,
+  success: Schema.Struct({
+    draft: Schema.String,
+    accepted: Schema.Array(Schema.String),
+    rejected: Schema.Array(Schema.String)
+  }),
+  failure: Schema.Union([
+    RecipientNotAllowed,
+    InvalidArgument,
+    MailFailed,
+    PathRefused,
+    FileNotFound,
+    WrongFileType,
+    TooLarge,
+    IoFailed
+  ]),
+  failureMode: "return"
+})
+
+/** The mail tool. */
+export const toolkit = Toolkit.make(MailSend)
+
+/** The options of `mail_send`: the spec's. */
+export type Options = Partial<ToolSpec.ToolOptions["mail_send"]>
+
+const address = /^[^\s@<>,;:"()[\]\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/u
+
+const lineBreak = /[\r\n]/u
+
+/** Whether `to` (an address) is allowed by `allowed` (addresses and `@domain` suffixes). */
+export const recipientAllowed = (allowed: ReadonlyArray<string>, to: string): boolean => {
+  const lower = to.toLowerCase()
+  return allowed.some((entry) => {
+    const e = entry.toLowerCase()
+    return e.startsWith("@") ? lower.endsWith(e) : lower === e
+  })
+}
+
+/** Why a call would be refused, checked in the order the handler checks; `undefined` when it would be sent. */
+export const refusal = (params: Params, options: Options): RecipientNotAllowed | InvalidArgument | undefined => {
+  const allowed = options.to ?? []
+  if (params.to.length === 0) return new InvalidArgument({ argument: "to", reason: "names no recipient" })
+  for (const to of params.to) {
+    if (!address.test(to))
+      return new InvalidArgument({ argument: "to", reason: `${JSON.stringify(to)} is not an address` })
+    if (!recipientAllowed(allowed, to)) return new RecipientNotAllowed({ address: to, allowed })
+  }
+  if (lineBreak.test(params.subject)) return new InvalidArgument({ argument: "subject", reason: "holds a line break" })
+  return undefined
+}
+
+/** What the approval screen shows for a `mail_send` call. */
+export interface Preview {
+  readonly from: string | undefined
+  readonly to: ReadonlyArray<string>
+  readonly subject: string
+  readonly body: string
+  /** Why the tool would refuse the call, if it would. */
+  readonly refused: string | undefined
+  /** The message as a person reads it: headers, a blank line, the body. */
+  readonly text: string
+}
+
+/**
+ * The mail a `mail_send` call would send, for a person to approve: sender, recipients, subject, body, and why the
+ * tool would refuse it. `from` is the Mailer's sender, when known.
+ */
+export const preview = (params: Params, options: Options, from?: string): Preview => {
+  const sender = options.from ?? from
+  const refused = refusal(params, options)
+  return {
+    from: sender,
+    to: params.to,
+    subject: params.subject,
+    body: params.body,
+    refused: refused === undefined ? undefined : `${refused._tag}: ${JSON.stringify(refused)}`,
+    text: `From: ${sender ?? "(the transport's sender)"}\nTo: ${params.to.join(", ")}\nSubject: ${params.subject}\n\n${params.body}`
+  }
+}
+
+/** Builds the RFC 5322 message. */
+const compose = (message: {
+  readonly from: string
+  readonly to: ReadonlyArray<string>
+  readonly subject: string
+  readonly body: string
+  readonly date: Date
+  readonly messageId: string
+}) =>
+  Effect.callback<Buffer, MailFailed>((resume) => {
+    new MailComposer({
+      from: message.from,
+      to: [...message.to],
+      subject: message.subject,
+      text: message.body,
+      date: message.date,
+      messageId: message.messageId
+    })
+      .compile()
+      .build((error, raw) => {
+        resume(error === null ? Effect.succeed(raw) : Effect.fail(new MailFailed({ reason: error.message })))
+      })
+  })
+
+/** The handler of `mail_send`, over one workspace and mailer. */
+export const handlers = (workspace: Workspace.Service, mailer: Mailer.Service, options: Options = {}) =>
+  toolkit.of({
+    mail_send: (params) =>
+      Effect.gen(function* () {
+        const refused = refusal(params, options)
+        if (refused !== undefined) return yield* refused
+        const from = options.from ?? mailer.from
+        if (from === undefined)
+          return yield* new MailFailed({ reason: "no sender: set from in the spec or the Mailer" })
+        const now = yield* Clock.currentTimeMillis
+        const id = (yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)
+        const date = new Date(now)
+        const raw = yield* compose({ ...params, from, date, messageId: `<${now.toString(36)}.${id}@troupe>` })
+        const name = `outbox/${date.toISOString().replace(/[:.]/gu, "-")}-${id}.eml`
+        const draft = yield* Workspace.resolve(workspace, name, ["outbox/**"])
+        yield* SafeFs.writeChecked(workspace, draft, raw)
+        const sent = yield* mailer.send({ from, to: params.to }, raw)
+        return { draft: draft.path, accepted: sent.accepted, rejected: sent.rejected }
+      })
+  })
+
+/** The handler of `mail_send`, over the `Workspace` and `Mailer` in context. */
+export const layer = (options: Options = {}) =>
+  toolkit.toLayer(
+    Effect.gen(function* () {
+      return handlers(yield* Workspace.Workspace, yield* Mailer.Mailer, options)
+    })
+  )
