@@ -295,7 +295,7 @@ export const fromHttpClientError = (
 ): AiError.AiError => {
   const reason = error.reason
   const cause = "cause" in reason && reason.cause instanceof globalThis.Error ? reason.cause : undefined
-  const detail = quote(`${reason._tag}${cause === undefined ? "" : `: ${causeMessage(cause)}`}`, secrets)
+  const detail = quote(cause === undefined ? reason._tag : causeMessage(cause), secrets)
   if (cause !== undefined && isParseError(cause)) {
     return invalidResponse(site, `the reply from ${quote(url, secrets, 500)} is not HTTP (${detail})`)
   }
@@ -320,9 +320,14 @@ const causeMessage = (cause: globalThis.Error): string => {
   return `${cause.message}${code === undefined ? "" : ` (${code})`}`
 }
 
-// llhttp, the parser under Node's HTTP clients, reports a reply that is not HTTP with `HPE_*` codes.
+// llhttp, the parser under Node's HTTP clients, reports a reply that is not HTTP as an `HTTPParserError` (undici)
+// or with an `HPE_*` code (node:http).
 const isParseError = (cause: globalThis.Error): boolean =>
-  [codeOf(cause), codeOf(cause.cause)].some((code) => code?.startsWith("HPE_") === true)
+  [cause, cause.cause].some(
+    (error) =>
+      (error instanceof globalThis.Error && error.name === "HTTPParserError") ||
+      codeOf(error)?.startsWith("HPE_") === true
+  )
 
 /** Which time limit a call ran out of. */
 export const Deadline = Schema.Literals(["attempt", "silence", "overall"])

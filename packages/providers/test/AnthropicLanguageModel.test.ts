@@ -5,7 +5,7 @@ import * as AnthropicLanguageModel from "../src/AnthropicLanguageModel.ts"
 import * as Retry from "../src/Retry.ts"
 import * as FakeAnthropic from "../src/testing/FakeAnthropic.ts"
 import * as FakeServer from "../src/testing/FakeServer.ts"
-import { body, modelOn, Weather, WeatherHandlers } from "./_support.ts"
+import { body, modelOn, Weather, WeatherHandlers } from "./support.ts"
 
 const withModel = modelOn(FakeAnthropic.make, (baseUrl) =>
   AnthropicLanguageModel.make({
@@ -237,8 +237,9 @@ describe("AnthropicLanguageModel", () => {
       Effect.gen(function* () {
         const fiber = yield* Effect.forkChild(Stream.runCollect(LanguageModel.streamText({ prompt: "x" })))
         yield* server.waitFor((requests) => requests.length === 1)
+        assert.strictEqual(server.requests[0]!.state, "open")
         yield* Fiber.interrupt(fiber)
-        yield* server.waitFor((requests) => requests[0]!.state === "aborted")
+        assert.strictEqual(yield* server.settled(0), "aborted")
       })
     )
   )

@@ -5,7 +5,7 @@ import * as GeminiLanguageModel from "../src/GeminiLanguageModel.ts"
 import * as Retry from "../src/Retry.ts"
 import * as FakeGemini from "../src/testing/FakeGemini.ts"
 import * as FakeServer from "../src/testing/FakeServer.ts"
-import { body, modelOn, Weather, WeatherHandlers } from "./_support.ts"
+import { body, modelOn, Weather, WeatherHandlers } from "./support.ts"
 
 const withModel = modelOn(FakeGemini.make, (baseUrl) =>
   GeminiLanguageModel.make({
@@ -199,8 +199,9 @@ describe("GeminiLanguageModel", () => {
       Effect.gen(function* () {
         const fiber = yield* Effect.forkChild(LanguageModel.generateText({ prompt: "x" }))
         yield* server.waitFor((requests) => requests.length === 1)
+        assert.strictEqual(server.requests[0]!.state, "open")
         yield* Fiber.interrupt(fiber)
-        yield* server.waitFor((requests) => requests[0]!.state === "aborted")
+        assert.strictEqual(yield* server.settled(0), "aborted")
       })
     )
   )

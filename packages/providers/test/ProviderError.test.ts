@@ -1,12 +1,13 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Redacted, Schema, Stream } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import * as OpenAiLanguageModel from "../src/OpenAiLanguageModel.ts"
 import * as ProviderError from "../src/ProviderError.ts"
 import * as Retry from "../src/Retry.ts"
 import * as FakeOpenAi from "../src/testing/FakeOpenAi.ts"
 import * as FakeServer from "../src/testing/FakeServer.ts"
+import { hasControls } from "./support.ts"
 
 const failWith = (fault: FakeServer.Fault, timeout?: Duration.Input) =>
   Effect.gen(function* () {
@@ -111,7 +112,7 @@ describe("ProviderError", () => {
         )
         expectReason(error, "NetworkError", true)
         assert.strictEqual(ProviderError.deadlineOf(error), "attempt")
-        yield* server.waitFor((requests) => requests[0]?.state === "aborted")
+        assert.strictEqual(yield* server.settled(0), "aborted")
       }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
     )
 
@@ -229,5 +230,216 @@ describe("ProviderError", () => {
       assert.isTrue(redacted.isRetryable)
       assert.notInclude(redacted.message, key)
     })
+  })
+
+  describe("secrets", () => {
+    // 34 characters, none of whose four-character pieces occur in ordinary error text.
+    const key = "sk-Qz7Wq9Xv2Kp4Lm8Nr3Ts6Yb1Hd5Jf0G"
+    const fourGrams = Array.from({ length: key.length - 3 }, (_, i) => key.slice(i, i + 4))
+    // No piece of the key, however short, is left anywhere in `text`.
+    const assertNoPiece = (text: string, context = "") => {
+      const found = fourGrams.find((piece) => text.includes(piece))
+      assert.isUndefined(found, `a piece of the key (${found}) survived ${context}: ${text.slice(0, 300)}`)
+    }
+
+    it("scrub redacts every occurrence, wherever it is", () => {
+      for (const text of [
+        `${key}`,
+        `${key} at the start`,
+        `at the end ${key}`,
+        `one ${key} two ${key} three ${key}`,
+        `${key}${key}`,
+        `"${key}","${key}"`,
+        `line\n${key}\n${key}`
+      ]) {
+        const out = ProviderError.scrub(text, [key])
+        assertNoPiece(out, JSON.stringify(text))
+        assert.include(out, "[redacted]")
+      }
+      assert.strictEqual(ProviderError.scrub(`a ${key} b ${key} c`, [key]), "a [redacted] b [redacted] c")
+    })
+
+    it("scrub redacts any run of 8 or more characters of a secret, not shorter ones", () => {
+      assert.strictEqual(ProviderError.scrub(`x${key.slice(3, 11)}y`, [key]), "x[redacted]y")
+      assert.strictEqual(
+        ProviderError.scrub(`x${key.slice(0, 20)}|${key.slice(20)}y`, [key]),
+        "x[redacted]|[redacted]y"
+      )
+      assert.strictEqual(ProviderError.scrub(`x${key.slice(3, 10)}y`, [key]), `x${key.slice(3, 10)}y`)
+    })
+
+    it("scrub replaces a short secret only whole, and ignores secrets under 4 characters", () => {
+      assert.strictEqual(
+        ProviderError.scrub("pw abcd, abcdabcd, abc", ["abcd"]),
+        "pw [redacted], [redacted][redacted], abc"
+      )
+      assert.strictEqual(ProviderError.scrub("abc abc", ["abc"]), "abc abc")
+      assert.strictEqual(
+        ProviderError.scrub("user bob-the-user pass", ["bob-the-user", "pass"]),
+        "user [redacted] [redacted]"
+      )
+    })
+
+    it("trimSecretPrefix drops an ending that starts a secret, of any length", () => {
+      for (let n = 1; n < key.length; n++) {
+        assert.strictEqual(ProviderError.trimSecretPrefix(`body ${key.slice(0, n)}`, [key]), "body ")
+      }
+      assert.strictEqual(ProviderError.trimSecretPrefix("body ends here", [key]), "body ends here")
+      assert.strictEqual(
+        ProviderError.trimSecretPrefix(`ends with ${key.slice(1, 6)}`, [key]),
+        `ends with ${key.slice(1, 6)}`
+      )
+    })
+
+    it("quote strips controls before redacting: an escape cannot split a key past the redaction", () => {
+      const split = `${key.slice(0, 10)}\u001b[0m${key.slice(10)}`
+      assert.strictEqual(ProviderError.quote(`key ${split}!`, [key]), "key [redacted]!")
+    })
+
+    it("quote redacts before cutting: a key straddling the cut leaves nothing, at any offset", () => {
+      for (let at = 150; at <= 205; at++) {
+        const quoted = ProviderError.quote(`${".".repeat(at)}${key}${".".repeat(30)}`, [key], 200)
+        assertNoPiece(quoted, `at ${at}`)
+        assert.isAtMost(quoted.length, 201)
+      }
+    })
+
+    it("quote cuts a key prefix the text itself ends with at the cut", () => {
+      const text = `${".".repeat(195)}${key.slice(0, 5)}${".".repeat(50)}`
+      assert.strictEqual(ProviderError.quote(text, [key], 200), `${".".repeat(195)}…`)
+    })
+
+    it("redact strips terminal controls from every string, with or without secrets", () => {
+      const error = ProviderError.invalidResponse(
+        { module: "M", method: "generateText" },
+        "bad \u001b]8;;http://evil\u0007link\u001b]8;;\u0007 \u001b[2J"
+      )
+      const clean = ProviderError.redact(error, [])
+      assert.strictEqual((clean.reason as AiError.InvalidResponseError).description, "bad link ")
+      assert.notInclude(JSON.stringify(clean), "\\u001b")
+      assert.isFalse(hasControls(clean.message))
+    })
+  })
+
+  describe("echoed keys over HTTP", () => {
+    const key = "sk-Qz7Wq9Xv2Kp4Lm8Nr3Ts6Yb1Hd5Jf0G"
+    const fourGrams = Array.from({ length: key.length - 3 }, (_, i) => key.slice(i, i + 4))
+    const printed = (error: AiError.AiError) => `${error.message}\n${JSON.stringify(error)}\n${String(error.stack)}`
+    const assertNoPiece = (error: AiError.AiError, context: string) => {
+      const text = printed(error)
+      const found = fourGrams.find((piece) => text.includes(piece))
+      assert.isUndefined(found, `a piece of the key (${found}) survived ${context}`)
+    }
+    // A fake server whose i-th reply is `faults[i]`, and the adapter under test with the key.
+    const each = <A>(
+      faults: ReadonlyArray<FakeServer.Fault>,
+      f: (error: AiError.AiError, i: number) => A,
+      stream = false
+    ) =>
+      Effect.gen(function* () {
+        const server = yield* FakeOpenAi.make({ faults })
+        const model = yield* OpenAiLanguageModel.make({
+          baseUrl: server.url,
+          model: "m",
+          apiKey: Redacted.make(key),
+          retry: Retry.none
+        })
+        const call = stream
+          ? Effect.flip(Stream.runCollect(LanguageModel.streamText({ prompt: "x" })))
+          : Effect.flip(LanguageModel.generateText({ prompt: "x" }))
+        for (let i = 0; i < faults.length; i++) {
+          f(yield* call.pipe(Effect.provideService(LanguageModel.LanguageModel, model)), i)
+        }
+      }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+    const around = (cut: number) => Array.from({ length: key.length + 8 }, (_, i) => cut - key.length - 4 + i)
+
+    it.effect("a key several times in one error body is redacted every time", () =>
+      each(
+        [
+          FakeServer.status(401, { message: `${key} is not valid; ${key} was sent; see ${key}` }),
+          FakeServer.status(401, { message: `${key}${key}` })
+        ],
+        (error, i) => {
+          assert.strictEqual(error.reason._tag, "AuthenticationError")
+          assertNoPiece(error, `reply ${i}`)
+          assert.include(error.message, "[redacted]")
+        }
+      )
+    )
+
+    it.effect("a key echoed at every offset around the 200-character cut of a body that is not JSON", () => {
+      const offsets = around(200 - "response body is not JSON (application/json): ".length + 46)
+      return each(
+        offsets.map((at) => FakeServer.body(`${"<".repeat(at)}${key}${">".repeat(40)}`)),
+        (error, i) => assertNoPiece(error, `at offset ${offsets[i]}`)
+      )
+    })
+
+    it.effect("a key echoed at every offset around the cuts of an error's message (500) and kept body (2000)", () => {
+      const offsets = [...around(500), ...around(2000 - '{"error":{"message":"'.length)]
+      return each(
+        offsets.map((at) => FakeServer.status(500, { message: `${".".repeat(at)}${key}${".".repeat(40)}` })),
+        (error, i) => {
+          assert.strictEqual(error.reason._tag, "InternalProviderError")
+          assertNoPiece(error, `at offset ${offsets[i]}`)
+        }
+      )
+    })
+
+    it.effect("a key straddling the end of what is read of an error body, after keys that shrink when redacted", () => {
+      // 240 copies of the key shrink to one marker, pulling the end of the read (8 KiB) into the kept 2000 characters.
+      const offsets = around(8192)
+      return each(
+        offsets.map((at) => {
+          const head = `{"error":{"message":"${key.repeat(240)}`
+          return FakeServer.status(500, {
+            body: `${head}${".".repeat(Math.max(0, at - head.length))}${key}${".".repeat(100)}"}}`
+          })
+        }),
+        (error, i) => assertNoPiece(error, `at offset ${offsets[i]}`)
+      )
+    })
+
+    it.effect("a key echoed at every offset around the cut of a stream event that is not JSON", () => {
+      const offsets = around(200 - "stream event is not JSON: ".length + 26)
+      return each(
+        offsets.map((at) => FakeServer.body(`data: ${"{".repeat(at)}${key}${"}".repeat(40)}\n\n`)),
+        (error, i) => assertNoPiece(error, `at offset ${offsets[i]}`),
+        true
+      )
+    })
+
+    it.effect(
+      "errors LanguageModel raises itself after the adapter returned (an answer off the schema) are redacted",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* FakeOpenAi.make({ turns: [{ text: `not JSON: ${key}` }] })
+          const model = yield* OpenAiLanguageModel.make({
+            baseUrl: server.url,
+            model: "m",
+            apiKey: Redacted.make(key),
+            retry: Retry.none
+          })
+          const error = yield* Effect.flip(
+            LanguageModel.generateObject({ prompt: "x", schema: Schema.Struct({ a: Schema.Finite }) }).pipe(
+              Effect.provideService(LanguageModel.LanguageModel, model)
+            )
+          )
+          assert.strictEqual(error.module, "LanguageModel")
+          assert.strictEqual(error.reason._tag, "StructuredOutputError")
+          assertNoPiece(error, "in LanguageModel's own error")
+          assert.include(JSON.stringify(error), "[redacted]")
+        }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+    )
+
+    it.effect("terminal escapes in a server's error message never reach the error", () =>
+      each(
+        [FakeServer.status(400, { message: "bad \u001b]52;c;ZXZpbA==\u0007request\u001b[2J\u009b1m now" })],
+        (error) => {
+          assert.include(error.message, "bad request now")
+          assert.isFalse(hasControls(printed(error)))
+        }
+      )
+    )
   })
 })

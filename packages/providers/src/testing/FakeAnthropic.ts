@@ -142,6 +142,7 @@ export const wire: FakeServer.Wire = {
     return { events, final }
   },
   embed: () => ({ type: "error", error: { type: "not_found_error", message: "no embeddings" } }),
+  keepAlive: { event: "ping", data: JSON.stringify({ type: "ping" }) },
   error: (status, message) => ({ type: "error", error: { type: errorType(status), message } })
 }
 

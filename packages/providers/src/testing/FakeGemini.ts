@@ -126,6 +126,9 @@ export const wire: FakeServer.Wire = {
   },
   embed: (vectors, route) =>
     route.single ? { embedding: { values: vectors[0] ?? [] } } : { embeddings: vectors.map((values) => ({ values })) },
+  keepAlive: {
+    data: JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: "" }] }, index: 0 }] })
+  },
   error: (status, message) => ({ error: { code: status, message, status: statusName(status) } })
 }
 

@@ -110,6 +110,9 @@ export const wire: FakeServer.Wire = {
     model: route.model,
     usage: { prompt_tokens: route.inputs.length * 3, total_tokens: route.inputs.length * 3 }
   }),
+  keepAlive: {
+    data: JSON.stringify({ id: "chatcmpl-keepalive", object: "chat.completion.chunk", created, choices: [] })
+  },
   error: (status, message, code) => ({
     error: {
       message,

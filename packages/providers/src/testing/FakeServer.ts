@@ -22,6 +22,7 @@ import type { AddressInfo } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
+import * as Abusive from "./internal/abusive.ts"
 import * as SeededRandom from "./SeededRandom.ts"
 
 /** One scripted model turn. With neither text nor tool calls the reply is the text `"ok"`. */
@@ -44,6 +45,8 @@ export type Fault =
       readonly retryAfter?: string | undefined
       readonly code?: string | undefined
       readonly message?: string | undefined
+      /** The raw body to send instead of the provider-shaped error. */
+      readonly body?: string | undefined
     }
   /** Streams stop before the final event(s); JSON bodies are cut in half. Status 200. */
   | { readonly _tag: "Truncate" }
@@ -55,13 +58,34 @@ export type Fault =
   | { readonly _tag: "InvalidBody" }
   /** Never answers; the request stays open until the client goes away. */
   | { readonly _tag: "Hang" }
-  /** Status 200 with exactly this body; for streams it is the raw event text (`data: ...\n\n`). */
-  | { readonly _tag: "Body"; readonly body: string }
+  /**
+   * Status 200 with exactly this body; for streams it is the raw event text (`data: ...\n\n`). The content type
+   * is the route's (JSON or event stream) unless given.
+   */
+  | { readonly _tag: "Body"; readonly body: string; readonly contentType?: string | undefined }
+  /**
+   * Never ends: a stream sends its opening events, then an event with no content every `everyMs`; a JSON reply
+   * sends `{`, then a space every `everyMs`.
+   */
+  | { readonly _tag: "Drip"; readonly everyMs: number }
+  /**
+   * Status 200 with a body of `bytes` bytes, sent only as fast as the client reads: a JSON object padded with one
+   * long string, or for streams one event of that size (`events: "one"`) or empty events adding up to it
+   * (`"many"`). With `declared` the head carries the `content-length`.
+   */
+  | { readonly _tag: "Huge"; readonly bytes: number; readonly declared: boolean; readonly events: "one" | "many" }
+  /** Bytes that are not HTTP on the raw socket, before any response head. */
+  | { readonly _tag: "Garbage"; readonly text: string }
 
 /** An HTTP error status with a provider-shaped error body; `retryAfter` sets the `Retry-After` header. */
 export const status = (
   code: number,
-  options: { readonly retryAfter?: string; readonly code?: string; readonly message?: string } = {}
+  options: {
+    readonly retryAfter?: string
+    readonly code?: string
+    readonly message?: string
+    readonly body?: string
+  } = {}
 ): Fault => ({ _tag: "Status", status: code, ...options })
 
 /** See {@link Fault}. */
@@ -75,7 +99,20 @@ export const invalidBody: Fault = { _tag: "InvalidBody" }
 /** See {@link Fault}. */
 export const hang: Fault = { _tag: "Hang" }
 /** See {@link Fault}. */
-export const body = (text: string): Fault => ({ _tag: "Body", body: text })
+export const body = (text: string, options: { readonly contentType?: string } = {}): Fault => ({
+  _tag: "Body",
+  body: text,
+  ...options
+})
+/** See {@link Fault}. */
+export const drip = (everyMs: number): Fault => ({ _tag: "Drip", everyMs })
+/** See {@link Fault}. */
+export const huge = (
+  bytes: number,
+  options: { readonly declared?: boolean; readonly events?: "one" | "many" } = {}
+): Fault => ({ _tag: "Huge", bytes, declared: options.declared ?? false, events: options.events ?? "one" })
+/** See {@link Fault}. */
+export const garbage = (text = "SSH-2.0-OpenSSH_9.6\r\n\r\n"): Fault => ({ _tag: "Garbage", text })
 
 /** Server options: the script, faults, latency and random failures. */
 export interface Options {
@@ -121,6 +158,12 @@ export interface FakeServer {
   readonly requests: ReadonlyArray<Received>
   /** Waits until `predicate` holds for the received requests. */
   readonly waitFor: (predicate: (requests: ReadonlyArray<Received>) => boolean) => Effect.Effect<void>
+  /**
+   * How request `index` ended, once it has (`completed` or `aborted`), or `open` if it is still open after
+   * `withinMs` (default 5000) of wall time. The bound turns a request that should have been aborted but was not
+   * into a failing assertion rather than a hanging test; it is not a measurement.
+   */
+  readonly settled: (index: number, withinMs?: number) => Effect.Effect<Received["state"]>
 }
 
 /** One server-sent event. */
@@ -151,6 +194,8 @@ export interface Wire {
   }
   readonly embed: (vectors: ReadonlyArray<ReadonlyArray<number>>, route: Route & { readonly _tag: "Embed" }) => unknown
   readonly error: (status: number, message: string, code: string | undefined) => unknown
+  /** An event that is valid in a stream but carries no content (what a dripping stream repeats). */
+  readonly keepAlive: SseEvent
 }
 
 /** Facts a wire format needs to render a reply. */
@@ -261,26 +306,36 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
 
           function respond(request: Received, fault: Fault | undefined) {
             if (fault?._tag === "Hang") return
+            if (fault?._tag === "Garbage") return Abusive.garbage(res, fault.text)
             if (fault?._tag === "Destroy" && !isStream(request)) return void res.socket?.destroy()
             if (fault?._tag === "Status") {
               const headers: Record<string, string> =
                 fault.retryAfter === undefined ? {} : { "retry-after": fault.retryAfter }
+              if (fault.body !== undefined) {
+                res.writeHead(fault.status, { "content-type": "application/json", ...headers })
+                return void res.end(fault.body)
+              }
               return sendJson(
                 fault.status,
                 wire.error(fault.status, fault.message ?? "injected fault", fault.code),
                 headers
               )
             }
-            const path = request.path.startsWith(wire.prefix) ? request.path.slice(wire.prefix.length) : request.path
+            // Routed on the path alone: a query string (a gateway's `api-version`, Gemini's `alt=sse`) is no route.
+            const pathname = request.path.split("?")[0]!
+            const path = pathname.startsWith(wire.prefix) ? pathname.slice(wire.prefix.length) : pathname
             const fields = typeof request.body === "object" && request.body !== null ? request.body : {}
             const route = request.method === "POST" ? wire.route(path, fields as Record<string, unknown>) : undefined
             if (route === undefined) return sendJson(404, wire.error(404, `no route for ${request.path}`, "not_found"))
+            const stream = route._tag === "Chat" && route.stream
             if (fault?._tag === "InvalidBody" || fault?._tag === "Body") {
-              const stream = route._tag === "Chat" && route.stream
-              res.writeHead(200, { "content-type": stream ? "text/event-stream" : "application/json" })
+              const contentType = fault._tag === "Body" ? fault.contentType : undefined
+              res.writeHead(200, { "content-type": contentType ?? (stream ? "text/event-stream" : "application/json") })
               if (fault._tag === "Body") return void res.end(fault.body)
               return void res.end(stream ? "data: {not json\n\n" : "<html>not json</html>")
             }
+            if (fault?._tag === "Huge")
+              return Abusive.huge(res, { ...fault, stream, keepAlive: renderEvent(wire.keepAlive) })
             if (route._tag === "Embed") {
               return sendJson(
                 200,
@@ -297,6 +352,8 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
               malformedArguments: fault?._tag === "MalformedToolArguments"
             }
             if (!route.stream) {
+              if (fault?._tag === "Drip")
+                return Abusive.drip(res, "application/json", "{", () => " ", fault.everyMs, later)
               if (fault?._tag === "Truncate") {
                 const payload = JSON.stringify(wire.chat(turn, context))
                 res.writeHead(200, { "content-type": "application/json" })
@@ -305,6 +362,17 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
               return sendJson(200, wire.chat(turn, context))
             }
             const rendered = wire.chatStream(turn, context)
+            if (fault?._tag === "Drip") {
+              const opening = rendered.events.slice(0, rendered.final).map(renderEvent).join("")
+              return Abusive.drip(
+                res,
+                "text/event-stream",
+                opening,
+                () => renderEvent(wire.keepAlive),
+                fault.everyMs,
+                later
+              )
+            }
             const cut = fault?._tag === "Truncate" || fault?._tag === "Destroy"
             const events = cut ? rendered.events.slice(0, rendered.final) : rendered.events
             res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
@@ -315,8 +383,7 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
                 if (fault?._tag === "Destroy") return void res.socket?.destroy()
                 return void res.end()
               }
-              const event = events[i]!
-              res.write(`${event.event === undefined ? "" : `event: ${event.event}\n`}data: ${event.data}\n\n`)
+              res.write(renderEvent(events[i]!))
               if (delay > 0) later(delay, () => writeFrom(i + 1))
               else writeFrom(i + 1)
             }
@@ -344,6 +411,26 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
               listeners.add(check)
               check()
               return Effect.sync(() => listeners.delete(check))
+            }),
+          settled: (index, withinMs = 5000) =>
+            Effect.callback<Received["state"]>((resume) => {
+              const timer = setTimeout(() => {
+                done()
+                resume(Effect.succeed(requests[index]?.state ?? "open"))
+              }, withinMs)
+              const check = () => {
+                const state = requests[index]?.state
+                if (state === undefined || state === "open") return
+                done()
+                resume(Effect.succeed(state))
+              }
+              const done = () => {
+                clearTimeout(timer)
+                listeners.delete(check)
+              }
+              listeners.add(check)
+              check()
+              return Effect.sync(done)
             })
         }
         resume(Effect.succeed({ server, fake }))
@@ -355,6 +442,9 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
         server.closeAllConnections()
       })
   ).pipe(Effect.map(({ fake }) => fake))
+
+const renderEvent = (event: SseEvent): string =>
+  `${event.event === undefined ? "" : `event: ${event.event}\n`}data: ${event.data}\n\n`
 
 const isStream = (request: Received): boolean => {
   const body = request.body

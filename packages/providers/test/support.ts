@@ -46,3 +46,12 @@ export const modelOn =
       const model = yield* connect(server.url, extra)
       return yield* test(server).pipe(Effect.provideService(LanguageModel.LanguageModel, model))
     }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+
+/** True when `text` holds a control character other than tab and newline (C0, DEL or C1). */
+export const hasControls = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a) || (c >= 0x7f && c <= 0x9f)) return true
+  }
+  return false
+}
