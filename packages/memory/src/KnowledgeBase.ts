@@ -12,6 +12,10 @@
  * commit, so no reader or crash ever sees two current objects for one subject and predicate. It keeps one storage
  * engine and one directory to back up, with no extra dependency.
  *
+ * Two processes may share the directory: an assertion or retraction whose commit loses a race with the other
+ * process's is run again from its read, so it sees the winner's facts (the same fact is then found current, not
+ * recorded twice).
+ *
  * @example
  * ```ts
  * import * as Effect from "effect/Effect"
@@ -183,8 +187,8 @@ export interface Options {
 /** Opens (creating if needed) the knowledge table in a directory. The connection closes with the scope. */
 export const make = Effect.fnUntraced(function* (options: Options) {
   const db = yield* Lance.connect(options.directory)
-  const existing = yield* Lance.openIfExists(db, tableName)
-  const table = existing ?? (yield* Lance.createTable(db, tableName, arrowSchema()))
+  // Another process sharing the directory may create the table at the same moment: then this opens that one.
+  const table = (yield* Lance.openIfExists(db, tableName)) ?? (yield* Lance.createOrOpen(db, tableName, arrowSchema()))
   yield* Lance.versionedSchema(table, tableName, versionKey, schemaVersion)
   const writeLock = yield* Semaphore.make(1)
   const sequence = yield* Ref.make(0)
@@ -235,7 +239,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
             .execute([...superseded, fact].map(toRow))
         )
         return { fact, created: true, superseded } satisfies Asserted
-      })
+      }).pipe(Effect.retry(Lance.conflictRetry))
     )
   })
 
@@ -249,7 +253,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         const closed = current.map((f) => toRow({ ...f, validTo: now }))
         yield* Lance.attempt("retractFacts", () => table.mergeInsert("id").whenMatchedUpdateAll().execute(closed))
         return current.length
-      })
+      }).pipe(Effect.retry(Lance.conflictRetry))
     )
   })
 

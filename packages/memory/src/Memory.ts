@@ -8,10 +8,22 @@
  *
  * Storage is one LanceDB table in a directory (default `$TROUPE_HOME/memory`). The table records its schema
  * version and, through its vector column, its embedding dimension; opening it with another version or writing
- * vectors of another length fails with a typed error. Writers in one process are serialised by a semaphore; each
- * acknowledged write is one LanceDB commit, so a process killed mid-stream leaves a readable table holding every
- * acknowledged write. An IVF vector index is built once the table passes a size threshold, and indexes (vector and FTS)
- * are brought up to date every `optimizeEvery` written rows.
+ * vectors of another length fails with a typed error. Every memory is validated before it is embedded
+ * (`MemoryRecord.NewMemory`: kind, importance in 0..1, bounded text and metadata) and a bad one fails the call with
+ * `InvalidMemory`; a stored row that does not decode is skipped by reads and reported in a warning, never making the
+ * rest unreadable. Each acknowledged write is one LanceDB commit, so a process killed mid-stream leaves a readable
+ * table holding every acknowledged write.
+ *
+ * Several processes may share one directory (one `TROUPE_HOME`). Writers are not locked out of each other: LanceDB
+ * commits are optimistic, appends from two processes merge, and a commit that loses a race (a delete against another
+ * process's compaction, say) is retried with a bounded jittered backoff after checking, by record id, what already
+ * landed, so that no retry stores a row twice. A caller-chosen `id` makes a write idempotent across processes too.
+ * Reads see other processes' writes within `refreshInterval`. Within a process writes are serialised by a semaphore.
+ *
+ * Index upkeep runs in a background fiber owned by the layer's scope: an IVF vector index once the table passes a size
+ * threshold, and every `optimizeEvery` written rows a pass that compacts fragments and folds new rows into the vector
+ * and FTS indexes. A `remember` never waits for it, and recall stays exact for rows no index covers yet (LanceDB
+ * searches them by brute force). A failed pass is logged, counted in `status`, and retried after the next write.
  *
  * @example
  * ```ts
@@ -44,7 +56,10 @@ import * as Lance from "./internal/lance.ts"
 import * as Recall from "./internal/recall.ts"
 import * as Rows from "./internal/rows.ts"
 import * as Table from "./internal/table.ts"
-import { type DimensionMismatch, MemoryError, type OpenError } from "./MemoryError.ts"
+import * as Upkeep from "./internal/upkeep.ts"
+import * as Write from "./internal/write.ts"
+import type { DimensionMismatch, InvalidMemory, InvalidRecallOptions, MemoryError, OpenError } from "./MemoryError.ts"
+import { MemoryError as StorageError } from "./MemoryError.ts"
 import type { Filter, Kind, MemoryRecord, NewMemory, Recalled } from "./MemoryRecord.ts"
 
 /** The version of the table layout this module reads and writes. */
@@ -52,6 +67,15 @@ export const schemaVersion: typeof Rows.schemaVersion = Rows.schemaVersion
 
 /** The LanceDB table holding memories. */
 export const tableName: typeof Rows.tableName = Rows.tableName
+
+/**
+ * How many memories a recall returns when `k` is not given: here, in `MemoryTools`' `memory_recall`, and in an
+ * agent spec's `memory.k`.
+ */
+export const defaultRecallK = 8
+
+/** The largest `k` (and `candidates`) a recall accepts. */
+export const maxRecallK = 1_000
 
 /** Weights of the recall score's components; they are normalised to sum to 1. A zero weight skips that search. */
 export interface Weights {
@@ -82,7 +106,7 @@ export interface Options {
    * 32× smaller codes in the index: choose it when the table outgrows memory.
    */
   readonly vectorIndex?: "ivf_flat" | "ivf_pq"
-  /** Rows written between index refreshes and fragment compaction (default 1,000). */
+  /** Rows written between background upkeep passes (index refresh and fragment compaction; default 1,000). */
   readonly optimizeEvery?: number
   /** Default recall weights. */
   readonly weights?: Partial<Weights>
@@ -92,11 +116,16 @@ export interface Options {
   readonly nprobes?: number
   /** With IVF_PQ: candidates re-ranked with exact distances per result (default 10; without it recall collapses). */
   readonly refineFactor?: number
+  /**
+   * How stale a read may be with respect to writes by other processes sharing the directory (default 1 second;
+   * 0 looks for a newer table version on every read, at a cost on each). A process always reads its own writes.
+   */
+  readonly refreshInterval?: Duration.Input
 }
 
 /** Options of one recall. */
 export interface RecallOptions {
-  /** Number of results (default 10). */
+  /** Number of results: an integer from 1 to `maxRecallK` (default `defaultRecallK`). */
   readonly k?: number
   /** Namespace or namespaces to search (default: all). */
   readonly namespace?: string | ReadonlyArray<string>
@@ -110,7 +139,10 @@ export interface RecallOptions {
    * columns) when that matters.
    */
   readonly filter?: Filter
-  /** Overrides of the layer's weights for this query. */
+  /**
+   * Overrides of the layer's weights for this query (finite, not negative). With both search weights at zero, the
+   * memories the filter selects are ranked on recency and importance alone, the query ignored (a scan).
+   */
   readonly weights?: Partial<Weights>
   /** Candidates fetched from each search (default: max(k, 10) by vector, max(2k, 20) by BM25). */
   readonly candidates?: number
@@ -141,47 +173,65 @@ export interface Status {
   readonly vectorIndexRows: number
   readonly indices: ReadonlyArray<string>
   readonly version: number
+  /** What the background index upkeep has done since the storage was opened. */
+  readonly upkeep: Upkeep.State
 }
 
 /** The Memory service. */
 export interface Service {
-  /** Embeds and stores one memory; returns it once durably committed. */
-  readonly remember: (memory: NewMemory) => Effect.Effect<MemoryRecord, MemoryError | DimensionMismatch>
-  /** Embeds and stores many memories in one commit (one embedding batch, one LanceDB append). */
+  /** Validates, embeds and stores one memory; returns it once durably committed. */
+  readonly remember: (memory: NewMemory) => Effect.Effect<MemoryRecord, MemoryError | DimensionMismatch | InvalidMemory>
+  /**
+   * Validates, embeds and stores many memories in one commit (one embedding batch, one LanceDB append). One invalid
+   * memory fails the call before anything is written.
+   */
   readonly rememberMany: (
     memories: ReadonlyArray<NewMemory>
-  ) => Effect.Effect<ReadonlyArray<MemoryRecord>, MemoryError | DimensionMismatch>
+  ) => Effect.Effect<ReadonlyArray<MemoryRecord>, MemoryError | DimensionMismatch | InvalidMemory>
   /** Hybrid retrieval: the k best memories for a query, each with its component scores. */
   readonly recall: (
     query: string,
     options?: RecallOptions
-  ) => Effect.Effect<ReadonlyArray<Recalled>, MemoryError | DimensionMismatch>
+  ) => Effect.Effect<ReadonlyArray<Recalled>, MemoryError | DimensionMismatch | InvalidRecallOptions>
   /** Memories matching a filter, oldest first. */
   readonly list: (filter?: Filter, limit?: number) => Effect.Effect<ReadonlyArray<MemoryRecord>, MemoryError>
-  /** Number of memories matching a filter. */
+  /**
+   * Number of stored rows matching a filter.
+   *
+   * Gotcha: without a `metadata` condition this counts rows in storage, including any that do not decode (which
+   * `list` skips and reports).
+   */
   readonly count: (filter?: Filter) => Effect.Effect<number, MemoryError>
   /**
-   * Deletes the memories matching a filter (by id: `{ ids: [...] }`) and returns how many were deleted.
+   * Deletes the memories matching a filter (by id: `{ ids: [...] }`) and returns how many matched.
    *
-   * Gotcha: an empty filter deletes nothing; say `{ where: "true" }` to delete everything.
+   * Gotcha: an empty filter deletes nothing; say `{ where: "true" }` to delete everything. A delete waits for a
+   * running upkeep pass.
    */
   readonly forget: (filter: Filter) => Effect.Effect<number, MemoryError>
   /**
    * Summarises old episodes of a namespace into lessons with the `LanguageModel`; each lesson's `provenance` holds
-   * the ids of the episodes it replaces. Returns the lessons.
+   * the ids of the episodes it replaces. Returns the lessons written.
+   *
+   * Crash-safe: episodes already named in the provenance of a lesson of the namespace are not summarised again
+   * (with `keepOriginals: false` they are deleted, finishing a run that stopped between writing a lesson and deleting
+   * its episodes), and a lesson's id is derived from its episodes' ids, so that it is never stored twice.
    */
   readonly consolidate: (
     options: ConsolidateOptions
   ) => Effect.Effect<
     ReadonlyArray<MemoryRecord>,
-    MemoryError | DimensionMismatch | AiError.AiError,
+    MemoryError | DimensionMismatch | InvalidMemory | AiError.AiError,
     LanguageModel.LanguageModel
   >
   /** Writes the memories matching a filter to a JSONL file (one record per line, without vectors). */
   readonly exportJsonl: (path: string, filter?: Filter) => Effect.Effect<number, MemoryError>
-  /** Builds the vector index if the table is large enough, then refreshes indexes and compacts fragments. */
+  /**
+   * Runs an upkeep pass now, after any running one: builds the vector index if the table is large enough, then
+   * compacts fragments and refreshes indexes.
+   */
   readonly optimize: Effect.Effect<Status, MemoryError>
-  /** Row count, dimension and indexes. */
+  /** Row count, dimension, indexes and upkeep. */
   readonly status: Effect.Effect<Status, MemoryError>
 }
 
@@ -193,7 +243,7 @@ export const toSql: (filter: Filter) => string | undefined = Filters.toSql
 
 /**
  * Opens (or prepares to create) the memory table in a directory and builds the service over the `EmbeddingModel`
- * in context. The connection closes with the scope.
+ * in context. The connection, and the background upkeep, end with the scope.
  */
 export const make = Effect.fnUntraced(function* (options: Options) {
   const embedder = yield* EmbeddingModel.EmbeddingModel
@@ -205,18 +255,26 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     halfLifeMs: Duration.toMillis(options.recencyHalfLife ?? "7 days")
   }
 
-  const db = yield* Lance.connect(options.directory)
+  const db = yield* Lance.connect(options.directory, Duration.toMillis(options.refreshInterval ?? "1 second") / 1000)
   const indexes = yield* Indexing.make({
     indexThreshold: Math.max(256, options.indexThreshold ?? 10_000),
-    optimizeEvery: Math.max(1, options.optimizeEvery ?? 1_000),
     vectorIndex: options.vectorIndex
   })
   const store = yield* Table.open(db, declaredDimensions, indexes)
+  const upkeep = yield* Upkeep.start({
+    optimizeEvery: Math.max(1, options.optimizeEvery ?? 1_000),
+    pass: Effect.gen(function* () {
+      const opened = yield* store.current
+      if (opened !== undefined) yield* indexes.optimize(opened.table, opened.dimensions)
+    })
+  })
   const writeLock = yield* Semaphore.make(1)
   const sequence = yield* Ref.make(0)
 
-  const embedFailed = (e: AiError.AiError) => new MemoryError({ operation: "embed", message: e.message })
+  const embedFailed = (e: AiError.AiError) => new StorageError({ operation: "embed", message: e.message })
 
+  // `embedMany` even for one text: `embed` goes through effect/ai's request batching, which waits a turn of the
+  // event loop for company.
   const embedAll = (texts: ReadonlyArray<string>) =>
     embedder.embedMany(texts).pipe(
       Effect.map((r) => r.embeddings.map((e) => e.vector)),
@@ -225,17 +283,17 @@ export const make = Effect.fnUntraced(function* (options: Options) {
 
   const rememberMany = Effect.fn("Memory.rememberMany")(function* (memories: ReadonlyArray<NewMemory>) {
     if (memories.length === 0) return []
+    const checked = yield* Effect.forEach(memories, (m, i) => Rows.check(m, i))
     // Embedding happens outside the lock: it may be a network call, and it does not touch the table.
-    const vectors = yield* embedAll(memories.map((m) => m.text))
+    const vectors = yield* embedAll(checked.map((c) => c.memory.text))
     const dimensions = vectors[0]!.length
     for (const v of vectors) yield* Table.checkDimensions(dimensions, v.length)
     return yield* writeLock.withPermit(
       Effect.gen(function* () {
         const opened = yield* store.forWrite(dimensions)
-        const prepared = yield* Effect.forEach(memories, (m, i) => Rows.prepare(m, vectors[i]!, sequence))
-        yield* Lance.attempt("add", () => opened.table.add(prepared.map((p) => p.row)))
-        yield* indexes.afterWrite(opened.table, opened.dimensions, prepared.length)
-        return prepared.map((p) => p.record)
+        const { records, written } = yield* Write.store(opened, checked, vectors, sequence)
+        yield* upkeep.notify(written)
+        return records
       })
     )
   })
@@ -262,34 +320,43 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const forget = Effect.fn("Memory.forget")(function* (filter: Filter) {
     if (Filters.isEmpty(filter)) return 0
     return yield* writeLock.withPermit(
-      Effect.gen(function* () {
-        const opened = yield* store.current
-        if (opened === undefined) return 0
-        // The metadata part is not SQL: the matching rows are found first and deleted by id.
-        const where =
-          filter.metadata === undefined
-            ? Filters.toSql(filter)!
-            : Lance.sqlIn(
-                "id",
-                (yield* list(filter)).map((r) => r.id)
-              )
-        const before = yield* Lance.attempt("countRows", () => opened.table.countRows(where))
-        if (before === 0) return 0
-        yield* Lance.attempt("delete", () => opened.table.delete(where))
-        return before
-      })
+      upkeep.exclusive(
+        Effect.gen(function* () {
+          const opened = yield* store.current
+          if (opened === undefined) return 0
+          // The metadata part is not SQL: the matching rows are found first and deleted by id.
+          const where =
+            filter.metadata === undefined
+              ? Filters.toSql(filter)!
+              : Lance.sqlIn(
+                  "id",
+                  (yield* list(filter)).map((r) => r.id)
+                )
+          const before = yield* Lance.attempt("countRows", () => opened.table.countRows(where))
+          if (before === 0) return 0
+          // A delete is idempotent: retried after a lost commit race, it deletes what is still there.
+          yield* Lance.attempt("delete", () => opened.table.delete(where)).pipe(Effect.retry(Lance.conflictRetry))
+          return before
+        })
+      )
     )
   })
 
   const recall = Effect.fn("Memory.recall")(function* (query: string, options: RecallOptions = {}) {
+    const resolved = yield* Recall.resolve(options, baseWeights, { defaultK: defaultRecallK, maxK: maxRecallK })
     const opened = yield* store.current
     if (opened === undefined) return []
-    const weights: Weights = { ...baseWeights, ...options.weights }
-    const queryVector =
-      weights.vector > 0 ? (yield* embedder.embed(query).pipe(Effect.mapError(embedFailed))).vector : undefined
-    if (queryVector !== undefined) yield* Table.checkDimensions(opened.dimensions, queryVector.length)
+    const embed = Effect.gen(function* () {
+      const vector = (yield* embedAll([query]))[0]!
+      yield* Table.checkDimensions(opened.dimensions, vector.length)
+      return vector
+    })
     const vectorIndex = yield* indexes.vectorIndex
-    return yield* Recall.run(opened, { text: query, vector: queryVector, weights, options }, { ...tuning, vectorIndex })
+    return yield* Recall.run(
+      opened,
+      { ...resolved, text: query, embed, exact: options.exact === true },
+      { ...tuning, vectorIndex }
+    )
   })
 
   const consolidate = Effect.fn("Memory.consolidate")(function* (options: ConsolidateOptions) {
@@ -302,8 +369,17 @@ export const make = Effect.fnUntraced(function* (options: Options) {
 
   const status: Effect.Effect<Status, MemoryError> = Effect.gen(function* () {
     const opened = yield* store.current
+    const upkeepState = yield* upkeep.state
     if (opened === undefined) {
-      return { rows: 0, dimensions: undefined, vectorIndexed: false, vectorIndexRows: 0, indices: [], version: 0 }
+      return {
+        rows: 0,
+        dimensions: undefined,
+        vectorIndexed: false,
+        vectorIndexRows: 0,
+        indices: [],
+        version: 0,
+        upkeep: upkeepState
+      }
     }
     const rows = yield* Lance.attempt("countRows", () => opened.table.countRows())
     const indices = yield* Lance.attempt("listIndices", () => opened.table.listIndices())
@@ -314,17 +390,12 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       vectorIndexed: indices.some((i) => i.columns.includes("vector")),
       vectorIndexRows: yield* indexes.rowsAtBuild,
       indices: indices.map((i) => i.name),
-      version
+      version,
+      upkeep: upkeepState
     }
   })
 
-  const optimize = writeLock.withPermit(
-    Effect.gen(function* () {
-      const opened = yield* store.current
-      if (opened !== undefined) yield* indexes.optimize(opened.table, opened.dimensions)
-      return yield* status
-    })
-  )
+  const optimize = Effect.andThen(upkeep.runNow, status)
 
   return Memory.of({ remember, rememberMany, recall, list, count, forget, consolidate, exportJsonl, optimize, status })
 })

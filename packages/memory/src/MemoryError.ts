@@ -29,5 +29,23 @@ export class SchemaVersionMismatch extends Schema.TaggedError<SchemaVersionMisma
   found: Schema.String
 }) {}
 
+/**
+ * A memory given to `remember` or `rememberMany` is not one the store accepts: an unknown kind, an importance outside
+ * 0..1 or not finite, a blank or too long text (`MemoryRecord.maxTextLength`), metadata that is not JSON or too
+ * long, or a malformed id. Nothing of the call is written. `index` is the memory's position in the call's input.
+ */
+export class InvalidMemory extends Schema.TaggedError<InvalidMemory>()("InvalidMemory", {
+  index: Schema.Int,
+  message: Schema.String
+}) {}
+
+/**
+ * The options of a recall are out of range: `k` or `candidates` not a positive integer or above the largest
+ * (`Memory.maxRecallK`), or a weight that is negative or not finite.
+ */
+export class InvalidRecallOptions extends Schema.TaggedError<InvalidRecallOptions>()("InvalidRecallOptions", {
+  message: Schema.String
+}) {}
+
 /** Any failure of opening the storage. */
 export type OpenError = MemoryError | DimensionMismatch | SchemaVersionMismatch

@@ -26,7 +26,7 @@ export const MemoryRecord = Schema.Struct({
   kind: Kind,
   text: Schema.String,
   metadata: Schema.Record(Schema.String, Schema.Unknown),
-  importance: Schema.Finite,
+  importance: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })),
   createdAt: Schema.Finite,
   provenance: Schema.Array(Schema.String)
 })
@@ -35,17 +35,44 @@ export const MemoryRecord = Schema.Struct({
 export type MemoryRecord = typeof MemoryRecord.Type
 
 /**
- * A memory to store. `namespace` defaults to the agent's own, `importance` (0..1) to 0.5, `metadata` to `{}`.
+ * The longest text a memory may hold, in UTF-16 code units (64 Ki, about 16,000 words).
+ *
+ * Every write embeds the text and indexes it for BM25, and every recall may return it into a prompt: split longer
+ * documents into passages.
  */
-export interface NewMemory {
-  readonly agent: string
-  readonly text: string
-  readonly kind: Kind
-  readonly namespace?: string
-  readonly metadata?: Readonly<Record<string, unknown>>
-  readonly importance?: number
-  readonly provenance?: ReadonlyArray<string>
-}
+export const maxTextLength = 65_536
+
+/** The longest `metadata` a memory may hold, measured as its JSON text. */
+export const maxMetadataLength = 16_384
+
+/** What a caller-chosen id may look like: 1 to 128 letters, digits and `_ . : -`. */
+export const idPattern: RegExp = /^[A-Za-z0-9_.:-]{1,128}$/
+
+const Name = Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(256))
+
+/**
+ * A memory to store, as validated by `remember`. `namespace` defaults to the agent's own, `importance` (0..1) to
+ * 0.5, `metadata` to `{}`.
+ *
+ * `id` is an idempotency key: a memory written with an id that is already stored is not written again, and the
+ * stored one is returned. Leave it out and a fresh id is generated.
+ */
+export const NewMemory = Schema.Struct({
+  agent: Name,
+  text: Schema.String.check(
+    Schema.isPattern(/\S/, { message: "text must not be blank" }),
+    Schema.isMaxLength(maxTextLength)
+  ),
+  kind: Kind,
+  namespace: Schema.optionalKey(Name),
+  metadata: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  importance: Schema.optionalKey(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
+  provenance: Schema.optionalKey(Schema.Array(Schema.String)),
+  id: Schema.optionalKey(Schema.String.check(Schema.isPattern(idPattern)))
+})
+
+/** A memory to store. */
+export type NewMemory = typeof NewMemory.Type
 
 /**
  * Why a memory ranked where it did: the components in 0..1 and their weighted sum `total`.

@@ -40,13 +40,18 @@ const toFailure = (e: { readonly _tag: string; readonly message: string }): Tool
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
+// A model asking for more than a prompt can use gets the most that fits, rather than an error to recover from.
+const maxToolK = 50
+
 /** Searches the agent's memories and the team's by meaning and keywords. */
 export const MemoryRecall = Tool.make("memory_recall", {
   description:
     "Search long-term memory (yours and your team's) for what is relevant to a query. Returns the best matches with a relevance score.",
   parameters: Schema.Struct({
     query: Schema.String,
-    k: Schema.optionalKey(Schema.Int.annotate({ description: "number of results, default 5" })),
+    k: Schema.optionalKey(
+      Schema.Int.annotate({ description: `number of results, default ${Memory.defaultRecallK}, at most ${maxToolK}` })
+    ),
     kinds: Schema.optionalKey(Schema.Array(Records.Kind))
   }),
   success: Schema.Array(
@@ -70,7 +75,11 @@ export const MemoryRemember = Tool.make("memory_remember", {
   parameters: Schema.Struct({
     text: Schema.String,
     kind: Schema.optionalKey(Records.Kind),
-    importance: Schema.optionalKey(Schema.Finite.annotate({ description: "0 (trivial) to 1 (critical), default 0.5" })),
+    importance: Schema.optionalKey(
+      Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })).annotate({
+        description: "0 (trivial) to 1 (critical), default 0.5"
+      })
+    ),
     shared: Schema.optionalKey(Schema.Boolean.annotate({ description: "store in the team's shared memory" }))
   }),
   success: Schema.Struct({ id: Schema.String, namespace: Schema.String }),
@@ -120,7 +129,7 @@ export interface Options {
   readonly namespace?: string
   /** The shared namespace (default `team`). */
   readonly teamNamespace?: string
-  /** Results of `memory_recall` when `k` is not given (default 5). */
+  /** Results of `memory_recall` when `k` is not given (default `Memory.defaultRecallK`). */
   readonly defaultK?: number
 }
 
@@ -136,7 +145,7 @@ export const layer = (options: Options) =>
         memory_recall: ({ query, k, kinds }) =>
           memory
             .recall(query, {
-              k: Math.max(1, Math.min(50, k ?? options.defaultK ?? 5)),
+              k: Math.max(1, Math.min(maxToolK, k ?? options.defaultK ?? Memory.defaultRecallK)),
               namespace: [own, team],
               ...(kinds === undefined ? {} : { kinds })
             })

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/testing/TestClock"
 import * as KnowledgeBase from "../src/KnowledgeBase.ts"
-import { tempDir } from "./_helpers.ts"
+import { tempDir } from "./support.ts"
 
 const day = 24 * 60 * 60 * 1000
 

@@ -6,7 +6,7 @@ import * as Stream from "effect/Stream"
 import * as KnowledgeBase from "../src/KnowledgeBase.ts"
 import * as Memory from "../src/Memory.ts"
 import * as MemoryTools from "../src/MemoryTools.ts"
-import { tempDir } from "./_helpers.ts"
+import { tempDir } from "./support.ts"
 
 // Runs a tool call through the toolkit (parameter decoding, handler, result encoding) and returns the final result.
 const call = <Name extends keyof typeof MemoryTools.toolkit.tools>(name: Name, params: unknown) =>
@@ -60,6 +60,23 @@ describe("MemoryTools", () => {
         const bad = yield* call("memory_recall", { query: "x", k: 1.5 })
         assert.isTrue(bad.isFailure)
         assert.strictEqual(bad.result.reason._tag, "ToolParameterValidationError")
+        const tooImportant = yield* call("memory_remember", { text: "x", importance: 3 })
+        assert.isTrue(tooImportant.isFailure)
+        assert.strictEqual(tooImportant.result.reason._tag, "ToolParameterValidationError")
+      })
+    )
+  )
+
+  it.effect("recalls 8 memories when the model gives no k, and at most 50", () =>
+    withTools(
+      "backend",
+      Effect.gen(function* () {
+        for (let i = 0; i < 60; i++) yield* call("memory_remember", { text: `deploy note number ${i}` })
+        assert.strictEqual((yield* call("memory_recall", { query: "deploy note" })).result.length, 8)
+        assert.strictEqual((yield* call("memory_recall", { query: "deploy note", k: 3 })).result.length, 3)
+        assert.strictEqual((yield* call("memory_recall", { query: "deploy note", k: 500 })).result.length, 50)
+        const description = (Tool.getJsonSchema(MemoryTools.MemoryRecall) as any).properties.k.description
+        assert.strictEqual(description, "number of results, default 8, at most 50")
       })
     )
   )

@@ -6,6 +6,7 @@ import { join } from "node:path"
 import * as lancedb from "@lancedb/lancedb"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { MemoryError, SchemaVersionMismatch } from "../MemoryError.ts"
 
@@ -16,22 +17,61 @@ export const attempt = <A>(operation: string, f: () => PromiseLike<A>): Effect.E
     catch: (cause) => new MemoryError({ operation, message: cause instanceof Error ? cause.message : String(cause) })
   })
 
+/**
+ * Whether a failure is a commit that lost a race with another writer's commit (in this process or another one).
+ *
+ * LanceDB reports these only in the message ("Retryable commit conflict ... Please retry"); the losing commit wrote
+ * nothing, so the operation can be run again once the caller has checked what the winner changed.
+ */
+export const isCommitConflict = (error: { readonly _tag: string; readonly message: string }): boolean =>
+  error._tag === "MemoryError" && /commit conflict/i.test(error.message)
+
+/**
+ * How a commit that lost a race is retried: jittered exponential backoff from 20 ms, at most 6 times (about 1.3 s
+ * in all), so that two processes that keep colliding drift apart instead of colliding again in step.
+ */
+export const conflictRetry = {
+  schedule: Schedule.exponential("20 millis").pipe(Schedule.jittered),
+  times: 6,
+  while: isCommitConflict
+} as const
+
+// Closing a handle while a call on it is still running (an interrupted query whose native work goes on) throws
+// "cannot be borrowed mutably": that handle is left to the garbage collector instead of failing the scope.
+const closeQuietly = (what: string, close: () => void) =>
+  Effect.try({ try: close, catch: (cause) => cause }).pipe(
+    Effect.catch((cause) => Effect.logDebug(`LanceDB ${what} left open: ${String(cause)}`))
+  )
+
 /** The storage directory `$TROUPE_HOME/memory` (`TROUPE_HOME` defaults to `.troupe`). */
 export const directoryConfig: Config.Config<string> = Config.String("TROUPE_HOME").pipe(
   Config.withDefault(".troupe"),
   Config.map((home) => join(home, "memory"))
 )
 
-/** Opens a connection (creating the directory if needed) for the life of the current scope. */
-export const connect = (directory: string): Effect.Effect<lancedb.Connection, MemoryError, Scope.Scope> =>
+/**
+ * Opens a connection (creating the directory if needed) for the life of the current scope.
+ *
+ * `refreshSeconds` is how stale a read may be with respect to other processes' writes: 0 checks the latest version
+ * on every read; `undefined` never looks (a process then sees others' rows only after its own next write).
+ */
+export const connect = (
+  directory: string,
+  refreshSeconds?: number
+): Effect.Effect<lancedb.Connection, MemoryError, Scope.Scope> =>
   attempt("mkdir", () => mkdir(directory, { recursive: true })).pipe(
     Effect.andThen(
       Effect.acquireRelease(
-        attempt("connect", () => lancedb.connect(directory)),
-        (db) => Effect.sync(() => db.close())
+        attempt("connect", () =>
+          lancedb.connect(directory, refreshSeconds === undefined ? {} : { readConsistencyInterval: refreshSeconds })
+        ),
+        (db) => closeQuietly("connection", () => db.close())
       )
     )
   )
+
+const acquireTable = (open: () => PromiseLike<lancedb.Table>, operation: string) =>
+  Effect.acquireRelease(attempt(operation, open), (t) => closeQuietly("table", () => t.close()))
 
 /** Opens a table if it exists, for the life of the current scope. */
 export const openIfExists = (
@@ -41,22 +81,20 @@ export const openIfExists = (
   Effect.gen(function* () {
     const names = yield* attempt("tableNames", () => db.tableNames())
     if (!names.includes(name)) return undefined
-    return yield* Effect.acquireRelease(
-      attempt("openTable", () => db.openTable(name)),
-      (t) => Effect.sync(() => t.close())
-    )
+    return yield* acquireTable(() => db.openTable(name), "openTable")
   })
 
-/** Creates an empty table (failing if it exists) for the life of the current scope. */
-export const createTable = (
+/**
+ * Creates an empty table, or opens it when another process created it first, for the life of the current scope.
+ *
+ * Gotcha: an opened table may have another layout; check it (`versionedSchema`) before use.
+ */
+export const createOrOpen = (
   db: lancedb.Connection,
   name: string,
   schema: Parameters<lancedb.Connection["createEmptyTable"]>[1]
 ): Effect.Effect<lancedb.Table, MemoryError, Scope.Scope> =>
-  Effect.acquireRelease(
-    attempt("createTable", () => db.createEmptyTable(name, schema, { mode: "create", existOk: false })),
-    (t) => Effect.sync(() => t.close())
-  )
+  acquireTable(() => db.createEmptyTable(name, schema, { mode: "create", existOk: true }), "createTable")
 
 /** A table's schema, once its metadata shows the layout `version` under `key`; a `SchemaVersionMismatch` otherwise. */
 export const versionedSchema = (

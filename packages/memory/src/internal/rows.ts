@@ -7,8 +7,9 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { MemoryError } from "../MemoryError.ts"
+import { InvalidMemory, MemoryError } from "../MemoryError.ts"
 import type { MemoryRecord, NewMemory } from "../MemoryRecord.ts"
 import * as Records from "../MemoryRecord.ts"
 
@@ -78,12 +79,57 @@ const StoredRow = Schema.Struct({
 }).pipe(Schema.encodeKeys({ createdAt: "created_at" }))
 
 const decodeRow = Schema.decodeUnknownEffect(StoredRow)
+const decodeNew = Schema.decodeUnknownEffect(Records.NewMemory)
 const encodeMetadata = Schema.encodeUnknownEffect(MetadataJson)
 const encodeProvenance = Schema.encodeUnknownEffect(ProvenanceJson)
 
 /** Decodes a stored row (at least `recordColumns`) into a record; a row that does not decode is a `MemoryError`. */
 export const toRecord = (row: unknown): Effect.Effect<MemoryRecord, MemoryError> =>
   decodeRow(row).pipe(Effect.mapError((e) => new MemoryError({ operation: "decode", message: e.message })))
+
+/** A stored row that could not be decoded: its id (when it has a string one) and why. */
+export interface Unreadable {
+  readonly id: string | undefined
+  readonly message: string
+}
+
+/** Decodes stored rows, keeping the ones that decode and setting aside the ones that do not. */
+export const toRecords = (
+  rows: ReadonlyArray<unknown>
+): Effect.Effect<{ readonly records: Array<MemoryRecord>; readonly unreadable: Array<Unreadable> }> =>
+  Effect.gen(function* () {
+    const records: Array<MemoryRecord> = []
+    const unreadable: Array<Unreadable> = []
+    for (const row of rows) {
+      const decoded = yield* Effect.result(toRecord(row))
+      if (Result.isSuccess(decoded)) records.push(decoded.success)
+      else unreadable.push({ id: idOf(row), message: decoded.failure.message })
+    }
+    return { records, unreadable }
+  })
+
+const idOf = (row: unknown): string | undefined => {
+  const id = (row as { id?: unknown } | null)?.id
+  return typeof id === "string" ? id : undefined
+}
+
+/**
+ * Reports stored rows that a read skipped because they do not decode, as one warning naming their ids.
+ *
+ * Such rows come from outside this module (another version, a hand edit): one of them must not make the whole store
+ * unreadable, and it must not pass silently either. `forget({ ids })` removes them.
+ */
+export const reportUnreadable = (operation: string, unreadable: ReadonlyArray<Unreadable>): Effect.Effect<void> =>
+  unreadable.length === 0
+    ? Effect.void
+    : Effect.logWarning(`memory ${operation}: skipped ${unreadable.length} unreadable stored row(s)`).pipe(
+        Effect.annotateLogs({
+          operation,
+          skipped: unreadable.length,
+          ids: unreadable.map((u) => u.id ?? "(no id)").join(","),
+          reason: unreadable[0]!.message
+        })
+      )
 
 /** The vector of a row that selected the `vector` column; empty when it has none. */
 export const vectorOf = (row: unknown): ArrayLike<number> => {
@@ -96,7 +142,7 @@ export const vectorOf = (row: unknown): ArrayLike<number> => {
   return []
 }
 
-/** Orders ids as strings, which is creation order (see `makeId`). */
+/** Orders ids as strings, which for generated ids is creation order (see `makeId`). */
 export const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /** Clamps to 0..1; anything not finite becomes 0. */
@@ -111,20 +157,47 @@ const makeId = (now: number, sequence: number) =>
     return `mem_${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(6, "0")}${a.toString(36)}${b.toString(36)}`
   })
 
+/** A new memory that passed validation, with its metadata and provenance already encoded for storage. */
+export interface Checked {
+  readonly memory: NewMemory
+  readonly metadata: string
+  readonly provenance: string
+}
+
 /**
- * Stamps a new memory with an id and the current time, fills in its defaults, and builds the row that stores it
- * with its embedding.
+ * Validates a memory given to `remember` (at position `index` of the call) and encodes the parts stored as JSON.
+ *
+ * Everything a write can refuse is refused here, before any embedding or storage work.
+ */
+export const check = (input: unknown, index: number): Effect.Effect<Checked, InvalidMemory> =>
+  Effect.gen(function* () {
+    const invalid = (message: string) => new InvalidMemory({ index, message })
+    const memory = yield* decodeNew(input).pipe(Effect.mapError((e) => invalid(e.message)))
+    const metadata = yield* encodeMetadata(memory.metadata ?? {}).pipe(
+      Effect.mapError((e) => invalid(`metadata is not JSON: ${e.message}`))
+    )
+    if (metadata.length > Records.maxMetadataLength) {
+      return yield* invalid(`metadata is ${metadata.length} characters of JSON, over ${Records.maxMetadataLength}`)
+    }
+    const provenance = yield* encodeProvenance(memory.provenance ?? []).pipe(Effect.mapError((e) => invalid(e.message)))
+    return { memory, metadata, provenance }
+  })
+
+/**
+ * Stamps a checked memory with an id (its own, if it has one) and the current time, fills in its defaults, and
+ * builds the row that stores it with its embedding.
  *
  * `sequence` is the process's write counter: it keeps ids of writes within one millisecond in write order.
  */
 export const prepare = (
-  memory: NewMemory,
+  checked: Checked,
   vector: ReadonlyArray<number>,
   sequence: Ref.Ref<number>
-): Effect.Effect<{ readonly record: MemoryRecord; readonly row: Record<string, unknown> }, MemoryError> =>
+): Effect.Effect<{ readonly record: MemoryRecord; readonly row: Record<string, unknown> }> =>
   Effect.gen(function* () {
+    const { memory } = checked
     const createdAt = yield* Clock.currentTimeMillis
-    const id = yield* makeId(createdAt, yield* Ref.getAndUpdate(sequence, (n) => n + 1))
+    const id = memory.id ?? (yield* makeId(createdAt, yield* Ref.getAndUpdate(sequence, (n) => n + 1)))
     const record: MemoryRecord = {
       id,
       agent: memory.agent,
@@ -132,26 +205,20 @@ export const prepare = (
       kind: memory.kind,
       text: memory.text,
       metadata: { ...memory.metadata },
-      importance: clamp01(memory.importance ?? 0.5),
+      importance: memory.importance ?? 0.5,
       createdAt,
       provenance: [...(memory.provenance ?? [])]
     }
-    const metadata = yield* encodeMetadata(record.metadata).pipe(
-      Effect.mapError((e) => new MemoryError({ operation: "encodeMetadata", message: e.message }))
-    )
-    const provenance = yield* encodeProvenance(record.provenance).pipe(
-      Effect.mapError((e) => new MemoryError({ operation: "encodeProvenance", message: e.message }))
-    )
     const row = {
       id,
       agent: record.agent,
       namespace: record.namespace,
       kind: record.kind,
       text: record.text,
-      metadata,
+      metadata: checked.metadata,
       importance: record.importance,
       created_at: createdAt,
-      provenance,
+      provenance: checked.provenance,
       vector: Array.from(vector)
     }
     return { record, row }

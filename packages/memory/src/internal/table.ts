@@ -7,10 +7,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
-import { DimensionMismatch, MemoryError, type OpenError } from "../MemoryError.ts"
+import { DimensionMismatch, MemoryError, type OpenError, type SchemaVersionMismatch } from "../MemoryError.ts"
 import type { Filter, MemoryRecord } from "../MemoryRecord.ts"
 import * as Filters from "./filter.ts"
-import * as Indexing from "./indexing.ts"
+import type * as Indexing from "./indexing.ts"
 import * as Lance from "./lance.ts"
 import * as Rows from "./rows.ts"
 
@@ -54,11 +54,7 @@ export const open = (
     const state = yield* Ref.make<Opened | undefined>(undefined)
 
     if (existing !== undefined) {
-      const schema = yield* Lance.versionedSchema(existing, Rows.tableName, Rows.versionKey, Rows.schemaVersion)
-      const dimensions = Rows.dimensionsOf(schema)
-      if (dimensions === undefined) {
-        return yield* new MemoryError({ operation: "open", message: `table ${Rows.tableName} has no vector column` })
-      }
+      const dimensions = yield* checkLayout(existing)
       if (Option.isSome(declaredDimensions) && declaredDimensions.value !== dimensions) {
         return yield* new DimensionMismatch({
           table: Rows.tableName,
@@ -77,10 +73,18 @@ export const open = (
           yield* checkDimensions(current.dimensions, dimensions)
           return current
         }
-        const table = yield* Lance.createTable(db, Rows.tableName, Rows.arrowSchema(dimensions)).pipe(
+        // Another process sharing the directory may have created the table since this one opened: then this opens
+        // that table, which must have the same layout.
+        const table = yield* Lance.createOrOpen(db, Rows.tableName, Rows.arrowSchema(dimensions)).pipe(
           Scope.provide(scope)
         )
-        yield* Indexing.createFtsIndex(table)
+        const found = yield* checkLayout(table).pipe(
+          Effect.catchTag("SchemaVersionMismatch", (e) =>
+            Effect.fail(new MemoryError({ operation: "createTable", message: e.message }))
+          )
+        )
+        yield* checkDimensions(found, dimensions)
+        yield* indexes.restore(table)
         const opened = { table, dimensions }
         yield* Ref.set(state, opened)
         return opened
@@ -89,10 +93,32 @@ export const open = (
     return { current: Ref.get(state), forWrite }
   })
 
+// The table's schema version and embedding dimension, or why it cannot be used.
+const checkLayout = (table: lancedb.Table): Effect.Effect<number, MemoryError | SchemaVersionMismatch> =>
+  Effect.gen(function* () {
+    const schema = yield* Lance.versionedSchema(table, Rows.tableName, Rows.versionKey, Rows.schemaVersion)
+    const dimensions = Rows.dimensionsOf(schema)
+    if (dimensions === undefined) {
+      return yield* new MemoryError({ operation: "open", message: `table ${Rows.tableName} has no vector column` })
+    }
+    return dimensions
+  })
+
+/** The ids among `ids` that are stored. */
+export const presentIds = (table: lancedb.Table, ids: ReadonlyArray<string>): Effect.Effect<Set<string>, MemoryError> =>
+  Effect.gen(function* () {
+    if (ids.length === 0) return new Set<string>()
+    const rows = yield* Lance.attempt("findIds", () =>
+      table.query().where(Lance.sqlIn("id", ids)).select(["id"]).toArray()
+    )
+    return new Set(rows.map((r: { id: string }) => r.id))
+  })
+
 /**
  * The records matching a filter, oldest first (ties by id), at most `limit`.
  *
- * The limit goes to LanceDB only without a `metadata` filter: that part is applied after the query.
+ * The limit goes to LanceDB only without a `metadata` filter: that part is applied after the query. Stored rows that
+ * do not decode are skipped and reported (`Rows.reportUnreadable`).
  */
 export const list = (
   opened: Opened,
@@ -105,7 +131,9 @@ export const list = (
     if (where !== undefined) query = query.where(where)
     if (limit !== undefined && filter.metadata === undefined) query = query.limit(limit)
     const rows = yield* Lance.attempt("list", () => query.toArray())
-    const records = (yield* Effect.forEach(rows, Rows.toRecord)).filter(Filters.matchesMetadata(filter))
-    records.sort((a, b) => a.createdAt - b.createdAt || Rows.compareIds(a.id, b.id))
-    return limit === undefined ? records : records.slice(0, limit)
+    const { records, unreadable } = yield* Rows.toRecords(rows)
+    yield* Rows.reportUnreadable("list", unreadable)
+    const matching = records.filter(Filters.matchesMetadata(filter))
+    matching.sort((a, b) => a.createdAt - b.createdAt || Rows.compareIds(a.id, b.id))
+    return limit === undefined ? matching : matching.slice(0, limit)
   })
