@@ -116,8 +116,13 @@ export const resultText = (result: McpSchema.CallToolResult): string => {
         parts.push(`[${block.type} content${"mimeType" in block ? ` ${String(block.mimeType)}` : ""}]`)
     }
   }
-  const text = parts.length === 0 && result.structuredContent !== undefined ? JSON.stringify(result.structuredContent) : parts.join("\n")
-  return text.length <= maxResultLength ? text : `${text.slice(0, maxResultLength)}\n[truncated: ${text.length - maxResultLength} more characters]`
+  const text =
+    parts.length === 0 && result.structuredContent !== undefined
+      ? JSON.stringify(result.structuredContent)
+      : parts.join("\n")
+  return text.length <= maxResultLength
+    ? text
+    : `${text.slice(0, maxResultLength)}\n[truncated: ${text.length - maxResultLength} more characters]`
 }
 
 const clientInfo = { name: "troupe", version: "0.1.0" }
@@ -155,7 +160,9 @@ export const connect = (
     const timeout = options.timeout ?? Duration.seconds(30)
     const failed = (reason: string) => new McpConnectError({ server, reason })
     const client = yield* transport(options, cwd).pipe(
-      Effect.flatMap((t) => McpClient.make({ ...clientInfo, timeout }).pipe(Effect.provideService(McpClient.Transport, t))),
+      Effect.flatMap((t) =>
+        McpClient.make({ ...clientInfo, timeout }).pipe(Effect.provideService(McpClient.Transport, t))
+      ),
       Effect.mapError((e) => failed(describeError(e)))
     )
     const descriptors = yield* client.listTools({ timeout }).pipe(Effect.mapError((e) => failed(describeError(e))))

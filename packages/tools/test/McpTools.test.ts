@@ -1,10 +1,10 @@
+import { createRequire } from "node:module"
+import * as Path from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createRequire } from "node:module"
-import * as Path from "node:path"
 import * as McpTools from "../src/McpTools.ts"
 import { nodeServices, tempDir, write } from "./support.ts"
 
@@ -76,41 +76,47 @@ describe("McpTools", () => {
     Effect.gen(function* () {
       const dir = yield* tempDir
       const server = yield* McpTools.connect(
-        options({ command: process.execPath, args: [filesystemServer, dir], allow: ["read_text_file", "fs.list_directory"] }),
+        options({
+          command: process.execPath,
+          args: [filesystemServer, dir],
+          allow: ["read_text_file", "fs.list_directory"]
+        }),
         dir
       )
       assert.deepStrictEqual(server.tools.map((t) => t.wireName).sort(), ["fs__list_directory", "fs__read_text_file"])
     }).pipe(Effect.scoped, Effect.provide(services))
   )
 
-  it.live("maps dotted names, bounds a call by the timeout, returns server errors, and scrubs the server's environment", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir
-      yield* write(dir, "server.cjs", handMadeServer)
-      process.env.OPENAI_API_KEY = "sk-fake-mcp-0001"
-      const server = yield* McpTools.connect(
-        options({
-          server: "hand",
-          command: process.execPath,
-          args: [Path.join(dir, "server.cjs")],
-          env: { GIVEN: "yes" },
-          timeout: Duration.millis(500)
-        }),
-        dir
-      ).pipe(Effect.ensuring(Effect.sync(() => delete process.env.OPENAI_API_KEY)))
-      const dotted = server.tools.find((t) => t.policyName === "hand.dotted.name")!
-      assert.strictEqual(dotted.wireName, "hand__dotted_name")
-      assert.strictEqual(yield* dotted.handler({ text: "hi" }), "echo: hi key=none given=yes")
-      const hang = server.tools.find((t) => t.policyName === "hand.hang")!
-      const started = Date.now()
-      const timedOut = yield* Effect.flip(hang.handler({}))
-      assert.include(timedOut.reason, "TimeoutError")
-      assert.isBelow(Date.now() - started, 5_000)
-      const broken = server.tools.find((t) => t.policyName === "hand.broken")!
-      assert.deepInclude(yield* Effect.flip(broken.handler({})), { tool: "hand.broken", reason: "it broke" })
-      const long = server.tools.find((t) => t.policyName.startsWith("hand.xxx"))!
-      assert.strictEqual(long.wireName.length, 64)
-    }).pipe(Effect.scoped, Effect.provide(services))
+  it.live(
+    "maps dotted names, bounds a call by the timeout, returns server errors, and scrubs the server's environment",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        yield* write(dir, "server.cjs", handMadeServer)
+        process.env.OPENAI_API_KEY = "sk-fake-mcp-0001"
+        const server = yield* McpTools.connect(
+          options({
+            server: "hand",
+            command: process.execPath,
+            args: [Path.join(dir, "server.cjs")],
+            env: { GIVEN: "yes" },
+            timeout: Duration.millis(500)
+          }),
+          dir
+        ).pipe(Effect.ensuring(Effect.sync(() => delete process.env.OPENAI_API_KEY)))
+        const dotted = server.tools.find((t) => t.policyName === "hand.dotted.name")!
+        assert.strictEqual(dotted.wireName, "hand__dotted_name")
+        assert.strictEqual(yield* dotted.handler({ text: "hi" }), "echo: hi key=none given=yes")
+        const hang = server.tools.find((t) => t.policyName === "hand.hang")!
+        const started = Date.now()
+        const timedOut = yield* Effect.flip(hang.handler({}))
+        assert.include(timedOut.reason, "TimeoutError")
+        assert.isBelow(Date.now() - started, 5_000)
+        const broken = server.tools.find((t) => t.policyName === "hand.broken")!
+        assert.deepInclude(yield* Effect.flip(broken.handler({})), { tool: "hand.broken", reason: "it broke" })
+        const long = server.tools.find((t) => t.policyName.startsWith("hand.xxx"))!
+        assert.strictEqual(long.wireName.length, 64)
+      }).pipe(Effect.scoped, Effect.provide(services))
   )
 
   it.live("fails to connect to a server that cannot start", () =>

@@ -1,0 +1,77 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as ChildProcess from "effect/process/ChildProcess"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/testing/TestClock"
+import * as Sensor from "../src/Sensor.ts"
+import { nodeServices, sandbox, write } from "./support.ts"
+
+describe("Sensor", () => {
+  it.effect("after, until and every follow the clock", () =>
+    Effect.gen(function* () {
+      const after = yield* Effect.forkChild(Sensor.after(Duration.minutes(1)))
+      yield* TestClock.adjust(Duration.seconds(59))
+      assert.isUndefined(after.pollUnsafe())
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* Fiber.join(after)
+      // The test clock starts at the epoch and has moved one minute.
+      const until = yield* Effect.forkChild(Sensor.until(Date.UTC(1970, 0, 1, 0, 5)))
+      yield* TestClock.adjust(Duration.minutes(3))
+      assert.isUndefined(until.pollUnsafe())
+      yield* TestClock.adjust(Duration.minutes(1))
+      yield* Fiber.join(until)
+      yield* Sensor.until(0)
+      const ticks = yield* Effect.forkChild(Stream.runCollect(Stream.take(Sensor.every(Duration.seconds(10)), 3)))
+      yield* TestClock.adjust(Duration.seconds(30))
+      assert.deepStrictEqual(yield* Fiber.join(ticks), [1, 2, 3])
+    })
+  )
+
+  it.live("reports changed workspace files matching the globs, debounced into one batch, never .git or outside", () =>
+    Effect.gen(function* () {
+      const { root, outside, workspace } = yield* sandbox
+      yield* write(root, ".git/HEAD", "ref")
+      yield* write(root, "sub/keep.txt", "")
+      const next = yield* Effect.forkChild(
+        Sensor.fileChanged(workspace, { paths: ["**/*.txt"], debounce: Duration.millis(300) })
+      )
+      yield* Effect.sleep(Duration.millis(150))
+      yield* write(root, "a.txt", "1")
+      yield* write(root, "a.txt", "2")
+      yield* write(root, "sub/b.txt", "3")
+      yield* write(root, "ignored.md", "4")
+      yield* write(root, ".git/index.txt", "5")
+      yield* write(outside, "c.txt", "6")
+      const batch = yield* Fiber.join(next).pipe(Effect.timeout(Duration.seconds(5)))
+      assert.deepStrictEqual(batch, ["a.txt", "sub/b.txt"])
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("closes a batch after a quiet period", () =>
+    Effect.gen(function* () {
+      const { root, workspace } = yield* sandbox
+      const batches = yield* Effect.forkChild(
+        Stream.runCollect(Stream.take(Sensor.fileChanges(workspace, { debounce: Duration.millis(200) }), 2))
+      )
+      yield* Effect.sleep(Duration.millis(150))
+      yield* write(root, "first.txt", "1")
+      yield* Effect.sleep(Duration.millis(600))
+      yield* write(root, "second.txt", "2")
+      const result = yield* Fiber.join(batches).pipe(Effect.timeout(Duration.seconds(5)))
+      assert.deepStrictEqual(result, [["first.txt"], ["second.txt"]])
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("wakes when a started process exits, raced against a timer", () =>
+    Effect.gen(function* () {
+      const handle = yield* ChildProcess.make("sh", ["-c", "sleep 0.2; exit 7"])
+      const first = yield* Effect.raceFirst(
+        Sensor.processExit(handle),
+        Sensor.after(Duration.seconds(10)).pipe(Effect.as("timer" as const))
+      )
+      assert.deepStrictEqual(first, { exitCode: 7 })
+    }).pipe(Effect.scoped, Effect.provide(nodeServices))
+  )
+})
