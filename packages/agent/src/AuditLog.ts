@@ -2,11 +2,11 @@
  * The tamper-evident audit trail of a run: every event appended to `$TROUPE_HOME/runs/<runId>/audit.jsonl` as a
  * SHA-256 hash chain (format in {@link AuditEntry}), read back as a stream, verified, and printed for people.
  *
- * - **Durability.** One descriptor per open run, one writer fiber, group commit: appends that queue while a write
- *   and fdatasync are in flight go out in the next single write and fdatasync. With `durability: "durable"` (the
- *   default) `append` returns once its line is fdatasynced; `"written"` once the OS has it (a killed process loses
- *   nothing, a power cut may); `"queued"` at once, with `sync` as the barrier to call before anything
- *   irreversible. `open` and `close` always sync. See `scratch/notes-audit.md` for measured costs.
+ * - **Durability.** One descriptor per open run; each append is chained and written at once, and fdatasync runs
+ *   as group commit: appends that need it while one is in flight share the next. With `durability: "durable"`
+ *   (the default) `append` returns once its line is fdatasynced; with `"written"` once the OS has it (a killed
+ *   process loses nothing, a power cut may), and `sync` is the barrier to call before anything irreversible (a
+ *   tool call, the run's reply). `open` and `close` always sync. Costs: `scratch/notes-audit.md`.
  * - **Secrets never enter it.** Before hashing, every string (object keys, agent and type too) is redacted: each
  *   occurrence of the value of every environment variable named like a secret (see {@link isSecretName}; values
  *   under 8 characters are left alone so that short common words survive), of every explicit secret, and of the
@@ -61,7 +61,7 @@ import * as Open from "./internal/auditOpen.ts"
 import * as Redaction from "./internal/auditRedact.ts"
 import * as Verify from "./internal/auditVerify.ts"
 
-/** What `append` waits for: `"durable"` (fdatasync, the default), `"written"` (the OS has it) or `"queued"`. */
+/** What `append` waits for: `"durable"` (its fdatasync, the default) or `"written"` (the OS has the line). */
 export type Durability = Chain.Durability
 
 /** Options of the AuditLog layer; every field but `home` has a default. */

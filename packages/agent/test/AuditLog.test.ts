@@ -183,7 +183,7 @@ describe("AuditLog", () => {
     )
   )
 
-  for (const durability of ["durable", "written", "queued"] as const) {
+  for (const durability of ["durable", "written"] as const) {
     it.effect(`${durability}: 10 concurrent appends all land, in seq order, once synced`, () =>
       withAudit(
         (audit, home) =>
@@ -193,7 +193,6 @@ describe("AuditLog", () => {
               Array.from({ length: 10 }, (_, i) => log.append("Step", { i })),
               { concurrency: "unbounded" }
             )
-            if (durability === "queued") yield* log.sync
             const lines = readLines(trailPath(home, "run-6"))
             assert.strictEqual(lines.length, 11)
             assert.deepStrictEqual(
@@ -268,7 +267,7 @@ describe("AuditLog", () => {
     })
   )
 
-  for (const durability of ["durable", "written", "queued"] as const) {
+  for (const durability of ["durable", "written"] as const) {
     it.live(`${durability}: a writer killed mid-stream loses no acknowledged entry`, () =>
       Effect.gen(function* () {
         const home = yield* tempHome

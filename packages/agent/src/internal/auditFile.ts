@@ -5,6 +5,7 @@
 import * as fs from "node:fs"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import { AuditLogError } from "../AuditEntry.ts"
 
@@ -54,16 +55,18 @@ export const open = (path: string, flags: string): Effect.Effect<number, AuditLo
 export const close = (path: string, fd: number): Effect.Effect<void, AuditLogError> =>
   call<void>("close", path, (cb) => fs.close(fd, (error) => cb(error, undefined)))
 
-/** Writes all of `buffer` at the descriptor's position (the end, for a file opened to append). */
-export const writeAll = (path: string, fd: number, buffer: Buffer): Effect.Effect<void, AuditLogError> =>
-  Effect.gen(function* () {
-    let offset = 0
-    while (offset < buffer.length) {
-      const at = offset
-      offset += yield* call<number>("write", path, (cb) =>
-        fs.write(fd, buffer, at, buffer.length - at, null, (error, written) => cb(error, written))
-      )
-    }
+/**
+ * Writes all of `buffer` at the end of a file opened to append, synchronously (a page-cache write is a few
+ * microseconds; see the chain for why this one call is not a callback).
+ */
+export const writeAllSync = (path: string, fd: number, buffer: Buffer): Result.Result<void, AuditLogError> =>
+  Result.try({
+    try: () => {
+      let offset = 0
+      while (offset < buffer.length) offset += fs.writeSync(fd, buffer, offset, buffer.length - offset)
+    },
+    catch: (error) =>
+      new AuditLogError({ operation: "write", path, message: error instanceof Error ? error.message : String(error) })
   })
 
 /** Flushes the descriptor's data (and the size, not the times) to the device. */

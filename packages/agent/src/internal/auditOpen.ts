@@ -125,7 +125,7 @@ export const start = (options: {
         yield* File.truncate(path, fd, checked.goodBytes)
       }
       const head: Head = intact?.head ?? { seq: -1, hash: zeroHash }
-      const chain = yield* Chain.make({
+      const chain = Chain.make({
         path,
         runId,
         fd,

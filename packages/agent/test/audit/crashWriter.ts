@@ -1,6 +1,6 @@
 /**
- * A process that appends to a trail until it is killed, printing `ack <seq>` for every entry it may act on:
- * after `append` returns (durable, written), or after the `sync` that covers it (queued).
+ * A process that appends to a trail until it is killed, printing `ack <seq>` for every entry it may act on: each
+ * one `append` returned (durable: fdatasynced; written: in the OS's page cache, which a killed process keeps).
  *
  * Usage: node crashWriter.ts HOME RUN_ID DURABILITY
  */
@@ -17,12 +17,7 @@ const worker = (log: AuditLog.Writer, fiber: number) =>
   Effect.gen(function* () {
     for (let i = 0; ; i++) {
       const entry = yield* log.append("Step", { fiber, i, text: "x".repeat((i * 37) % 3000) })
-      if (durability === "queued") {
-        if (i % 5 === 4) {
-          yield* log.sync
-          yield* ack([entry.seq])
-        }
-      } else yield* ack([entry.seq])
+      yield* ack([entry.seq])
     }
   })
 
