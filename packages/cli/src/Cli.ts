@@ -4,7 +4,7 @@
  * Commands fail with `CliExit`; `bin.ts` turns that into stderr output and the process exit code.
  */
 
-import { Mixture } from "@troupe/providers"
+import { Mixture, ProviderConfig, TerminalText } from "@troupe/providers"
 import * as Config from "effect/Config"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -47,6 +47,10 @@ export const command = Command.make(
       Flag.withDescription("Model id, or provider/model (default per provider; also TROUPE_MODEL)"),
       Flag.optional
     ),
+    timeout: Flag.String("timeout").pipe(
+      Flag.withDescription("Time limit of the whole model call, retries included: 90s, 2m, 1h (also TROUPE_TIMEOUT)"),
+      Flag.optional
+    ),
     verbose: Flag.Boolean("verbose").pipe(
       Flag.withDescription("Print the full failure on errors"),
       Flag.withDefault(false)
@@ -67,13 +71,21 @@ export const command = Command.make(
         })
       }
       const model = Option.isSome(flags.model) ? flags.model.value : yield* modelFromEnv
+      const timeout = Option.isSome(flags.timeout) ? ProviderConfig.parseDuration(flags.timeout.value) : undefined
+      if (Option.isSome(flags.timeout) && timeout === undefined) {
+        return yield* new CliExit({
+          code: ExitCode.badInput,
+          message: `--timeout '${TerminalText.sanitize(flags.timeout.value)}' is not a duration; write it like 90s, 2m or 1h.`
+        })
+      }
       yield* Prompt.run({
         prompt: flags.prompt.value,
         json: flags.json,
         mixture: flags.mixture,
         strategy: flags.strategy,
         verbose: flags.verbose,
-        model
+        model,
+        timeout
       })
     })
 ).pipe(Command.withDescription("Troupe: autonomous agents on Effect"), Command.withSubcommands([Validate.command]))

@@ -12,7 +12,9 @@ export const ExitCode = {
   failed: 1,
   badInput: 2,
   waitingForApproval: 3,
-  budgetExceeded: 4
+  budgetExceeded: 4,
+  /** Interrupted by Ctrl-C (SIGINT), as shells report it. */
+  interrupted: 130
 } as const
 
 /** One of the documented exit codes. */

@@ -108,8 +108,17 @@ export const explain = (provider: string, model: string, reason: AiError.AiError
       return `${provider}: the account's quota is exhausted; check the billing of the account behind ${key}.`
     case "RateLimitError":
       return `${provider}: rate limited${reason.retryAfter === undefined ? "" : `; retry in ${Duration.format(reason.retryAfter)}`}.`
-    case "NetworkError":
-      return `${provider}: cannot reach the server (${reason.description ?? reason.reason}); check ${baseUrl} and the network.`
+    case "NetworkError": {
+      const description = reason.description ?? reason.reason
+      // A time limit that passed is not an unreachable server: say which limit, and how to change it.
+      return /^timed out \(overall\)/.test(description)
+        ? `${provider}: ${description.replace(/^timed out \(overall\): /, "")}; raise --timeout or TROUPE_TIMEOUT if that is too short.`
+        : /^timed out/.test(description)
+          ? `${provider}: ${description}; the server accepted the request but did not answer in time.`
+          : `${provider}: cannot reach the server (${description}); check ${baseUrl} and the network.`
+    }
+    case "InvalidResponseError":
+      return `${provider}: the server answered, but not as the provider's API does (${reason.description}); check that ${baseUrl} points at the right server.`
     case "InvalidRequestError":
       return reason.parameter === "model"
         ? `${provider}: model '${model}' was not found; pick another with --model or TROUPE_MODEL.`

@@ -8,7 +8,10 @@ import { Mixture, ProviderCatalog } from "@troupe/providers"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 
-const defaults = Schema.decodeUnknownSync(AgentSpec.AgentSpec, AgentSpec.parseOptions)({
+const defaults = Schema.decodeUnknownSync(
+  AgentSpec.AgentSpec,
+  AgentSpec.parseOptions
+)({
   name: "defaults",
   mixture: { providers: [{ provider: "openai", model: "m" }] }
 })

@@ -22,7 +22,16 @@ export interface Run {
  * Runs the CLI with only the given environment (plus PATH), asynchronously: fake servers started by the test
  * live in the test's process and must keep answering while the CLI runs.
  */
-export const troupe = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+export const troupe = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  options: {
+    /** Called with the child on each piece of stdout: to close the pipe early, or to signal the process. */
+    readonly onStdout?: (child: ReturnType<typeof spawn>, chunk: string) => void
+    /** Called once the process has started. */
+    readonly onStart?: (child: ReturnType<typeof spawn>) => void
+  } = {}
+) =>
   Effect.callback<Run>((resume) => {
     const child = spawn(node, [bin, ...args], {
       cwd: root,
@@ -33,7 +42,11 @@ export const troupe = (args: ReadonlyArray<string>, env: Record<string, string> 
     let stderr = ""
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString("utf8")
+      options.onStdout?.(child, chunk.toString("utf8"))
     })
+    // A test that closes the pipe early expects the process to see EPIPE, not this side to fail.
+    child.stdout.on("error", () => {})
+    options.onStart?.(child)
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8")
     })

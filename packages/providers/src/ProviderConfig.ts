@@ -190,6 +190,11 @@ export interface ModelOptions {
   /** Overrides the retry policy of the provider (e.g. `Retry.none` inside a mixture). */
   readonly retry?: Retry.Policy | undefined
   readonly timeout?: Duration.Input | undefined
+  /**
+   * The whole call's time limit, retries included (see `Connection.Options.deadline`). `TROUPE_TIMEOUT`, when set,
+   * bounds it further: the shorter of the two applies.
+   */
+  readonly deadline?: Duration.Input | undefined
   /** Named definitions to look provider names up in. */
   readonly definitions?: ReadonlyArray<ProviderDefinition> | undefined
 }
@@ -197,8 +202,47 @@ export interface ModelOptions {
 const withOverrides = (connection: Connection.Options, options: ModelOptions): Connection.Options => ({
   ...connection,
   ...(options.retry === undefined ? {} : { retry: options.retry }),
-  ...(options.timeout === undefined ? {} : { timeout: options.timeout })
+  ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+  ...(options.deadline === undefined ? {} : { deadline: options.deadline })
 })
+
+/** The variable that bounds every model call of the process, retries included (`30s`, `2 minutes`, …). */
+export const timeoutVariable = "TROUPE_TIMEOUT"
+
+/**
+ * A time limit as people write it: `90s`, `2m`, `1h`, `500ms`, or Effect's `"2 minutes"`; `undefined` when it is
+ * not a positive duration.
+ */
+export const parseDuration = (text: string): Duration.Duration | undefined => {
+  const short = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim())
+  const duration = short
+    ? Option.some(
+        Duration.millis(
+          Number(short[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[short[2] as "ms" | "s" | "m" | "h"]
+        )
+      )
+    : Duration.fromInput(text.trim() as Duration.Input)
+  return Option.isSome(duration) && Duration.toMillis(duration.value) > 0 ? duration.value : undefined
+}
+
+/** `TROUPE_TIMEOUT` as a duration: `undefined` when unset, `ProviderConfigError` when it is not a duration. */
+export const processDeadline: Effect.Effect<Duration.Duration | undefined, ProviderConfigError> = Effect.flatMap(
+  readOptional(timeoutVariable),
+  (text) => {
+    if (text === undefined) return Effect.succeed(undefined)
+    const duration = parseDuration(text)
+    return duration === undefined
+      ? Effect.fail(fail(timeoutVariable, `'${text}' is not a duration; write it like 90s, 2m or 1h`))
+      : Effect.succeed(duration)
+  }
+)
+
+// The shorter of the call's own deadline and the process's.
+const boundedBy = (options: ModelOptions, process: Duration.Duration | undefined): ModelOptions => {
+  if (process === undefined) return options
+  const own = options.deadline === undefined ? undefined : Duration.fromInputUnsafe(options.deadline)
+  return { ...options, deadline: own === undefined ? process : Duration.min(own, process) }
+}
 
 /** Builds a `LanguageModel` from an already resolved provider. */
 export const languageModelFrom = (
@@ -231,7 +275,9 @@ export const languageModel = (
   model: string,
   options: ModelOptions = {}
 ): Effect.Effect<LanguageModel.LanguageModel, ProviderConfigError, HttpClient.HttpClient> =>
-  Effect.flatMap(resolve(provider, options.definitions), (resolved) => languageModelFrom(resolved, model, options))
+  Effect.flatMap(Effect.zip(resolve(provider, options.definitions), processDeadline), ([resolved, process]) =>
+    languageModelFrom(resolved, model, boundedBy(options, process))
+  )
 
 /** The `LanguageModel` layer for a provider and model; needs an `HttpClient` (e.g. `NodeHttpClient.layerUndici`). */
 export const layerLanguageModel = (

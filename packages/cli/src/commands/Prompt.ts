@@ -9,15 +9,25 @@
  * provider configured. `--verbose` adds the full failure on stderr.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Mixture, type MixtureError, ProviderCatalog, ProviderConfig, ProviderPool, Retry } from "@troupe/providers"
+import {
+  Mixture,
+  type MixtureError,
+  ProviderCatalog,
+  ProviderConfig,
+  ProviderPool,
+  Retry,
+  TerminalText
+} from "@troupe/providers"
 import type * as AiError from "effect/ai/AiError"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stdio from "effect/Stdio"
 import * as Stream from "effect/Stream"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as ProviderSelection from "../ProviderSelection.ts"
+import * as TerminalStream from "../TerminalStream.ts"
 
 /** The parsed options of `troupe -p`. */
 export interface Input {
@@ -29,6 +39,8 @@ export interface Input {
   readonly verbose: boolean
   /** `--model`, else `TROUPE_MODEL`: a model id, or `provider/model`. */
   readonly model: string | undefined
+  /** `--timeout`: the whole call's time limit, retries included (`TROUPE_TIMEOUT` bounds it too). */
+  readonly timeout?: Duration.Duration | undefined
 }
 
 /** The JSON line printed with `--json`. */
@@ -40,13 +52,18 @@ export interface JsonResult {
   readonly scores?: ReadonlyArray<{ readonly provider: string; readonly score: number; readonly rejectedBy?: string }>
 }
 
+// Everything printed passes through here: what a model or a server says may carry escape sequences meant for the
+// reader's terminal, so it is sanitised first. A reader that went away (`troupe -p … | head -c 10`) ends the
+// output quietly rather than as a failure.
 const write = (text: string, to: "stdout" | "stderr" = "stdout") =>
   Effect.gen(function* () {
     const stdio = yield* Stdio.Stdio
-    yield* Stream.make(text).pipe(Stream.run(stdio[to]({ endOnDone: false })), Effect.orDie)
+    yield* Stream.make(TerminalText.sanitize(text)).pipe(Stream.run(stdio[to]({ endOnDone: false })), Effect.ignore)
   })
 
 const writeJson = (result: JsonResult) => write(`${JSON.stringify(result)}\n`)
+
+const deadlineOf = (input: Input) => (input.timeout === undefined ? {} : { deadline: input.timeout })
 
 const usageOf = (response: LanguageModel.GenerateTextResponse<any, any>) => ({
   inputTokens: response.usage.inputTokens.total ?? 0,
@@ -62,7 +79,7 @@ const failWith = (input: Input, line: string, cause: Cause.Cause<unknown>) =>
 
 const single = (input: Input, selected: ProviderSelection.Selected) =>
   Effect.gen(function* () {
-    const model = yield* ProviderConfig.languageModel(selected.provider, selected.model)
+    const model = yield* ProviderConfig.languageModel(selected.provider, selected.model, deadlineOf(input))
     if (input.json) {
       const response = yield* model.generateText({ prompt: input.prompt })
       return yield* writeJson({
@@ -73,13 +90,16 @@ const single = (input: Input, selected: ProviderSelection.Selected) =>
       })
     }
     let endsWithNewline = true
-    yield* model.streamText({ prompt: input.prompt }).pipe(
-      Stream.runForEach((part) => {
-        if (part.type !== "text-delta" || part.delta === "") return Effect.void
-        endsWithNewline = part.delta.endsWith("\n")
-        return write(part.delta)
-      })
-    )
+    const safe = TerminalStream.make()
+    const print = (text: string) => {
+      if (text === "") return Effect.void
+      endsWithNewline = text.endsWith("\n")
+      return write(text)
+    }
+    yield* model
+      .streamText({ prompt: input.prompt })
+      .pipe(Stream.runForEach((part) => (part.type !== "text-delta" ? Effect.void : print(safe.push(part.delta)))))
+    yield* print(safe.end())
     if (!endsWithNewline) yield* write("\n")
   }).pipe(
     Effect.catchTag("AiError", (error: AiError.AiError) =>
@@ -103,11 +123,14 @@ const mixture = (input: Input, selected: ReadonlyArray<ProviderSelection.Selecte
   Effect.gen(function* () {
     const members = yield* Effect.forEach(selected, (s) =>
       // Inside a mixture a failing provider is dropped rather than retried: the others are already asked.
-      Effect.map(ProviderConfig.languageModel(s.provider, s.model, { retry: Retry.none }), (languageModel) => ({
-        provider: s.provider,
-        model: s.model,
-        languageModel
-      }))
+      Effect.map(
+        ProviderConfig.languageModel(s.provider, s.model, { retry: Retry.none, ...deadlineOf(input) }),
+        (languageModel) => ({
+          provider: s.provider,
+          model: s.model,
+          languageModel
+        })
+      )
     )
     const pool = yield* ProviderPool.ProviderPool
     const model = yield* Mixture.make({

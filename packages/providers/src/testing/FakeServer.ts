@@ -377,15 +377,16 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
             const events = cut ? rendered.events.slice(0, rendered.final) : rendered.events
             res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
             const delay = options.chunkDelayMs ?? 0
-            const writeFrom = (i: number) => {
-              if (res.destroyed) return
-              if (i >= events.length) {
-                if (fault?._tag === "Destroy") return void res.socket?.destroy()
-                return void res.end()
+            // A loop rather than recursion: a long answer is tens of thousands of events.
+            const writeFrom = (start: number) => {
+              for (let i = start; i < events.length; i++) {
+                if (res.destroyed) return
+                res.write(renderEvent(events[i]!))
+                if (delay > 0) return void later(delay, () => writeFrom(i + 1))
               }
-              res.write(renderEvent(events[i]!))
-              if (delay > 0) later(delay, () => writeFrom(i + 1))
-              else writeFrom(i + 1)
+              if (res.destroyed) return
+              if (fault?._tag === "Destroy") return void res.socket?.destroy()
+              res.end()
             }
             writeFrom(0)
           }
