@@ -3,7 +3,8 @@
  * call per turn (`Pooled`: breaker, rate limits and accounting, no fan-out), or its `mixture` of providers.
  *
  * Either way every call goes through the `ProviderPool` in context, so one pool shared by a team enforces limits and
- * accounts spending across all its agents.
+ * accounts spending across all its agents, and each call's deadline (retries included) is the spec's
+ * `limits.stepTimeout` (or `TROUPE_TIMEOUT`, when shorter).
  */
 import { AgentSpec, type ModelSpec } from "@troupe/agent-spec"
 import { Mixture, Pooled, ProviderConfig, type ProviderPool, Retry } from "@troupe/providers"
@@ -44,6 +45,7 @@ export const make = (
       const ref = AgentSpec.modelsOf(spec).providers[0]!
       const languageModel = yield* ProviderConfig.languageModel(ref.provider, ref.model, {
         definitions: named,
+        deadline: spec.limits.stepTimeout,
         ...settingsOf(ref)
       })
       return yield* Pooled.make({
@@ -60,6 +62,7 @@ export const make = (
         ProviderConfig.languageModel(member.provider, member.model, {
           definitions: named,
           retry: Retry.none,
+          deadline: spec.limits.stepTimeout,
           ...settingsOf(member)
         }),
         (languageModel) => ({
