@@ -12,13 +12,13 @@ import {
   type Broken,
   genesisType,
   type Head,
-  hashOf,
   type IncompleteEntry,
   type Reason,
   type Verification,
   zeroHash
 } from "../AuditEntry.ts"
 import * as File from "./auditFile.ts"
+import * as Json from "./auditJson.ts"
 
 // `data` is whatever JSON.parse made of it, which is JSON by construction; checking it again would cost a walk.
 const Shape = Schema.Struct({ ...AuditEntry.fields, data: Schema.Unknown })
@@ -110,8 +110,9 @@ export const check = (
         const decoded = decode(scanned, options.maxLineBytes)
         if (decoded._tag === "Bad") return broken(line, decoded.reason, decoded.detail, decoded.seq)
         const entry = decoded.entry
-        const expected = hashOf(entry)
-        if (expected === undefined) return broken(line, "malformed", "data nested deeper than 256 levels", entry.seq)
+        const data = Json.canonical(entry.data)
+        if (data === undefined) return broken(line, "malformed", "data nested deeper than 256 levels", entry.seq)
+        const expected = Json.entryHash(entry, data)
         if (previous === undefined) {
           if (entry.seq !== 0 || entry.type !== genesisType || entry.prevHash !== zeroHash) {
             const found = `seq ${entry.seq}, type ${clip(entry.type, 40)}, prevHash ${short(entry.prevHash)}`
@@ -121,6 +122,11 @@ export const check = (
         if (expected !== entry.hash) {
           const detail = `its hash is ${short(entry.hash)}, its content hashes to ${short(expected)}`
           return broken(line, "hash-mismatch", detail, entry.seq)
+        }
+        // The writer's lines are byte-for-byte canonical, so any other spelling of the same entry (an extra key,
+        // a duplicate key another parser would read differently, reordered keys, whitespace, CRLF) is an edit.
+        if (scanned.text !== Json.line(entry, data, entry.hash).slice(0, -1)) {
+          return broken(line, "malformed", "the line is not as the trail writes it: extra keys or reformatted", entry.seq)
         }
         if (previous !== undefined) {
           const want = previous.seq + 1

@@ -121,6 +121,55 @@ describe("AuditLog tampering", () => {
     })
   )
 
+  it.effect("a key added to an entry, or the same entry spelled differently, is an edit", () =>
+    Effect.gen(function* () {
+      yield* tampered(
+        (lines, path) => {
+          lines[2] = lines[2]!.replace(/}$/, ',"approvedBy":"admin"}')
+          writeLines(path, lines)
+        },
+        (verification) => Effect.sync(() => brokenAt(verification, 3, 2, "malformed"))
+      )
+      yield* tampered(
+        (lines, path) => {
+          lines[2] = JSON.stringify(parse(lines[2]!), null, 1).replaceAll("\n", "")
+          writeLines(path, lines)
+        },
+        (verification) =>
+          Effect.sync(() => {
+            brokenAt(verification, 3, 2, "malformed")
+            assert.include(AuditEntry.message(verification), "the line is not as the trail writes it")
+          })
+      )
+    })
+  )
+
+  it.effect("nesting deep enough to overflow a recursive reader is cut on write and rejected on read", () =>
+    withAudit((audit, home) =>
+      Effect.gen(function* () {
+        let deep: unknown = "bottom"
+        for (let i = 0; i < 100_000; i++) deep = [deep]
+        const log = yield* audit.open("run", "backend")
+        const entry = yield* log.append("Deep", deep)
+        let depth = 0
+        for (let d: unknown = entry.data; Array.isArray(d); d = d[0]) depth += 1
+        assert.strictEqual(depth, 256)
+        yield* log.close
+        assert.strictEqual((yield* audit.verify("run"))._tag, "Intact")
+        const path = trailPath(home, "run")
+        const lines = readLines(path)
+        const hostile = lines[1]!.replace(
+          /"data":.*,"prevHash"/,
+          `"data":${"[".repeat(100_000)}${"]".repeat(100_000)},"prevHash"`
+        )
+        writeLines(path, [lines[0]!, hostile])
+        const verification = yield* audit.verify("run")
+        brokenAt(verification, 2, 1, "malformed")
+        assert.include(AuditEntry.message(verification), "nested deeper than 256 levels")
+      })
+    )
+  )
+
   it.effect("a trail copied from another run is rejected: run mismatch", () =>
     withAudit((audit, home) =>
       Effect.gen(function* () {
