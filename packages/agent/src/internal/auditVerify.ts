@@ -126,7 +126,12 @@ export const check = (
         // The writer's lines are byte-for-byte canonical, so any other spelling of the same entry (an extra key,
         // a duplicate key another parser would read differently, reordered keys, whitespace, CRLF) is an edit.
         if (scanned.text !== Json.line(entry, data, entry.hash).slice(0, -1)) {
-          return broken(line, "malformed", "the line is not as the trail writes it: extra keys or reformatted", entry.seq)
+          return broken(
+            line,
+            "malformed",
+            "the line is not as the trail writes it: extra keys or reformatted",
+            entry.seq
+          )
         }
         if (previous !== undefined) {
           const want = previous.seq + 1
