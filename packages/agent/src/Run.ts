@@ -144,8 +144,10 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
       const memory = context.memory
       if (memory === undefined || !context.spec.memory.enabled) return Effect.void
       const text = `Run ${context.runId}, step ${state.step} towards "${context.goal}": ${state.answer ?? "(no text yet)"}`
+      // Detached from the step that wrote them (a child fiber would be interrupted with it when the run ends);
+      // the run waits for them before it ends, and stops them only if it is itself interrupted.
       return Effect.map(
-        Effect.forkChild(
+        Effect.forkDetach(
           memory
             .remember({
               agent: context.spec.name,
@@ -229,7 +231,9 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
     const cancelled = Effect.flatMap(Deferred.await(control.cancel), () =>
       Effect.fail(new AgentError.RunCancelled({ partial: partialOf(context.runId, latest) }))
     )
-    const exit = yield* Effect.exit(Effect.raceFirst(work, cancelled))
+    const exit = yield* Effect.exit(Effect.raceFirst(work, cancelled)).pipe(
+      Effect.onInterrupt(() => Effect.forEach(episodes, Fiber.interrupt, { discard: true }))
+    )
     yield* Effect.forEach(episodes, Fiber.join, { discard: true })
     const ended = yield* Clock.currentTimeMillis
     const durationMs = ended - started
