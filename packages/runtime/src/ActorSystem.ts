@@ -1,15 +1,16 @@
 /**
- * The actor system: spawns actors and supervisors, finds them by path, stops them, publishes their lifecycle
- * events, and shuts the whole tree down (children before parents) when its scope closes.
+ * The actor system: the root supervisor (`startChild` and the other `Supervisor.Children` verbs start and stop
+ * its children), lookup by path, stop by path, lifecycle events, and shutdown of the whole tree (children before
+ * parents) when its scope closes.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { ActorSystem } from "@troupe/runtime"
+ * import { ActorSystem, Supervisor } from "@troupe/runtime"
  *
  * const program = Effect.gen(function* () {
  *   const system = yield* ActorSystem.ActorSystem
- *   const counter = yield* system.spawn("counter", Counter)
+ *   const counter = yield* system.startChild(Supervisor.actor("counter", Counter))
  *   yield* counter.tell({ _tag: "Add", n: 1 })
  * }).pipe(Effect.provide(ActorSystem.layer()))
  * ```
@@ -17,43 +18,31 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Actor from "./Actor.ts"
 import * as ActorError from "./ActorError.ts"
 import type * as ActorRef from "./ActorRef.ts"
 import * as ExitReason from "./ExitReason.ts"
 import * as Cell from "./internal/cell.ts"
 import * as Core from "./internal/core.ts"
 import * as SupervisorNode from "./internal/supervisor.ts"
+import * as Validate from "./internal/validate.ts"
 import type * as LifecycleEvent from "./LifecycleEvent.ts"
 import * as Supervisor from "./Supervisor.ts"
 
 /** The actor system of one process. */
 export class ActorSystem extends Context.Service<ActorSystem, Service>()("@troupe/runtime/ActorSystem") {}
 
-/** What the actor system offers. */
-export interface Service {
-  /**
-   * Starts an actor at `/name` under the root supervisor. Such actors are `temporary` unless `restart` says
-   * otherwise: declare children in a `Supervisor` spec to have them rebuilt after a crash.
-   */
-  readonly spawn: <M, S, E, R>(
-    name: string,
-    behavior: Actor.Behavior<M, S, E, R>,
-    options?: { readonly restart?: Supervisor.RestartType | undefined }
-  ) => Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNameTaken | ActorError.ActorStopped, R>
-  /** Starts a supervisor (and its declared children) at `/name`. `temporary` unless `restart` says otherwise. */
-  readonly spawnSupervisor: <R>(
-    name: string,
-    spec: Supervisor.Spec<R>,
-    options?: { readonly restart?: Supervisor.RestartType | undefined }
-  ) => Effect.Effect<Supervisor.SupervisorRef, ActorError.ActorNameTaken | ActorError.ActorStopped, R>
+/**
+ * What the actor system offers. The `Supervisor.Children` verbs act on the root supervisor, at `/`: children
+ * are `permanent` unless their spec says otherwise, as anywhere else, so a crash-looping `permanent` child at
+ * the root can bring the whole system down once the root's intensity is exceeded (see `Options`).
+ */
+export interface Service extends Supervisor.Children {
   /**
    * The live actor at `path`, typed by its protocol: the schema must be the very one its behaviour was built with.
    */
@@ -65,7 +54,7 @@ export interface Service {
   readonly lookupUnknown: (path: string) => Effect.Effect<ActorRef.ActorRef<never>, ActorError.ActorNotFound>
   /** The live supervisor at `path` (`/` is the root). */
   readonly lookupSupervisor: (path: string) => Effect.Effect<Supervisor.SupervisorRef, ActorError.ActorNotFound>
-  /** Stops the actor or supervisor at `path` for good (a supervisor's children first). */
+  /** Stops the actor or supervisor at `path` for good (its children first) and removes it from its parent. */
   readonly stop: (path: string) => Effect.Effect<void, ActorError.ActorNotFound>
   /** The paths of every live actor and supervisor, sorted. */
   readonly paths: Effect.Effect<ReadonlyArray<string>>
@@ -76,9 +65,9 @@ export interface Service {
   /** Stops every actor, children before parents, and waits until none is running. Also run when the scope closes. */
   readonly shutdown: Effect.Effect<void>
   /**
-   * Waits until the system has ended, with why: `Stopped` after `shutdown`, or `Escalated` when the root
-   * supervisor went over its restart intensity and stopped everything (after OTP: a node whose top supervisor
-   * gives up is down). A program that spawns `permanent` actors at the root may want to watch this.
+   * Waits until the system has ended, with why: `Shutdown` after `shutdown`, or `Shutdown` with a `detail` when
+   * the root supervisor went over its restart intensity, gave up and stopped everything (after OTP: a node whose
+   * top supervisor gives up is down). A program that starts `permanent` actors at the root may want to watch this.
    */
   readonly terminated: Effect.Effect<ExitReason.ExitReason>
 }
@@ -87,37 +76,43 @@ export interface Service {
 export interface Options {
   /**
    * The root supervisor's restart tolerance. Default: 10 restarts within 1 second. Over it, the root stops every
-   * actor and the system ends (`terminated` tells); after that `spawn` fails with `ActorStopped`.
+   * actor and the system ends (`terminated` tells); after that `startChild` fails with `ActorStopped`.
    */
-  readonly intensity?: { readonly maxRestarts: number; readonly within: Duration.Input } | undefined
+  readonly intensity?: Supervisor.Intensity | undefined
 }
 
-/** Builds an actor system in the current scope; closing the scope shuts it down. */
-export const make = (options?: Options): Effect.Effect<Service, never, Scope.Scope> =>
+/**
+ * Builds an actor system in the current scope; closing the scope shuts it down. Fails with
+ * `InvalidSupervisorSpec` when `options.intensity` is not a valid restart tolerance.
+ */
+export const make = (options?: Options): Effect.Effect<Service, ActorError.InvalidSupervisorSpec, Scope.Scope> =>
   Effect.acquireRelease(makeUnscoped(options), (system) => system.shutdown)
 
-const makeUnscoped = (options?: Options): Effect.Effect<Service> =>
+const makeUnscoped = (options?: Options): Effect.Effect<Service, ActorError.InvalidSupervisorSpec> =>
   Effect.gen(function* () {
+    const rootSpec = Supervisor.make({ intensity: options?.intensity ?? { maxRestarts: 10, within: "1 second" } })
+    const refused = Validate.flags("/", rootSpec)
+    if (refused !== undefined) return yield* refused
     const events = yield* PubSub.unbounded<LifecycleEvent.LifecycleEvent>()
     const clock = yield* Clock.clockWith(Effect.succeed)
     const context = yield* Effect.context<never>()
-    const core: Core.Core = { registry: new Map(), events, clock, context }
+    const core = new Core.Core(events, clock, context, SupervisorNode.makeChildSupervisor)
     const ended = Deferred.makeUnsafe<ExitReason.ExitReason>()
     // When the root itself gives up, nothing is above it: the whole tree is stopped.
     const systemParent: Core.Parent = {
       childExited: (node, _incarnation, reason) => {
-        Effect.runForkWith(context)(Effect.andThen(node.terminate(reason), Deferred.succeed(ended, reason)))
+        Effect.runForkWith(context)(Effect.andThen(end(node, reason), Deferred.succeed(ended, reason)))
       }
     }
-    const rootSpec = Supervisor.make({
-      strategy: "one-for-one",
-      intensity: options?.intensity ?? { maxRestarts: 10, within: "1 second" }
-    })
-    const root = yield* Effect.orDie(
-      SupervisorNode.make(core, systemParent, "/", rootSpec, context as Context.Context<any>)
-    )
+    const end = (node: Core.Node, reason: ExitReason.ExitReason) =>
+      Effect.andThen(
+        node.terminate(reason),
+        Effect.sync(() => core.timers.stop())
+      )
+    const root = yield* SupervisorNode.make(core, systemParent, "/", rootSpec, context as Context.Context<any>, false)
     core.registry.set("/", root)
-    yield* root.start
+    // The root has no declared children, so its start cannot fail.
+    yield* Effect.orDie(root.start)
 
     const find = (path: string): Effect.Effect<Core.Node, ActorError.ActorNotFound> =>
       Effect.suspend(() => {
@@ -127,11 +122,13 @@ const makeUnscoped = (options?: Options): Effect.Effect<Service> =>
           : Effect.succeed(node)
       })
 
+    const shutdown = Effect.andThen(end(root, ExitReason.shutdown), Deferred.succeed(ended, ExitReason.shutdown))
+
     const service: Service = {
-      spawn: (name, behavior, spawnOptions) =>
-        root.startChild(Supervisor.actor(name, behavior, { restart: spawnOptions?.restart ?? "temporary" })),
-      spawnSupervisor: (name, spec, spawnOptions) =>
-        root.startSupervisor(Supervisor.supervisor(name, spec, { restart: spawnOptions?.restart ?? "temporary" })),
+      startChild: root.startChild.bind(root) as Supervisor.StartChild,
+      restartChild: (id) => root.restartChild(id),
+      stopChild: (id) => root.stopChild(id),
+      children: root.children,
       lookup: <M>(path: string, protocol: Schema.Schema<M>) =>
         Effect.flatMap(
           find(path),
@@ -155,19 +152,23 @@ const makeUnscoped = (options?: Options): Effect.Effect<Service> =>
         ),
       stop: (path) =>
         Effect.flatMap(find(path), (node) => {
-          if (node === root) return service.shutdown
+          if (node === root) return Core.detached(core, shutdown)
           return node.parent instanceof SupervisorNode.SupervisorNode
             ? node.parent.stopChild(Core.nameOf(path))
-            : node.terminate(ExitReason.stopped)
+            : Core.detached(core, node.terminate(ExitReason.shutdown))
         }),
       paths: Effect.sync(() => [...core.registry.keys()].sort()),
       events: Stream.fromPubSub(events),
       subscribe: PubSub.subscribe(events),
-      shutdown: Effect.andThen(root.terminate(ExitReason.stopped), Deferred.succeed(ended, ExitReason.stopped)),
+      shutdown: Core.detached(core, shutdown),
       terminated: Deferred.await(ended)
     }
     return service
   })
 
-/** The actor system as a layer; it shuts down when the layer's scope closes. */
-export const layer = (options?: Options): Layer.Layer<ActorSystem> => Layer.effect(ActorSystem, make(options))
+/**
+ * The actor system as a layer; it shuts down when the layer's scope closes. Fails with `InvalidSupervisorSpec`
+ * when `options.intensity` is not a valid restart tolerance.
+ */
+export const layer = (options?: Options): Layer.Layer<ActorSystem, ActorError.InvalidSupervisorSpec> =>
+  Layer.effect(ActorSystem, make(options))

@@ -1,8 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Schema } from "effect"
-import { Actor, ActorSystem, ExitReason, Next, ReplyTo, Supervisor } from "../src/index.ts"
-import { counter } from "./fixtures.ts"
-import { is, untilEvent, withSystem } from "./helpers.ts"
+import { Deferred, Effect, PubSub, Schema } from "effect"
+import { Actor, ActorError, type ActorRef, ActorSystem, ExitReason, Next, ReplyTo, Supervisor } from "../src/index.ts"
+import { type CounterMessage, CounterProtocol, counter, get, is, temporary, untilEvent, withSystem } from "./support.ts"
 
 describe("Actor", () => {
   it.effect("handles messages one at a time, in the order they were sent", () =>
@@ -28,7 +27,7 @@ describe("Actor", () => {
                   return Next.continueWith([...seen, message.n])
                 })
         })
-        const ref = yield* system.spawn("recorder", recorder)
+        const ref = yield* system.startChild(temporary("recorder", recorder))
         for (let n = 0; n < 500; n++) yield* ref.tell({ _tag: "Push", n })
         const seen = yield* ref.ask<ReadonlyArray<number>>((replyTo) => ({ _tag: "Read", replyTo }))
         assert.deepStrictEqual(
@@ -45,15 +44,15 @@ describe("Actor", () => {
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const events = yield* system.subscribe
-        const a = yield* system.spawn("a", counter())
+        const a = yield* system.startChild(temporary("a", counter()))
         yield* a.tell({ _tag: "Crash", message: "bad input" })
-        const stoppedA = yield* untilEvent(events, is("Stopped", "/a"))
+        const stoppedA = yield* untilEvent(events, is("ActorTerminated", "/a"))
         assert.strictEqual(stoppedA.reason._tag, "Failed")
         assert.strictEqual(ExitReason.format(stoppedA.reason), "failed: Boom: bad input")
 
-        const b = yield* system.spawn("b", counter())
+        const b = yield* system.startChild(temporary("b", counter()))
         yield* b.tell({ _tag: "Die" })
-        const stoppedB = yield* untilEvent(events, is("Stopped", "/b"))
+        const stoppedB = yield* untilEvent(events, is("ActorTerminated", "/b"))
         assert.strictEqual(stoppedB.reason._tag, "Died")
       })
     )
@@ -64,9 +63,9 @@ describe("Actor", () => {
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const events = yield* system.subscribe
-        const a = yield* system.spawn("a", counter())
+        const a = yield* system.startChild(temporary("a", counter()))
         yield* a.tell({ _tag: "Halt" })
-        const stopped = yield* untilEvent(events, is("Stopped", "/a"))
+        const stopped = yield* untilEvent(events, is("ActorTerminated", "/a"))
         assert.deepStrictEqual(stopped.reason, ExitReason.normal)
 
         const quitter = Actor.make({
@@ -74,27 +73,33 @@ describe("Actor", () => {
           init: () => Effect.succeed(undefined),
           receive: () => Effect.succeed(Next.fail("gave up"))
         })
-        const q = yield* system.spawn("q", quitter)
+        const q = yield* system.startChild(temporary("q", quitter))
         yield* q.tell("quit")
-        const failed = yield* untilEvent(events, is("Stopped", "/q"))
+        const failed = yield* untilEvent(events, is("ActorTerminated", "/q"))
         assert.deepStrictEqual(failed.reason, ExitReason.failed("gave up"))
       })
     )
   )
 
-  it.effect("a failing init is a failure of the incarnation", () =>
+  it.effect("starting waits for init: a failing init fails the start with ChildInitFailed and adds nothing", () =>
     withSystem(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
-        const events = yield* system.subscribe
         const broken = Actor.make({
           protocol: Schema.String,
           init: () => Effect.fail("no config"),
           receive: (s: undefined) => Effect.succeed(Next.continueWith(s))
         })
-        yield* system.spawn("broken", broken)
-        const stopped = yield* untilEvent(events, is("Stopped", "/broken"))
-        assert.deepStrictEqual(stopped.reason, ExitReason.failed("no config"))
+        const error = yield* Effect.flip(system.startChild(Supervisor.actor("broken", broken)))
+        assert.strictEqual(error._tag, "ChildInitFailed")
+        assert.deepStrictEqual(
+          error,
+          new ActorError.ChildInitFailed({ path: "/broken", reason: ExitReason.failed("no config") })
+        )
+        assert.deepStrictEqual(yield* system.paths, ["/"])
+        assert.deepStrictEqual(yield* system.children, [])
+        // The name is free again.
+        yield* system.startChild(Supervisor.actor("broken", counter()))
       })
     )
   )
@@ -118,8 +123,8 @@ describe("Actor", () => {
                 })
               : Effect.as(Deferred.succeed(got, message), Next.continueWith(state))
         })
-        const target = yield* system.spawn("target", counter())
-        const w = yield* system.spawn("watcher", watcher)
+        const target = yield* system.startChild(temporary("target", counter()))
+        const w = yield* system.startChild(temporary("watcher", watcher))
         yield* w.tell({ _tag: "Watch", target: "/target" })
         yield* Effect.yieldNow
         yield* target.tell({ _tag: "Crash", message: "oops" })
@@ -137,7 +142,7 @@ describe("Actor", () => {
         const events = yield* system.subscribe
         const seen: Array<string> = []
         const Target = Supervisor.actor("target", counter())
-        const sup = yield* system.spawnSupervisor("sup", Supervisor.make({ children: [Target] }))
+        const sup = yield* system.startChild(Supervisor.supervisor("sup", Supervisor.make({ children: [Target] })))
         const target = yield* sup.ref(Target)
         const Watch = Schema.TaggedStruct("Watch", {})
         const Down = Schema.TaggedStruct("Down", { path: Schema.String, reason: Schema.String })
@@ -162,16 +167,16 @@ describe("Actor", () => {
             }
           }
         })
-        const w = yield* system.spawn("watcher", watcher)
+        const w = yield* system.startChild(temporary("watcher", watcher))
         const ping = w.ask<ReadonlyArray<string>>((replyTo) => ({ _tag: "Ping", replyTo }))
         yield* w.tell({ _tag: "Watch" })
         yield* target.tell({ _tag: "Crash", message: "x" })
-        yield* untilEvent(events, is("Restarted", "/sup/target"))
-        yield* untilEvent(events, is("Started", "/sup/target"))
+        yield* untilEvent(events, is("ActorRestarted", "/sup/target"))
+        yield* untilEvent(events, is("ActorStarted", "/sup/target"))
         assert.deepStrictEqual(yield* ping, [], "a restart is not a termination")
         yield* sup.stopChild("target")
-        yield* untilEvent(events, is("Stopped", "/sup/target"))
-        assert.deepStrictEqual(yield* ping, ["/sup/target Stopped"])
+        yield* untilEvent(events, is("ActorTerminated", "/sup/target"))
+        assert.deepStrictEqual(yield* ping, ["/sup/target Shutdown"])
       })
     )
   )
@@ -185,8 +190,8 @@ describe("Actor", () => {
         const Watch = Schema.TaggedStruct("Watch", { unwatch: Schema.Boolean })
         const Down = Schema.TaggedStruct("Down", { path: Schema.String })
         const Ping = Schema.TaggedStruct("Ping", { replyTo: ReplyTo.schema<ReadonlyArray<string>>() })
-        const gone = yield* system.spawn("gone", counter())
-        const alive = yield* system.spawn("alive", counter())
+        const gone = yield* system.startChild(temporary("gone", counter()))
+        const alive = yield* system.startChild(temporary("alive", counter()))
         yield* system.stop("/gone")
         const watcher = Actor.make({
           protocol: Schema.Union([Watch, Down, Ping]),
@@ -206,16 +211,17 @@ describe("Actor", () => {
                   return Next.continueWith(state)
                 })
               case "Ping":
-                return Effect.as(ReplyTo.succeed(message.replyTo, seen), Next.continueWith(state))
+                return Effect.as(ReplyTo.succeed(message.replyTo, [...seen]), Next.continueWith(state))
             }
           }
         })
-        const w = yield* system.spawn("watcher", watcher)
+        const w = yield* system.startChild(temporary("watcher", watcher))
+        const ping = w.ask<ReadonlyArray<string>>((replyTo) => ({ _tag: "Ping", replyTo }))
         yield* w.tell({ _tag: "Watch", unwatch: true })
+        yield* ping // Watch has been handled
         yield* system.stop("/alive")
-        yield* untilEvent(events, is("Stopped", "/alive"))
-        const result = yield* w.ask<ReadonlyArray<string>>((replyTo) => ({ _tag: "Ping", replyTo }))
-        assert.deepStrictEqual(result, ["/gone"])
+        yield* untilEvent(events, is("ActorTerminated", "/alive"))
+        assert.deepStrictEqual(yield* ping, ["/gone"])
       })
     )
   )
@@ -224,13 +230,195 @@ describe("Actor", () => {
     withSystem(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
-        const ref = yield* system.spawn("c", counter())
+        const ref = yield* system.startChild(temporary("c", counter()))
         const bad = yield* Effect.flip(ref.tellUnknown({ _tag: "Add", n: "two" }))
         assert.strictEqual(bad._tag, "InvalidMessage")
         assert.strictEqual(bad.path, "/c")
         yield* ref.tellUnknown({ _tag: "Add", n: 2 })
         const n = yield* ref.ask<number>((replyTo) => ({ _tag: "Get", replyTo }))
         assert.strictEqual(n, 2)
+      })
+    )
+  )
+
+  describe("children started from the context", () => {
+    const Spawn = Schema.TaggedStruct("Spawn", {
+      id: Schema.String,
+      replyTo: ReplyTo.schema<ActorRef.ActorRef<CounterMessage>, ActorError.StartError>()
+    })
+    const Kids = Schema.TaggedStruct("Kids", { replyTo: ReplyTo.schema<ReadonlyArray<string>>() })
+    const StopKid = Schema.TaggedStruct("StopKid", { id: Schema.String })
+    const Down = Schema.TaggedStruct("Down", { path: Schema.String })
+    const Fail = Schema.TaggedStruct("Fail", {})
+    const contexts: Array<Actor.ActorContext<unknown>> = []
+    const downs: Array<string> = []
+    /** An actor that starts counters as its children, watches them, and lists them. */
+    const parent = (supervision?: Supervisor.FlagsOptions) =>
+      Actor.make({
+        protocol: Schema.Union([Spawn, Kids, StopKid, Down, Fail]),
+        supervision,
+        init: (context) => Effect.sync(() => void contexts.push(context as Actor.ActorContext<unknown>)),
+        receive: (state, message, context) => {
+          switch (message._tag) {
+            case "Spawn":
+              return Effect.gen(function* () {
+                const exit = yield* Effect.exit(context.startChild(Supervisor.actor(message.id, counter({ start: 5 }))))
+                if (exit._tag === "Success") yield* context.watch(exit.value, (t) => ({ _tag: "Down", path: t.path }))
+                yield* ReplyTo.complete(message.replyTo, exit)
+                return Next.continueWith(state)
+              })
+            case "Kids":
+              return Effect.gen(function* () {
+                const children = yield* context.children
+                yield* ReplyTo.succeed(
+                  message.replyTo,
+                  children.map((c) => `${c.path} ${c.restart} ${c.running}`)
+                )
+                return Next.continueWith(state)
+              })
+            case "StopKid":
+              return Effect.as(Effect.orDie(context.stopChild(message.id)), Next.continueWith(state))
+            case "Down":
+              return Effect.sync(() => {
+                downs.push(message.path)
+                return Next.continueWith(state)
+              })
+            case "Fail":
+              return Effect.fail("parent failed")
+          }
+        }
+      })
+    type ParentRef = ActorRef.ActorRef<typeof Spawn.Type | typeof Kids.Type | typeof StopKid.Type | typeof Fail.Type>
+    const spawn = (ref: ParentRef, id: string) =>
+      ref.ask<ActorRef.ActorRef<CounterMessage>, ActorError.StartError>((replyTo) => ({ _tag: "Spawn", id, replyTo }))
+    const kids = (ref: ParentRef) => ref.ask<ReadonlyArray<string>>((replyTo) => ({ _tag: "Kids", replyTo }))
+
+    it.effect("live under the actor's path, are supervised by its policy, and can be watched and stopped", () =>
+      withSystem(
+        Effect.gen(function* () {
+          downs.length = 0
+          const system = yield* ActorSystem.ActorSystem
+          const events = yield* system.subscribe
+          const team = yield* system.startChild(Supervisor.supervisor("team", Supervisor.make({})))
+          const agent = yield* team.startChild(
+            Supervisor.actor("agent", parent({ intensity: { maxRestarts: 5, within: "1 minute" } }))
+          )
+          const kid = yield* spawn(agent, "kid")
+          assert.strictEqual(kid.path, "/team/agent/kid")
+          assert.strictEqual(yield* system.lookup("/team/agent/kid", CounterProtocol).pipe(Effect.flatMap(get)), 5)
+          const taken = yield* Effect.flip(spawn(agent, "kid"))
+          assert.strictEqual(taken._tag, "ActorNameTaken")
+          // The child is permanent under the actor's one-for-one policy: a crash restarts it in place.
+          yield* kid.tell({ _tag: "Add", n: 1 })
+          yield* kid.tell({ _tag: "Crash", message: "kid crash" })
+          const restarted = yield* untilEvent(events, is("ActorRestarted", "/team/agent/kid"))
+          assert.strictEqual(restarted.trigger, "/team/agent/kid")
+          assert.strictEqual(yield* get(kid), 5)
+          assert.deepStrictEqual(yield* kids(agent), ["/team/agent/kid permanent true"])
+          yield* agent.tell({ _tag: "StopKid", id: "kid" })
+          yield* untilEvent(events, is("ActorTerminated", "/team/agent/kid"))
+          assert.deepStrictEqual(yield* kids(agent), [])
+          assert.deepStrictEqual(downs, ["/team/agent/kid"])
+          assert.deepStrictEqual(yield* system.paths, ["/", "/team", "/team/agent"])
+        })
+      )
+    )
+
+    it.effect(
+      "are stopped before the actor when it stops, and when it is restarted (the next incarnation has none)",
+      () =>
+        withSystem(
+          Effect.gen(function* () {
+            contexts.length = 0
+            const system = yield* ActorSystem.ActorSystem
+            const events = yield* system.subscribe
+            const team = yield* system.startChild(
+              Supervisor.supervisor("team", Supervisor.make({ intensity: { maxRestarts: 5, within: "1 minute" } }))
+            )
+            const agent = yield* team.startChild(Supervisor.actor("agent", parent()))
+            const kid = yield* spawn(agent, "kid")
+            yield* spawn(agent, "kid2")
+            yield* agent.tell({ _tag: "Fail" })
+            const order: Array<string> = []
+            while (order.length < 3) {
+              const event = yield* PubSub.take(events)
+              if (
+                event._tag === "ActorTerminated" ||
+                (is("ActorStarted", "/team/agent")(event) && event.incarnation === 2)
+              ) {
+                order.push(`${event._tag} ${event.path}`)
+              }
+            }
+            assert.deepStrictEqual(order, [
+              "ActorTerminated /team/agent/kid2",
+              "ActorTerminated /team/agent/kid",
+              "ActorStarted /team/agent"
+            ])
+            assert.deepStrictEqual(yield* kids(agent), [])
+            assert.strictEqual((yield* Effect.flip(get(kid)))._tag, "ActorStopped")
+            // A context outlives its incarnation only as a refusal.
+            const stale = yield* Effect.flip(contexts[0]!.startChild(Supervisor.actor("late", counter())))
+            assert.strictEqual(stale._tag, "ActorStopped")
+            yield* spawn(agent, "kid")
+            yield* team.stopChild("agent")
+            const last = yield* untilEvent(events, is("ActorTerminated"))
+            assert.strictEqual(last.path, "/team/agent/kid")
+            assert.strictEqual((yield* untilEvent(events, is("ActorTerminated"))).path, "/team/agent")
+          })
+        )
+    )
+
+    it.effect("when their supervision gives up, the actor's incarnation ends with Shutdown", () =>
+      withSystem(
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const events = yield* system.subscribe
+          const agent = yield* system.startChild(
+            temporary("agent", parent({ intensity: { maxRestarts: 0, within: "1 minute" } }))
+          )
+          const kid = yield* spawn(agent, "kid")
+          yield* kid.tell({ _tag: "Crash", message: "once is too many" })
+          const gaveUp = yield* untilEvent(events, is("SupervisorGaveUp", "/agent"))
+          assert.deepStrictEqual([gaveUp.child, gaveUp.restarts], ["/agent/kid", 0])
+          const ended = yield* untilEvent(events, is("ActorTerminated", "/agent"))
+          assert.strictEqual(ended.reason._tag, "Shutdown")
+          assert.include(ExitReason.format(ended.reason), "gave up: /agent/kid")
+        })
+      )
+    )
+  })
+
+  it.effect("an actor telling itself with a full mailbox does not wait: the message is reported dropped", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const Flood = Schema.TaggedStruct("Flood", { n: Schema.Int })
+        const Count = Schema.TaggedStruct("Count", { replyTo: ReplyTo.schema<number>() })
+        const flooder = Actor.make({
+          protocol: Schema.Union([Flood, Count]),
+          capacity: 2,
+          init: () => Effect.succeed(0),
+          receive: (handled, message, context) =>
+            message._tag === "Count"
+              ? Effect.as(ReplyTo.succeed(message.replyTo, handled), Next.continueWith(handled))
+              : Effect.gen(function* () {
+                  if (message.n > 0) for (let i = 0; i < 4; i++) yield* context.self.tell({ _tag: "Flood", n: 0 })
+                  return Next.continueWith(handled + 1)
+                })
+        })
+        const ref = yield* system.startChild(Supervisor.actor("flooder", flooder))
+        yield* ref.tell({ _tag: "Flood", n: 1 })
+        const dropped = [
+          yield* untilEvent(events, is("MessageDropped", "/flooder")),
+          yield* untilEvent(events, is("MessageDropped", "/flooder"))
+        ]
+        assert.deepStrictEqual(
+          dropped.map((e) => e.cause),
+          ["mailbox-full", "mailbox-full"]
+        )
+        // The flood itself and the two self-sent messages that fitted were handled.
+        assert.strictEqual(yield* ref.ask<number>((replyTo) => ({ _tag: "Count", replyTo })), 3)
       })
     )
   )

@@ -1,25 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { Actor, ActorSystem, Next, ReplyTo } from "../src/index.ts"
-import { counter, type DivisionByZero } from "./fixtures.ts"
-import { is, settle, untilEvent, withSystem } from "./helpers.ts"
-
-/** A promise and its resolver, to hold an actor inside its handler. */
-const gate = () => {
-  let open!: () => void
-  const until = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { until, open }
-}
+import { Actor, ActorSystem, Next, ReplyTo, Supervisor } from "../src/index.ts"
+import { counter, type DivisionByZero, gate, get, is, settle, temporary, untilEvent, withSystem } from "./support.ts"
 
 describe("ActorRef", () => {
   it.effect("tell waits for room when the mailbox is full (backpressure)", () =>
     withSystem(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
-        const ref = yield* system.spawn("c", counter({ capacity: 2 }))
+        const ref = yield* system.startChild(temporary("c", counter({ capacity: 2 })))
         const g = gate()
         yield* ref.tell({ _tag: "Block", until: g.until })
         yield* settle // the actor takes Block and waits inside its handler
@@ -41,7 +31,7 @@ describe("ActorRef", () => {
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const events = yield* system.subscribe
-        const ref = yield* system.spawn("c", counter({ capacity: 1 }))
+        const ref = yield* system.startChild(temporary("c", counter({ capacity: 1 })))
         const g = gate()
         yield* ref.tell({ _tag: "Block", until: g.until })
         yield* settle
@@ -60,7 +50,7 @@ describe("ActorRef", () => {
     withSystem(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
-        const ref = yield* system.spawn("c", counter())
+        const ref = yield* system.startChild(temporary("c", counter()))
         const g = gate()
         yield* ref.tell({ _tag: "Block", until: g.until })
         const asking = yield* Effect.forkChild(
@@ -82,7 +72,7 @@ describe("ActorRef", () => {
     withSystem(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
-        const ref = yield* system.spawn("c", counter({ start: 10 }))
+        const ref = yield* system.startChild(temporary("c", counter({ start: 10 })))
         const half = yield* ref.ask<number, DivisionByZero>((replyTo) => ({ _tag: "Divide", by: 2, replyTo }))
         assert.strictEqual(half, 5)
         const error = yield* Effect.flip(
@@ -97,7 +87,7 @@ describe("ActorRef", () => {
     withSystem(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
-        const ref = yield* system.spawn("c", counter())
+        const ref = yield* system.startChild(temporary("c", counter()))
         // The ask's message makes the handler fail: the asker hears of it at once, not at the timeout.
         const error = yield* Effect.flip(ref.ask<void>(() => ({ _tag: "Crash", message: "while asked" })))
         assert.strictEqual(error._tag, "ActorCrashed")
@@ -111,7 +101,7 @@ describe("ActorRef", () => {
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const events = yield* system.subscribe
-        const ref = yield* system.spawn("c", counter())
+        const ref = yield* system.startChild(temporary("c", counter()))
         yield* system.stop("/c")
         const error = yield* Effect.flip(ref.ask<number>((replyTo) => ({ _tag: "Get", replyTo })))
         assert.strictEqual(error._tag, "ActorStopped")
@@ -134,7 +124,7 @@ describe("ActorRef", () => {
           init: () => Effect.void,
           receive: () => Effect.succeed(Next.stop)
         })
-        const ref = yield* system.spawn("quitter", quitter)
+        const ref = yield* system.startChild(temporary("quitter", quitter))
         // No TestClock adjustment: a timeout would never fire, so only an immediate answer ends this ask.
         const error = yield* Effect.flip(ref.ask<number>((replyTo) => ({ _tag: "Quit", replyTo })))
         assert.strictEqual(error._tag, "ActorStopped")
@@ -157,7 +147,7 @@ describe("ActorRef", () => {
               Next.continueWith(state)
             )
         })
-        const asked = yield* system.spawn("asked", waiter)
+        const asked = yield* system.startChild(temporary("asked", waiter))
         const g = gate()
         const asking = yield* Effect.forkChild(
           Effect.flip(asked.ask<number>((replyTo) => ({ _tag: "Wait", until: g.until, replyTo })))
@@ -167,7 +157,7 @@ describe("ActorRef", () => {
         const error = yield* Fiber.join(asking)
         assert.strictEqual(error._tag, "ActorStopped")
 
-        const told = yield* system.spawn("told", counter())
+        const told = yield* system.startChild(temporary("told", counter()))
         yield* told.tell({ _tag: "Block", until: g.until })
         yield* settle
         yield* system.stop("/told")
@@ -182,7 +172,7 @@ describe("ActorRef", () => {
     withSystem(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
-        const ref = yield* system.spawn("c", counter())
+        const ref = yield* system.startChild(temporary("c", counter()))
         const g = gate()
         yield* ref.tell({ _tag: "Block", until: g.until })
         yield* settle
@@ -195,5 +185,111 @@ describe("ActorRef", () => {
         g.open()
       })
     )
+  )
+
+  it.effect("ask times out after 5 seconds by default", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const ref = yield* system.startChild(temporary("c", counter()))
+        const g = gate()
+        yield* ref.tell({ _tag: "Block", until: g.until })
+        const asking = yield* Effect.forkChild(Effect.flip(get(ref)))
+        yield* settle
+        yield* TestClock.adjust("4999 millis")
+        assert.isUndefined(asking.pollUnsafe())
+        yield* TestClock.adjust("1 millis")
+        const error = yield* Fiber.join(asking)
+        assert.deepInclude(error, { _tag: "AskTimeout", path: "/c", timeoutMillis: 5000 })
+        g.open()
+      })
+    )
+  )
+
+  it.effect("an answered ask no longer times out, and a late answer after a timeout is ignored", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const ref = yield* system.startChild(temporary("c", counter({ start: 4 })))
+        assert.strictEqual(yield* ref.ask<number>((replyTo) => ({ _tag: "Get", replyTo }), { timeout: "1 second" }), 4)
+        const g = gate()
+        yield* ref.tell({ _tag: "Block", until: g.until })
+        const short = yield* Effect.forkChild(Effect.flip(get(ref).pipe(Effect.as(0))))
+        const long = yield* Effect.forkChild(
+          ref.ask<number>((replyTo) => ({ _tag: "Get", replyTo }), { timeout: "1 minute" })
+        )
+        yield* settle
+        yield* TestClock.adjust("5 seconds")
+        assert.strictEqual((yield* Fiber.join(short))._tag, "AskTimeout")
+        assert.isUndefined(long.pollUnsafe(), "the one-minute ask is still waiting")
+        g.open()
+        assert.strictEqual(yield* Fiber.join(long), 4)
+        yield* TestClock.adjust("2 minutes")
+        assert.strictEqual(yield* get(ref), 4, "the actor kept going")
+      })
+    )
+  )
+
+  it.effect("tellAll enqueues a batch in order, waiting for room, with the semantics of tell", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const Push = Schema.TaggedStruct("Push", { n: Schema.Int })
+        const Read = Schema.TaggedStruct("Read", { replyTo: ReplyTo.schema<ReadonlyArray<number>>() })
+        const recorder = Actor.make({
+          protocol: Schema.Union([Push, Read]),
+          capacity: 8,
+          init: () => Effect.succeed([] as ReadonlyArray<number>),
+          receive: (seen, message) =>
+            message._tag === "Read"
+              ? Effect.as(ReplyTo.succeed(message.replyTo, seen), Next.continueWith(seen))
+              : Effect.succeed(Next.continueWith([...seen, message.n]))
+        })
+        const ref = yield* system.startChild(temporary("recorder", recorder))
+        const batch = Array.from({ length: 100 }, (_, n) => ({ _tag: "Push" as const, n }))
+        yield* ref.tellAll(batch)
+        yield* ref.tellAll([])
+        const read = ref.ask<ReadonlyArray<number>>((replyTo) => ({ _tag: "Read", replyTo }))
+        assert.deepStrictEqual(
+          yield* read,
+          batch.map((m) => m.n)
+        )
+        yield* system.stop("/recorder")
+        yield* ref.tellAll([
+          { _tag: "Push", n: 1 },
+          { _tag: "Push", n: 2 }
+        ])
+        const dropped = [
+          yield* untilEvent(events, is("MessageDropped", "/recorder")),
+          yield* untilEvent(events, is("MessageDropped", "/recorder"))
+        ]
+        assert.deepStrictEqual(
+          dropped.map((e) => e.cause),
+          ["stopped", "stopped"]
+        )
+      })
+    )
+  )
+
+  it.effect(
+    "messages taken together are handled one by one: a crash in the middle leaves the rest to the next incarnation",
+    () =>
+      withSystem(
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const sup = yield* system.startChild(
+            Supervisor.supervisor("sup", Supervisor.make({ intensity: { maxRestarts: 5, within: "1 minute" } }))
+          )
+          const ref = yield* sup.startChild(Supervisor.actor("c", counter()))
+          yield* ref.tellAll([
+            { _tag: "Add", n: 1 },
+            { _tag: "Crash", message: "mid-batch" },
+            { _tag: "Add", n: 10 },
+            { _tag: "Add", n: 100 }
+          ])
+          assert.strictEqual(yield* get(ref), 110)
+        })
+      )
   )
 })

@@ -1,8 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule, Schema, Stream } from "effect"
 import { Actor, ActorSystem, LifecycleEvent, Next, Supervisor } from "../src/index.ts"
-import { counter } from "./fixtures.ts"
-import { is, makeFiberCounter, settle, untilEvent, withSystem } from "./helpers.ts"
+import { counter, is, makeFiberCounter, settle, temporary, untilEvent, withSystem } from "./support.ts"
 
 const tree = Supervisor.make({
   strategy: "one-for-all",
@@ -24,7 +23,7 @@ describe("ActorSystem", () => {
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const behavior = counter({ start: 3 })
-        const ref = yield* system.spawn("orchestrator", behavior)
+        const ref = yield* system.startChild(temporary("orchestrator", behavior))
         assert.strictEqual(ref.path, "/orchestrator")
         const found = yield* system.lookup("/orchestrator", behavior.protocol)
         assert.strictEqual(yield* found.ask<number>((replyTo) => ({ _tag: "Get", replyTo })), 3)
@@ -32,12 +31,14 @@ describe("ActorSystem", () => {
         assert.strictEqual(mismatch._tag, "ProtocolMismatch")
         const missing = yield* Effect.flip(system.lookup("/nobody", behavior.protocol))
         assert.strictEqual(missing._tag, "ActorNotFound")
-        const taken = yield* Effect.flip(system.spawn("orchestrator", behavior))
+        const taken = yield* Effect.flip(system.startChild(temporary("orchestrator", behavior)))
         assert.strictEqual(taken._tag, "ActorNameTaken")
-        const invalid = yield* Effect.flip(system.spawn("a/b", behavior))
-        assert.strictEqual(invalid._tag, "ActorNameTaken")
+        const invalid = yield* Effect.flip(system.startChild(temporary("a/b", behavior)))
+        assert.deepInclude(invalid, { _tag: "InvalidActorName", parent: "/", name: "a/b" })
+        const empty = yield* Effect.flip(system.startChild(temporary("", behavior)))
+        assert.deepInclude(empty, { _tag: "InvalidActorName", parent: "/", name: "" })
 
-        yield* system.spawnSupervisor("team", tree)
+        yield* system.startChild(Supervisor.supervisor("team", tree))
         assert.deepStrictEqual(yield* system.paths, [
           "/",
           "/orchestrator",
@@ -67,10 +68,10 @@ describe("ActorSystem", () => {
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const events = yield* system.subscribe
-        yield* system.spawnSupervisor("team", tree)
+        yield* system.startChild(Supervisor.supervisor("team", tree))
         yield* system.stop("/team/workers")
         const order: Array<string> = []
-        while (order.length < 3) order.push((yield* untilEvent(events, is("Stopped"))).path)
+        while (order.length < 3) order.push((yield* untilEvent(events, is("ActorTerminated"))).path)
         assert.deepStrictEqual(order, ["/team/workers/w2", "/team/workers/w1", "/team/workers"])
         assert.deepStrictEqual(yield* system.paths, ["/", "/team", "/team/api", "/team/store"])
         const missing = yield* Effect.flip(system.stop("/team/workers"))
@@ -90,10 +91,10 @@ describe("ActorSystem", () => {
           receive: (state, _message, context) =>
             Effect.as(Effect.orDie(system.stop(context.path)), Next.continueWith(state))
         })
-        const ref = yield* system.spawn("self-stopper", selfStopper)
+        const ref = yield* system.startChild(temporary("self-stopper", selfStopper))
         yield* ref.tell("stop yourself")
-        const stopped = yield* untilEvent(events, is("Stopped", "/self-stopper"))
-        assert.strictEqual(stopped.reason._tag, "Stopped")
+        const stopped = yield* untilEvent(events, is("ActorTerminated", "/self-stopper"))
+        assert.strictEqual(stopped.reason._tag, "Shutdown")
         assert.deepStrictEqual(yield* system.paths, ["/"])
       })
     )
@@ -103,13 +104,22 @@ describe("ActorSystem", () => {
     Effect.scoped(
       Effect.gen(function* () {
         const system = yield* ActorSystem.make({ intensity: { maxRestarts: 2, within: "1 minute" } })
-        const crashy = yield* system.spawn("crashy", counter(), { restart: "permanent" })
-        yield* system.spawn("innocent", counter())
+        const events = yield* system.subscribe
+        const crashy = yield* system.startChild(Supervisor.actor("crashy", counter()))
+        yield* system.startChild(temporary("innocent", counter()))
         for (let i = 0; i < 3; i++) yield* crashy.tell({ _tag: "Crash", message: `crash ${i}` })
         const reason = yield* system.terminated
-        assert.deepStrictEqual(reason, { _tag: "Escalated", child: "/crashy", restarts: 2, withinMillis: 60_000 })
+        assert.deepStrictEqual(reason, {
+          _tag: "Shutdown",
+          detail: "gave up: /crashy exited after 2 restarts within 60000ms"
+        })
+        assert.deepInclude(yield* untilEvent(events, is("SupervisorGaveUp", "/")), {
+          child: "/crashy",
+          restarts: 2,
+          withinMillis: 60_000
+        })
         assert.deepStrictEqual(yield* system.paths, [])
-        const refused = yield* Effect.flip(system.spawn("late", counter()))
+        const refused = yield* Effect.flip(system.startChild(temporary("late", counter())))
         assert.strictEqual(refused._tag, "ActorStopped")
       })
     )
@@ -125,23 +135,25 @@ describe("ActorSystem", () => {
           Effect.gen(function* () {
             const system = yield* ActorSystem.make()
             const events = yield* system.subscribe
-            yield* system.spawnSupervisor("team", tree)
-            const backoff = yield* system.spawnSupervisor(
-              "slow",
-              Supervisor.make({
-                backoff: Schedule.spaced("1 hour"),
-                children: [X]
-              })
+            yield* system.startChild(Supervisor.supervisor("team", tree))
+            const backoff = yield* system.startChild(
+              Supervisor.supervisor(
+                "slow",
+                Supervisor.make({
+                  backoff: Schedule.spaced("1 hour"),
+                  children: [X]
+                })
+              )
             )
             const x = yield* backoff.ref(X)
             yield* x.tell({ _tag: "Crash", message: "waits an hour for its restart" })
-            yield* untilEvent(events, is("Restarted", "/slow/x"))
-            const worker = yield* system.spawn("busy", counter())
+            yield* untilEvent(events, is("ActorRestarted", "/slow/x"))
+            const worker = yield* system.startChild(temporary("busy", counter()))
             for (let i = 0; i < 100; i++) yield* worker.tell({ _tag: "Add", n: 1 })
             assert.isAbove(fibers.live(), baseline)
             yield* system.shutdown
             while (true) {
-              const event = yield* untilEvent(events, is("Stopped"))
+              const event = yield* untilEvent(events, is("ActorTerminated"))
               stoppedOrder.push(event.path)
               if (event.path === "/") break
             }
@@ -170,13 +182,15 @@ describe("ActorSystem", () => {
         const system = yield* ActorSystem.ActorSystem
         const collected = yield* Effect.forkChild(Stream.runCollect(Stream.take(system.events, 4)))
         yield* settle
-        yield* system.spawnSupervisor("sup", Supervisor.make({ children: [Supervisor.actor("a", counter())] }))
+        yield* system.startChild(
+          Supervisor.supervisor("sup", Supervisor.make({ children: [Supervisor.actor("a", counter())] }))
+        )
         const a = yield* system.lookupUnknown("/sup/a")
         yield* a.tellUnknown({ _tag: "Crash", message: "x" })
         const events = yield* Fiber.join(collected)
         assert.deepStrictEqual(
           events.map((e) => `${e._tag} ${e.path}`),
-          ["Started /sup/a", "Started /sup", "Restarted /sup/a", "Started /sup/a"]
+          ["ActorStarted /sup/a", "ActorStarted /sup", "ActorRestarted /sup/a", "ActorStarted /sup/a"]
         )
         for (const event of events) {
           const roundTrip = Schema.decodeUnknownSync(LifecycleEvent.LifecycleEvent)(

@@ -2,13 +2,13 @@
  * A randomized test of supervision: trees of supervisors and workers with random strategies, restart types
  * and intensities, hit by random crashes, defects, normal stops and requests, many rounds over. After each
  * round: every request was answered, every message sent was handled or reported dropped, the lifecycle events
- * replay correctly against the restart intensities, and the fiber count is back at its baseline.
+ * replay correctly against the restart intensities, a supervisor that gave up was restarted only by a permanent
+ * parent, and the fiber count is back at its baseline.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, PubSub } from "effect"
 import { Actor, type ActorRef, ActorSystem, type LifecycleEvent, Supervisor } from "../src/index.ts"
-import { type CounterMessage, counter } from "./fixtures.ts"
-import { makeFiberCounter, settle } from "./helpers.ts"
+import { type CounterMessage, counter, makeFiberCounter, settle } from "./support.ts"
 
 /** A small seeded PRNG (mulberry32) so that a failing round can be replayed. */
 const prng = (seed: number) => {
@@ -32,12 +32,13 @@ interface Tree {
   readonly spec: Supervisor.Spec
   readonly workers: Array<{ readonly path: string; readonly child: Supervisor.ActorChild<CounterMessage> }>
   readonly intensity: Map<string, { readonly maxRestarts: number; readonly withinMillis: number }>
+  readonly restart: Map<string, Supervisor.RestartType>
 }
 
 /** Counts, per actor path, the messages a worker's handler was given (all but requests). */
 const handled = new Map<string, number>()
 
-/** The counter of the fixtures, counting what it handles. */
+/** The counter of the test support, counting what it handles. */
 const worker = () => {
   const base = counter()
   return Actor.make({
@@ -53,7 +54,14 @@ const worker = () => {
 const strategies: ReadonlyArray<Supervisor.Strategy> = ["one-for-one", "one-for-all", "rest-for-one"]
 const restartTypes: ReadonlyArray<Supervisor.RestartType> = ["permanent", "transient", "temporary"]
 
-const makeTree = (rng: Rng, path: string, depth: number, tree: Tree["workers"], intensity: Tree["intensity"]) => {
+const makeTree = (
+  rng: Rng,
+  path: string,
+  depth: number,
+  tree: Tree["workers"],
+  intensity: Tree["intensity"],
+  restarts: Tree["restart"]
+): Supervisor.Spec => {
   const maxRestarts = 1 + rng.int(3)
   const withinMillis = 20 + rng.int(80)
   intensity.set(path, { maxRestarts, withinMillis })
@@ -63,7 +71,10 @@ const makeTree = (rng: Rng, path: string, depth: number, tree: Tree["workers"], 
     const restart = rng.pick(restartTypes)
     if (depth < 2 && rng.next() < 0.35) {
       const id = `s${i}`
-      children.push(Supervisor.supervisor(id, makeTree(rng, `${path}/${id}`, depth + 1, tree, intensity), { restart }))
+      restarts.set(`${path}/${id}`, restart)
+      children.push(
+        Supervisor.supervisor(id, makeTree(rng, `${path}/${id}`, depth + 1, tree, intensity, restarts), { restart })
+      )
     } else {
       const id = `w${i}`
       const child = Supervisor.actor(id, worker(), { restart })
@@ -79,9 +90,9 @@ const makeTree = (rng: Rng, path: string, depth: number, tree: Tree["workers"], 
 }
 
 /**
- * Replays one supervisor's restart decisions: each handled failure of a direct child is a `Restarted` event
- * with the child's own reason (siblings restarted with it carry `Stopped`), and a failure over the intensity is
- * an `Escalated` event instead.
+ * Replays one supervisor's restart decisions: each handled failure of a direct child is an `ActorRestarted` event
+ * triggered by the child itself (siblings restarted with it name it as their trigger), and a failure over the
+ * intensity is a `SupervisorGaveUp` event instead. The count starts over with each incarnation of the supervisor.
  */
 const checkIntensity = (
   events: ReadonlyArray<LifecycleEvent.LifecycleEvent>,
@@ -92,13 +103,15 @@ const checkIntensity = (
   let window: Array<number> = []
   let escalations = 0
   for (const event of events) {
+    // A restarted supervisor starts from its spec with no restarts counted, as a new OTP process would.
+    if (event._tag === "ActorStarted" && event.path === path) window = []
     const failure =
-      (event._tag === "Restarted" && isChild(event.path) && event.reason._tag !== "Stopped") ||
-      (event._tag === "Escalated" && event.path === path)
+      (event._tag === "ActorRestarted" && isChild(event.path) && event.trigger === event.path) ||
+      (event._tag === "SupervisorGaveUp" && event.path === path)
     if (!failure) continue
     window = window.filter((t) => event.at - t < limits.withinMillis)
     window.push(event.at)
-    if (event._tag === "Escalated") {
+    if (event._tag === "SupervisorGaveUp") {
       assert.strictEqual(window.length, limits.maxRestarts + 1, `${path} escalated exactly when over its intensity`)
       window = []
       escalations++
@@ -117,7 +130,8 @@ const round = (seed: number) => {
       const baseline = fibers.live()
       const workers: Tree["workers"] = []
       const intensity: Tree["intensity"] = new Map()
-      const spec = makeTree(rng, "/tree", 0, workers, intensity)
+      const restart: Tree["restart"] = new Map([["/tree", "permanent"]])
+      const spec = makeTree(rng, "/tree", 0, workers, intensity, restart)
       const events: Array<LifecycleEvent.LifecycleEvent> = []
       let asks = 0
       let answered = 0
@@ -129,8 +143,7 @@ const round = (seed: number) => {
           // A root that never gives up, so that every escalation inside the tree is visible in the events.
           const system = yield* ActorSystem.make({ intensity: { maxRestarts: 1_000_000, within: "1 second" } })
           const subscription = yield* system.subscribe
-          const tree = yield* system.spawnSupervisor("tree", spec, { restart: "permanent" })
-          void tree
+          yield* system.startChild(Supervisor.supervisor("tree", spec, { restart: "permanent" }))
           const refs: Array<ActorRef.ActorRef<CounterMessage>> = []
           for (const worker of workers) {
             const ref = yield* Effect.option(system.lookup(worker.path, worker.child.behavior.protocol))
@@ -173,13 +186,24 @@ const round = (seed: number) => {
       }
       let escalations = 0
       for (const [path, limits] of intensity) escalations += checkIntensity(events, path, limits)
-      assert.strictEqual(
-        escalations,
-        events.filter((e) => e._tag === "Escalated").length,
-        "every escalation was justified by the replay"
-      )
+      // A supervisor that gave up exits with Shutdown: only a permanent one is restarted for it (by its parent,
+      // with itself as the trigger), and never more often than it gave up.
+      let restartedAfterGivingUp = 0
+      for (const [path, type] of restart) {
+        const gaveUp = events.filter((e) => e._tag === "SupervisorGaveUp" && e.path === path).length
+        const selfRestarts = events.filter(
+          (e) => e._tag === "ActorRestarted" && e.path === path && e.trigger === path
+        ).length
+        if (type === "permanent") assert.isAtMost(selfRestarts, gaveUp, `${path} restarted only after giving up`)
+        else assert.strictEqual(selfRestarts, 0, `${type} ${path} was not restarted after giving up`)
+        restartedAfterGivingUp += selfRestarts
+      }
       assert.strictEqual(fibers.live(), baseline, "no fiber outlives the system")
-      return { escalations, restarts: events.filter((e) => e._tag === "Restarted").length }
+      return {
+        escalations,
+        restartedAfterGivingUp,
+        restarts: events.filter((e) => e._tag === "ActorRestarted").length
+      }
     })
   )
 }
@@ -191,14 +215,17 @@ describe("Supervision under random failures", () => {
       Effect.gen(function* () {
         let escalations = 0
         let restarts = 0
+        let restartedAfterGivingUp = 0
         for (let seed = 1; seed <= 40; seed++) {
           const result = yield* round(seed)
           escalations += result.escalations
           restarts += result.restarts
+          restartedAfterGivingUp += result.restartedAfterGivingUp
         }
         // The rounds must actually exercise restarts and escalations, or they prove nothing.
         assert.isAbove(restarts, 50)
         assert.isAbove(escalations, 5)
+        assert.isAbove(restartedAfterGivingUp, 0)
       }),
     60_000
   )

@@ -23,13 +23,15 @@ const Counter = Actor.make({
 
 const program = Effect.gen(function* () {
   const system = yield* ActorSystem.ActorSystem
-  yield* system.spawnSupervisor(
-    "team",
-    Supervisor.make({
-      strategy: "one-for-one",
-      intensity: { maxRestarts: 3, within: "5 seconds" },
-      children: [Supervisor.actor("counter", Counter)]
-    })
+  yield* system.startChild(
+    Supervisor.supervisor(
+      "team",
+      Supervisor.make({
+        strategy: "one-for-one",
+        intensity: { maxRestarts: 3, within: "5 seconds" },
+        children: [Supervisor.actor("counter", Counter)]
+      })
+    )
   )
   const counter = yield* system.lookup("/team/counter", Counter.protocol)
   yield* counter.tell({ _tag: "Add", n: 2 })

@@ -1,43 +1,83 @@
 /**
- * The running side of one actor: its bounded mailbox (kept across restarts), its current incarnation's fiber,
- * its watchers, and the ref users hold. The cell *is* the ref, so an actor costs one object plus its queue.
+ * The running side of one actor: its bounded mailbox (kept across restarts), its state, its watchers, and the ref
+ * users hold. The cell *is* the ref, so an actor costs one object plus its queue.
+ *
+ * An actor runs in a fiber only while it has messages: a message arriving at an idle actor schedules a *burst*
+ * (one fiber handling messages until the mailbox is empty), and the fiber ends with the burst. An idle actor holds
+ * no fiber, which is what makes spawning, stopping and keeping thousands of idle actors cheap; messages are still
+ * handled one at a time and in order, since a cell has at most one burst. `init` runs in the starting fiber, so
+ * starting a child waits for it, as in OTP.
  */
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Actor from "../Actor.ts"
 import * as ActorError from "../ActorError.ts"
 import * as ActorRef from "../ActorRef.ts"
 import * as ExitReason from "../ExitReason.ts"
+import type * as Next from "../Next.ts"
 import * as ReplyTo from "../ReplyTo.ts"
+import type * as AskTimers from "./askTimers.ts"
+import * as CellContext from "./cellContext.ts"
 import * as Core from "./core.ts"
 
-/** A request in the mailbox: the message, and the deferred its asker waits on. */
-class AskEnvelope {
+/** A request in the mailbox: the message, and the deferred its asker waits on (until `deadline`). */
+class AskEnvelope implements AskTimers.Pending {
   readonly message: unknown
   readonly reply: Deferred.Deferred<unknown, unknown>
-  constructor(message: unknown, reply: Deferred.Deferred<unknown, unknown>) {
+  readonly path: string
+  readonly timeoutMillis: number
+  readonly deadline: number
+  constructor(
+    message: unknown,
+    reply: Deferred.Deferred<unknown, unknown>,
+    path: string,
+    timeoutMillis: number,
+    deadline: number
+  ) {
     this.message = message
     this.reply = reply
+    this.path = path
+    this.timeoutMillis = timeoutMillis
+    this.deadline = deadline
   }
 }
 
+type Item<M> = M | AskEnvelope
 type Watcher = (terminated: Actor.Terminated) => void
+type Cause = "mailbox-full" | "stopped" | "interrupted"
 
-/** One actor: mailbox, incarnations, watchers. Implements the public `ActorRef`. */
-export class ActorCell<M, S, E, R> extends Core.Incarnated<E> implements ActorRef.ActorRef<M>, Core.Node {
+const defaultTimeoutMillis = Duration.toMillis(ActorRef.defaultAskTimeout)
+
+/** One actor: mailbox, incarnations, bursts, watchers. Implements the public `ActorRef`. */
+export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, Core.Parent, Core.Runnable {
   readonly path: string
   readonly core: Core.Core
   readonly parent: Core.Parent
   readonly behavior: Actor.Behavior<M, S, E, R>
   readonly context: Context.Context<R>
-  readonly mailbox: Queue.Queue<M | AskEnvelope>
-  /** The message being handled: taken from the mailbox, its handler not yet finished. */
-  private inFlight: M | AskEnvelope | undefined = undefined
+  readonly mailbox: Queue.Queue<Item<M>>
+  incarnation = 0
+  /** The incarnation handling messages; 0 before its `init` returned, after it ended, and once halted. */
+  private live = 0
+  private state: S | undefined = undefined
+  /** The `ActorContext` of the current incarnation, from the start of its `init` until it ends. */
+  current: CellContext.CellContext<M> | undefined = undefined
+  /** The fiber of the running burst. */
+  private burst: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  /** A burst is scheduled or running. */
+  private busy = false
+  /** Messages taken from the mailbox together; those from `next` on are not handled yet (kept across restarts). */
+  private batch: Array<Item<M>> | undefined = undefined
+  private next = 0
+  /** The message being handled. */
+  private inFlight: Item<M> | undefined = undefined
   private terminated: ExitReason.ExitReason | undefined = undefined
   // Allocated on first use: most actors are never watched, and an idle actor should stay small.
   private watchers: Map<ActorCell<any, any, any, any>, Watcher> | undefined = undefined
@@ -49,9 +89,8 @@ export class ActorCell<M, S, E, R> extends Core.Incarnated<E> implements ActorRe
     path: string,
     behavior: Actor.Behavior<M, S, E, R>,
     context: Context.Context<R>,
-    mailbox: Queue.Queue<M | AskEnvelope>
+    mailbox: Queue.Queue<Item<M>>
   ) {
-    super()
     this.core = core
     this.parent = parent
     this.path = path
@@ -72,15 +111,41 @@ export class ActorCell<M, S, E, R> extends Core.Incarnated<E> implements ActorRe
 
   tell(message: M): Effect.Effect<void> {
     return Effect.suspend(() => {
-      if (Queue.offerUnsafe(this.mailbox, message)) return Effect.void
+      if (Queue.offerUnsafe(this.mailbox, message)) {
+        this.wake()
+        return Effect.void
+      }
       if (this.terminated !== undefined) return this.deadLetter
-      return Effect.flatMap(Queue.offer(this.mailbox, message), (ok) => (ok ? Effect.void : this.deadLetter))
+      return Effect.withFiber((fiber) => {
+        // The actor's own handler waiting for room in its own mailbox would wait for ever.
+        if (fiber === this.burst) return Effect.sync(() => this.dropped("mailbox-full"))
+        return Effect.map(Queue.offer(this.mailbox, message), (ok) => (ok ? this.wake() : this.dropped("stopped")))
+      })
+    })
+  }
+
+  tellAll(messages: Iterable<M>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const rest = Queue.offerAllUnsafe(this.mailbox, messages)
+      this.wake()
+      if (rest.length === 0) return Effect.void
+      if (this.terminated !== undefined) return Effect.sync(() => this.droppedAll(rest, "stopped"))
+      return Effect.withFiber((fiber) => {
+        if (fiber === this.burst) return Effect.sync(() => this.droppedAll(rest, "mailbox-full"))
+        return Effect.map(Queue.offerAll(this.mailbox, rest), (left) => {
+          this.wake()
+          this.droppedAll(left, "stopped")
+        })
+      })
     })
   }
 
   tellNow(message: M): Effect.Effect<void, ActorError.MailboxFull | ActorError.ActorStopped> {
     return Effect.suspend((): Effect.Effect<void, ActorError.MailboxFull | ActorError.ActorStopped> => {
-      if (Queue.offerUnsafe(this.mailbox, message)) return Effect.void
+      if (Queue.offerUnsafe(this.mailbox, message)) {
+        this.wake()
+        return Effect.void
+      }
       if (this.terminated !== undefined) {
         return Effect.andThen(this.deadLetter, Effect.fail(new ActorError.ActorStopped({ path: this.path })))
       }
@@ -103,67 +168,251 @@ export class ActorCell<M, S, E, R> extends Core.Incarnated<E> implements ActorRe
     return Effect.suspend(() => {
       if (this.terminated !== undefined) return Effect.fail(new ActorError.ActorStopped({ path: this.path }))
       const replyTo = ReplyTo.makeUnsafe<A, E2>()
-      // The asker also waits for the runtime's own failures (crash, stop), so the deferred is widened here.
+      // The asker also waits for the runtime's own failures (crash, stop, timeout), so the deferred is widened.
       const reply = replyTo.deferred as unknown as Deferred.Deferred<A, E2 | ActorError.AskError>
-      const envelope = new AskEnvelope(make(replyTo), reply as Deferred.Deferred<unknown, unknown>)
-      const timeout = Duration.fromInputUnsafe(options?.timeout ?? ActorRef.defaultAskTimeout)
+      const timeoutMillis = options?.timeout === undefined ? defaultTimeoutMillis : toMillis(options.timeout)
+      const envelope = new AskEnvelope(
+        make(replyTo),
+        reply as Deferred.Deferred<unknown, unknown>,
+        this.path,
+        timeoutMillis,
+        this.core.timers.deadline(timeoutMillis)
+      )
+      if (Queue.offerUnsafe(this.mailbox, envelope)) {
+        this.core.timers.add(envelope)
+        this.wake()
+        return Deferred.await(reply)
+      }
+      // A full mailbox: rare enough for the plain race, which also bounds the wait for room.
       return Queue.offer(this.mailbox, envelope).pipe(
-        Effect.flatMap((ok) =>
-          ok ? Deferred.await(reply) : Effect.fail(new ActorError.ActorStopped({ path: this.path }))
-        ),
+        Effect.flatMap((ok) => {
+          if (!ok) return Effect.fail(new ActorError.ActorStopped({ path: this.path }))
+          this.wake()
+          return Deferred.await(reply)
+        }),
         Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () =>
-            Effect.fail(new ActorError.AskTimeout({ path: this.path, timeoutMillis: Duration.toMillis(timeout) }))
+          duration: timeoutMillis,
+          orElse: () => Effect.fail(new ActorError.AskTimeout({ path: this.path, timeoutMillis }))
         })
       )
     })
   }
 
   /** Reports a message that will not be handled. */
-  private dropped(cause: "mailbox-full" | "stopped" | "interrupted"): void {
+  private dropped(cause: Cause): void {
     Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause, at: Core.now(this.core) })
+  }
+
+  private droppedAll(messages: ReadonlyArray<unknown>, cause: Cause): void {
+    for (let i = 0; i < messages.length; i++) this.dropped(cause)
   }
 
   private get deadLetter(): Effect.Effect<void> {
     return Effect.sync(() => this.dropped("stopped"))
   }
 
-  // ---- Node -----------------------------------------------------------------------------------------------
+  /** Answers or reports an item that will not be handled, because the actor stopped or was halted. */
+  private abandon(item: Item<M>, cause: "stopped" | "interrupted"): void {
+    if (item instanceof AskEnvelope) {
+      this.core.timers.cancel(item)
+      Deferred.doneUnsafe(item.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
+    } else {
+      this.dropped(cause)
+    }
+  }
 
-  get start(): Effect.Effect<void> {
-    return Effect.sync(() => {
-      if (this.terminated === undefined) this.launch(this.context, (incarnation) => this.run(incarnation))
+  // ---- bursts ---------------------------------------------------------------------------------------------
+
+  private hasMessages(): boolean {
+    return (this.batch !== undefined && this.next < this.batch.length) || Queue.sizeUnsafe(this.mailbox) > 0
+  }
+
+  /** Schedules a burst unless one is scheduled or running, or no incarnation takes messages. */
+  private wake(): void {
+    if (this.live === 0 || this.busy) return
+    this.busy = true
+    this.core.schedule(this)
+  }
+
+  runBurst(): void {
+    const incarnation = this.live
+    if (incarnation === 0 || this.current === undefined) {
+      this.busy = false
+      return
+    }
+    const fiber = Effect.runForkWith(this.context)(this.handleMessages(incarnation, this.current))
+    fiber.addObserver((exit) => {
+      this.core.fibers.delete(fiber)
+      this.burstEnded(incarnation, exit)
     })
   }
 
-  get halt(): Effect.Effect<void> {
-    return Effect.suspend(() => this.interruptIncarnation())
+  /** Handles messages until the mailbox is empty (`undefined`) or the incarnation ends (its reason). */
+  private handleMessages(
+    incarnation: number,
+    context: CellContext.CellContext<M>
+  ): Effect.Effect<ExitReason.ExitReason | undefined> {
+    return Effect.gen({ self: this }, function* () {
+      this.burst = yield* Effect.fiber
+      this.core.fibers.add(this.burst)
+      while (true) {
+        let item: Item<M>
+        if (this.batch !== undefined && this.next < this.batch.length) {
+          item = this.batch[this.next++]!
+        } else {
+          if (Queue.sizeUnsafe(this.mailbox) === 0) {
+            this.batch = undefined
+            return undefined
+          }
+          this.batch = yield* Queue.takeAll(this.mailbox)
+          this.next = 1
+          item = this.batch[0]!
+        }
+        this.inFlight = item
+        const message = item instanceof AskEnvelope ? (item.message as M) : item
+        let exit = this.behavior.receive(this.state as S, message, context) as Effect.Effect<Next.Next<S>, E>
+        // Handlers that answer synchronously return an `Exit`: read it without a trip through the fiber.
+        if (!Exit.isExit(exit)) {
+          exit = yield* Effect.exit(exit)
+          if (this.live !== incarnation) return undefined
+        }
+        const reason = outcome(exit as Exit.Exit<Next.Next<S>, E>)
+        if (reason === undefined) {
+          this.state = ((exit as Exit.Success<Next.Next<S>>).value as Next.Continue<S>).state
+          this.inFlight = undefined
+          if (item instanceof AskEnvelope) this.core.timers.cancel(item)
+          continue
+        }
+        // The incarnation ends: its children are stopped before its supervisor hears of it.
+        yield* CellContext.stopChildren(context)
+        return this.live === incarnation ? reason : undefined
+      }
+    })
   }
 
-  terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
+  private burstEnded(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason | undefined>): void {
+    this.burst = undefined
+    this.busy = false
+    if (this.live !== incarnation) {
+      // Halted by the runtime (a stop, or a sibling's restart): the message being handled is abandoned.
+      this.abandonInFlight("interrupted")
+      return
+    }
+    const reason = Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause)
+    if (reason === undefined) {
+      if (this.hasMessages()) this.wake()
+      return
+    }
+    this.ended(incarnation, reason)
+  }
+
+  private abandonInFlight(cause: "stopped" | "interrupted"): void {
+    const inFlight = this.inFlight
+    this.inFlight = undefined
+    if (inFlight !== undefined) this.abandon(inFlight, cause)
+  }
+
+  /** The incarnation ended by itself (or its children's supervision gave up): tell the supervisor. */
+  private ended(incarnation: number, reason: ExitReason.ExitReason): void {
+    this.live = 0
+    this.state = undefined
+    this.current = undefined
+    const inFlight = this.inFlight
+    this.inFlight = undefined
+    if (inFlight instanceof AskEnvelope) {
+      this.core.timers.cancel(inFlight)
+      // A handler that stops without replying answers with ActorStopped; one that fails, with ActorCrashed.
+      const error = ExitReason.isAbnormal(reason)
+        ? new ActorError.ActorCrashed({ path: this.path, reason: ExitReason.format(reason) })
+        : new ActorError.ActorStopped({ path: this.path })
+      Deferred.doneUnsafe(inFlight.reply, Exit.fail(error))
+    }
+    this.parent.childExited(this, incarnation, reason)
+  }
+
+  // ---- Node -----------------------------------------------------------------------------------------------
+
+  get start(): Effect.Effect<void, ActorError.ChildInitFailed> {
     return Effect.suspend(() => {
-      if (this.terminated !== undefined) return Effect.void
-      return Effect.andThen(
-        this.halt,
-        Effect.sync(() => this.close(reason))
+      if (this.terminated !== undefined) {
+        return Effect.fail(new ActorError.ChildInitFailed({ path: this.path, reason: this.terminated }))
+      }
+      const context = new CellContext.CellContext(this, ++this.incarnation)
+      this.current = context
+      const init = this.behavior.init(context)
+      if (Exit.isExit(init)) return this.initialized(context, init as Exit.Exit<S, E>)
+      return Effect.flatMap(Effect.exit(Effect.provideContext(init, this.context)), (exit) =>
+        this.initialized(context, exit)
       )
     })
   }
 
+  private initialized(
+    context: CellContext.CellContext<M>,
+    exit: Exit.Exit<S, E>
+  ): Effect.Effect<void, ActorError.ChildInitFailed> {
+    if (this.current === context && Exit.isSuccess(exit)) {
+      this.state = exit.value
+      this.live = context.incarnation
+      Core.emit(this.core, {
+        _tag: "ActorStarted",
+        path: this.path,
+        incarnation: context.incarnation,
+        at: Core.now(this.core)
+      })
+      if (this.hasMessages()) this.wake()
+      return Effect.void
+    }
+    const reason =
+      this.current !== context ? ExitReason.shutdown : ExitReason.fromCause((exit as Exit.Failure<S, E>).cause)
+    if (this.current === context) this.current = undefined
+    return Effect.andThen(
+      CellContext.stopChildren(context),
+      Effect.fail(new ActorError.ChildInitFailed({ path: this.path, reason }))
+    )
+  }
+
+  get halt(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const context = this.current
+      const burst = this.burst
+      this.live = 0
+      this.state = undefined
+      this.current = undefined
+      burst?.interruptUnsafe()
+      return Effect.andThen(
+        Core.awaitEnd(burst),
+        Effect.andThen(
+          CellContext.stopChildren(context),
+          Effect.sync(() => this.abandonInFlight("interrupted"))
+        )
+      )
+    })
+  }
+
+  terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      this.terminated !== undefined
+        ? Effect.void
+        : Effect.andThen(
+            this.halt,
+            Effect.sync(() => this.close(reason))
+          )
+    )
+  }
+
   /** Ends the actor for good: refuses new messages, answers pending asks, notifies watchers. */
   private close(reason: ExitReason.ExitReason): void {
+    if (this.terminated !== undefined) return
     this.terminated = reason
     if (this.core.registry.get(this.path) === this) this.core.registry.delete(this.path)
+    const batch = this.batch
+    if (batch !== undefined) for (let i = this.next; i < batch.length; i++) this.abandon(batch[i]!, "stopped")
+    this.batch = undefined
     // Taking releases senders waiting for room, so this drains them too; every one is answered or reported.
     for (let taken = Queue.takeUnsafe(this.mailbox); taken !== undefined; taken = Queue.takeUnsafe(this.mailbox)) {
       if (!Exit.isSuccess(taken)) break
-      const item = taken.value
-      if (item instanceof AskEnvelope) {
-        Deferred.doneUnsafe(item.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
-      } else {
-        this.dropped("stopped")
-      }
+      this.abandon(taken.value, "stopped")
     }
     Queue.shutdownUnsafe(this.mailbox)
     if (this.watching !== undefined) for (const target of this.watching) target.watchers?.delete(this)
@@ -171,62 +420,44 @@ export class ActorCell<M, S, E, R> extends Core.Incarnated<E> implements ActorRe
     const terminated: Actor.Terminated = { _tag: "Terminated", path: this.path, reason }
     if (this.watchers !== undefined) for (const deliver of this.watchers.values()) deliver(terminated)
     this.watchers = undefined
-    Core.emit(this.core, { _tag: "Stopped", path: this.path, reason, at: Core.now(this.core) })
+    Core.emit(this.core, { _tag: "ActorTerminated", path: this.path, reason, at: Core.now(this.core) })
   }
 
-  /** Delivers a system message (e.g. `Terminated`) without blocking the caller. */
-  private deliver(message: M): void {
-    if (this.terminated !== undefined || Queue.offerUnsafe(this.mailbox, message)) return
-    Effect.runForkWith(this.core.context)(this.tell(message))
+  // ---- Parent of the children started from its context ------------------------------------------------------
+
+  childExited(child: Core.Node, _incarnation: number, reason: ExitReason.ExitReason): void {
+    // Only the children's supervisor reports here, and only when it gave up.
+    const context = this.current
+    if (context === undefined || context.supervisor !== child || this.live !== context.incarnation) return
+    Effect.runForkWith(this.core.context)(this.endWith(context, reason))
   }
 
-  protected ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason, E>, reported: boolean): void {
-    const inFlight = this.inFlight
-    this.inFlight = undefined
-    if (!reported) {
-      // Halted by the runtime (a stop, or a sibling's restart): the message being handled is abandoned.
-      if (inFlight instanceof AskEnvelope) {
-        Deferred.doneUnsafe(inFlight.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
-      } else if (inFlight !== undefined) {
-        this.dropped("interrupted")
-      }
-      return
-    }
-    const reason = Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause)
-    if (inFlight instanceof AskEnvelope) {
-      // A handler that stops without replying answers with ActorStopped; one that fails, with ActorCrashed.
-      const error = Exit.isSuccess(exit)
-        ? new ActorError.ActorStopped({ path: this.path })
-        : new ActorError.ActorCrashed({ path: this.path, reason: ExitReason.format(reason) })
-      Deferred.doneUnsafe(inFlight.reply, Exit.fail(error))
-    }
-    this.parent.childExited(this, incarnation, reason)
-  }
-
-  private run(incarnation: number): Effect.Effect<ExitReason.ExitReason, E, R> {
-    const cell = this
-    const { behavior, mailbox } = this
-    const context = this.actorContext(incarnation)
-    return Effect.gen(function* () {
-      let state = yield* behavior.init(context)
-      Core.emit(cell.core, { _tag: "Started", path: cell.path, incarnation, at: Core.now(cell.core) })
-      // A plain loop: `Effect.forever` yields after every iteration and is several times slower here.
-      while (true) {
-        const item = yield* Queue.take(mailbox)
-        cell.inFlight = item
-        const message = item instanceof AskEnvelope ? (item.message as M) : item
-        const next = yield* behavior.receive(state, message, context)
-        // On a stop the message stays in flight until the incarnation has ended, so that an unanswered ask
-        // is answered then.
-        if (next._tag === "Stop") return next.reason
-        cell.inFlight = undefined
-        state = next.state
-      }
+  private endWith(context: CellContext.CellContext<M>, reason: ExitReason.ExitReason): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.live !== context.incarnation) return Effect.void
+      const burst = this.burst
+      this.live = 0
+      burst?.interruptUnsafe()
+      return Effect.andThen(
+        Core.awaitEnd(burst),
+        Effect.andThen(
+          CellContext.stopChildren(context),
+          Effect.sync(() => this.ended(context.incarnation, reason))
+        )
+      )
     })
   }
 
-  private actorContext(incarnation: number): Actor.ActorContext<M> {
-    return new CellContext(this, incarnation)
+  // ---- death watch ----------------------------------------------------------------------------------------
+
+  /** Delivers a system message (e.g. `Terminated`) without blocking the caller. */
+  private deliver(message: M): void {
+    if (this.terminated !== undefined) return
+    if (Queue.offerUnsafe(this.mailbox, message)) {
+      this.wake()
+      return
+    }
+    Effect.runForkWith(this.core.context)(this.tell(message))
   }
 
   /** Death watch, see `ActorContext.watch`. */
@@ -251,24 +482,16 @@ export class ActorCell<M, S, E, R> extends Core.Incarnated<E> implements ActorRe
   }
 }
 
-/** The `ActorContext` of one incarnation; methods live on the prototype to keep idle actors small. */
-class CellContext<M> implements Actor.ActorContext<M> {
-  readonly self: ActorCell<M, any, any, any>
-  readonly incarnation: number
-  constructor(self: ActorCell<M, any, any, any>, incarnation: number) {
-    this.self = self
-    this.incarnation = incarnation
-  }
-  get path(): string {
-    return this.self.path
-  }
-  watch(target: ActorRef.ActorRef<never>, map: (terminated: Actor.Terminated) => M): Effect.Effect<void> {
-    return Effect.sync(() => this.self.watchUnsafe(target, map))
-  }
-  unwatch(target: ActorRef.ActorRef<never>): Effect.Effect<void> {
-    return Effect.sync(() => this.self.unwatchUnsafe(target))
-  }
+/** `undefined` to go on with the next message, or why the incarnation ends. */
+const outcome = <S, E>(exit: Exit.Exit<Next.Next<S>, E>): ExitReason.ExitReason | undefined => {
+  if (Exit.isFailure(exit)) return ExitReason.fromCause(exit.cause)
+  return exit.value._tag === "Continue" ? undefined : exit.value.reason
 }
+
+const toMillis = (input: Duration.Input): number =>
+  typeof input === "number"
+    ? input
+    : Duration.toMillis(Option.getOrElse(Duration.fromInput(input), () => ActorRef.defaultAskTimeout))
 
 /** Creates an actor cell with a fresh mailbox of the behaviour's capacity. */
 export const make = <M, S, E, R>(
@@ -279,7 +502,7 @@ export const make = <M, S, E, R>(
   context: Context.Context<R>
 ): Effect.Effect<ActorCell<M, S, E, R>> =>
   Effect.map(
-    Queue.bounded<M | AskEnvelope>(behavior.capacity),
+    Queue.bounded<Item<M>>(behavior.capacity),
     (mailbox) => new ActorCell(core, parent, path, behavior, context, mailbox)
   )
 

@@ -1,15 +1,18 @@
 /**
- * What every node of an actor tree shares: the registry of paths, the lifecycle event hub, and the clock.
- * Internal: the public face is `ActorSystem`.
+ * What every node of an actor tree shares: the registry of paths, the lifecycle event hub, the clock, the run
+ * queue of actors with messages, and the ask timers. Internal: the public face is `ActorSystem`.
  */
 import type * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as PubSub from "effect/PubSub"
+import * as Scheduler from "effect/Scheduler"
+import type * as ActorError from "../ActorError.ts"
 import type * as ExitReason from "../ExitReason.ts"
 import type * as LifecycleEvent from "../LifecycleEvent.ts"
+import type * as Supervisor from "../Supervisor.ts"
+import * as AskTimers from "./askTimers.ts"
 
 /** An actor or a supervisor, as its parent supervisor sees it. */
 export interface Node {
@@ -20,8 +23,11 @@ export interface Node {
   readonly incarnation: number
   /** `true` once ended for good. */
   readonly isTerminated: () => boolean
-  /** Starts a new incarnation; its own ending (not a halt) is reported to the parent. */
-  readonly start: Effect.Effect<void>
+  /**
+   * Starts a new incarnation and waits until its `init` has returned (a supervisor: until its children have
+   * started). On failure nothing of the incarnation is left running and the node can be started again.
+   */
+  readonly start: Effect.Effect<void, ActorError.ChildInitFailed>
   /** Ends the current incarnation without reporting it; the node can be started again (mailbox kept). */
   readonly halt: Effect.Effect<void>
   /** Halts, then ends for good: closes the mailbox, notifies watchers, leaves the registry. */
@@ -33,13 +39,68 @@ export interface Parent {
   readonly childExited: (child: Node, incarnation: number, reason: ExitReason.ExitReason) => void
 }
 
+/** The supervisor of the children an actor starts from its context: a node whose parent is the actor. */
+export interface ChildSupervisor extends Node, Supervisor.Children {}
+
+/** Makes (but does not start) the supervisor of an actor's children, at the actor's path. */
+export type MakeChildSupervisor = (
+  core: Core,
+  actor: Parent & { readonly path: string },
+  flags: Supervisor.Flags,
+  context: Context.Context<any>
+) => Effect.Effect<ChildSupervisor>
+
+/** Something with messages to handle, run by the system's dispatcher. */
+export interface Runnable {
+  readonly runBurst: () => void
+}
+
 /** The state one actor system shares between its nodes. */
-export interface Core {
-  readonly registry: Map<string, Node>
+export class Core {
+  readonly registry = new Map<string, Node>()
   readonly events: PubSub.PubSub<LifecycleEvent.LifecycleEvent>
   readonly clock: Clock.Clock
   /** The context actors run with when they do not bring their own (clock, metrics, tracer of the system). */
   readonly context: Context.Context<never>
+  readonly timers: AskTimers.AskTimers
+  /** The fibers the runtime itself waits for when it halts actors and supervisors: bursts and control loops. */
+  readonly fibers = new Set<Fiber.Fiber<unknown, unknown>>()
+  readonly makeChildSupervisor: MakeChildSupervisor
+  private readonly dispatcher: Scheduler.SchedulerDispatcher
+  private ready: Array<Runnable> = []
+  private flushing = false
+
+  constructor(
+    events: PubSub.PubSub<LifecycleEvent.LifecycleEvent>,
+    clock: Clock.Clock,
+    context: Context.Context<never>,
+    makeChildSupervisor: MakeChildSupervisor
+  ) {
+    this.events = events
+    this.makeChildSupervisor = makeChildSupervisor
+    this.clock = clock
+    this.context = context
+    this.timers = new AskTimers.AskTimers(clock, context)
+    this.dispatcher = Context.get(context, Scheduler.Scheduler).makeDispatcher()
+  }
+
+  /**
+   * Runs `actor.runBurst` on a later turn of the scheduler. One task serves every actor that became ready
+   * meanwhile, so many wake-ups cost one scheduled task.
+   */
+  schedule(actor: Runnable): void {
+    this.ready.push(actor)
+    if (this.flushing) return
+    this.flushing = true
+    this.dispatcher.scheduleTask(this.flush, 0)
+  }
+
+  private readonly flush = (): void => {
+    const ready = this.ready
+    this.ready = []
+    this.flushing = false
+    for (let i = 0; i < ready.length; i++) ready[i]!.runBurst()
+  }
 }
 
 /** Publishes a lifecycle event without waiting (the hub is unbounded). */
@@ -56,52 +117,61 @@ export const childPath = (parent: string, name: string): string => (parent === "
 /** The last segment of a path: a child's id under its supervisor. */
 export const nameOf = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
 
-/** Names are path segments: no slashes, not empty. */
-export const isValidName = (name: string): boolean => name.length > 0 && !name.includes("/")
+/**
+ * Waits until `fiber` has ended, unless it is the calling fiber: a node that stops itself (or an ancestor) from
+ * its own handler interrupts its own fiber, which ends once the caller's uninterruptible region is over.
+ */
+export const awaitEnd = (fiber: Fiber.Fiber<unknown, unknown> | undefined): Effect.Effect<void> =>
+  fiber === undefined
+    ? Effect.void
+    : Effect.withFiber((current) =>
+        current === fiber || fiber.pollUnsafe() !== undefined ? Effect.void : Effect.asVoid(Fiber.await(fiber))
+      )
 
 /**
- * The incarnations of an actor or a supervisor: each runs in a fiber of its own, and only the ending of the one
- * still live is reported; one the runtime halted ends unreported, so its exit is never taken for a crash.
+ * Runs `effect` in a fiber of its own when called from a fiber the runtime waits for (an actor's handler, a
+ * supervisor's loop). Stopping runs uninterruptibly and waits for the stopped actors' fibers; a handler stopping
+ * its own supervisor, say, would otherwise wait for the supervisor while the supervisor waits for it.
  */
-export abstract class Incarnated<E> {
-  /** The number of the current (or last) incarnation. */
-  incarnation = 0
-  private fiber: Fiber.Fiber<ExitReason.ExitReason, E> | undefined = undefined
-  /** The incarnation whose ending is reported; 0 once halted. */
-  private live = 0
+export const detached = <A, E>(core: Core, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) => (core.fibers.has(fiber) ? Effect.flatMap(Effect.forkDetach(effect), Fiber.join) : effect))
 
-  /** `true` while an incarnation runs (not before the first start, nor after a halt). */
-  protected get running(): boolean {
-    return this.live !== 0
-  }
+/**
+ * A mutex that the fiber holding it may take again: a child's `init` runs while its supervisor's lock is held,
+ * and may start a sibling through the same supervisor.
+ */
+export class Lock {
+  private owner: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  private waiters: Array<{ readonly fiber: Fiber.Fiber<unknown, unknown>; readonly resume: () => void }> = []
 
-  /** Called once an incarnation has ended; `reported` is false when the runtime halted it. */
-  protected abstract ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason, E>, reported: boolean): void
-
-  /** Starts the next incarnation, running `run(incarnation)` with `context`. */
-  protected launch(
-    context: Context.Context<any>,
-    run: (incarnation: number) => Effect.Effect<ExitReason.ExitReason, E, any>
-  ) {
-    const incarnation = ++this.incarnation
-    this.live = incarnation
-    const fiber = Effect.runForkWith(context)(run(incarnation))
-    this.fiber = fiber
-    fiber.addObserver((exit) => {
-      const reported = this.live === incarnation
-      if (reported) {
-        this.live = 0
-        this.fiber = undefined
-      }
-      this.ended(incarnation, exit, reported)
+  /** Runs `body` holding the lock; waiting for it can be interrupted, `body` keeps its own interruptibility. */
+  with<A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.withFiber((fiber) => {
+      if (this.owner === fiber) return body
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.andThen(restore(this.acquire(fiber)), Effect.ensuring(restore(body), this.release))
+      )
     })
   }
 
-  /** Ends the current incarnation, unreported, and waits until its fiber has ended. */
-  protected interruptIncarnation(): Effect.Effect<void> {
-    const fiber = this.fiber
-    this.live = 0
-    this.fiber = undefined
-    return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
+  private acquire(fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void> {
+    if (this.owner === undefined) {
+      this.owner = fiber
+      return Effect.void
+    }
+    return Effect.callback<void>((resume) => {
+      const waiter = { fiber, resume: () => resume(Effect.void) }
+      this.waiters.push(waiter)
+      return Effect.sync(() => {
+        const index = this.waiters.indexOf(waiter)
+        if (index >= 0) this.waiters.splice(index, 1)
+      })
+    })
   }
+
+  private readonly release = Effect.sync(() => {
+    const next = this.waiters.shift()
+    this.owner = next?.fiber
+    next?.resume()
+  })
 }

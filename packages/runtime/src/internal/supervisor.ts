@@ -1,15 +1,16 @@
 /**
  * The running side of a supervisor: its children in start order, a control loop that handles their exits one at
- * a time, restart intensity and backoff, and escalation to its own parent.
+ * a time, restart intensity and backoff, and giving up to its own parent. Also the supervisor of the children an
+ * actor starts from its context (`embedded`: it lives at the actor's path and publishes no events of its own).
  */
+import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
+import type * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
-import * as Semaphore from "effect/Semaphore"
+import * as Result from "effect/Result"
 import type * as Actor from "../Actor.ts"
 import * as ActorError from "../ActorError.ts"
 import type * as ActorRef from "../ActorRef.ts"
@@ -17,13 +18,19 @@ import * as ExitReason from "../ExitReason.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as Cell from "./cell.ts"
 import * as Core from "./core.ts"
+import * as Restarts from "./restarts.ts"
+import * as Validate from "./validate.ts"
 
 interface Entry {
   readonly id: string
-  readonly restart: Supervisor.RestartType
-  readonly node: Core.Node
-  /** Not running: halted by a sibling's restart, waiting for a backoff, or after an escalation. */
-  down: boolean
+  readonly child: Supervisor.Child<any>
+  readonly context: Context.Context<any>
+  /** Started on demand rather than declared: gone when the supervisor restarts from its spec. */
+  readonly dynamic: boolean
+  /** Replaced when an ended child is started again. */
+  node: Core.Node
+  /** `ended`: a transient child that exited cleanly, kept (not running) until a restart brings it back. */
+  status: "starting" | "running" | "restarting" | "ended"
   /** The restart this entry waits for; a later failure that covers the entry replaces it. */
   restartToken: number
 }
@@ -37,23 +44,28 @@ type Control =
     }
   | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<Entry>; readonly token: number }
 
-type Step = (now: number, input: unknown) => Effect.Effect<[number, Duration.Duration], unknown>
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
 /** A running supervisor: a node to its parent, a parent to its children, and the public `SupervisorRef`. */
-export class SupervisorNode extends Core.Incarnated<never> implements Core.Node, Core.Parent, Supervisor.SupervisorRef {
+export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Supervisor.SupervisorRef {
   readonly path: string
   readonly core: Core.Core
   readonly parent: Core.Parent
   readonly spec: Supervisor.Spec<any>
   readonly context: Context.Context<any>
+  readonly embedded: boolean
+  incarnation = 0
   /** The children by id; a `Map` keeps them in start order. */
   private entries = new Map<string, Entry>()
   private readonly control: Queue.Queue<Control>
-  private readonly lock: Semaphore.Semaphore
+  private readonly lock = new Core.Lock()
+  private readonly restarts: Restarts.Restarts
   private terminated: ExitReason.ExitReason | undefined = undefined
-  private restarts: Array<number> = []
-  private step: Step | undefined = undefined
-  private lastDelay: Duration.Duration = Duration.zero
+  /** `startChild` is accepted: an incarnation is starting or running. */
+  private accepting = false
+  /** The incarnation whose control loop runs; 0 before, once halted, and once it gave up. */
+  private live = 0
+  private loop: Fiber.Fiber<ExitReason.ExitReason> | undefined = undefined
   private readonly timers = new Set<Fiber.Fiber<void>>()
   private restartTokens = 0
 
@@ -63,23 +75,23 @@ export class SupervisorNode extends Core.Incarnated<never> implements Core.Node,
     path: string,
     spec: Supervisor.Spec<any>,
     context: Context.Context<any>,
-    control: Queue.Queue<Control>
+    control: Queue.Queue<Control>,
+    embedded: boolean
   ) {
-    super()
     this.core = core
     this.parent = parent
     this.path = path
     this.spec = spec
     this.context = context
     this.control = control
-    this.lock = Semaphore.makeUnsafe(1)
+    this.embedded = embedded
+    // The spec was checked before this node was made, so its period is valid.
+    this.restarts = new Restarts.Restarts(spec, Validate.periodMillis(spec.intensity.within) ?? 1)
   }
 
   isTerminated(): boolean {
     return this.terminated !== undefined
   }
-
-  // ---- Parent ---------------------------------------------------------------------------------------------
 
   childExited(node: Core.Node, incarnation: number, reason: ExitReason.ExitReason): void {
     Queue.offerUnsafe(this.control, { _tag: "Exited", node, incarnation, reason })
@@ -87,40 +99,126 @@ export class SupervisorNode extends Core.Incarnated<never> implements Core.Node,
 
   // ---- Node -----------------------------------------------------------------------------------------------
 
-  readonly start: Effect.Effect<void> = Effect.sync(() => {
-    if (this.terminated === undefined) this.launch(this.context, (incarnation) => this.run(incarnation))
-  })
-
-  protected ended(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason>, reported: boolean): void {
-    if (reported) {
-      this.parent.childExited(this, incarnation, Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause))
-    }
+  /** Starts the declared children in order, each after the previous one's `init`, then the control loop. */
+  get start(): Effect.Effect<void, ActorError.ChildInitFailed> {
+    return this.lock.with(
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen({ self: this }, function* () {
+          if (this.terminated !== undefined) {
+            return yield* new ActorError.ChildInitFailed({ path: this.path, reason: this.terminated })
+          }
+          const incarnation = ++this.incarnation
+          this.accepting = true
+          this.restarts.reset()
+          yield* this.fromSpec()
+          for (const entry of this.entries.values()) {
+            const exit = yield* Effect.exit(restore(entry.node.start))
+            if (Exit.isSuccess(exit)) {
+              entry.status = "running"
+              continue
+            }
+            this.accepting = false
+            yield* this.haltChildren
+            return yield* new ActorError.ChildInitFailed({
+              path: this.path,
+              reason: Exit.isFailure(exit) ? ExitReason.fromCause(exit.cause) : ExitReason.shutdown
+            })
+          }
+          this.launch(incarnation)
+          if (!this.embedded) {
+            Core.emit(this.core, { _tag: "ActorStarted", path: this.path, incarnation, at: Core.now(this.core) })
+          }
+        })
+      )
+    )
   }
 
-  readonly halt: Effect.Effect<void> = Effect.suspend(() =>
-    Effect.andThen(this.interruptIncarnation(), this.withLock(this.haltChildren))
-  )
+  /** Rebuilds the children from the spec: halted declared children start in place, ended ones anew. */
+  private fromSpec(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const previous = this.entries
+      this.entries = new Map()
+      for (const child of this.spec.children) {
+        const kept = previous.get(child.id)
+        previous.delete(child.id)
+        const node =
+          kept !== undefined && !kept.dynamic && !kept.node.isTerminated()
+            ? kept.node
+            : yield* this.makeChild(child, this.context)
+        this.entries.set(child.id, {
+          id: child.id,
+          child,
+          context: this.context,
+          dynamic: false,
+          node,
+          status: "restarting",
+          restartToken: 0
+        })
+      }
+      // Children started on demand by the incarnation that ended are not part of the next one.
+      for (const entry of previous.values()) yield* entry.node.terminate(ExitReason.shutdown)
+    })
+  }
+
+  private makeChild(child: Supervisor.Child<any>, context: Context.Context<any>): Effect.Effect<Core.Node> {
+    const path = Core.childPath(this.path, child.id)
+    return Effect.map(makeNode(this.core, this, path, child, context), (node) => {
+      this.core.registry.set(path, node)
+      return node
+    })
+  }
+
+  private launch(incarnation: number): void {
+    this.live = incarnation
+    const fiber = Effect.runForkWith(this.context)(this.run(incarnation))
+    this.loop = fiber
+    this.core.fibers.add(fiber)
+    fiber.addObserver((exit) => {
+      this.core.fibers.delete(fiber)
+      if (this.live !== incarnation) return
+      this.live = 0
+      this.loop = undefined
+      this.accepting = false
+      this.parent.childExited(this, incarnation, Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause))
+    })
+  }
+
+  get halt(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.terminated !== undefined) return Effect.void
+      const loop = this.loop
+      this.live = 0
+      this.loop = undefined
+      this.accepting = false
+      loop?.interruptUnsafe()
+      return Effect.andThen(Core.awaitEnd(loop), this.lock.with(Effect.uninterruptible(this.haltChildren)))
+    })
+  }
 
   terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.terminated !== undefined) return Effect.void
       return Effect.andThen(
         this.halt,
-        this.withLock(
-          Effect.suspend(() => {
-            if (this.terminated !== undefined) return Effect.void
-            this.terminated = reason
-            const entries = [...this.entries.values()].reverse()
-            this.entries = new Map()
-            return Effect.andThen(
-              Effect.forEach(entries, (entry) => entry.node.terminate(ExitReason.stopped), { discard: true }),
-              Effect.sync(() => {
-                if (this.core.registry.get(this.path) === this) this.core.registry.delete(this.path)
-                Queue.shutdownUnsafe(this.control)
-                Core.emit(this.core, { _tag: "Stopped", path: this.path, reason, at: Core.now(this.core) })
-              })
-            )
-          })
+        this.lock.with(
+          Effect.uninterruptible(
+            Effect.suspend(() => {
+              if (this.terminated !== undefined) return Effect.void
+              this.terminated = reason
+              const entries = [...this.entries.values()].reverse()
+              this.entries = new Map()
+              return Effect.andThen(
+                Effect.forEach(entries, (entry) => entry.node.terminate(ExitReason.shutdown), { discard: true }),
+                Effect.sync(() => {
+                  if (this.core.registry.get(this.path) === this) this.core.registry.delete(this.path)
+                  Queue.shutdownUnsafe(this.control)
+                  if (!this.embedded) {
+                    Core.emit(this.core, { _tag: "ActorTerminated", path: this.path, reason, at: Core.now(this.core) })
+                  }
+                })
+              )
+            })
+          )
         )
       )
     })
@@ -130,57 +228,112 @@ export class SupervisorNode extends Core.Incarnated<never> implements Core.Node,
 
   ref<M>(child: Supervisor.ActorChild<M, any>): Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNotFound> {
     return Effect.suspend(() => {
-      const entry = this.entries.get(child.id)
-      return entry !== undefined && Cell.isCell(entry.node) && entry.node.behavior === child.behavior
-        ? Effect.succeed(entry.node as ActorRef.ActorRef<M>)
+      const node = this.entries.get(child.id)?.node
+      return node !== undefined && Cell.isCell(node) && node.behavior === child.behavior && !node.isTerminated()
+        ? Effect.succeed(node as ActorRef.ActorRef<M>)
         : Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, child.id) }))
     })
   }
 
   supervisor(id: string): Effect.Effect<Supervisor.SupervisorRef, ActorError.ActorNotFound> {
     return Effect.suspend(() => {
-      const entry = this.entries.get(id)
-      return entry !== undefined && entry.node instanceof SupervisorNode
-        ? Effect.succeed(entry.node)
+      const node = this.entries.get(id)?.node
+      return node instanceof SupervisorNode && !node.isTerminated()
+        ? Effect.succeed(node)
         : Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
     })
   }
 
-  startChild<M, R>(
-    child: Supervisor.ActorChild<M, R>
-  ): Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNameTaken | ActorError.ActorStopped, R> {
-    return Effect.flatMap(Effect.context<R>(), (context) =>
-      this.add(child, context).pipe(Effect.map((node) => node as unknown as ActorRef.ActorRef<M>))
+  startChild<M, R>(child: Supervisor.ActorChild<M, R>): Effect.Effect<ActorRef.ActorRef<M>, ActorError.StartError, R>
+  startChild<R>(child: Supervisor.SupervisorChild<R>): Effect.Effect<Supervisor.SupervisorRef, ActorError.StartError, R>
+  startChild(child: Supervisor.Child<any>): Effect.Effect<any, ActorError.StartError, any> {
+    return Effect.flatMap(Effect.context<any>(), (context) => this.add(child, context))
+  }
+
+  /** Checks the whole spec, then registers the child, starts it and waits for its `init`. */
+  private add(
+    child: Supervisor.Child<any>,
+    context: Context.Context<any>
+  ): Effect.Effect<Core.Node, ActorError.StartError> {
+    const refused = Validate.child(this.path, child)
+    if (refused !== undefined) return Effect.fail(refused)
+    return this.lock.with(
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen({ self: this }, function* () {
+          if (this.terminated !== undefined || !this.accepting) {
+            return yield* new ActorError.ActorStopped({ path: this.path })
+          }
+          const path = Core.childPath(this.path, child.id)
+          if (this.entries.has(child.id) || this.core.registry.has(path)) {
+            return yield* new ActorError.ActorNameTaken({ path })
+          }
+          const node = yield* this.makeChild(child, context)
+          const entry: Entry = {
+            id: child.id,
+            child,
+            context,
+            dynamic: true,
+            node,
+            status: "starting",
+            restartToken: 0
+          }
+          this.entries.set(child.id, entry)
+          const exit = yield* Effect.exit(restore(node.start))
+          if (Exit.isSuccess(exit)) {
+            entry.status = "running"
+            return node
+          }
+          if (this.entries.get(child.id) === entry) this.entries.delete(child.id)
+          yield* node.terminate(initFailure(exit.cause))
+          return yield* Effect.failCause(exit.cause)
+        })
+      )
     )
   }
 
-  startSupervisor<R>(
-    child: Supervisor.SupervisorChild<R>
-  ): Effect.Effect<Supervisor.SupervisorRef, ActorError.ActorNameTaken | ActorError.ActorStopped, R> {
-    return Effect.flatMap(Effect.context<R>(), (context) =>
-      this.add(child, context).pipe(Effect.map((node) => node as SupervisorNode))
-    )
-  }
-
-  spawn<A, M, R>(
-    template: Supervisor.Template<A, M, R>,
-    id: string,
-    args: A
-  ): Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNameTaken | ActorError.ActorStopped, R> {
-    return Effect.suspend(() =>
-      this.startChild(Supervisor.actor(id, template.build(args), { restart: template.restart }))
+  restartChild(
+    id: string
+  ): Effect.Effect<void, ActorError.ActorNotFound | ActorError.ChildInitFailed | ActorError.ActorStopped> {
+    return this.lock.with(
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen({ self: this }, function* () {
+          if (this.terminated !== undefined || !this.accepting) {
+            return yield* new ActorError.ActorStopped({ path: this.path })
+          }
+          const entry = this.entries.get(id)
+          if (entry === undefined) return yield* new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) })
+          if (entry.status !== "ended") return
+          entry.node = yield* this.makeChild(entry.child, entry.context)
+          entry.status = "starting"
+          const exit = yield* Effect.exit(restore(entry.node.start))
+          if (Exit.isSuccess(exit)) {
+            entry.status = "running"
+            return
+          }
+          entry.status = "ended"
+          yield* entry.node.terminate(initFailure(exit.cause))
+          return yield* Effect.failCause(exit.cause)
+        })
+      )
     )
   }
 
   stopChild(id: string): Effect.Effect<void, ActorError.ActorNotFound> {
-    return this.withLock(
-      Effect.suspend(() => {
-        const entry = this.entries.get(id)
-        if (entry === undefined)
-          return Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
-        this.entries.delete(id)
-        return entry.node.terminate(ExitReason.stopped)
-      })
+    return Core.detached(this.core, this.stopChildNow(id))
+  }
+
+  private stopChildNow(id: string): Effect.Effect<void, ActorError.ActorNotFound> {
+    return this.lock.with(
+      Effect.uninterruptible(
+        Effect.suspend(() => {
+          const entry = this.entries.get(id)
+          if (entry === undefined) {
+            return Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
+          }
+          this.entries.delete(id)
+          return entry.node.terminate(ExitReason.shutdown)
+        })
+      )
     )
   }
 
@@ -189,168 +342,162 @@ export class SupervisorNode extends Core.Incarnated<never> implements Core.Node,
       [...this.entries.values()].map((e) => ({
         id: e.id,
         path: e.node.path,
-        kind: e.node instanceof SupervisorNode ? "supervisor" : "actor",
-        restart: e.restart,
-        running: !e.down
+        kind: e.child._tag === "SupervisorChild" ? "supervisor" : "actor",
+        restart: e.child.restart,
+        running: e.status === "running"
       }))
     )
   }
 
-  // ---- internals --------------------------------------------------------------------------------------------
-
-  /**
-   * Runs `effect` holding this supervisor's lock, in a fiber of its own: an actor that stops itself (or its own
-   * supervisor) would otherwise interrupt the very fiber doing the stopping.
-   */
-  private withLock<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
-    return Effect.flatMap(Effect.forkDetach(Effect.uninterruptible(this.lock.withPermits(1)(effect))), Fiber.join)
-  }
-
-  /** Creates a child from its declaration, and starts it when this supervisor is running. */
-  add(
-    child: Supervisor.Child<any>,
-    context: Context.Context<any>
-  ): Effect.Effect<Core.Node, ActorError.ActorNameTaken | ActorError.ActorStopped> {
-    // Starting never stops anything, so unlike `withLock` it needs no fiber of its own.
-    return this.lock.withPermits(1)(
-      Effect.gen({ self: this }, function* () {
-        if (this.terminated !== undefined) return yield* new ActorError.ActorStopped({ path: this.path })
-        if (!Core.isValidName(child.id)) {
-          return yield* new ActorError.ActorNameTaken({ path: Core.childPath(this.path, child.id) })
-        }
-        const path = Core.childPath(this.path, child.id)
-        if (this.core.registry.has(path)) return yield* new ActorError.ActorNameTaken({ path })
-        const node = yield* makeNode(this.core, this, path, child, context)
-        this.core.registry.set(path, node)
-        const running = this.running
-        this.entries.set(child.id, {
-          id: child.id,
-          restart: child.restart,
-          node,
-          down: !running,
-          restartToken: 0
-        })
-        if (running) yield* node.start
-        return node
-      })
-    )
-  }
+  // ---- the control loop -------------------------------------------------------------------------------------
 
   private run(incarnation: number): Effect.Effect<ExitReason.ExitReason> {
     return Effect.gen({ self: this }, function* () {
-      yield* this.lock.withPermits(1)(this.startDown([...this.entries.values()]))
-      Core.emit(this.core, { _tag: "Started", path: this.path, incarnation, at: Core.now(this.core) })
       while (true) {
         const message = yield* Queue.take(this.control)
-        const outcome = yield* this.lock.withPermits(1)(Effect.uninterruptible(this.handle(message)))
+        const outcome = yield* this.lock.with(
+          Effect.uninterruptibleMask((restore) => this.handle(message, incarnation, restore))
+        )
         if (outcome !== undefined) return outcome
       }
     })
   }
 
-  private startDown(entries: ReadonlyArray<Entry>): Effect.Effect<void> {
-    return Effect.forEach(
-      entries,
-      (entry) =>
-        Effect.suspend(() => {
-          if (!entry.down || this.entries.get(entry.id) !== entry) return Effect.void
-          entry.down = false
-          return entry.node.start
-        }),
-      { discard: true }
-    )
-  }
-
+  /** Halts every child, last started first; children started on demand are stopped for good. */
   private readonly haltChildren: Effect.Effect<void> = Effect.suspend(() => {
     for (const timer of this.timers) timer.interruptUnsafe()
     this.timers.clear()
-    while (Queue.takeUnsafe(this.control) !== undefined) {
-      // stale exits and restarts of the incarnation being halted
+    // Stale exits and restarts of the incarnation being halted; a terminated supervisor's queue is shut down.
+    for (let taken = Queue.takeUnsafe(this.control); taken !== undefined && Exit.isSuccess(taken); ) {
+      taken = Queue.takeUnsafe(this.control)
     }
     return Effect.forEach(
       [...this.entries.values()].reverse(),
       (entry) =>
         Effect.suspend(() => {
-          entry.down = true
+          if (entry.dynamic) {
+            this.entries.delete(entry.id)
+            return entry.node.terminate(ExitReason.shutdown)
+          }
+          if (entry.status !== "ended") entry.status = "restarting"
           return entry.node.halt
         }),
       { discard: true }
     )
   })
 
-  private handle(message: Control): Effect.Effect<ExitReason.ExitReason | undefined> {
+  private handle(
+    message: Control,
+    incarnation: number,
+    restore: Restore
+  ): Effect.Effect<ExitReason.ExitReason | undefined> {
     if (message._tag === "RestartDue") {
       // Only the entries still waiting for this very restart: a later failure may have rescheduled them (with a
       // longer backoff, and together with the children they depend on, which must start first).
-      const due = message.entries.filter((e) => e.restartToken === message.token)
-      return Effect.as(this.startDown(due), undefined)
+      const due = message.entries.filter((e) => e.restartToken === message.token && this.entries.get(e.id) === e)
+      return this.restart(due, incarnation, restore)
     }
+    return Effect.suspend(() => {
+      const { node, reason } = message
+      const entry = this.entries.get(Core.nameOf(node.path))
+      if (
+        entry === undefined ||
+        entry.node !== node ||
+        entry.status !== "running" ||
+        node.incarnation !== message.incarnation
+      ) {
+        return Effect.succeed(undefined)
+      }
+      if (!Supervisor.shouldRestart(entry.child.restart, ExitReason.isAbnormal(reason))) {
+        // OTP keeps a transient child that ended cleanly; a temporary one is forgotten.
+        if (entry.child.restart === "temporary") this.entries.delete(entry.id)
+        else entry.status = "ended"
+        return Effect.as(node.terminate(reason), undefined)
+      }
+      return this.failure(entry, reason)
+    })
+  }
+
+  /** Starts `entries` in order, each after the previous one's `init`; a child failing to start is a failure. */
+  private restart(
+    entries: ReadonlyArray<Entry>,
+    incarnation: number,
+    restore: Restore
+  ): Effect.Effect<ExitReason.ExitReason | undefined> {
     return Effect.gen({ self: this }, function* () {
-      const { node, incarnation, reason } = message
-      const id = Core.nameOf(node.path)
-      const entry = this.entries.get(id)
-      if (entry === undefined || entry.node !== node || entry.down || node.incarnation !== incarnation) return undefined
-      entry.down = true
-      if (!Supervisor.shouldRestart(entry.restart, ExitReason.isAbnormal(reason))) {
-        this.entries.delete(id)
-        yield* node.terminate(reason)
-        return undefined
+      for (const entry of entries) {
+        if (this.entries.get(entry.id) !== entry || entry.status !== "restarting") continue
+        if (entry.node.isTerminated()) entry.node = yield* this.makeChild(entry.child, entry.context)
+        const exit = yield* Effect.exit(restore(entry.node.start))
+        if (this.live !== incarnation) return undefined
+        if (Exit.isSuccess(exit)) {
+          entry.status = "running"
+          continue
+        }
+        return yield* this.failure(entry, initFailure(exit.cause))
       }
+      return undefined
+    })
+  }
+
+  /** Counts the exit of `entry` against the intensity, then gives up or schedules the restart its strategy says. */
+  private failure(entry: Entry, reason: ExitReason.ExitReason): Effect.Effect<ExitReason.ExitReason | undefined> {
+    return Effect.gen({ self: this }, function* () {
       const now = Core.now(this.core)
-      const within = Duration.toMillis(this.spec.intensity.within)
-      this.restarts = this.restarts.filter((t) => now - t < within)
-      if (this.restarts.length === 0) this.step = undefined
-      this.restarts.push(now)
-      if (this.restarts.length > this.spec.intensity.maxRestarts) {
-        Core.emit(this.core, {
-          _tag: "Escalated",
-          path: this.path,
-          child: node.path,
-          restarts: this.restarts.length - 1,
-          withinMillis: within,
-          at: now
-        })
-        this.restarts = []
-        this.step = undefined
-        yield* this.haltChildren
-        return ExitReason.Escalated.make({
-          child: node.path,
-          restarts: this.spec.intensity.maxRestarts,
-          withinMillis: within
-        })
-      }
-      const delay = yield* this.nextDelay(now)
+      const path = entry.node.path
+      entry.status = "restarting"
+      if (this.restarts.record(now)) return yield* this.giveUp(path, now)
+      const delay = yield* this.restarts.delay(now)
       const affected = this.affectedBy(entry)
       for (const sibling of affected.slice().reverse()) {
         if (sibling === entry) continue
-        if (sibling.restart === "temporary") {
+        if (sibling.child.restart === "temporary") {
           this.entries.delete(sibling.id)
-          yield* sibling.node.terminate(ExitReason.stopped)
-        } else if (!sibling.down) {
-          sibling.down = true
+          yield* sibling.node.terminate(ExitReason.shutdown)
+        } else if (sibling.status === "running") {
+          sibling.status = "restarting"
           yield* sibling.node.halt
+        } else {
+          sibling.status = "restarting"
         }
       }
       const restarting = affected.filter((e) => this.entries.get(e.id) === e)
       const token = ++this.restartTokens
-      for (const e of restarting) e.restartToken = token
       const delayMillis = Duration.toMillis(delay)
       for (const e of restarting) {
+        e.restartToken = token
         Core.emit(this.core, {
-          _tag: "Restarted",
+          _tag: "ActorRestarted",
           path: e.node.path,
-          reason: e === entry ? reason : ExitReason.stopped,
+          reason: e === entry ? reason : ExitReason.shutdown,
+          trigger: path,
           delayMillis,
           at: now
         })
       }
-      if (delayMillis <= 0) {
-        yield* this.startDown(restarting)
-      } else {
-        this.scheduleRestart(restarting, token, delay)
-      }
+      const due: Control = { _tag: "RestartDue", entries: restarting, token }
+      // Through the control queue even without a delay, so that retries after failed starts do not nest.
+      if (delayMillis <= 0) Queue.offerUnsafe(this.control, due)
+      else this.schedule(due, delay)
       return undefined
     })
+  }
+
+  private giveUp(child: string, now: number): Effect.Effect<ExitReason.ExitReason> {
+    const { maxRestarts, withinMillis } = this.restarts
+    Core.emit(this.core, {
+      _tag: "SupervisorGaveUp",
+      path: this.path,
+      child,
+      restarts: maxRestarts,
+      withinMillis,
+      at: now
+    })
+    this.accepting = false
+    return Effect.as(
+      this.haltChildren,
+      ExitReason.shutdownWith(`gave up: ${child} exited after ${maxRestarts} restarts within ${withinMillis}ms`)
+    )
   }
 
   private affectedBy(entry: Entry): Array<Entry> {
@@ -366,24 +513,12 @@ export class SupervisorNode extends Core.Incarnated<never> implements Core.Node,
     }
   }
 
-  private nextDelay(now: number): Effect.Effect<Duration.Duration> {
-    const backoff = this.spec.backoff
-    if (backoff === undefined) return Effect.succeed(Duration.zero)
-    return Effect.gen({ self: this }, function* () {
-      if (this.step === undefined) this.step = (yield* Schedule.toStep(backoff)) as unknown as Step
-      const result = yield* Effect.result(this.step(now, this.restarts.length))
-      // A finished schedule keeps its last delay rather than restarting without one.
-      if (result._tag === "Success") this.lastDelay = result.success[1]
-      return this.lastDelay
-    })
-  }
-
-  private scheduleRestart(entries: ReadonlyArray<Entry>, token: number, delay: Duration.Duration): void {
+  private schedule(due: Control, delay: Duration.Duration): void {
     const timer = Effect.runForkWith(this.context)(
       Effect.andThen(
         Effect.sleep(delay),
         Effect.sync(() => {
-          Queue.offerUnsafe(this.control, { _tag: "RestartDue", entries, token })
+          Queue.offerUnsafe(this.control, due)
         })
       )
     )
@@ -392,29 +527,36 @@ export class SupervisorNode extends Core.Incarnated<never> implements Core.Node,
   }
 }
 
-/** Creates (but does not start) the node for a child declaration. */
+/** Creates (but does not start) the node for a child spec that passed `Validate.child`. */
 export const makeNode = (
   core: Core.Core,
   parent: Core.Parent,
   path: string,
   child: Supervisor.Child<any>,
   context: Context.Context<any>
-): Effect.Effect<Core.Node, ActorError.ActorNameTaken | ActorError.ActorStopped> =>
+): Effect.Effect<Core.Node> =>
   child._tag === "ActorChild"
     ? Cell.make(core, parent, path, child.behavior as Actor.Behavior<any, any, any, any>, context)
-    : make(core, parent, path, child.spec, context)
+    : make(core, parent, path, child.spec, context, false)
 
-/** Creates (but does not start) a supervisor node and the nodes of its declared children. */
+/** Creates (but does not start) a supervisor node; its declared children are made when it starts. */
 export const make = (
   core: Core.Core,
   parent: Core.Parent,
   path: string,
   spec: Supervisor.Spec<any>,
-  context: Context.Context<any>
-): Effect.Effect<SupervisorNode, ActorError.ActorNameTaken | ActorError.ActorStopped> =>
-  Effect.gen(function* () {
-    const control = yield* Queue.unbounded<Control>()
-    const node = new SupervisorNode(core, parent, path, spec, context, control)
-    for (const child of spec.children) yield* node.add(child, context)
-    return node
-  })
+  context: Context.Context<any>,
+  embedded: boolean
+): Effect.Effect<SupervisorNode> =>
+  Effect.map(
+    Queue.unbounded<Control>(),
+    (control) => new SupervisorNode(core, parent, path, spec, context, control, embedded)
+  )
+
+/** Makes the supervisor of the children an actor starts from its context (`Core.MakeChildSupervisor`). */
+export const makeChildSupervisor: Core.MakeChildSupervisor = (core, actor, flags, context) =>
+  make(core, actor, actor.path, { ...flags, children: [] }, context, true)
+
+/** Why a child failed to start: the reason inside its `ChildInitFailed`, or the cause itself. */
+const initFailure = (cause: Cause.Cause<ActorError.ChildInitFailed>): ExitReason.ExitReason =>
+  Result.match(Cause.findError(cause), { onSuccess: (error) => error.reason, onFailure: ExitReason.fromCause })
