@@ -344,9 +344,11 @@ describe("ProviderError", () => {
           apiKey: Redacted.make(key),
           retry: Retry.none
         })
-        const call = stream
-          ? Effect.flip(Stream.runCollect(LanguageModel.streamText({ prompt: "x" })))
-          : Effect.flip(LanguageModel.generateText({ prompt: "x" }))
+        const call = Effect.flip(
+          stream
+            ? Effect.asVoid(Stream.runCollect(LanguageModel.streamText({ prompt: "x" })))
+            : Effect.asVoid(LanguageModel.generateText({ prompt: "x" }))
+        )
         for (let i = 0; i < faults.length; i++) {
           f(yield* call.pipe(Effect.provideService(LanguageModel.LanguageModel, model)), i)
         }

@@ -1,18 +1,38 @@
 /**
- * A circuit breaker for one provider: after `failureThreshold` consecutive failures it opens and calls fail
- * fast with `CircuitOpen`; after `cooldown` it lets one probe through (half-open); the probe's success closes it,
- * its failure opens it again for another cool-down.
+ * The circuit breaker of one provider, as the `ProviderPool` uses it: a circuit of `effect/persistence`'s
+ * `CircuitBreaker`, keyed by the provider's name, in a memory store by default or a Redis store shared between
+ * processes.
  *
- * Interrupted calls (a mixture cancelling a loser) count neither as success nor failure; an interrupted probe
- * frees the half-open slot for the next caller. Time comes from `Clock`, so `TestClock` drives the cool-down.
+ * After `failureThreshold` consecutive failures the circuit opens and calls fail fast with `CircuitOpen`; after
+ * `cooldown` one probe goes through (half-open) and other calls are refused meanwhile; the probe's success closes
+ * it, its failure opens it again for another cool-down.
+ *
+ * Which outcomes count is the caller's choice (`classify`): by default a success is healthy and any failure,
+ * defects included, counts against the provider. Interrupted calls (a mixture cancelling a loser) count neither
+ * way, and an interrupted or ignored probe frees the half-open slot for the next caller. Time comes from `Clock`,
+ * so `TestClock` drives the cool-down.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Persisted from "effect/persistence/CircuitBreaker"
+ * import { CircuitBreaker } from "@troupe/providers"
+ *
+ * const program = Effect.gen(function*() {
+ *   const circuits = yield* Persisted.make(CircuitBreaker.policy({ failureThreshold: 3, cooldown: "10 seconds" }))
+ *   const breaker = CircuitBreaker.make("openai", circuits)
+ *   return yield* breaker.protect(Effect.succeed("answer"))
+ * }).pipe(Effect.scoped, Effect.provide(Persisted.layerStoreMemory()))
+ * ```
  */
-import * as Clock from "effect/Clock"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Persisted from "effect/persistence/CircuitBreaker"
 import * as Schema from "effect/Schema"
 
-/** The breaker of `provider` is open: the call was not attempted. */
+/** The breaker of `provider` is open (or probing): the call was not attempted. */
 export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
   provider: Schema.String,
   retryInMillis: Schema.Finite
@@ -22,12 +42,6 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen"
   }
 }
 
-/** The breaker's state: `Closed` counts consecutive failures, `Open` waits until `until` (epoch ms). */
-export type State =
-  | { readonly _tag: "Closed"; readonly failures: number }
-  | { readonly _tag: "Open"; readonly until: number }
-  | { readonly _tag: "HalfOpen"; readonly probing: boolean }
-
 /** Breaker settings. */
 export interface Options {
   /** Consecutive failures that open the breaker (default 5). */
@@ -36,83 +50,72 @@ export interface Options {
   readonly cooldown?: Duration.Input
 }
 
-/** A circuit breaker. */
+/** The default settings: open after 5 consecutive failures, probe after 30 seconds. */
+export const defaults = { failureThreshold: 5, cooldown: Duration.seconds(30) } as const
+
+/** The state of a provider's circuit, as `effect/persistence` reports it. */
+export type State = Persisted.State
+
+/** How a call's outcome counts: for the provider (`success`), against it (`failure`), or not at all. */
+export type Verdict = "success" | "failure" | "ignored"
+
+/** The breaker of one provider. */
 export interface CircuitBreaker {
   readonly provider: string
-  /** The current state (an `Open` breaker whose cool-down has passed reads as `HalfOpen`). */
+  /** The circuit's current state (read from the store, so shared with other processes on Redis). */
   readonly state: Effect.Effect<State>
   /**
-   * Runs `effect` through the breaker. `isFailure` decides which failures count against the provider
-   * (by default every failure does).
+   * Runs `effect` through the breaker. `classify` decides how each failure counts (by default every failure
+   * counts against the provider).
    */
   readonly protect: <A, E, R>(
     effect: Effect.Effect<A, E, R>,
-    isFailure?: (error: E) => boolean
+    classify?: (error: E) => Verdict
   ) => Effect.Effect<A, E | CircuitOpen, R>
 }
 
-/** Makes a closed breaker for `provider`. */
-export const make = (provider: string, options: Options = {}): CircuitBreaker => {
-  const threshold = Math.max(1, options.failureThreshold ?? 5)
-  const cooldownMillis = Duration.toMillis(options.cooldown ?? Duration.seconds(30))
-  let state: State = { _tag: "Closed", failures: 0 }
-
-  const current = (now: number): State =>
-    state._tag === "Open" && now >= state.until ? { _tag: "HalfOpen", probing: false } : state
-
-  // Decides, atomically with respect to other fibers (no suspension in between), whether a call may start.
-  const admit = (
-    now: number
-  ): { readonly ok: true; readonly probe: boolean } | { readonly ok: false; readonly wait: number } => {
-    state = current(now)
-    switch (state._tag) {
-      case "Closed":
-        return { ok: true, probe: false }
-      case "Open":
-        return { ok: false, wait: state.until - now }
-      case "HalfOpen":
-        if (state.probing) return { ok: false, wait: 0 }
-        state = { _tag: "HalfOpen", probing: true }
-        return { ok: true, probe: true }
-    }
-  }
-
-  const succeeded = () => {
-    state = { _tag: "Closed", failures: 0 }
-  }
-  const failed = (now: number, probe: boolean) => {
-    if (probe || state._tag === "HalfOpen") {
-      state = { _tag: "Open", until: now + cooldownMillis }
-      return
-    }
-    const failures = state._tag === "Closed" ? state.failures + 1 : threshold
-    state = failures >= threshold ? { _tag: "Open", until: now + cooldownMillis } : { _tag: "Closed", failures }
-  }
-  const released = (probe: boolean) => {
-    if (probe && state._tag === "HalfOpen") state = { _tag: "HalfOpen", probing: false }
-  }
-
+/** The `effect/persistence` breaker settings for these options. */
+export const policy = (
+  options: Options = {}
+): { readonly tripPolicy: Persisted.TripPolicy; readonly openDuration: Duration.Input } => {
+  const threshold = options.failureThreshold ?? defaults.failureThreshold
   return {
-    provider,
-    state: Effect.map(Clock.currentTimeMillis, current),
-    protect: <A, E, R>(effect: Effect.Effect<A, E, R>, isFailure?: (error: E) => boolean) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | CircuitOpen, R> => {
-        const admitted = admit(now)
-        if (!admitted.ok) return Effect.fail(new CircuitOpen({ provider, retryInMillis: Math.max(0, admitted.wait) }))
-        return Effect.onExit(effect, (exit) =>
-          Effect.flatMap(Clock.currentTimeMillis, (end) =>
-            Effect.sync(() => {
-              if (Exit.isSuccess(exit)) return succeeded()
-              const error = exit.cause.reasons.find((r) => r._tag === "Fail")
-              if (error !== undefined) {
-                if (isFailure === undefined || isFailure(error.error)) return failed(end, admitted.probe)
-                return admitted.probe ? succeeded() : undefined
-              }
-              if (exit.cause.reasons.some((r) => r._tag === "Die")) return failed(end, admitted.probe)
-              return released(admitted.probe)
-            })
-          )
-        )
-      })
+    tripPolicy: Persisted.consecutive(Number.isFinite(threshold) ? Math.max(1, Math.floor(threshold)) : 1),
+    openDuration: options.cooldown ?? defaults.cooldown
   }
 }
+
+const outcome = <A, E>(exit: Exit.Exit<A, E>, classify: ((error: E) => Verdict) | undefined): Persisted.Outcome => {
+  if (Exit.isSuccess(exit)) return Persisted.success
+  const error = Cause.findErrorOption(exit.cause)
+  // A defect is the provider's failure too: an adapter that dies on its answers is not healthy.
+  if (error._tag === "None") return Persisted.failure()
+  const verdict = classify === undefined ? "failure" : classify(error.value)
+  if (verdict === "success") return Persisted.success
+  return verdict === "ignored" ? Persisted.ignored : Persisted.failure()
+}
+
+const isBreakerError = (u: unknown): u is Persisted.CircuitBreakerError => u instanceof Persisted.CircuitBreakerError
+
+/** The breaker of `provider`: its circuit in `circuits`, keyed by the provider's name. */
+export const make = (provider: string, circuits: Persisted.CircuitBreaker): CircuitBreaker => ({
+  provider,
+  // A store that cannot be read (Redis down) reads as closed: the breaker lets calls through then too.
+  state: Effect.orElseSucceed(circuits.state(provider), (): State => ({ _tag: "Closed", key: provider })),
+  protect: <A, E, R>(effect: Effect.Effect<A, E, R>, classify?: (error: E) => Verdict) =>
+    circuits.execute(effect, { key: provider, classify: (exit: Exit.Exit<A, E>) => outcome(exit, classify) }).pipe(
+      Effect.catchIf(isBreakerError, (error) => {
+        const reason = error.reason
+        switch (reason._tag) {
+          case "CircuitOpen":
+            return Effect.fail(new CircuitOpen({ provider, retryInMillis: Duration.toMillis(reason.retryAfter) }))
+          case "CircuitHalfOpen":
+            return Effect.fail(new CircuitOpen({ provider, retryInMillis: 0 }))
+          case "CircuitBreakerStoreError":
+            // Circuits are made with `onStoreError: "allow"`: a store failure lets the call through unrecorded
+            // and never reaches here.
+            return Effect.die(error)
+        }
+      })
+    )
+})

@@ -5,6 +5,10 @@
  * Provide one pool at the edge of the program and build every mixture (every agent's `LanguageModel`) on top of
  * it; a pool per agent would let each agent spend the whole rate limit and hide the total cost.
  *
+ * Breakers and limits are `effect/persistence`'s `CircuitBreaker` and `RateLimiter`, keyed by provider name. `layer`
+ * keeps their state in this process; `layerRedis` keeps it in Redis, so that several processes (runners of one
+ * cluster, CLIs sharing a key) respect one provider's limits together and see its breaker open together.
+ *
  * @example
  * ```ts
  * import * as Effect from "effect/Effect"
@@ -25,6 +29,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
+import * as PersistedBreaker from "effect/persistence/CircuitBreaker"
+import * as PersistedLimiter from "effect/persistence/RateLimiter"
+import type * as Redis from "effect/persistence/Redis"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as CircuitBreaker from "./CircuitBreaker.ts"
@@ -90,19 +97,26 @@ export interface Accounted<A> {
   readonly costUsd: number | undefined
 }
 
-/** Which provider and model a call goes to, and its time limit. */
+/** Which provider and model a call goes to, and its time limits. */
 export interface Target {
   readonly provider: string
   readonly model: string
+  /** The call's time limit, its wait for the rate limits included (default: none). */
   readonly timeout?: Duration.Input | undefined
+  /**
+   * The longest the call may wait for the rate limits before it fails with `RateLimited` (default: its
+   * `timeout`, or unbounded without one). A stream, whose whole duration no timeout bounds, sets it alone.
+   */
+  readonly maxWait?: Duration.Input | undefined
 }
 
 /** The pool's operations. */
 export interface Service {
   /**
    * Runs one provider call through that provider's breaker, rate limiter and timeout, and accounts its
-   * tokens and cost. A 429 (`RateLimitError`) teaches the limiter its retry-after and does not count against
-   * the breaker; neither do invalid answers (`InvalidOutputError`, `StructuredOutputError`).
+   * tokens and cost. A 429 (`RateLimitError`) holds the provider's new calls back for its retry-after and does not
+   * count against the breaker; an invalid answer (`InvalidOutputError`, `StructuredOutputError`) counts as the
+   * provider being up.
    */
   readonly call: <A, R>(
     target: Target,
@@ -144,15 +158,23 @@ interface MutableUsage {
   unpricedCalls: number
 }
 
-// Only failures that say something about the provider's health open its breaker.
-const countsAgainstBreaker = (error: CallError): boolean => {
-  if (error._tag === "RateLimited" || error._tag === "CircuitOpen") return false
+// Only failures that say something about the provider's health move its breaker: a call our own limiter refused
+// never reached it, a 429 is the limiter's business, and an answer that did not parse came from a provider that is up.
+const verdict = (error: CallError): CircuitBreaker.Verdict => {
+  if (error._tag === "RateLimited" || error._tag === "CircuitOpen") return "ignored"
   if (error._tag === "AiError") {
     const tag = error.reason._tag
-    return tag !== "RateLimitError" && tag !== "InvalidOutputError" && tag !== "StructuredOutputError"
+    if (tag === "RateLimitError") return "ignored"
+    if (tag === "InvalidOutputError" || tag === "StructuredOutputError") return "success"
   }
-  return true
+  return "failure"
 }
+
+// A 429 without a retry-after still holds new calls back a little.
+const heldBackBy = (error: CallError): Duration.Duration | undefined =>
+  error._tag === "AiError" && error.reason._tag === "RateLimitError"
+    ? (error.retryAfter ?? Duration.seconds(1))
+    : undefined
 
 // Each provider's breaker, limiter and usage are created on its first call.
 const getOrCreate = <V>(map: Map<string, V>, key: string, create: () => V): V => {
@@ -164,10 +186,20 @@ const getOrCreate = <V>(map: Map<string, V>, key: string, create: () => V): V =>
   return value
 }
 
-/** Builds a pool. */
+/** Builds a pool on the breaker and limiter stores of the context; its breakers live as long as the scope. */
 export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
   const prices = settings.prices ?? Pricing.defaults
   const historySize = Math.max(1, settings.historySize ?? 256)
+  const circuitsOf = (options: CircuitBreaker.Options | undefined) =>
+    PersistedBreaker.make({ ...CircuitBreaker.policy(options), onStoreError: "allow" })
+  // One circuit breaker per policy: the default one, shared by every provider without its own settings, keys
+  // its circuits by provider name like the others.
+  const defaultCircuits = yield* circuitsOf(settings.breaker)
+  const ownCircuits = new Map<string, PersistedBreaker.CircuitBreaker>()
+  for (const [provider, options] of Object.entries(settings.breakers ?? {})) {
+    ownCircuits.set(provider, yield* circuitsOf({ ...settings.breaker, ...options }))
+  }
+  const store = yield* PersistedLimiter.make
   const breakers = new Map<string, CircuitBreaker.CircuitBreaker>()
   const limiters = new Map<string, RateLimiter.RateLimiter>()
   const usage = new Map<string, MutableUsage>()
@@ -177,11 +209,9 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
   let sequence = 0
 
   const breaker = (provider: string) =>
-    getOrCreate(breakers, provider, () =>
-      CircuitBreaker.make(provider, settings.breakers?.[provider] ?? settings.breaker)
-    )
+    getOrCreate(breakers, provider, () => CircuitBreaker.make(provider, ownCircuits.get(provider) ?? defaultCircuits))
   const limiter = (provider: string) =>
-    getOrCreate(limiters, provider, () => RateLimiter.make(provider, settings.limits?.[provider]))
+    getOrCreate(limiters, provider, () => RateLimiter.make(provider, settings.limits?.[provider] ?? {}, store))
   const usageOf = (provider: string) =>
     getOrCreate(
       usage,
@@ -205,14 +235,15 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
     Effect.gen(function* () {
       const start = yield* Clock.currentTimeMillis
       const timeoutMillis = target.timeout === undefined ? undefined : Duration.toMillis(target.timeout)
-      const lim = limiter(target.provider)
-      const limited = lim.limit(effect, {
+      const maxWaitMillis = target.maxWait === undefined ? timeoutMillis : Duration.toMillis(target.maxWait)
+      const limited = limiter(target.provider).limit(effect, {
         estimatedTokens: options.estimatedTokens ?? 0,
         tokensOf: (a) => {
           const u = options.usageOf(a)
           return u === undefined ? (options.estimatedTokens ?? 0) : u.inputTokens + u.outputTokens
         },
-        ...(timeoutMillis === undefined ? {} : { maxWaitMillis: timeoutMillis })
+        heldBackBy,
+        ...(maxWaitMillis === undefined ? {} : { maxWaitMillis })
       })
       const timed: Effect.Effect<unknown, CallError, unknown> =
         timeoutMillis === undefined
@@ -225,13 +256,8 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
             )
       const u = usageOf(target.provider)
       const exit = yield* breaker(target.provider)
-        .protect(timed, countsAgainstBreaker)
+        .protect(timed, verdict)
         .pipe(
-          Effect.tapError((error) =>
-            error._tag === "AiError" && error.reason._tag === "RateLimitError"
-              ? lim.penalize(error.retryAfter === undefined ? 1000 : Duration.toMillis(error.retryAfter))
-              : Effect.void
-          ),
           Effect.onInterrupt(() =>
             Effect.sync(() => {
               u.requests++
@@ -281,8 +307,40 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
   })
 })
 
-/** A pool with these settings. */
-export const layer = (settings: Settings = {}): Layer.Layer<ProviderPool> => Layer.effect(ProviderPool, make(settings))
+/**
+ * A pool with these settings on the breaker and limiter stores the program provides: `effect/persistence`'s
+ * `CircuitBreaker.layerStoreRedis()` and `RateLimiter.layerStoreRedis()`, or stores of your own.
+ */
+export const layerFromStores = (
+  settings: Settings = {}
+): Layer.Layer<ProviderPool, never, PersistedBreaker.CircuitBreakerStore | PersistedLimiter.RateLimiterStore> =>
+  Layer.effect(ProviderPool, make(settings))
+
+/** A pool with these settings, its breakers and limits kept in this process. */
+export const layer = (settings: Settings = {}): Layer.Layer<ProviderPool> =>
+  layerFromStores(settings).pipe(
+    Layer.provide(Layer.merge(PersistedBreaker.layerStoreMemory(), PersistedLimiter.layerStoreMemory))
+  )
+
+/**
+ * A pool with these settings, its breakers and limits kept in Redis (keys under `prefix`, default `troupe:`), so
+ * that every process on the same Redis shares them. Needs a `Redis` service, e.g. `@effect/platform-node`'s
+ * `NodeRedis.layer({ url })`.
+ */
+export const layerRedis = (
+  settings: Settings = {},
+  options: { readonly prefix?: string } = {}
+): Layer.Layer<ProviderPool, never, Redis.Redis> => {
+  const prefix = options.prefix ?? "troupe:"
+  return layerFromStores(settings).pipe(
+    Layer.provide(
+      Layer.merge(
+        PersistedBreaker.layerStoreRedis({ prefix: `${prefix}circuit:` }),
+        PersistedLimiter.layerStoreRedis({ prefix: `${prefix}limit:` })
+      )
+    )
+  )
+}
 
 /** A pool with default settings, for tests. */
 export const layerTest: Layer.Layer<ProviderPool> = layer()

@@ -1,15 +1,27 @@
 /**
- * Client-side rate limits for one provider: at most `maxConcurrent` calls in flight, `requestsPerMinute` starts
- * in any sliding minute and `tokensPerMinute` tokens (a bucket refilled continuously, debited by an estimate
- * before the call and settled with the real usage after it). A 429 teaches the limiter: `penalize(retryAfter)`
- * holds every new call back until the provider's retry-after has passed.
+ * Client-side rate limits of one provider, as the `ProviderPool` uses them, on `effect/persistence`'s
+ * `RateLimiter` (keyed by the provider's name, in a memory store by default or a Redis store shared between
+ * processes, so that several processes spend one account's limits together):
  *
- * A call waits for its turn; when the wait would exceed the caller's `maxWait` (a mixture passes the provider's
- * timeout) it fails at once with `RateLimited` instead of waiting in vain. Time comes from `Clock`.
+ * - `requestsPerMinute` and `tokensPerMinute`: token buckets refilled continuously, as the providers enforce theirs
+ *   (a full minute's worth may go at once, then the rate holds). A call reserves one request and an estimate of its
+ *   tokens before it starts, and pays for the tokens its answer really used beyond the estimate afterwards.
+ * - server feedback: a 429 with `retry-after` holds every new call back until then, after which the limiter
+ *   learns how much the provider accepts (the store's adaptive mode) and paces calls to it.
+ * - `maxConcurrent`: calls in flight in this process.
+ *
+ * A call waits for its turn; when the wait would exceed its `maxWaitMillis` it fails at once with `RateLimited`
+ * instead of waiting in vain. Time comes from `Clock`.
+ *
+ * Gotchas: nothing is given back. A failed call keeps its reservation, a call that used fewer tokens than its
+ * estimate is not refunded, and a call refused for lack of tokens after it took its request keeps that request:
+ * the limiter errs towards waiting, never towards a provider's 429.
  */
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Persisted from "effect/persistence/RateLimiter"
 import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 
@@ -36,122 +48,184 @@ export type Limits = typeof Limits.Type
 /** What the limiter currently allows. */
 export interface Snapshot {
   readonly inFlight: number
-  readonly startsInLastMinute: number
+  /** Requests that may start now, or `undefined` without a `requestsPerMinute` limit. */
+  readonly requestsAvailable: number | undefined
+  /** Tokens that may be reserved now, or `undefined` without a `tokensPerMinute` limit. */
   readonly tokensAvailable: number | undefined
-  readonly blockedUntil: number
+  /** How long a 429 still holds new calls back, in milliseconds (0 when it does not). */
+  readonly heldBackMillis: number
 }
 
 /** Per-call options. */
-export interface CallOptions<A> {
-  /** Tokens reserved before the call (default 0); settled with `tokensOf(result)` afterwards. */
+export interface CallOptions<A, E> {
+  /** Tokens reserved before the call (default 0); `tokensOf(result)` beyond it is paid afterwards. */
   readonly estimatedTokens?: number
   /** The real token usage of a result (default: the estimate). */
   readonly tokensOf?: (a: A) => number
   /** The longest the call may wait for its turn, in milliseconds (default: unbounded). */
   readonly maxWaitMillis?: number
+  /**
+   * When the call fails because the provider limited it (a 429), how long the provider asked to be left alone;
+   * `undefined` for other failures. Every new call is held back that long.
+   */
+  readonly heldBackBy?: (error: E) => Duration.Duration | undefined
 }
 
-/** A rate limiter. */
+/** The rate limiter of one provider. */
 export interface RateLimiter {
   readonly provider: string
   readonly limits: Limits
   /** Runs `effect` when the limits allow it. */
   readonly limit: <A, E, R>(
     effect: Effect.Effect<A, E, R>,
-    options?: CallOptions<A>
+    options?: CallOptions<A, E>
   ) => Effect.Effect<A, E | RateLimited, R>
-  /** Holds new calls back for `retryAfterMillis` (from a provider's 429). */
-  readonly penalize: (retryAfterMillis: number) => Effect.Effect<void>
   readonly snapshot: Effect.Effect<Snapshot>
 }
 
-const minute = 60_000
+const window = Duration.minutes(1)
 
-/** Makes a limiter for `provider`. */
-export const make = (provider: string, limits: Limits = {}): RateLimiter => {
+/** The key prefix of every limit in the store, so that a shared Redis store can hold other applications' too. */
+export const keyPrefix = "troupe/provider/"
+
+/** The limiter of `provider`: its keys in `limiter`'s store. */
+export const make = (provider: string, limits: Limits, limiter: Persisted.RateLimiter): RateLimiter => {
   const semaphore =
     limits.maxConcurrent === undefined ? undefined : Semaphore.makeUnsafe(Math.max(1, limits.maxConcurrent))
   const rpm = limits.requestsPerMinute
   const tpm = limits.tokensPerMinute
-  const starts: Array<number> = []
-  let tokens = tpm ?? 0
-  let refilledAt: number | undefined
-  let blockedUntil = 0
+  const adaptiveKey = `${keyPrefix}${provider}`
+  const requestsKey = `${keyPrefix}${provider}/requests`
+  const tokensKey = `${keyPrefix}${provider}/tokens`
   let inFlight = 0
 
-  const refill = (now: number) => {
-    if (tpm === undefined) return
-    if (refilledAt !== undefined) tokens = Math.min(tpm, tokens + ((now - refilledAt) * tpm) / minute)
-    refilledAt = now
-  }
-  const prune = (now: number) => {
-    while (starts.length > 0 && starts[0]! <= now - minute) starts.shift()
-  }
+  const refused = (waitMillis: number) => new RateLimited({ provider, retryInMillis: waitMillis })
 
-  // How long until a call reserving `estimate` tokens may start; 0 means it starts now (and is recorded).
-  const tryStart = (now: number, estimate: number): number => {
-    refill(now)
-    prune(now)
-    let wait = Math.max(0, blockedUntil - now)
-    if (rpm !== undefined && starts.length >= rpm) wait = Math.max(wait, starts[starts.length - rpm]! + minute - now)
-    if (tpm !== undefined) {
-      const need = Math.min(estimate, tpm)
-      if (tokens < need) wait = Math.max(wait, Math.ceil(((need - tokens) * minute) / tpm))
-    }
-    if (wait > 0) return wait
-    starts.push(now)
-    if (tpm !== undefined) tokens -= estimate
-    return 0
-  }
-
-  const admit = (estimate: number, maxWait: number | undefined): Effect.Effect<void, RateLimited> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const wait = tryStart(now, estimate)
-      if (wait === 0) return Effect.void
-      if (maxWait !== undefined && wait > maxWait) {
-        return Effect.fail(new RateLimited({ provider, retryInMillis: wait }))
+  // Takes `tokens` from the bucket at `key`, waiting while the bucket refills as long as the budget allows. A
+  // refused take reserves nothing, so asking again after the wait is exact.
+  const take = (key: string, limit: number, tokens: number, deadline: number | undefined) => {
+    const attempt: Effect.Effect<void, RateLimited> = Effect.flatMap(
+      Effect.result(limiter.consume({ key, algorithm: "token-bucket", onExceeded: "fail", window, limit, tokens })),
+      (result) => {
+        if (result._tag === "Success") return Effect.void
+        const reason = result.failure.reason
+        // A store that cannot be reached (Redis down) lets the call through: its limits are advice, a provider
+        // that is called anyway still answers 429 itself.
+        if (reason._tag === "RateLimitStoreError") return Effect.void
+        return waitOrRefuse(Duration.toMillis(reason.retryAfter), deadline, attempt)
       }
-      return Effect.sleep(wait).pipe(
-        Effect.andThen(admit(estimate, maxWait === undefined ? undefined : maxWait - wait))
-      )
-    })
+    )
+    return attempt
+  }
 
-  const limit = <A, E, R>(effect: Effect.Effect<A, E, R>, options: CallOptions<A> = {}) => {
-    const estimate = options.estimatedTokens ?? 0
-    const run = Effect.suspend(() => {
-      inFlight++
-      return effect.pipe(
-        Effect.onExit((exit) =>
-          Effect.sync(() => {
-            inFlight--
-            if (tpm === undefined) return
-            // A failed or cancelled call gives its reservation back; a success pays what it really used.
-            const used = Exit.isSuccess(exit) ? (options.tokensOf?.(exit.value) ?? estimate) : 0
-            tokens = Math.min(tpm, tokens + estimate - used)
-          })
+  const waitOrRefuse = <E>(
+    waitMillis: number,
+    deadline: number | undefined,
+    then: Effect.Effect<void, E | RateLimited>
+  ): Effect.Effect<void, E | RateLimited> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      deadline !== undefined && now + waitMillis > deadline
+        ? Effect.fail(refused(waitMillis))
+        : Effect.andThen(Effect.sleep(waitMillis), then)
+    )
+
+  // Waits out a 429's hold (the adaptive cool-down, which reserves nothing) and, once the limiter has learned the
+  // provider's rate, its pacing (which does reserve). Returns the epoch the call's own 429 must report.
+  const adapt = (deadline: number | undefined): Effect.Effect<number, RateLimited> =>
+    Effect.flatMap(
+      Effect.orElseSucceed(
+        limiter.adaptiveConsume({ key: adaptiveKey, tokens: 1, fallbackLimit: rpm ?? 60, fallbackWindow: window }),
+        () => ({ delay: Duration.zero, epoch: 0, phase: "inactive" as const })
+      ),
+      (result) => {
+        const delay = Duration.toMillis(result.delay)
+        if (delay === 0) return Effect.succeed(result.epoch)
+        if (result.phase === "cooldown")
+          return waitOrRefuse(delay, deadline, Effect.void).pipe(Effect.andThen(adapt(deadline)))
+        return Effect.as(waitOrRefuse(delay, deadline, Effect.void), result.epoch)
+      }
+    )
+
+  const admit = (estimate: number, maxWait: number | undefined): Effect.Effect<number, RateLimited> =>
+    Effect.flatMap(Clock.currentTimeMillis, (start) => {
+      const deadline = maxWait === undefined ? undefined : start + maxWait
+      return Effect.flatMap(adapt(deadline), (epoch) =>
+        Effect.as(
+          Effect.andThen(
+            rpm === undefined ? Effect.void : take(requestsKey, rpm, 1, deadline),
+            tpm === undefined || estimate <= 0 ? Effect.void : take(tokensKey, tpm, Math.min(estimate, tpm), deadline)
+          ),
+          epoch
         )
       )
     })
-    const admitted = admit(estimate, options.maxWaitMillis).pipe(Effect.andThen(run))
+
+  // After the call: the tokens used beyond the estimate become debt that later calls wait for; a 429 holds back
+  // every new call for the time the provider asked.
+  const settle = <A, E>(exit: Exit.Exit<A, E>, epoch: number, options: CallOptions<A, E>, estimate: number) => {
+    if (Exit.isSuccess(exit)) {
+      const extra = tpm === undefined ? 0 : (options.tokensOf?.(exit.value) ?? estimate) - estimate
+      if (extra <= 0) return Effect.void
+      return Effect.ignore(
+        limiter.consume({
+          key: tokensKey,
+          algorithm: "token-bucket",
+          onExceeded: "delay",
+          window,
+          limit: tpm!,
+          tokens: extra
+        })
+      )
+    }
+    const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+    const heldBack = error === undefined ? undefined : options.heldBackBy?.(error.error)
+    if (heldBack === undefined) return Effect.void
+    return Effect.ignore(
+      limiter.adaptiveFeedback({ key: adaptiveKey, epoch, tokens: 1, status: 429, retryAfter: heldBack })
+    )
+  }
+
+  const limit = <A, E, R>(effect: Effect.Effect<A, E, R>, options: CallOptions<A, E> = {}) => {
+    const estimate = options.estimatedTokens ?? 0
+    const admitted = Effect.flatMap(admit(estimate, options.maxWaitMillis), (epoch) =>
+      Effect.suspend(() => {
+        inFlight++
+        return effect.pipe(
+          Effect.onExit((exit) => {
+            inFlight--
+            return settle(exit, epoch, options, estimate)
+          })
+        )
+      })
+    )
     return semaphore === undefined ? admitted : semaphore.withPermit(admitted)
   }
+
+  // Reading a bucket takes nothing from it; one in debt reads as empty.
+  const available = (key: string, limit: number | undefined) =>
+    limit === undefined
+      ? Effect.succeed(undefined)
+      : Effect.match(
+          limiter.consume({ key, algorithm: "token-bucket", onExceeded: "fail", window, limit, tokens: 0 }),
+          { onFailure: () => 0, onSuccess: (result) => result.remaining }
+        )
 
   return {
     provider,
     limits,
     limit,
-    penalize: (retryAfterMillis) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        blockedUntil = Math.max(blockedUntil, now + Math.max(0, retryAfterMillis))
-      }),
-    snapshot: Effect.map(Clock.currentTimeMillis, (now) => {
-      refill(now)
-      prune(now)
+    snapshot: Effect.gen(function* () {
+      const requestsAvailable = yield* available(requestsKey, rpm)
+      const tokensAvailable = yield* available(tokensKey, tpm)
+      const adaptive = yield* Effect.orElseSucceed(
+        limiter.adaptiveConsume({ key: adaptiveKey, tokens: 0, fallbackLimit: rpm ?? 60, fallbackWindow: window }),
+        () => ({ delay: Duration.zero, phase: "inactive" as const })
+      )
       return {
         inFlight,
-        startsInLastMinute: starts.length,
-        tokensAvailable: tpm === undefined ? undefined : tokens,
-        blockedUntil
+        requestsAvailable,
+        tokensAvailable,
+        heldBackMillis: adaptive.phase === "cooldown" ? Duration.toMillis(adaptive.delay) : 0
       }
     })
   }

@@ -1,80 +1,140 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Persisted from "effect/persistence/CircuitBreaker"
 import * as TestClock from "effect/testing/TestClock"
 import * as CircuitBreaker from "../../src/mixture/CircuitBreaker.ts"
 
 const boom = Effect.fail("boom" as const)
 
+// A breaker for provider "p" on a fresh memory store.
+const withBreaker = <A, E>(
+  options: CircuitBreaker.Options,
+  f: (breaker: CircuitBreaker.CircuitBreaker) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function* () {
+    const circuits = yield* Persisted.make({ ...CircuitBreaker.policy(options), onStoreError: "allow" })
+    return yield* f(CircuitBreaker.make("p", circuits))
+  }).pipe(Effect.scoped, Effect.provide(Persisted.layerStoreMemory()))
+
+const tagOf = (breaker: CircuitBreaker.CircuitBreaker) => Effect.map(breaker.state, (s) => s._tag)
+
 describe("CircuitBreaker", () => {
   it.effect("opens after N consecutive failures and fails fast while open", () =>
-    Effect.gen(function* () {
-      const breaker = CircuitBreaker.make("p", { failureThreshold: 3, cooldown: "10 seconds" })
-      let calls = 0
-      const call = Effect.suspend(() => {
-        calls++
-        return boom
+    withBreaker({ failureThreshold: 3, cooldown: "10 seconds" }, (breaker) =>
+      Effect.gen(function* () {
+        let calls = 0
+        const call = Effect.suspend(() => {
+          calls++
+          return boom
+        })
+        for (let i = 0; i < 2; i++) yield* Effect.flip(breaker.protect(call))
+        assert.strictEqual(yield* tagOf(breaker), "Closed")
+        yield* Effect.flip(breaker.protect(call))
+        const state = yield* breaker.state
+        assert.strictEqual(state._tag === "Open" && Duration.toMillis(state.retryAfter), 10_000)
+        const error = yield* Effect.flip(breaker.protect(call))
+        assert.deepStrictEqual(error, new CircuitBreaker.CircuitOpen({ provider: "p", retryInMillis: 10_000 }))
+        assert.strictEqual(calls, 3)
       })
-      for (let i = 0; i < 3; i++) yield* Effect.flip(breaker.protect(call))
-      assert.deepStrictEqual(yield* breaker.state, { _tag: "Open", until: 10_000 })
-      const error = yield* Effect.flip(breaker.protect(call))
-      assert.strictEqual((error as CircuitBreaker.CircuitOpen)._tag, "CircuitOpen")
-      assert.strictEqual((error as CircuitBreaker.CircuitOpen).retryInMillis, 10_000)
-      assert.strictEqual(calls, 3)
-    })
+    )
   )
 
   it.effect("a success resets the count of consecutive failures", () =>
-    Effect.gen(function* () {
-      const breaker = CircuitBreaker.make("p", { failureThreshold: 2 })
-      yield* Effect.flip(breaker.protect(boom))
-      yield* breaker.protect(Effect.succeed(1))
-      yield* Effect.flip(breaker.protect(boom))
-      assert.deepStrictEqual(yield* breaker.state, { _tag: "Closed", failures: 1 })
-    })
+    withBreaker({ failureThreshold: 2 }, (breaker) =>
+      Effect.gen(function* () {
+        yield* Effect.flip(breaker.protect(boom))
+        yield* breaker.protect(Effect.succeed(1))
+        yield* Effect.flip(breaker.protect(boom))
+        assert.strictEqual(yield* tagOf(breaker), "Closed")
+        yield* Effect.flip(breaker.protect(boom))
+        assert.strictEqual(yield* tagOf(breaker), "Open")
+      })
+    )
   )
 
-  it.effect("half-opens after the cool-down: a successful probe closes it", () =>
-    Effect.gen(function* () {
-      const breaker = CircuitBreaker.make("p", { failureThreshold: 1, cooldown: "5 seconds" })
-      yield* Effect.flip(breaker.protect(boom))
-      yield* TestClock.adjust("5 seconds")
-      assert.deepStrictEqual(yield* breaker.state, { _tag: "HalfOpen", probing: false })
-      // While the probe is in flight, other calls are refused.
-      const probe = yield* Effect.forkChild(breaker.protect(Effect.sleep("1 second").pipe(Effect.as("ok"))))
-      yield* Effect.yieldNow
-      const refused = yield* Effect.flip(breaker.protect(Effect.succeed("other")))
-      assert.strictEqual(refused._tag, "CircuitOpen")
-      yield* TestClock.adjust("1 second")
-      assert.strictEqual(yield* Fiber.join(probe), "ok")
-      assert.deepStrictEqual(yield* breaker.state, { _tag: "Closed", failures: 0 })
-    })
+  it.effect("half-opens after the cool-down: one probe at a time, and its success closes it", () =>
+    withBreaker({ failureThreshold: 1, cooldown: "5 seconds" }, (breaker) =>
+      Effect.gen(function* () {
+        yield* Effect.flip(breaker.protect(boom))
+        yield* TestClock.adjust("4999 millis")
+        assert.strictEqual((yield* Effect.flip(breaker.protect(Effect.succeed("early"))))._tag, "CircuitOpen")
+        yield* TestClock.adjust("1 millis")
+        const probe = yield* Effect.forkChild(breaker.protect(Effect.sleep("1 second").pipe(Effect.as("ok"))))
+        yield* Effect.yieldNow
+        const state = yield* breaker.state
+        assert.isTrue(state._tag === "HalfOpen" && state.probing)
+        const refused = yield* Effect.flip(breaker.protect(Effect.succeed("other")))
+        assert.deepStrictEqual(refused, new CircuitBreaker.CircuitOpen({ provider: "p", retryInMillis: 0 }))
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual(yield* Fiber.join(probe), "ok")
+        assert.strictEqual(yield* tagOf(breaker), "Closed")
+      })
+    )
   )
 
   it.effect("a failed probe opens it again for another cool-down", () =>
-    Effect.gen(function* () {
-      const breaker = CircuitBreaker.make("p", { failureThreshold: 1, cooldown: "5 seconds" })
-      yield* Effect.flip(breaker.protect(boom))
-      yield* TestClock.adjust("5 seconds")
-      yield* Effect.flip(breaker.protect(boom))
-      assert.deepStrictEqual(yield* breaker.state, { _tag: "Open", until: 10_000 })
-    })
+    withBreaker({ failureThreshold: 1, cooldown: "5 seconds" }, (breaker) =>
+      Effect.gen(function* () {
+        yield* Effect.flip(breaker.protect(boom))
+        yield* TestClock.adjust("5 seconds")
+        yield* Effect.flip(breaker.protect(boom))
+        const state = yield* breaker.state
+        assert.strictEqual(state._tag === "Open" && Duration.toMillis(state.retryAfter), 5000)
+      })
+    )
   )
 
   it.effect("interruptions and ignored failures do not count; an interrupted probe frees the slot", () =>
-    Effect.gen(function* () {
-      const breaker = CircuitBreaker.make("p", { failureThreshold: 1, cooldown: "1 second" })
-      const fiber = yield* Effect.forkChild(breaker.protect(Effect.never))
-      yield* Effect.yieldNow
-      yield* Fiber.interrupt(fiber)
-      yield* Effect.flip(breaker.protect(boom, () => false))
-      assert.deepStrictEqual(yield* breaker.state, { _tag: "Closed", failures: 0 })
-      yield* Effect.flip(breaker.protect(boom))
-      yield* TestClock.adjust("1 second")
-      const probe = yield* Effect.forkChild(breaker.protect(Effect.never))
-      yield* Effect.yieldNow
-      yield* Fiber.interrupt(probe)
-      assert.deepStrictEqual(yield* breaker.state, { _tag: "HalfOpen", probing: false })
-    })
+    withBreaker({ failureThreshold: 1, cooldown: "1 second" }, (breaker) =>
+      Effect.gen(function* () {
+        const fiber = yield* Effect.forkChild(breaker.protect(Effect.never))
+        yield* Effect.yieldNow
+        yield* Fiber.interrupt(fiber)
+        yield* Effect.flip(breaker.protect(boom, () => "ignored"))
+        assert.strictEqual(yield* tagOf(breaker), "Closed")
+        yield* Effect.flip(breaker.protect(boom))
+        yield* TestClock.adjust("1 second")
+        const probe = yield* Effect.forkChild(breaker.protect(Effect.never))
+        yield* Effect.yieldNow
+        yield* Fiber.interrupt(probe)
+        const state = yield* breaker.state
+        assert.isTrue(state._tag === "HalfOpen" && !state.probing)
+        assert.strictEqual(yield* breaker.protect(Effect.succeed("next probe")), "next probe")
+      })
+    )
   )
+
+  it.effect("a failure classified as a success closes a half-open circuit and resets the count", () =>
+    withBreaker({ failureThreshold: 2, cooldown: "1 second" }, (breaker) =>
+      Effect.gen(function* () {
+        yield* Effect.flip(breaker.protect(boom))
+        yield* Effect.flip(breaker.protect(boom, () => "success"))
+        yield* Effect.flip(breaker.protect(boom))
+        assert.strictEqual(yield* tagOf(breaker), "Closed")
+      })
+    )
+  )
+
+  it.effect("a defect counts against the provider", () =>
+    withBreaker({ failureThreshold: 1 }, (breaker) =>
+      Effect.gen(function* () {
+        yield* Effect.exit(breaker.protect(Effect.die("adapter bug"), () => "ignored"))
+        assert.strictEqual(yield* tagOf(breaker), "Open")
+      })
+    )
+  )
+
+  it("policy clamps the threshold to a whole number of at least one", () => {
+    for (const [input, expected] of [
+      [0, 1],
+      [2.7, 2],
+      [Number.NaN, 1],
+      [undefined, 5]
+    ] as const) {
+      const policy = CircuitBreaker.policy(input === undefined ? {} : { failureThreshold: input })
+      assert.deepStrictEqual(policy.tripPolicy, { _tag: "Consecutive", failures: expected })
+    }
+  })
 })

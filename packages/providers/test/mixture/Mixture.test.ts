@@ -366,6 +366,24 @@ describe("Mixture", () => {
       }).pipe(Effect.provide(ProviderPool.layerTest))
     )
 
+    it.effect("a streaming member held back by its rate limit fails at once with RateLimited", () =>
+      Effect.gen(function* () {
+        const limited = yield* Scripted.make([Scripted.text("the first answer, streamed."), Scripted.text("second.")])
+        const model = yield* Mixture.make({
+          members: [member("limited", limited, { timeout: "30 seconds" })],
+          strategy: Mixture.firstValid
+        })
+        yield* Stream.runCollect(model.streamText({ prompt: "q" }))
+        // The clock does not move: a stream that waited for its turn (60 s) or for its timeout (30 s) would hang here.
+        const error = yield* Effect.flip(Stream.runCollect(model.streamText({ prompt: "q" })))
+        assert.deepStrictEqual(
+          Mixture.failureOf(error)?.failures.map((f) => [f.provider, f.reason]),
+          [["limited", "RateLimited"]]
+        )
+        assert.strictEqual((yield* limited.requests).length, 1)
+      }).pipe(Effect.provide(ProviderPool.layer({ limits: { limited: { requestsPerMinute: 1 } } })))
+    )
+
     it.effect("a streamed timeout names its provider once", () =>
       Effect.gen(function* () {
         const silent = yield* Scripted.make([Scripted.hang])

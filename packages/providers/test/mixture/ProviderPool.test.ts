@@ -27,7 +27,7 @@ describe("ProviderPool", () => {
       yield* TestClock.adjust("1 second")
       const probe = yield* pool.call(target, Effect.succeed("ok"), noUsage)
       assert.strictEqual(probe.value, "ok")
-      assert.deepStrictEqual(yield* pool.breaker("openai").state, { _tag: "Closed", failures: 0 })
+      assert.strictEqual((yield* pool.breaker("openai").state)._tag, "Closed")
     }).pipe(Effect.provide(ProviderPool.layer({ breaker: { failureThreshold: 2, cooldown: "1 second" } })))
   )
 
@@ -37,7 +37,7 @@ describe("ProviderPool", () => {
       const limited = aiFail(new AiError.RateLimitError({ retryAfter: Duration.seconds(3) }))
       yield* Effect.flip(pool.call(target, limited, noUsage))
       assert.deepStrictEqual((yield* pool.breaker("openai").state)._tag, "Closed")
-      assert.strictEqual((yield* pool.limiter("openai").snapshot).blockedUntil, 3000)
+      assert.strictEqual((yield* pool.limiter("openai").snapshot).heldBackMillis, 3000)
       let ran = false
       const next = yield* Effect.forkChild(
         pool.call(
@@ -70,6 +70,44 @@ describe("ProviderPool", () => {
       assert.strictEqual(usage?.failures, 2)
       assert.strictEqual(usage?.successes, 1)
     }).pipe(Effect.provide(ProviderPool.layer({ limits: { openai: { requestsPerMinute: 2 } } })))
+  )
+
+  it.effect("an invalid answer counts as the provider being up; a server error, a timeout or a defect against it", () =>
+    Effect.gen(function* () {
+      const pool = yield* ProviderPool.ProviderPool
+      const state = Effect.map(pool.breaker("openai").state, (s) => s._tag)
+      yield* Effect.flip(
+        pool.call(target, aiFail(new AiError.InvalidOutputError({ description: "bad json" })), noUsage)
+      )
+      assert.strictEqual(yield* state, "Closed")
+      yield* Effect.flip(pool.call(target, aiFail(new AiError.InternalProviderError({ description: "503" })), noUsage))
+      assert.strictEqual(yield* state, "Open")
+      for (const other of ["timeout", "defect"]) {
+        const provider = `p-${other}`
+        const failing = other === "timeout" ? Effect.never : Effect.die("adapter bug")
+        const fiber = yield* Effect.forkChild(
+          Effect.exit(pool.call({ ...target, provider, timeout: "1 second" }, failing, noUsage))
+        )
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(fiber)
+        assert.strictEqual((yield* pool.breaker(provider).state)._tag, "Open", other)
+      }
+    }).pipe(Effect.provide(ProviderPool.layer({ breaker: { failureThreshold: 1, cooldown: "1 minute" } })))
+  )
+
+  it.effect("each provider's own breaker settings override the shared ones", () =>
+    Effect.gen(function* () {
+      const pool = yield* ProviderPool.ProviderPool
+      const boom = aiFail(new AiError.InternalProviderError({ description: "503" }))
+      yield* Effect.flip(pool.call(target, boom, noUsage))
+      yield* Effect.flip(pool.call({ provider: "sturdy", model: "m" }, boom, noUsage))
+      assert.strictEqual((yield* pool.breaker("openai").state)._tag, "Open")
+      assert.strictEqual((yield* pool.breaker("sturdy").state)._tag, "Closed")
+    }).pipe(
+      Effect.provide(
+        ProviderPool.layer({ breaker: { failureThreshold: 1 }, breakers: { sturdy: { failureThreshold: 2 } } })
+      )
+    )
   )
 
   it.effect("accounts tokens and cost; ollama is free", () =>

@@ -18,6 +18,7 @@ import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Response from "effect/ai/Response"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -226,7 +227,8 @@ export const first =
           // asked without a timeout and two deadlines stand in for it: inside the pooled call (so the pool and
           // the breaker count a silent provider as failed, like any timeout) and around it, for a call still
           // waiting for its rate limit. The inner one fails with a stand-in `AiError`, which is all a pooled
-          // effect may fail with, and becomes the `ProviderTimeout` it stands for on the way out.
+          // effect may fail with, and becomes the `ProviderTimeout` it stands for on the way out. A rate limit
+          // that could not let the call start within the timeout refuses it at once (`RateLimited`).
           const timeoutMillis = Call.timeoutMillis(member)
           const deadlineAt = startedAt + timeoutMillis
           const timedOut = new ProviderPool.ProviderTimeout({ provider: member.provider, timeoutMillis })
@@ -243,7 +245,11 @@ export const first =
             )
           })
           const pooled = pool
-            .call({ provider: member.provider, model: member.model }, bounded, { usageOf: (u) => u, estimatedTokens })
+            .call(
+              { provider: member.provider, model: member.model, maxWait: Duration.millis(timeoutMillis) },
+              bounded,
+              { usageOf: (u) => u, estimatedTokens }
+            )
             .pipe(Effect.mapError((error) => (error === silent ? timedOut : error)))
           const fiber = yield* Effect.raceFirst(
             pooled,
