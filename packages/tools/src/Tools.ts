@@ -8,17 +8,16 @@
  * (`Toolkit.merge`, and both handler layers).
  *
  * Services: the `Workspace` is required. The others are looked up only for the tools listed, and a listed tool
- * whose service is missing fails the build with a {@link ToolsetError} naming it: `ChildProcessSpawner` (from
- * `@effect/platform-node`'s `NodeServices.layer`) for `shell_run`, the git tools and stdio MCP servers;
- * `HttpClient` (`NodeHttpClient.layerUndici`) for `http_fetch` and HTTP MCP servers; `Mailer` for `mail_send`;
- * `Human` for `ask_human`; `Delegation` for `delegate`. MCP servers are started and connected during the build
+ * whose service is missing fails the build with a {@link ToolsetError} naming it: `ChildProcessSpawner` for
+ * `shell_run`, the git tools and stdio MCP servers; `HttpClient` for `http_fetch` and HTTP MCP servers (both in
+ * {@link layerNode}); `Mailer` for `mail_send`; `Human` for `ask_human`; `Delegation` for `delegate`. MCP servers are started and connected during the build
  * and stay up until the `Scope` closes.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import { LanguageModel } from "effect/ai"
- * import { Tools } from "@troupe/tools"
+ * import { Tools, Workspace } from "@troupe/tools"
  *
  * const turn = Effect.gen(function*() {
  *   const toolset = yield* Tools.toolkit(spec.tools, {
@@ -26,16 +25,18 @@
  *   })
  *   const withHandlers = yield* toolset.toolkit.pipe(Effect.provide(toolset.layer))
  *   return yield* LanguageModel.generateText({ prompt: "Fix the build", toolkit: withHandlers })
- * })
+ * }).pipe(Effect.scoped, Effect.provide(Workspace.layer(".")), Effect.provide(Tools.layerNode))
  * ```
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import type { ToolSpec } from "@troupe/agent-spec"
 import type * as Tool from "effect/ai/Tool"
 import * as Toolkit from "effect/ai/Toolkit"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as HttpClient from "effect/http/HttpClient"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as Schema from "effect/Schema"
@@ -247,3 +248,12 @@ export const toolkit = (
       tools: new Map(built.map(({ info }) => [info.name, info]))
     }
   })
+
+/**
+ * The Node services the tools look up: the child-process spawner (with the file system and path it needs) and
+ * the undici HTTP client. The Workspace, Mailer, Human and Delegation come from the application.
+ */
+export const layerNode: Layer.Layer<NodeServices.NodeServices | HttpClient.HttpClient> = Layer.mergeAll(
+  NodeServices.layer,
+  NodeHttpClient.layerUndici
+)

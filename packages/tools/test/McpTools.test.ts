@@ -1,7 +1,12 @@
+import * as Http from "node:http"
 import { createRequire } from "node:module"
+import type { AddressInfo } from "node:net"
 import * as Path from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -38,6 +43,52 @@ readline.createInterface({ input: process.stdin }).on("line", (line) => {
   else if (m.method === "tools/call" && m.params.name === "broken") send({ jsonrpc: "2.0", id: m.id, result: { isError: true, content: [{ type: "text", text: "it broke" }] } })
 })
 `
+
+// An MCP server over streamable HTTP on 127.0.0.1, stateless: a fresh server and transport per request.
+const httpServer = Effect.acquireRelease(
+  Effect.callback<{ url: string; close: () => void }>((resume) => {
+    const mcp = () => {
+      const server = new Server({ name: "http-test", version: "1" }, { capabilities: { tools: {} } })
+      server.setRequestHandler(ListToolsRequestSchema, async () => ({
+        tools: [
+          {
+            name: "add",
+            description: "Adds",
+            inputSchema: { type: "object", properties: { a: { type: "number" }, b: { type: "number" } } }
+          }
+        ]
+      }))
+      server.setRequestHandler(CallToolRequestSchema, async (request) => {
+        const args = request.params.arguments as { a: number; b: number }
+        return { content: [{ type: "text", text: String(args.a + args.b) }] }
+      })
+      return server
+    }
+    const http = Http.createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (c) => chunks.push(c))
+      req.on("end", () => {
+        const server = mcp()
+        const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true })
+        res.on("close", () => {
+          void transport.close()
+          void server.close()
+        })
+        const body = chunks.length === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString())
+        void server.connect(transport).then(() => transport.handleRequest(req, res, body))
+      })
+    })
+    http.listen(0, "127.0.0.1", () =>
+      resume(
+        Effect.succeed({
+          url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+          close: () => http.close()
+        })
+      )
+    )
+  }),
+  (s) => Effect.sync(() => s.close())
+)
 
 describe("McpTools", () => {
   it("names tools SERVER__TOOL for the model and SERVER.TOOL for policies", () => {
@@ -117,6 +168,16 @@ describe("McpTools", () => {
         const long = server.tools.find((t) => t.policyName.startsWith("hand.xxx"))!
         assert.strictEqual(long.wireName.length, 64)
       }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
+  it.live("calls the tools of a server over streamable HTTP", () =>
+    Effect.gen(function* () {
+      const { url } = yield* httpServer
+      const server = yield* McpTools.connect(options({ server: "calc", url }), "/")
+      const add = server.tools.find((t) => t.wireName === "calc__add")!
+      assert.strictEqual(add.policyName, "calc.add")
+      assert.strictEqual(yield* add.handler({ a: 2, b: 3 }), "5")
+    }).pipe(Effect.scoped, Effect.provide(services))
   )
 
   it.live("fails to connect to a server that cannot start", () =>

@@ -1,6 +1,5 @@
 import { createRequire } from "node:module"
 import * as Path from "node:path"
-import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ToolSpec } from "@troupe/agent-spec"
 import * as Effect from "effect/Effect"
@@ -10,7 +9,7 @@ import * as Stream from "effect/Stream"
 import * as Tools from "../src/Tools.ts"
 import * as TestHuman from "../src/testing/TestHuman.ts"
 import * as Workspace from "../src/Workspace.ts"
-import { nodeServices, sandbox, write } from "./support.ts"
+import { sandbox, write } from "./support.ts"
 
 const require = createRequire(import.meta.url)
 const filesystemServer = require.resolve("@modelcontextprotocol/server-filesystem/dist/index.js")
@@ -27,7 +26,7 @@ const handle = (toolset: Tools.Toolset, name: string, params: unknown) =>
     return { isFailure: last.isFailure, result: last.encodedResult as any }
   })
 
-const services = Layer.mergeAll(nodeServices, NodeHttpClient.layerUndici, TestHuman.layer(["go ahead"]))
+const services = Layer.mergeAll(Tools.layerNode, TestHuman.layer(["go ahead"]))
 
 describe("Tools.toolkit", () => {
   it.live("contains exactly the listed tools, with each one's options enforced by the tool", () =>
