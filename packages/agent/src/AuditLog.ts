@@ -69,7 +69,7 @@ export interface Options {
   /** The state directory; trails go to `<home>/runs/<runId>/audit.jsonl`. */
   readonly home: string
   readonly durability?: Durability
-  /** The longest line read or written (default 4 MiB); larger data is replaced by a note with its hash. */
+  /** The longest line read or written (default 4 MiB, at least 8 KiB); larger data becomes a note with its hash. */
   readonly maxLineBytes?: number
   /** The environment whose secret-named variables are redacted (default none with `layer`). */
   readonly environment?: Readonly<Record<string, string | undefined>>
@@ -168,7 +168,8 @@ interface Slot {
 /** Builds the service; trails still open when the scope closes are synced and closed. */
 export const make = Effect.fnUntraced(function* (options: Options) {
   const durability = options.durability ?? "durable"
-  const maxLineBytes = options.maxLineBytes ?? 4 * 1024 * 1024
+  // The oversized-data note (a 4 KB preview) must itself fit in a line.
+  const maxLineBytes = Math.max(8192, options.maxLineBytes ?? 4 * 1024 * 1024)
   const explicit = (options.secrets ?? []).map((s) => ({
     name: "secret",
     value: Redacted.isRedacted(s) ? Redacted.value(s) : s
