@@ -10,8 +10,9 @@
  * wire name fail the connection rather than shadow each other.
  *
  * Enforced: only the tools in `allow` (the server's names, or `SERVER.TOOL`) exist for the model when it is
- * given; each call is bounded by `timeout` (discovery too); a server's error, a broken connection and a timeout
- * are `McpToolFailed` results the model sees. An MCP tool's reversibility is `irreversible` (see
+ * given; each call is bounded by `timeout`, and starting the server and listing its tools by the larger of
+ * `timeout` and {@link connectTimeout} (a server fetched by `npx` on first use takes a while); a server's error,
+ * a broken connection and a timeout are `McpToolFailed` results the model sees. An MCP tool's reversibility is `irreversible` (see
  * `Reversibility`): the approvals decide.
  */
 import type { ToolSpec } from "@troupe/agent-spec"
@@ -93,6 +94,9 @@ export class McpConnectError extends Schema.TaggedError<McpConnectError>()("McpC
 /** The options of an `mcp` entry, as the spec decodes them. */
 export type Options = ToolSpec.ToolOptions["mcp"]
 
+/** The least time given to starting a server and listing its tools. */
+export const connectTimeout: Duration.Duration = Duration.seconds(60)
+
 /** Most characters of a result returned to the model. */
 export const maxResultLength = 262_144
 
@@ -158,14 +162,17 @@ export const connect = (
   Effect.gen(function* () {
     const server = options.server
     const timeout = options.timeout ?? Duration.seconds(30)
+    const discovery = Duration.max(timeout, connectTimeout)
     const failed = (reason: string) => new McpConnectError({ server, reason })
     const client = yield* transport(options, cwd).pipe(
       Effect.flatMap((t) =>
-        McpClient.make({ ...clientInfo, timeout }).pipe(Effect.provideService(McpClient.Transport, t))
+        McpClient.make({ ...clientInfo, timeout: discovery }).pipe(Effect.provideService(McpClient.Transport, t))
       ),
       Effect.mapError((e) => failed(describeError(e)))
     )
-    const descriptors = yield* client.listTools({ timeout }).pipe(Effect.mapError((e) => failed(describeError(e))))
+    const descriptors = yield* client
+      .listTools({ timeout: discovery })
+      .pipe(Effect.mapError((e) => failed(describeError(e))))
     const allow = options.allow
     const allowed = descriptors.filter(
       (d) => allow === undefined || allow.includes(d.name) || allow.includes(policyName(server, d.name))
