@@ -92,7 +92,9 @@ export interface Writer {
    */
   readonly append: (type: string, data?: unknown) => Effect.Effect<AuditEntry, AuditLogError | AuditLogClosed>
   /** Appends an event with its `_tag` as the type and its other fields as the data. */
-  readonly appendEvent: (event: { readonly _tag: string }) => Effect.Effect<AuditEntry, AuditLogError | AuditLogClosed>
+  readonly appendEvent: <Event extends { readonly _tag: string }>(
+    event: Event
+  ) => Effect.Effect<AuditEntry, AuditLogError | AuditLogClosed>
   /** Returns once every entry appended so far, by any writer of the run, is fdatasynced. */
   readonly sync: Effect.Effect<void, AuditLogError | AuditLogClosed>
   /** The last appended entry's `seq` and `hash` (call `sync` first to anchor only durable entries). */

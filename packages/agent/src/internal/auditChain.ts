@@ -137,7 +137,10 @@ export const make = (options: {
       return entry
     })
 
-  const sync = Effect.suspend(() => (closed ? Effect.fail(new AuditLogClosed({ runId })) : syncedTo(head.seq)))
+  const sync = Effect.suspend(
+    (): Effect.Effect<void, AuditLogError | AuditLogClosed> =>
+      closed ? Effect.fail(new AuditLogClosed({ runId })) : syncedTo(head.seq)
+  )
 
   const close = Effect.suspend(() => {
     if (closed) return Effect.void

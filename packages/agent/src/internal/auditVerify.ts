@@ -125,7 +125,7 @@ export const check = (
         }
         // The writer's lines are byte-for-byte canonical, so any other spelling of the same entry (an extra key,
         // a duplicate key another parser would read differently, reordered keys, whitespace, CRLF) is an edit.
-        if (scanned.text !== Json.line(entry, data, entry.hash).slice(0, -1)) {
+        if (scanned._tag !== "Line" || scanned.text !== Json.line(entry, data, entry.hash).slice(0, -1)) {
           return broken(
             line,
             "malformed",

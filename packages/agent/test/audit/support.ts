@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as AuditLog from "../../src/AuditLog.ts"
 
@@ -20,7 +21,7 @@ export const trailPath = (home: string, runId: string): string => join(home, "ru
 
 /** Runs `f` with the AuditLog of a fresh temp home. */
 export const withAudit = <A, E>(
-  f: (audit: AuditLog.Service, home: string) => Effect.Effect<A, E>,
+  f: (audit: AuditLog.Service, home: string) => Effect.Effect<A, E, Scope.Scope>,
   options: Omit<AuditLog.Options, "home"> = {}
 ) =>
   Effect.gen(function* () {
