@@ -4,7 +4,7 @@ import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import * as Run from "../src/Run.ts"
 import * as Spend from "../src/Spend.ts"
-import { harness, planTurn, reflectTurn } from "./support.ts"
+import { harness } from "./support.ts"
 
 // 1,000 tokens in and 1,000 out on every call of both members.
 const usage = { usage: { inputTokens: 1000, outputTokens: 1000 } }

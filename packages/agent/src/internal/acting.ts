@@ -119,7 +119,7 @@ export const act = (
             tool,
             params: toolCall?.params,
             reason: response.text,
-            policy: context.policy(tool)
+            policy: context.policy(tool, toolCall?.params)
           }
         ]
       })

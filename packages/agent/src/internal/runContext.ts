@@ -27,8 +27,8 @@ export interface RunContext {
   readonly toolkit: Toolkit.WithHandler<any> | undefined
   readonly memory: Memory.Service | undefined
   readonly gate: Approvals.Gate
-  /** The approval policy of each tool (the spec's, through `Approvals.policyOf`). */
-  readonly policy: (tool: string) => AgentSpec.Policy
+  /** The approval policy of a call, by tool and (for tools whose effect depends on them) parameters. */
+  readonly policy: (tool: string, params: unknown) => AgentSpec.Policy
   readonly emit: (event: AgentEvent.AgentEvent) => Effect.Effect<void>
 }
 
