@@ -165,11 +165,13 @@ export const Supervision = Schema.Struct({
   ),
   maxRestarts: Fields.withDefault(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
-    "Restarts allowed within the period before the failure escalates.",
-    3
+    "Restarts allowed within the period before the supervisor gives up (the runtime's default, OTP's 1 in 5s).",
+    1
   ),
-  within: SpecDuration.withDefault("The period maxRestarts counts over.", "1m"),
-  backoff: SpecDuration.withDefault("Delay before the first restart; doubles on each further one.", "1s")
+  within: SpecDuration.withDefault("The period maxRestarts counts over.", "5s"),
+  backoff: Schema.optionalKey(
+    SpecDuration.field("Delay before the first restart; doubles on each further one. No delay when absent.")
+  )
 }).annotate({ description: "Restart policy under the supervisor." })
 
 /** Decoded supervision settings. */
@@ -350,7 +352,7 @@ export const crossFieldIssues = (raw: unknown): ReadonlyArray<CrossFieldIssue> =
  * Defaults: description, persona and instructions `""`; goals, tools, constraints `[]`; approvals
  * `{ default: auto, irreversible: ask }`; memory `{ enabled: true, recall: 8 }`; limits `{ maxSteps: 30,
  * maxTokens: 200000, maxCostUsd: 2, timeout: 20m, stepTimeout: 2m, contextTokens: 100000, maxRepeats: 3,
- * maxStalledSteps: 10 }`; supervision `{ restart: transient, maxRestarts: 3, within: 1m, backoff: 1s }`;
+ * maxStalledSteps: 10 }`; supervision `{ restart: transient, maxRestarts: 1, within: 5s }` (the runtime's intensity, no backoff);
  * reflection `{ everySteps: 5 }`; alerts `[]`. `model` and `mixture` stay absent when not given: use
  * {@link modelsOf} for the effective models.
  */

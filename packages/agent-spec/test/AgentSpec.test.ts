@@ -44,9 +44,9 @@ describe("AgentSpec", () => {
     assert.strictEqual(ms(spec.limits.timeout), 20 * 60_000)
     assert.strictEqual(ms(spec.limits.stepTimeout), 2 * 60_000)
     assert.strictEqual(spec.supervision.restart, "transient")
-    assert.strictEqual(spec.supervision.maxRestarts, 3)
-    assert.strictEqual(ms(spec.supervision.within), 60_000)
-    assert.strictEqual(ms(spec.supervision.backoff), 1_000)
+    assert.strictEqual(spec.supervision.maxRestarts, 1)
+    assert.strictEqual(ms(spec.supervision.within), 5_000)
+    assert.isUndefined(spec.supervision.backoff)
   })
 
   it("requires a name of lowercase letters, digits and dashes", () => {
@@ -307,7 +307,7 @@ describe("AgentSpec", () => {
         spec.supervision.restart,
         spec.supervision.maxRestarts,
         ms(spec.supervision.within),
-        ms(spec.supervision.backoff)
+        ms(spec.supervision.backoff!)
       ],
       ["permanent", 0, 10_000, 2_000]
     )

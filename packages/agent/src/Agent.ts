@@ -436,7 +436,10 @@ export const behavior = (parts: Parts): Actor.Behavior<Message, State> =>
  */
 export const supervisorOf = (parts: Parts) => {
   const supervision = parts.spec.supervision
-  const backoff = Duration.toMillis(supervision.backoff) > 0 ? Schedule.exponential(supervision.backoff) : undefined
+  const backoff =
+    supervision.backoff !== undefined && Duration.toMillis(supervision.backoff) > 0
+      ? Schedule.exponential(supervision.backoff)
+      : undefined
   return Supervisor.make({
     intensity: { maxRestarts: supervision.maxRestarts, within: supervision.within },
     ...(backoff === undefined ? {} : { backoff }),

@@ -4,7 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { AgentSpec, ModelSpec } from "@troupe/agent-spec"
+import { Memory } from "@troupe/memory"
 import { Mixture, ProviderCatalog } from "@troupe/providers"
+import { Supervisor } from "@troupe/runtime"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 
@@ -38,6 +40,19 @@ describe("the provider vocabulary", () => {
 })
 
 describe("defaults the spec shows but other packages decide", () => {
+  it("supervision: the runtime's restart intensity, no backoff", () => {
+    assert.strictEqual(defaults.supervision.maxRestarts, Supervisor.defaultIntensity.maxRestarts)
+    assert.strictEqual(
+      Duration.toMillis(defaults.supervision.within),
+      Duration.toMillis(Duration.fromInputUnsafe(Supervisor.defaultIntensity.within))
+    )
+    assert.isUndefined(defaults.supervision.backoff)
+  })
+
+  it("memory: the recall size is memory's", () => {
+    assert.strictEqual(defaults.memory.recall, Memory.defaultRecallK)
+  })
+
   it("a mixture member's timeout and fallback's retries", () => {
     assert.strictEqual(Duration.toMillis(defaults.mixture!.timeout), Duration.toMillis(Mixture.defaultMemberTimeout))
     assert.strictEqual(defaults.mixture!.retries, Mixture.defaultRetries)
