@@ -131,13 +131,20 @@ export const ReflectionSettings = Schema.Struct({
 export type ReflectionSettings = typeof ReflectionSettings.Type
 
 const window = (what: string, value: number) =>
-  Fields.withDefault(Schema.Int.check(Schema.isGreaterThan(0)), `How many of the latest ${what} the metric covers.`, value)
+  Fields.withDefault(
+    Schema.Int.check(Schema.isGreaterThan(0)),
+    `How many of the latest ${what} the metric covers.`,
+    value
+  )
 
 /** A rule that raises an alert: the agent's success rate, cost per run or step latency passing a bound. */
 export const Alert = Schema.Union([
   Schema.Struct({
     metric: Fields.required(Schema.Literal("success-rate"), "The share of runs that succeeded."),
-    below: Fields.required(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), "Alert below this share."),
+    below: Fields.required(
+      Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })),
+      "Alert below this share."
+    ),
     window: window("runs", 20)
   }),
   Schema.Struct({
@@ -397,7 +404,8 @@ export const memoryNamespace = (spec: AgentSpec): string => spec.memory.namespac
 
 /**
  * The policy for a call of `tool` (a built-in name, or `SERVER.TOOL` for MCP): a per-tool override, then
- * `SERVER.*`, then `irreversible` or `default` by the tool's nature.
+ * `SERVER.*`, then `irreversible` or `default` by the tool's nature (MCP tools count as irreversible). The agent
+ * refines the last step with the call's own reversibility (an `http_fetch` POST is irreversible, a GET is not).
  */
 export const policyFor = (spec: AgentSpec, tool: string): Policy => {
   const overrides = spec.approvals.tools
@@ -407,7 +415,8 @@ export const policyFor = (spec: AgentSpec, tool: string): Policy => {
   if (dot > 0) {
     const server = overrides[`${tool.slice(0, dot)}.*`]
     if (server !== undefined) return server
-    return spec.approvals.default
+    // An MCP server's tool can do anything.
+    return spec.approvals.irreversible
   }
   return tool in ToolSpec.catalogue && ToolSpec.isIrreversible(tool as ToolSpec.ToolName)
     ? spec.approvals.irreversible

@@ -147,7 +147,8 @@ export const catalogue = {
   },
   delegate: { description: "Hand a task to another agent.", irreversible: false, options: DelegateOptions },
   ask_human: { description: "Ask a person a question and wait.", irreversible: false, options: NoOptions },
-  mcp: { description: "Tools of a Model Context Protocol server.", irreversible: false, options: McpOptions }
+  // A server's tool can do anything: irreversible unless the approvals say otherwise.
+  mcp: { description: "Tools of a Model Context Protocol server.", irreversible: true, options: McpOptions }
 } as const
 
 type Catalogue = typeof catalogue

@@ -272,6 +272,13 @@ describe("AgentSpec", () => {
     assert.strictEqual(AgentSpec.policyFor(spec, "git_push"), "deny")
     assert.strictEqual(AgentSpec.policyFor(spec, "files.write_file"), "ask")
     assert.strictEqual(AgentSpec.policyFor(spec, "files.read_file"), "auto")
+    // An MCP tool without an override counts as irreversible.
+    const plain = ok({
+      name: "b",
+      tools: [{ mcp: { server: "web", command: "x" } }],
+      approvals: { irreversible: "deny" }
+    })
+    assert.strictEqual(AgentSpec.policyFor(plain, "web.fetch"), "deny")
     assert.deepStrictEqual(
       problems({ name: "a", approvals: { default: "maybe", tools: { git_psh: "deny", "web.x": "ask" } } }),
       ['approvals.default: Unknown value "maybe"; expected one of auto, ask, deny']

@@ -1,7 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: literal ${VAR} references are the input under test
 /**
  * Mutates valid specs thousands of times (seeded, so every run is the same) and checks that the loader never
- * throws, dies or hangs: every input yields a spec or positioned problems.
+ * throws, dies or hangs: every input yields a spec or positioned problems, each printable on one line without
+ * control characters, however hostile the values put in.
  */
 
 import { readdirSync, readFileSync } from "node:fs"
@@ -54,7 +55,18 @@ const values = [
   "\t",
   "fs_read",
   "{ shell_run: { allow: 1 } }",
-  "<<: *a"
+  "<<: *a",
+  // Hostile values: terminal escapes raw and escaped, controls YAML refuses, a huge string, ${...} forms.
+  "\u001b[31mred",
+  '"\\e]0;title\\a\\e[2J"',
+  "\u0000",
+  "\u202eevil",
+  "x".repeat(20_000),
+  '"${UNSET_FUZZ:-}"',
+  "${EMPTY:-}",
+  "$${TROUPE_MODEL}",
+  "${TROUPE_MODEL}-${TROUPE_STEPS}",
+  "'${UNSET_FUZZ:-${TROUPE_MODEL}}'"
 ]
 const keys = [
   "foo",
@@ -146,6 +158,9 @@ const mutate = (source: string, random: () => number): string => {
   return lines.join("\n")
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const terminalControl = /[\u0000-\u001f\u007f-\u009f]/u
+
 const agentsDir = join(root, "agents")
 const seeds = [
   ...readdirSync(agentsDir)
@@ -193,7 +208,12 @@ describe("SpecLoader fuzz", () => {
             assert.isAtMost(problem.line, lines.length + 1, where)
             assert.isAtMost(problem.col, (lines[problem.line - 1] ?? "").length + 1, where)
             assert.isAbove(problem.message.length, 0)
+            // What reaches a terminal is one line without control characters, and short.
+            const line = SpecError.format(problem)
+            assert.notMatch(line, terminalControl, where)
+            assert.isAtMost(problem.message.length, 1_100, where)
           }
+          assert.isAtMost(error.value.errors.length, SpecError.maxReportedProblems)
         }
         assert.strictEqual(valid + invalid, 3000)
         // The mutations must exercise both outcomes, or the test proves little.

@@ -2,6 +2,7 @@
  * Test support: a `FileSystem` over the real disk (`stat` and reading opened files, which is all the loader uses),
  * `Path`, and a fixed environment, so the loader runs against real files without the Node platform package.
  */
+import { spawnSync } from "node:child_process"
 import * as NodeFs from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -94,11 +95,22 @@ const file = (fd: number, path: string): FileSystem.File => {
 /** Real `stat` and reads of opened files; every other operation is a no-op. */
 export const diskFileSystem = FileSystem.layerNoop({
   stat: (path) => Effect.try({ try: () => info(NodeFs.statSync(path)), catch: failure("stat", path) }),
-  // Opening a FIFO here would block the test run for good, which is how a test sees the loader open one.
+  // Opening a FIFO would block the test run for good, and reading /dev/zero would never end: opening anything but
+  // a regular file is a defect of the loader, reported as such.
   open: (path) =>
-    Effect.acquireRelease(Effect.try({ try: () => NodeFs.openSync(path, "r"), catch: failure("open", path) }), (fd) =>
-      Effect.sync(() => NodeFs.closeSync(fd))
-    ).pipe(Effect.map((fd) => file(fd, path)))
+    Effect.suspend(() =>
+      NodeFs.existsSync(path) && !NodeFs.statSync(path).isFile()
+        ? Effect.die(new Error(`the loader opened ${path}, which is not a regular file`))
+        : Effect.void
+    ).pipe(
+      Effect.andThen(
+        Effect.acquireRelease(
+          Effect.try({ try: () => NodeFs.openSync(path, "r"), catch: failure("open", path) }),
+          (fd) => Effect.sync(() => NodeFs.closeSync(fd))
+        )
+      ),
+      Effect.map((fd) => file(fd, path))
+    )
 })
 
 /** The disk, `Path`, and an environment of three variables. */
@@ -114,3 +126,28 @@ export const layerWithEnv = (env: Record<string, string>) =>
 
 /** A problem as `LINE:COL` for compact assertions. */
 export const at = (problem: SpecError.SpecProblem) => `${problem.line}:${problem.col}`
+
+const packageRoot = join(here, "..")
+
+/**
+ * Loads `file` with `SpecLoader.load` in a fresh Node process whose whole environment is `env` (so that
+ * `/proc/self/environ` holds exactly it), returning what the process printed: the error's lines, or `ok`.
+ */
+export const loadInChild = (
+  file: string,
+  env: Record<string, string>
+): { readonly status: number; readonly output: string } => {
+  const code = [
+    'import * as Effect from "effect/Effect"',
+    'import { SpecLoader } from "./src/index.ts"',
+    'import { diskLayer } from "./test/support.ts"',
+    "const exit = await Effect.runPromiseExit(Effect.flip(SpecLoader.load(process.argv[1])).pipe(Effect.provide(diskLayer)))",
+    'console.log(exit._tag === "Success" ? exit.value.message : "ok")'
+  ].join("\n")
+  const run = spawnSync(process.execPath, ["--input-type=module", "-e", code, file], {
+    cwd: packageRoot,
+    env,
+    encoding: "utf8"
+  })
+  return { status: run.status ?? -1, output: `${run.stdout}${run.stderr}` }
+}

@@ -2,20 +2,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { ToolSpec } from "@troupe/agent-spec"
 import * as Reversibility from "../src/Reversibility.ts"
 
-// Where this table and the spec catalogue's `irreversible` flag disagree, and why. When agent-spec changes, the
-// test fails and this list shrinks: it never hides a new disagreement.
-const knownDifferences: Record<string, string> = {
-  // The catalogue marks `mcp` reversible, so an MCP tool runs under `approvals.default`; a server's tool can do
-  // anything, so here it is irreversible unless approvals say otherwise (a catalogue change is proposed).
-  mcp: "catalogue says reversible, tools say irreversible"
-}
-
 describe("Reversibility", () => {
-  it("agrees with the spec catalogue for the default arguments, except the known differences", () => {
+  it("agrees with the spec catalogue for the default arguments", () => {
     const differences = ToolSpec.toolNames.filter(
       (name) => Reversibility.isIrreversible(name) !== ToolSpec.isIrreversible(name)
     )
-    assert.deepStrictEqual(differences, Object.keys(knownDifferences))
+    assert.deepStrictEqual(differences, [])
     assert.deepStrictEqual(Object.keys(Reversibility.table).sort(), [...ToolSpec.toolNames].sort())
   })
 

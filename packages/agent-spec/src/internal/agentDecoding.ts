@@ -18,6 +18,7 @@ import * as Excerpt from "./excerpt.ts"
 import * as Issues from "./issues.ts"
 import * as Problems from "./problems.ts"
 import * as ReadFile from "./readFile.ts"
+import * as Suggest from "./suggest.ts"
 
 /** What decoding needs from the platform. */
 export type Requirements = FileSystem.FileSystem | Path.Path
@@ -100,6 +101,26 @@ export const describe = (data: unknown): string => {
   if (Array.isArray(data)) return `the file holds a list of ${data.length} items`
   return `the file holds a ${typeof data}`
 }
+
+/**
+ * Why a map is not an agent spec (or a team file) at all, when none of its keys is a key of one or close to one:
+ * a YAML file of something else, whose keys are then not listed one "Unknown key" at a time.
+ */
+export const notASpec = (
+  data: Record<string, unknown>,
+  known: ReadonlyArray<string>,
+  what: string
+): string | undefined => {
+  const keys = Object.keys(data)
+  if (keys.length === 0 || keys.some((key) => known.includes(key) || Suggest.closest(key, known) !== undefined)) {
+    return undefined
+  }
+  return `Expected ${what}, but none of the ${keys.length} keys of this map is one of its keys (${known.join(", ")})`
+}
+
+const agentKeys = [...Object.keys(AgentSpec.AgentSpec.fields), ...Object.keys(LegacySpec.LegacySpec.fields)].filter(
+  (key, i, all) => all.indexOf(key) === i
+)
 
 /** Reads `instructionsFile` (relative to the spec's file) into `instructions`. */
 const resolveInstructions = (
@@ -224,6 +245,13 @@ export const decodeAgent = (
       return Problems.failed([
         ...prepared.problems,
         Problems.schemaError(prepared.parsed, prepared.file, [], false, message)
+      ])
+    }
+    const foreign = notASpec(prepared.data, agentKeys, "an agent spec")
+    if (foreign !== undefined) {
+      return Problems.failed([
+        ...prepared.problems,
+        Problems.schemaError(prepared.parsed, prepared.file, [], false, foreign)
       ])
     }
     const outcome = LegacySpec.isLegacy(Document.rootKeys(prepared.parsed))

@@ -26,6 +26,8 @@ export interface Parsed {
   readonly written: Map<YAML.Scalar, string>
   /** Every environment value substituted into this document. */
   readonly substitutions: Array<Excerpt.Substitution>
+  /** The string values holding `${`, found while parsing. */
+  readonly references: ReadonlyArray<YAML.Scalar>
 }
 
 /** A syntax problem found while parsing. */
@@ -64,28 +66,61 @@ export const positionAt = (parsed: Parsed, offset: number): Position => {
   return clamp({ line: low + 1, col: at - parsed.lineStarts[low]! + 1 })
 }
 
-/** The start offsets of the second and later occurrences of a scalar key in the same map. */
-const duplicateKeys = (doc: YAML.Document.Parsed): ReadonlyArray<number> => {
-  const offsets: Array<number> = []
+/**
+ * One walk of the tree: the start offsets of the second and later occurrences of a scalar key in the same map, and
+ * the string values that may hold `${VAR}` references.
+ */
+const survey = (doc: YAML.Document.Parsed) => {
+  const duplicates: Array<number> = []
+  const references: Array<YAML.Scalar> = []
   YAML.visit(doc, {
     Map: (_, map) => {
       // The parser compares scalar keys by value (`1` and `0x1` collide, `1` and `'1'` do not); so does a Set.
       const seen = new Set<unknown>()
       for (const pair of map.items) {
         if (!YAML.isScalar(pair.key)) continue
-        if (seen.has(pair.key.value)) offsets.push(pair.key.range?.[0] ?? 0)
+        if (seen.has(pair.key.value)) duplicates.push(pair.key.range?.[0] ?? 0)
         else seen.add(pair.key.value)
       }
+    },
+    Scalar: (key, node) => {
+      if (key !== "key" && typeof node.value === "string" && node.value.includes("${")) references.push(node)
     }
   })
-  return offsets
+  return { duplicates, references }
 }
 
-/** Parses YAML, keeping every syntax error (warnings are not problems). */
+// What YAML 1.2 does not allow in a stream (§5.1, c-printable): C0 controls but tab, line feed and carriage return,
+// DEL, C1 controls but NEL, and the two noncharacters U+FFFE and U+FFFF.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const unprintable = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f\ufffe\uffff]/u
+
+const codePoint = (char: string): string => `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`
+
+/**
+ * Parses YAML, keeping every syntax error (warnings are not problems).
+ *
+ * A text holding a character YAML does not allow is not parsed at all: it is one problem at that character. Such
+ * text is a binary file, `/proc/self/environ` (variables separated by NUL), or a file carrying terminal escapes,
+ * and nothing of it should reach a message.
+ */
 export const parse = (source: string): { readonly parsed: Parsed; readonly problems: ReadonlyArray<SyntaxProblem> } => {
+  const bad = unprintable.exec(source)
   // Pretty errors would append the offending source line, which may be a line of a file that is not a spec.
-  const doc = YAML.parseDocument(source, { uniqueKeys: false, prettyErrors: false })
-  const parsed: Parsed = { source, doc, lineStarts: lineStartsOf(source), written: new Map(), substitutions: [] }
+  const doc = YAML.parseDocument(bad === null ? source : "", { uniqueKeys: false, prettyErrors: false })
+  const { duplicates, references } = survey(doc)
+  const parsed: Parsed = {
+    source,
+    doc,
+    lineStarts: lineStartsOf(source),
+    written: new Map(),
+    substitutions: [],
+    references
+  }
+  if (bad !== null) {
+    const message = `Control character ${codePoint(bad[0])} is not allowed in YAML (write it as an escape in a double-quoted string); a file holding one is not a spec`
+    return { parsed, problems: [{ ...positionAt(parsed, bad.index), message }] }
+  }
   // The position is computed here rather than by the parser, whose line counter misses line breaks inside tokens
   // it skips while recovering.
   const problems = [
@@ -93,7 +128,7 @@ export const parse = (source: string): { readonly parsed: Parsed; readonly probl
       ...positionAt(parsed, error.pos[0]),
       message: Excerpt.clip(error.message.trim() || error.code, maxSyntaxMessage)
     })),
-    ...duplicateKeys(doc).map((offset) => ({ ...positionAt(parsed, offset), message: "Map keys must be unique" }))
+    ...duplicates.map((offset) => ({ ...positionAt(parsed, offset), message: "Map keys must be unique" }))
   ]
   return { parsed, problems }
 }
@@ -209,12 +244,7 @@ export const interpolate = <E, R>(
   lookup: (name: string) => Effect.Effect<string | undefined, E, R>
 ): Effect.Effect<ReadonlyArray<MissingVariable>, E, R> =>
   Effect.gen(function* () {
-    const scalars: Array<YAML.Scalar> = []
-    YAML.visit(parsed.doc, {
-      Scalar: (key, node) => {
-        if (key !== "key" && typeof node.value === "string" && node.value.includes("$")) scalars.push(node)
-      }
-    })
+    const scalars = parsed.references
     if (scalars.length === 0) return []
     const names = new Set<string>()
     for (const scalar of scalars) {

@@ -38,6 +38,10 @@ export const decodeTeam = (
       const message = `Expected a team file (a map with name and agents), but ${AgentDecoding.describe(data)}`
       return Problems.failed([...prepared.problems, Problems.schemaError(parsed, file, [], false, message)])
     }
+    const foreign = AgentDecoding.notASpec(data, Object.keys(TeamSpec.TeamSpec.fields), "a team file")
+    if (foreign !== undefined) {
+      return Problems.failed([...prepared.problems, Problems.schemaError(parsed, file, [], false, foreign)])
+    }
     const path = yield* Path.Path
     // Members are resolved from the raw document whether or not the team itself decodes, so that one problem of
     // the team file never hides those of its members.
