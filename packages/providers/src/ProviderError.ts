@@ -71,7 +71,6 @@ export const scrub = (text: string, secrets: ReadonlyArray<string>): string => {
 // Finds every window of `pieceLength` characters that occurs in the secret, and replaces each run of
 // overlapping or adjacent windows with one marker.
 const scrubPieces = (text: string, secret: string): string => {
-  if (text.length < pieceLength) return text
   const pieces = new Set<string>()
   for (let i = 0; i + pieceLength <= secret.length; i++) pieces.add(secret.slice(i, i + pieceLength))
   let out = ""

@@ -172,6 +172,23 @@ describe("ProviderError", () => {
       assert.strictEqual(plain.reason._tag === "InvalidRequestError" && plain.reason.constraint, undefined)
     })
 
+    it("scrubs secrets from the URL, the kept headers and the metadata too", () => {
+      const error = ProviderError.fromResponse({
+        ...site,
+        url: "http://x/v1/chat?key=sk-secret-key",
+        status: 500,
+        headers: { "x-request-id": "req sk-secret-key", "retry-after": "\u001b[2J3" },
+        body: JSON.stringify({ error: { message: "m", code: "sk-secret-key", type: "t sk-secret-key" } }),
+        nowMillis: 0,
+        secrets: ["sk-secret-key"]
+      })
+      assert.notInclude(JSON.stringify(error), "sk-secret-key")
+      assert.notInclude(error.message, "sk-secret-key")
+      assert.include(error.message, "http://x/v1/chat?key=[redacted]")
+      const reason = error.reason as AiError.InternalProviderError
+      assert.deepStrictEqual(reason.http?.response?.headers, { "retry-after": "3", "x-request-id": "req [redacted]" })
+    })
+
     it("scrubs secrets from bodies and descriptions", () => {
       const error = response(401, JSON.stringify({ error: { message: "bad key sk-secret-key" } }))
       assert.notInclude(JSON.stringify(error), "sk-secret-key")
@@ -257,6 +274,8 @@ describe("ProviderError", () => {
         assert.include(out, "[redacted]")
       }
       assert.strictEqual(ProviderError.scrub(`a ${key} b ${key} c`, [key]), "a [redacted] b [redacted] c")
+      // Copies side by side are one redacted run.
+      assert.strictEqual(ProviderError.scrub(`(${key}${key})`, [key]), "([redacted])")
     })
 
     it("scrub redacts any run of 8 or more characters of a secret, not shorter ones", () => {
@@ -285,6 +304,9 @@ describe("ProviderError", () => {
         assert.strictEqual(ProviderError.trimSecretPrefix(`body ${key.slice(0, n)}`, [key]), "body ")
       }
       assert.strictEqual(ProviderError.trimSecretPrefix("body ends here", [key]), "body ends here")
+      // With several secrets, the longest ending that starts any of them goes.
+      assert.strictEqual(ProviderError.trimSecretPrefix("x abcdefgh", ["abcdefgh-one", "gh-two-secret"]), "x ")
+      assert.strictEqual(ProviderError.trimSecretPrefix("x abcdefgh", ["gh-two-secret", "abcdefgh-one"]), "x ")
       assert.strictEqual(
         ProviderError.trimSecretPrefix(`ends with ${key.slice(1, 6)}`, [key]),
         `ends with ${key.slice(1, 6)}`

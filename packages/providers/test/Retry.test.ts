@@ -1,6 +1,6 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Stream } from "effect"
+import { Duration, Effect, Fiber, Random, Schedule, Stream } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import { TestClock } from "effect/testing"
 import * as OpenAiLanguageModel from "../src/OpenAiLanguageModel.ts"
@@ -95,6 +95,88 @@ describe("Retry", () => {
       const error = yield* Effect.flip(Retry.retry(Retry.policy({ maxDelay: "30 seconds" }))(long.effect))
       assert.strictEqual(long.attempts.count, 1)
       assert.strictEqual(error.reason._tag, "RateLimitError")
+    })
+  )
+
+  // The delays the policy's schedule gives for `n` consecutive failures with `error`, under a seeded Random.
+  const delaysOf = (policy: Retry.Policy, error: AiError.AiError, n: number, seed = 1) =>
+    Effect.gen(function* () {
+      const step = yield* Schedule.toStep(Retry.schedule(policy))
+      const delays: Array<number> = []
+      for (let i = 0; i < n; i++) {
+        const next = yield* Effect.result(step(0, error))
+        if (next._tag === "Failure") break
+        delays.push(Duration.toMillis(next.success[1]))
+      }
+      return delays
+    }).pipe(Random.withSeed(seed))
+
+  it.effect("without jitter, delays grow by the factor from the base, and stop after maxRetries", () =>
+    Effect.gen(function* () {
+      const policy = Retry.policy({ maxRetries: 3, base: "100 millis", factor: 3, jitter: false })
+      assert.deepStrictEqual(yield* delaysOf(policy, serverError, 10), [100, 300, 900])
+    })
+  )
+
+  it.effect("jitter scales each delay into [0.8, 1.2] of its exponential value, differently per seed", () =>
+    Effect.gen(function* () {
+      const policy = Retry.policy({ maxRetries: 2, base: "1 second", factor: 2, jitter: true })
+      const firsts: Array<number> = []
+      for (let seed = 1; seed <= 40; seed++) {
+        const [first, second] = yield* delaysOf(policy, serverError, 2, seed)
+        assert.isAtLeast(first!, 800)
+        assert.isAtMost(first!, 1200)
+        assert.isAtLeast(second!, 1600)
+        assert.isAtMost(second!, 2400)
+        firsts.push(first!)
+      }
+      assert.isTrue(firsts.some((d) => d < 950) && firsts.some((d) => d > 1050), firsts.join(", "))
+    })
+  )
+
+  it.effect("a Retry-After equal to maxDelay is waited for; the backoff never goes below it", () =>
+    Effect.gen(function* () {
+      const policy = Retry.policy({ maxRetries: 2, base: "10 millis", maxDelay: "2 seconds", jitter: false })
+      assert.isTrue(Retry.shouldRetry(policy, rateLimited(2)))
+      assert.isFalse(Retry.shouldRetry(policy, rateLimited(3)))
+      assert.deepStrictEqual(yield* delaysOf(policy, rateLimited(2), 5), [2000, 2000])
+      assert.deepStrictEqual(yield* delaysOf(policy, serverError, 5), [10, 20])
+    })
+  )
+
+  it("shouldRetry: only retryable errors, and only when their Retry-After fits", () => {
+    const policy = Retry.policy({ maxDelay: "5 seconds" })
+    assert.isTrue(Retry.shouldRetry(policy, serverError))
+    assert.isFalse(Retry.shouldRetry(policy, aiError(new AiError.AuthenticationError({ kind: "InvalidKey" }))))
+    assert.isTrue(Retry.shouldRetry(policy, rateLimited(5)))
+    assert.isFalse(Retry.shouldRetry(policy, rateLimited(6)))
+  })
+
+  it("policy fills every unset field from the default policy and keeps the set ones", () => {
+    assert.deepStrictEqual(Retry.policy(), Retry.defaultPolicy)
+    assert.deepStrictEqual(Retry.defaultPolicy, {
+      maxRetries: 3,
+      base: Duration.millis(250),
+      factor: 2,
+      maxDelay: Duration.seconds(30),
+      jitter: true
+    })
+    const custom = Retry.policy({ maxRetries: 0, base: "1 second", factor: 1.5, maxDelay: "4 seconds", jitter: false })
+    assert.deepStrictEqual(custom, {
+      maxRetries: 0,
+      base: Duration.seconds(1),
+      factor: 1.5,
+      maxDelay: Duration.seconds(4),
+      jitter: false
+    })
+    assert.strictEqual(Retry.none.maxRetries, 0)
+  })
+
+  it.effect("Retry.none runs the effect once", () =>
+    Effect.gen(function* () {
+      const { attempts, effect } = failing(serverError)
+      yield* Effect.flip(Retry.retry(Retry.none)(effect))
+      assert.strictEqual(attempts.count, 1)
     })
   )
 

@@ -496,6 +496,49 @@ describe("Mixture", () => {
       }).pipe(Effect.provide(ProviderPool.layerTest))
     )
 
+    // a and c agree (the same words); b says something else, better written than either.
+    const group = (options: { readonly a: string; readonly c: string; readonly weightC?: number }) =>
+      Effect.gen(function* () {
+        const a = yield* Scripted.make([Scripted.delayed("10 millis", Scripted.text(options.a))])
+        const b = yield* Scripted.make([
+          Scripted.delayed("20 millis", Scripted.text("The answer is definitely 41, as everyone knows."))
+        ])
+        const c = yield* Scripted.make([Scripted.delayed("30 millis", Scripted.text(options.c))])
+        const model = yield* Mixture.make({
+          members: [
+            member("a", a),
+            member("b", b),
+            member("c", c, options.weightC === undefined ? {} : { weight: options.weightC })
+          ],
+          strategy: Mixture.quorum(2)
+        })
+        const response = yield* withClock(model.generateText({ prompt: "6 x 7?" }), 30)
+        return { winner: Mixture.decisionOf(response)?.provider, text: response.text }
+      })
+
+    it.effect("the agreeing group is answered by its best member, even when it arrived last", () =>
+      Effect.gen(function* () {
+        const { winner, text } = yield* group({ a: "the answer is 42", c: "The answer is 42." })
+        assert.strictEqual(winner, "c")
+        assert.strictEqual(text, "The answer is 42.")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("equal answers in the group go to the first to arrive; an answer outside it never wins", () =>
+      Effect.gen(function* () {
+        const { winner, text } = yield* group({ a: "The answer is 42.", c: "The answer is 42." })
+        assert.strictEqual(winner, "a")
+        assert.strictEqual(text, "The answer is 42.")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("a member's weight counts in choosing the group's answer", () =>
+      Effect.gen(function* () {
+        const { winner } = yield* group({ a: "the answer is 42", c: "The answer is 42.", weightC: 0.5 })
+        assert.strictEqual(winner, "a")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
     it.effect("fails with every answer listed when no k agree", () =>
       Effect.gen(function* () {
         const a = yield* Scripted.make([Scripted.text("red")])
