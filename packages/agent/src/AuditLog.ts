@@ -6,7 +6,9 @@
  *   as group commit: appends that need it while one is in flight share the next. With `durability: "durable"`
  *   (the default) `append` returns once its line is fdatasynced; with `"written"` once the OS has it (a killed
  *   process loses nothing, a power cut may), and `sync` is the barrier to call before anything irreversible (a
- *   tool call, the run's reply). `open` and `close` always sync. Costs: `scratch/notes-audit.md`.
+ *   tool call, the run's reply). `open` and `close` always sync. Measured on 2 busy cores over ext4: a durable
+ *   append about 0.3 ms at p50 (the fdatasync, with a long tail), 0.13 ms each when 10 run at once, a written one
+ *   about 20 µs (JSON, redaction, SHA-256 and the write).
  * - **Secrets never enter it.** Before hashing, every string (object keys, agent and type too) is redacted: each
  *   occurrence of the value of every environment variable named like a secret (see {@link isSecretName}; values
  *   under 8 characters are left alone so that short common words survive), of every explicit secret, and of the
