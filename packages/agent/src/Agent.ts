@@ -47,7 +47,9 @@ import * as AgentEvents from "./AgentEvents.ts"
 import * as AgentMetrics from "./AgentMetrics.ts"
 import * as AgentModel from "./AgentModel.ts"
 import * as Alerts from "./Alerts.ts"
+import type * as ApprovalStore from "./ApprovalStore.ts"
 import * as Approvals from "./Approvals.ts"
+import type * as AuditLog from "./AuditLog.ts"
 import type * as Plan from "./Plan.ts"
 import * as Prompting from "./Prompting.ts"
 import * as Questions from "./Questions.ts"
@@ -123,6 +125,10 @@ export interface Parts {
   readonly events: AgentEvents.Service
   /** The run in progress, read by the inbox. */
   readonly current: { runId: string | undefined }
+  /** Where a run waits for approval decisions (one gate per incarnation). */
+  readonly makeGate: () => Approvals.Gate
+  /** Where each run's trail is written, when there is one. */
+  readonly audit: AuditLog.Service | undefined
 }
 
 /** Options of `make` and `prepare`. */
@@ -135,6 +141,13 @@ export interface Options {
   readonly memory?: Memory.Service | undefined
   readonly knowledgeBase?: KnowledgeBase.KnowledgeBase["Service"] | undefined
   readonly approveAsk?: boolean | undefined
+  /**
+   * Where approvals wait: in memory by default; `ApprovalStore.make(dir)` keeps them on disk, so that another
+   * process can decide them (`troupe approvals`).
+   */
+  readonly approvals?: ApprovalStore.Store | undefined
+  /** Write every run's events to its audit trail (tool calls durable before they run). */
+  readonly audit?: AuditLog.Service | undefined
 }
 
 /** The policy of a call: a per-tool override, else by how far this call's effect can be undone. */
@@ -226,7 +239,12 @@ export const prepare = (
       approveAsk: options.approveAsk ?? false,
       inbox,
       events,
-      current
+      current,
+      makeGate: () =>
+        options.approvals === undefined
+          ? Approvals.makeGate({ approveAsk: options.approveAsk ?? false })
+          : options.approvals.gate({ approveAsk: options.approveAsk ?? false }),
+      audit: options.audit
     }
   })
 
@@ -270,7 +288,28 @@ const newRunId = Effect.gen(function* () {
 })
 
 // The run's child actor: one message, the whole run; its outcome goes to the asker and then to the agent.
+// The run's context writing every event to the run's trail before publishing it: appends are written at once and
+// made durable at the context's barrier (before a tool runs, before the run answers).
+const withTrail = <A, E>(
+  audit: AuditLog.Service | undefined,
+  context: Run.RunContext,
+  run: (context: Run.RunContext) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  audit === undefined
+    ? run(context)
+    : Effect.scoped(
+        Effect.gen(function* () {
+          const trail = yield* audit.open(context.runId, context.spec.name).pipe(Effect.orDie)
+          return yield* run({
+            ...context,
+            emit: (event) => Effect.andThen(trail.appendEvent(event).pipe(Effect.orDie), context.emit(event)),
+            barrier: Effect.andThen(trail.sync.pipe(Effect.orDie), context.barrier)
+          })
+        })
+      )
+
 const runner = (
+  audit: AuditLog.Service | undefined,
   context: Run.RunContext,
   control: Run.Control,
   current: Current,
@@ -281,7 +320,7 @@ const runner = (
     protocol: Go,
     init: () => Effect.void,
     receive: () =>
-      Run.execute(context, control).pipe(
+      withTrail(audit, context, (traced) => Run.execute(traced, control)).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
           if (exit._tag === "Success") {
@@ -335,7 +374,7 @@ export const behavior = (parts: Parts): Actor.Behavior<Message, State> =>
               discard: true
             })
           )
-        return { gate: Approvals.makeGate({ approveAsk: parts.approveAsk }), emit, current: undefined }
+        return { gate: parts.makeGate(), emit, current: undefined }
       }),
     receive: (state: State, message, context) =>
       Effect.gen(function* (): Effect.fn.Return<Next.Next<State>> {
@@ -365,13 +404,18 @@ export const behavior = (parts: Parts): Actor.Behavior<Message, State> =>
               memory: parts.memory,
               gate: state.gate,
               policy: parts.policy,
-              emit: state.emit
+              emit: state.emit,
+              barrier: Effect.void
             }
             const run = yield* context
               .startChild(
-                Supervisor.actor(`run-${runId}`, runner(runContext, control, current, message.replyTo, context.self), {
-                  restart: "temporary"
-                })
+                Supervisor.actor(
+                  `run-${runId}`,
+                  runner(parts.audit, runContext, control, current, message.replyTo, context.self),
+                  {
+                    restart: "temporary"
+                  }
+                )
               )
               .pipe(Effect.orDie)
             yield* run.tell({ _tag: "Go" })

@@ -59,7 +59,7 @@ export const ModelCalled = Schema.TaggedStruct("AgentModelCalled", {
   costEstimated: Schema.Boolean,
   latencyMs: Schema.Finite,
   finishReason: Schema.String,
-  /** The model's text, cut to 2,000 characters (the full history stays in the run's record). */
+  /** The model's text (cut at 64,000 characters, far beyond any answer a step needs). */
   text: Schema.String,
   toolCalls: Schema.Array(Schema.Struct({ id: Schema.String, name: Schema.String })),
   scores: Schema.optionalKey(

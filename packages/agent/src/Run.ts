@@ -248,6 +248,7 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
         durationMs,
         answer
       })
+      yield* context.barrier
       return {
         runId: context.runId,
         answer,
@@ -269,6 +270,7 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
       ...(latest.answer === undefined ? {} : { answer: latest.answer }),
       error: { tag: error._tag, message: error.message }
     })
+    yield* context.barrier
     return yield* Effect.fail(error)
   }).pipe(
     Effect.withSpan(`invoke_agent ${context.spec.name}`, {

@@ -136,7 +136,8 @@ export const harness = (
       policy,
       memory: undefined,
       gate,
-      emit: (event) => Effect.sync(() => void events.push(event))
+      emit: (event) => Effect.sync(() => void events.push(event)),
+      barrier: Effect.void
     }
     const control: Run.Control = { cancel: Deferred.makeUnsafe<void>(), onState: () => {} }
     return { context, control, events, gate, model: scripted, notes }

@@ -50,7 +50,7 @@ const observed = (context: RunContext, step: number, toolkit: Toolkit.WithHandle
     }
     return Effect.flatMap(Clock.currentTimeMillis, (at) =>
       Effect.andThen(
-        context.emit({ _tag: "AgentToolCalled", ...base, at, params }),
+        Effect.andThen(context.emit({ _tag: "AgentToolCalled", ...base, at, params }), context.barrier),
         Effect.map(
           (toolkit.handle as any)(name, params, toolCallId, options),
           (results: Stream.Stream<any, any, any>) =>

@@ -118,7 +118,7 @@ export const run = <Response extends LanguageModel.GenerateTextResponse<any, any
       costEstimated: charges.some((c) => c.costUsd === undefined || c.estimated === true),
       latencyMs: at - started,
       finishReason: response.finishReason,
-      text: cut(response.text, 2000),
+      text: cut(response.text, 64_000),
       toolCalls: response.toolCalls.map((c) => ({ id: c.id, name: c.name })),
       ...(scores === undefined || scores.length === 0 ? {} : { scores })
     })

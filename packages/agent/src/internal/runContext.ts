@@ -30,6 +30,11 @@ export interface RunContext {
   /** The approval policy of a call, by tool and (for tools whose effect depends on them) parameters. */
   readonly policy: (tool: string, params: unknown) => AgentSpec.Policy
   readonly emit: (event: AgentEvent.AgentEvent) => Effect.Effect<void>
+  /**
+   * Returns once every event emitted so far is durable (the audit trail's barrier): awaited before a tool runs and
+   * before the run answers, so that a crash loses no entry the run has acted on.
+   */
+  readonly barrier: Effect.Effect<void>
 }
 
 /** What a run has built so far. */
