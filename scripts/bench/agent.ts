@@ -1,0 +1,352 @@
+/**
+ * `pnpm bench agent [--json]`: Troupe against the peer agent frameworks and a hand-written `fetch` loop, on one
+ * task of 10 tool steps and a final answer, against one instant fake OpenAI-compatible server.
+ *
+ * Each framework runs in a process of its own (`agent/child.ts`, runner in `agent/<name>.ts` or `agent/peers/`);
+ * the fake server (`agent/fakeServer.ts`) runs here and accounts every request to its run, with its own time.
+ *
+ * - step overhead: per run, (wall time − the server's own time over the run's requests) ÷ 10 task steps; p50 and
+ *   p99 over the runs. A framework that makes more model calls for the same task pays for them here (model calls
+ *   per run are reported beside it). Sequential runs are taken in rounds that alternate between the frameworks, so
+ *   that drift on a shared machine hits them alike.
+ * - memory: RSS sampled every 5 ms while 1,000 runs are in flight at once, after a GC; the peak, the RSS before,
+ *   and their difference.
+ * - cold start: a fresh `node` process imports the framework and runs the task; the time from its spawn to the
+ *   server receiving its first request (median of `BENCH_COLD` spawns).
+ *
+ * Peers are installed on first use into `agent/peers/node_modules` (see `agent/install.ts`); one that cannot be
+ * installed or run is reported as unavailable, with why.
+ *
+ * Environment: `BENCH_RUNS` sequential runs per framework (200), `BENCH_WARMUP` (20), `BENCH_CONCURRENT` (1000),
+ * `BENCH_COLD` (3), `BENCH_ONLY` (comma-separated names, e.g. `fetch_loop,troupe`).
+ */
+import { type ChildProcess, fork, spawn } from "node:child_process"
+import { loadavg } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { quantile, report } from "./_report.ts"
+import type { Command, Report, TimedRun } from "./agent/child.ts"
+import * as FakeServer from "./agent/fakeServer.ts"
+import { ensurePeers, peersDir, versionOf } from "./agent/install.ts"
+import { API_KEY, STEPS } from "./agent/task.ts"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const RUNS = Number(process.env.BENCH_RUNS ?? 200)
+const ROUNDS = Math.min(4, RUNS)
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 1000)
+const COLD = Number(process.env.BENCH_COLD ?? 3)
+const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim())
+
+type Group = "troupe" | "peers" | "floor"
+
+interface Framework {
+  readonly key: string
+  readonly group: Group
+  readonly label: string
+  readonly runner: string
+  /** Peer packages whose versions are reported. */
+  readonly packages: ReadonlyArray<string>
+}
+
+const frameworks: ReadonlyArray<Framework> = (
+  [
+    { key: "fetch_loop", group: "floor", label: "fetch loop", runner: join(here, "agent/fetchLoop.ts"), packages: [] },
+    {
+      key: "troupe",
+      group: "troupe",
+      label: "Troupe Run.execute",
+      runner: join(here, "agent/troupe.ts"),
+      packages: []
+    },
+    {
+      key: "langgraph",
+      group: "peers",
+      label: "LangGraph.js",
+      runner: join(peersDir, "langgraph.mjs"),
+      packages: ["@langchain/langgraph", "@langchain/openai", "@langchain/core"]
+    },
+    {
+      key: "openai_agents",
+      group: "peers",
+      label: "@openai/agents",
+      runner: join(peersDir, "openaiAgents.mjs"),
+      packages: ["@openai/agents"]
+    },
+    {
+      key: "ai_sdk",
+      group: "peers",
+      label: "Vercel ai",
+      runner: join(peersDir, "aiSdk.mjs"),
+      packages: ["ai", "@ai-sdk/openai"]
+    },
+    {
+      key: "mastra",
+      group: "peers",
+      label: "Mastra",
+      runner: join(peersDir, "mastra.mjs"),
+      packages: ["@mastra/core", "@ai-sdk/openai"]
+    }
+  ] satisfies ReadonlyArray<Framework>
+).filter((f) => only === undefined || only.includes(f.key))
+
+const childPath = join(here, "agent/child.ts")
+const loadAtStart = loadavg()
+const server = await FakeServer.start()
+const env = {
+  ...process.env,
+  OPENAI_API_KEY: API_KEY,
+  OPENAI_BASE_URL: server.baseUrl,
+  // Nothing may leave the machine: no tracing exporters, no telemetry.
+  OPENAI_AGENTS_DISABLE_TRACING: "1",
+  LANGCHAIN_TRACING_V2: "false",
+  LANGSMITH_TRACING: "false",
+  MASTRA_TELEMETRY_DISABLED: "1",
+  DO_NOT_TRACK: "1"
+}
+
+const unavailable = new Map<string, string>()
+if (frameworks.some((f) => f.group === "peers")) {
+  const problem = ensurePeers()
+  if (problem !== undefined) for (const f of frameworks) if (f.group === "peers") unavailable.set(f.key, problem)
+}
+
+// Cold starts first, while nothing else is loaded; the frameworks take turns.
+const cold = new Map<string, Array<number>>()
+const coldOnce = (f: Framework, i: number): Promise<number | string> =>
+  new Promise((resolve) => {
+    const tag = `cold.${f.key}.${i}`
+    let stderr = ""
+    const start = performance.now()
+    const child = spawn(process.execPath, [childPath, "cold", f.runner, server.baseUrl, tag], {
+      env,
+      stdio: ["ignore", "ignore", "pipe"]
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8")
+    })
+    child.on("exit", (code) => {
+      const first = server.runs.get(tag)?.firstAt
+      if (code === 0 && first !== undefined) resolve(first - start)
+      else resolve(`the cold run exited with ${code}: ${stderr.trim().split("\n").slice(-3).join(" ")}`)
+    })
+  })
+for (let i = 0; i < COLD; i++) {
+  for (const f of frameworks) {
+    if (unavailable.has(f.key)) continue
+    const result = await coldOnce(f, i)
+    if (typeof result === "string") unavailable.set(f.key, result)
+    else cold.set(f.key, [...(cold.get(f.key) ?? []), result])
+  }
+}
+
+// One measuring process per framework, started together, then driven one at a time.
+interface Worker {
+  readonly framework: Framework
+  readonly child: ChildProcess
+  readonly next: () => Promise<Report>
+}
+
+const startWorker = (f: Framework): Worker => {
+  const child = fork(childPath, ["measure", f.runner, server.baseUrl, f.key], {
+    env,
+    execArgv: ["--expose-gc"],
+    stdio: ["ignore", process.stderr, process.stderr, "ipc"]
+  })
+  const inbox: Array<Report> = []
+  const waiting: Array<(report: Report) => void> = []
+  const deliver = (report: Report) => {
+    const taker = waiting.shift()
+    if (taker === undefined) inbox.push(report)
+    else taker(report)
+  }
+  child.on("message", (message) => deliver(message as Report))
+  child.on("exit", (code) => deliver({ type: "error", message: `the process exited with ${code}` }))
+  return {
+    framework: f,
+    child,
+    next: () =>
+      new Promise((resolve) => {
+        const report = inbox.shift()
+        if (report === undefined) waiting.push(resolve)
+        else resolve(report)
+      })
+  }
+}
+
+const ask = (worker: Worker, command: Command): Promise<Report> => {
+  worker.child.send(command)
+  return worker.next()
+}
+
+const workers: Array<Worker> = []
+for (const worker of frameworks.filter((f) => !unavailable.has(f.key)).map(startWorker)) {
+  const ready = await worker.next()
+  if (ready.type === "ready") workers.push(worker)
+  else {
+    unavailable.set(worker.framework.key, ready.type === "error" ? ready.message : `unexpected ${ready.type}`)
+    worker.child.kill()
+  }
+}
+
+const sequential = new Map<string, Array<TimedRun>>()
+const wrong = new Map<string, number>()
+const fail = (worker: Worker, reason: string) => {
+  unavailable.set(worker.framework.key, reason)
+  workers.splice(workers.indexOf(worker), 1)
+  worker.child.kill()
+}
+for (let round = 0; round < ROUNDS; round++) {
+  const count = Math.floor(RUNS / ROUNDS) + (round < RUNS % ROUNDS ? 1 : 0)
+  // Rotate the order each round, so no framework always follows the same one.
+  const order = workers.map((_, i) => workers[(i + round) % workers.length]!)
+  for (const worker of order) {
+    const result = await ask(worker, { type: "seq", round, count })
+    if (result.type !== "seq") {
+      fail(worker, result.type === "error" ? result.message : `unexpected ${result.type}`)
+      continue
+    }
+    const key = worker.framework.key
+    sequential.set(key, [...(sequential.get(key) ?? []), ...result.runs])
+    wrong.set(key, (wrong.get(key) ?? 0) + result.wrongAnswers)
+  }
+}
+
+const concurrent = new Map<string, Extract<Report, { type: "conc" }>>()
+for (const worker of [...workers]) {
+  const result = await ask(worker, { type: "conc", count: CONCURRENT })
+  if (result.type === "conc") concurrent.set(worker.framework.key, result)
+  else fail(worker, result.type === "error" ? result.message : `unexpected ${result.type}`)
+}
+for (const worker of workers) worker.child.send({ type: "exit" } satisfies Command)
+const loadAtEnd = loadavg()
+await server.close()
+
+// Figures.
+const round1 = (n: number) => Math.round(n * 10) / 10
+const median = (xs: ReadonlyArray<number>) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5
+  )
+
+const figures = (f: Framework): Record<string, unknown> => {
+  const reason = unavailable.get(f.key)
+  if (reason !== undefined) return { available: false, reason }
+  const runs = sequential.get(f.key) ?? []
+  const perStep: Array<number> = []
+  const perCall: Array<number> = []
+  const calls: Array<number> = []
+  const serverUs: Array<number> = []
+  for (const run of runs) {
+    const stats = server.runs.get(run.tag)
+    if (stats === undefined) continue
+    perStep.push((run.wallUs - stats.serverUs) / STEPS)
+    perCall.push((run.wallUs - stats.serverUs) / stats.requests)
+    calls.push(stats.requests)
+    serverUs.push(stats.serverUs)
+  }
+  perStep.sort((a, b) => a - b)
+  perCall.sort((a, b) => a - b)
+  const conc = concurrent.get(f.key)
+  const versions = Object.fromEntries(f.packages.map((p) => [p, versionOf(p) ?? "missing"]))
+  return {
+    available: true,
+    ...(f.packages.length > 0 ? { versions } : {}),
+    runs: perStep.length,
+    step_overhead_us_p50: round1(quantile(perStep, 0.5)),
+    step_overhead_us_p99: round1(quantile(perStep, 0.99)),
+    call_overhead_us_p50: round1(quantile(perCall, 0.5)),
+    model_calls_per_run: round1(calls.reduce((a, b) => a + b, 0) / Math.max(1, calls.length)),
+    server_us_per_run_p50: round1(median(serverUs)),
+    wrong_answers: wrong.get(f.key) ?? 0,
+    peak_rss_mb: conc === undefined ? null : round1(conc.rssPeakMb),
+    rss_before_mb: conc === undefined ? null : round1(conc.rssBeforeMb),
+    rss_growth_mb: conc === undefined ? null : round1(conc.rssPeakMb - conc.rssBeforeMb),
+    concurrent_runs: CONCURRENT,
+    concurrent_ms: conc === undefined ? null : Math.round(conc.ms),
+    concurrent_failed: conc === undefined ? null : conc.failed + conc.wrongAnswers,
+    ...(conc?.firstError === undefined ? {} : { concurrent_first_error: conc.firstError }),
+    cold_start_ms: round1(median(cold.get(f.key) ?? [])),
+    cold_start_ms_all: (cold.get(f.key) ?? []).map(round1)
+  }
+}
+
+const all = new Map(frameworks.map((f) => [f.key, figures(f)]))
+const floor = all.get("fetch_loop")
+const floorP50 = floor?.available === true ? (floor.step_overhead_us_p50 as number) : undefined
+const floorCold = floor?.available === true ? (floor.cold_start_ms as number) : undefined
+for (const [key, entry] of all) {
+  if (entry.available !== true || floorP50 === undefined || key === "fetch_loop") continue
+  entry.ratio_to_floor_p50 = round1(((entry.step_overhead_us_p50 as number) / floorP50) * 10) / 10
+  entry.ratio_to_floor_p99 =
+    round1(((entry.step_overhead_us_p99 as number) / (floor!.step_overhead_us_p99 as number)) * 10) / 10
+}
+
+const group = (g: Group) =>
+  Object.fromEntries(frameworks.filter((f) => f.group === g).map((f) => [f.key, all.get(f.key)]))
+const json = {
+  definition: `step_overhead_us = (run wall time − fake server's own time over the run's requests) ÷ ${STEPS} task steps; p50/p99 over sequential runs. peak_rss_mb = peak RSS sampled while ${CONCURRENT} runs are in flight (rss_before_mb after a GC just before; rss_growth_mb = the difference). cold_start_ms = spawn of a fresh node process to the server receiving its first request (median).`,
+  runs: RUNS,
+  concurrent: CONCURRENT,
+  node: process.version,
+  load: { start: loadAtStart.map(round1), end: loadAtEnd.map(round1) },
+  ...(frameworks.some((f) => f.group === "troupe") ? { troupe: all.get("troupe") } : {}),
+  peers: group("peers"),
+  floor: group("floor"),
+  ...(server.stray.length > 0 ? { stray_requests: server.stray.slice(0, 10) } : {})
+}
+
+const us = (n: unknown) => (typeof n === "number" ? `${n.toFixed(0)} µs` : "–")
+const times = (n: unknown) => (typeof n === "number" ? `${n.toFixed(1)}×` : "")
+const mb = (n: unknown) => (typeof n === "number" ? `${n.toFixed(0)} MB` : "–")
+const ms = (n: unknown) => (typeof n === "number" ? `${n.toFixed(0)} ms` : "–")
+const columns = (cells: ReadonlyArray<string>, widths: ReadonlyArray<number>) =>
+  cells.map((c, i) => c.padStart(widths[i]!)).join("  ")
+const widths = [9, 9, 7, 6, 8, 9, 10, 9]
+const rows: Array<[string, string]> = [
+  ["", columns(["step p50", "step p99", "÷ floor", "calls", "RSS peak", "RSS grown", "RSS before", "cold"], widths)]
+]
+for (const f of frameworks) {
+  const e = all.get(f.key)!
+  if (e.available !== true) {
+    rows.push([f.label, `unavailable: ${e.reason}`])
+    continue
+  }
+  rows.push([
+    f.label,
+    columns(
+      [
+        us(e.step_overhead_us_p50),
+        us(e.step_overhead_us_p99),
+        f.key === "fetch_loop" ? "1.0×" : times(e.ratio_to_floor_p50),
+        String(e.model_calls_per_run),
+        mb(e.peak_rss_mb),
+        mb(e.rss_growth_mb),
+        mb(e.rss_before_mb),
+        ms(e.cold_start_ms)
+      ],
+      widths
+    )
+  ])
+}
+rows.push(["", ""])
+rows.push(["step", `(run wall − server time) ÷ ${STEPS} tool steps; ${RUNS} sequential runs per framework, in rounds`])
+rows.push(["RSS", `${CONCURRENT} concurrent runs per framework, each framework in its own process`])
+rows.push(["cold", `spawn → first request at the server, median of ${COLD}; fetch floor ${ms(floorCold)}`])
+rows.push([
+  "load",
+  `${loadAtStart.map((n) => n.toFixed(2)).join(" ")} → ${loadAtEnd.map((n) => n.toFixed(2)).join(" ")}`
+])
+for (const f of frameworks) {
+  const e = all.get(f.key)!
+  if (e.available === true && ((e.wrong_answers as number) > 0 || (e.concurrent_failed as number) > 0)) {
+    rows.push([`${f.label} errors`, `${e.wrong_answers} wrong answers, ${e.concurrent_failed} concurrent failures`])
+  }
+}
+if (server.stray.length > 0) rows.push(["stray requests", server.stray.slice(0, 3).join("; ")])
+
+report(
+  `Agent frameworks, one task of ${STEPS} tool steps against an instant fake OpenAI server (Node ${process.version})`,
+  json,
+  rows
+)
