@@ -34,6 +34,11 @@ const withClock = <A, E, R>(effect: Effect.Effect<A, E, R>, millis: number) =>
     return yield* Fiber.join(fiber)
   })
 
+// Lets every fiber that can run do so before the test looks (the clock does not move).
+const settle = Effect.gen(function* () {
+  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
+})
+
 // Losers are interrupted in the background once the mixture has decided: give that fiber its turn.
 const interrupted = (handle: Scripted.Handle) =>
   Effect.gen(function* () {
@@ -539,6 +544,49 @@ describe("Mixture", () => {
       }).pipe(Effect.provide(ProviderPool.layerTest))
     )
 
+    it.effect("a group is compared through its first answer, so it cannot drift answer by answer", () =>
+      Effect.gen(function* () {
+        // b is close to a, c is close to b but not to a: with k = 3 no group forms.
+        const a = yield* Scripted.make([Scripted.delayed("10 millis", Scripted.text("alpha beta gamma delta"))])
+        const b = yield* Scripted.make([Scripted.delayed("20 millis", Scripted.text("alpha beta gamma epsilon"))])
+        const c = yield* Scripted.make([Scripted.delayed("30 millis", Scripted.text("beta gamma epsilon zeta"))])
+        const model = yield* Mixture.make({
+          members: [member("a", a), member("b", b), member("c", c)],
+          strategy: Mixture.quorum(3, { threshold: 0.5 })
+        })
+        const error = yield* withClock(Effect.flip(model.generateText({ prompt: "q" })), 30)
+        assert.strictEqual(Mixture.failureOf(error)?.detail, "no 3 answers agreed")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("without any answer there is no disagreement to report", () =>
+      Effect.gen(function* () {
+        const a = yield* Scripted.make([Scripted.fail(new AiError.InternalProviderError({ description: "down" }))])
+        const b = yield* Scripted.make([Scripted.fail(new AiError.InternalProviderError({ description: "down" }))])
+        const model = yield* Mixture.make({ members: [member("a", a), member("b", b)], strategy: Mixture.quorum(2) })
+        const failed = Mixture.failureOf(yield* Effect.flip(model.generateText({ prompt: "q" })))!
+        assert.strictEqual(failed.detail, undefined)
+        assert.notInclude(failed.message, "agreed")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("ignores hedging: every provider starts at once", () =>
+      Effect.gen(function* () {
+        const a = yield* Scripted.make([Scripted.delayed("10 millis", Scripted.text("The answer is 42."))])
+        const b = yield* Scripted.make([Scripted.delayed("20 millis", Scripted.text("The answer is 42."))])
+        const model = yield* Mixture.make({
+          members: [member("a", a), member("b", b)],
+          strategy: Mixture.quorum(2),
+          hedge: { after: "1 second" }
+        })
+        const fiber = yield* Effect.forkChild(model.generateText({ prompt: "q" }))
+        yield* settle
+        assert.strictEqual((yield* b.requests).length, 1)
+        yield* TestClock.adjust(20)
+        assert.strictEqual((yield* Fiber.join(fiber)).text, "The answer is 42.")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
     it.effect("fails with every answer listed when no k agree", () =>
       Effect.gen(function* () {
         const a = yield* Scripted.make([Scripted.text("red")])
@@ -596,6 +644,106 @@ describe("Mixture", () => {
         const response = yield* model.generateText({ prompt: "q" })
         assert.strictEqual(response.text, "ok.")
         assert.strictEqual((yield* denied.requests).length, 1)
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+  })
+
+  describe("fallback retries", () => {
+    const down = (description: string) => Scripted.fail(new AiError.InternalProviderError({ description }))
+    const countsAt = (handle: Scripted.Handle) => Effect.map(handle.requests, (r) => r.length)
+
+    it.effect("retries a provider with exponential backoff from `backoff`, `retries` times, then moves on", () =>
+      Effect.gen(function* () {
+        const flaky = yield* Scripted.make([down("1"), down("2"), down("3"), Scripted.text("never reached.")])
+        const second = yield* Scripted.make([Scripted.text("from the second.")])
+        const model = yield* Mixture.make({
+          members: [member("flaky", flaky), member("second", second)],
+          strategy: Mixture.fallback({ retries: 2, backoff: "100 millis" })
+        })
+        const fiber = yield* Effect.forkChild(model.generateText({ prompt: "q" }))
+        const seen: Array<[number, number]> = []
+        for (const step of [99, 1, 199, 1]) {
+          yield* settle
+          seen.push([yield* countsAt(flaky), yield* countsAt(second)])
+          yield* TestClock.adjust(step)
+        }
+        yield* settle
+        seen.push([yield* countsAt(flaky), yield* countsAt(second)])
+        // At 0, 99, 100, 299 and 300 ms: retried at 100 (the backoff) and 300 (twice the backoff later).
+        assert.deepStrictEqual(seen, [
+          [1, 0],
+          [1, 0],
+          [2, 0],
+          [2, 0],
+          [3, 1]
+        ])
+        assert.strictEqual((yield* Fiber.join(fiber)).text, "from the second.")
+        const [event] = yield* (yield* ProviderPool.ProviderPool).recent(1)
+        assert.strictEqual(event?.attempts[0]?.latencyMs, 300)
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("stops retrying a provider at its first failure that is not retryable", () =>
+      Effect.gen(function* () {
+        const flaky = yield* Scripted.make([
+          down("503"),
+          Scripted.fail(new AiError.AuthenticationError({ kind: "InvalidKey" })),
+          Scripted.text("never reached.")
+        ])
+        const second = yield* Scripted.make([Scripted.text("from the second.")])
+        const model = yield* Mixture.make({
+          members: [member("flaky", flaky), member("second", second)],
+          strategy: Mixture.fallback({ retries: 3, backoff: "100 millis" })
+        })
+        const response = yield* withClock(model.generateText({ prompt: "q" }), 100)
+        assert.strictEqual(response.text, "from the second.")
+        assert.strictEqual(yield* countsAt(flaky), 2)
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("with no retries a failing provider is asked once", () =>
+      Effect.gen(function* () {
+        const flaky = yield* Scripted.make([down("503"), Scripted.text("never reached.")])
+        const second = yield* Scripted.make([Scripted.text("from the second.")])
+        const model = yield* Mixture.make({
+          members: [member("flaky", flaky), member("second", second)],
+          strategy: Mixture.fallback({ retries: 0 })
+        })
+        assert.strictEqual((yield* model.generateText({ prompt: "q" })).text, "from the second.")
+        assert.strictEqual(yield* countsAt(flaky), 1)
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("a provider that timed out is retried", () =>
+      Effect.gen(function* () {
+        const slow = yield* Scripted.make([Scripted.hang, Scripted.text("second time lucky.")])
+        const second = yield* Scripted.make([Scripted.text("from the second.")])
+        const model = yield* Mixture.make({
+          members: [member("slow", slow, { timeout: "1 second" }), member("second", second)],
+          strategy: Mixture.fallback({ retries: 1, backoff: "100 millis" })
+        })
+        const response = yield* withClock(model.generateText({ prompt: "q" }), 1100)
+        assert.strictEqual(response.text, "second time lucky.")
+        assert.strictEqual(yield* countsAt(second), 0)
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("asks in the configured order even when the pool knows a later provider is faster", () =>
+      Effect.gen(function* () {
+        const slow = yield* Scripted.make([Scripted.delayed("30 millis", Scripted.text("slow answered."))], {
+          cycle: true
+        })
+        const fast = yield* Scripted.make([Scripted.delayed("10 millis", Scripted.text("fast answered."))], {
+          cycle: true
+        })
+        const members = [member("slow", slow), member("fast", fast)]
+        // Teaches the pool both latencies.
+        const scored = yield* Mixture.make({ members, strategy: Mixture.weightedScore() })
+        yield* withClock(scored.generateText({ prompt: "q" }), 30)
+        const model = yield* Mixture.make({ members, strategy: Mixture.fallback() })
+        const response = yield* withClock(model.generateText({ prompt: "q" }), 30)
+        assert.strictEqual(response.text, "slow answered.")
+        assert.strictEqual(yield* countsAt(fast), 1)
       }).pipe(Effect.provide(ProviderPool.layerTest))
     )
   })
