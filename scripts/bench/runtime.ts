@@ -1,14 +1,15 @@
 /**
  * `pnpm bench runtime [--json]`: the actor runtime against the floor Effect itself sets (a bare Queue and a
- * fiber loop) and against xstate v5 actors, measured in the same run.
+ * fiber loop, for tells, batches and asks) and against xstate v5 actors, measured in the same run.
  */
 
 import { Actor, ActorSystem, Next, ReplyTo, Supervisor } from "@troupe/runtime"
-import { Effect, Queue, Schema } from "effect"
+import { Deferred, Effect, Exit, Queue, Schema } from "effect"
 import { createActor, emit, setup } from "xstate"
 import { quantile, report } from "./_report.ts"
 
 const MESSAGES = 1_000_000
+const BATCH = 1_000
 const ASKS = 50_000
 const SPAWNS = 100_000
 const IDLE = 20_000
@@ -57,9 +58,11 @@ const counter = Actor.make({
 const get = (ref: { ask: (f: (r: ReplyTo.ReplyTo<number>) => Msg) => Effect.Effect<number, unknown> }) =>
   ref.ask((replyTo) => ({ _tag: "Get", replyTo }))
 
+const temporary = (id: string) => Supervisor.actor(id, counter, { restart: "temporary" })
+
 const troupe = Effect.gen(function* () {
   const system = yield* ActorSystem.ActorSystem
-  const ref = yield* system.spawn("counter", counter)
+  const ref = yield* system.startChild(temporary("counter"))
 
   // throughput
   yield* Effect.forEach([1, 2], () => Effect.forEach(Array.from({ length: 10_000 }), () => ref.tell(inc)))
@@ -68,6 +71,14 @@ const troupe = Effect.gen(function* () {
   const total = yield* get(ref)
   const tellSeconds = Number(nowNs() - start) / 1e9
   if (total !== MESSAGES + 20_000) throw new Error(`lost messages: ${total}`)
+
+  // batches
+  const batch = Array.from({ length: BATCH }, () => inc)
+  start = nowNs()
+  for (let i = 0; i < MESSAGES / BATCH; i++) yield* ref.tellAll(batch)
+  const batchTotal = yield* get(ref)
+  const batchSeconds = Number(nowNs() - start) / 1e9
+  if (batchTotal !== 2 * MESSAGES + 20_000) throw new Error(`lost batched messages: ${batchTotal}`)
 
   // ask latency
   const samples: Array<number> = []
@@ -80,24 +91,24 @@ const troupe = Effect.gen(function* () {
 
   // spawn and stop
   start = nowNs()
-  for (let i = 0; i < SPAWNS; i++) {
-    yield* system.spawn(`s${i}`, counter)
-  }
-  for (let i = 0; i < SPAWNS; i++) yield* system.stop(`/s${i}`)
+  for (let i = 0; i < SPAWNS; i++) yield* system.startChild(temporary(`s${i}`))
+  for (let i = 0; i < SPAWNS; i++) yield* system.stopChild(`s${i}`)
   const spawnSeconds = Number(nowNs() - start) / 1e9
 
   // idle actors
   const before = heapAfterGc()
-  for (let i = 0; i < IDLE; i++) yield* system.spawn(`idle${i}`, counter)
+  for (let i = 0; i < IDLE; i++) yield* system.startChild(temporary(`idle${i}`))
   yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
   const bytesPerActor = (heapAfterGc() - before) / IDLE
-  for (let i = 0; i < IDLE; i++) yield* system.stop(`/idle${i}`)
+  for (let i = 0; i < IDLE; i++) yield* system.stopChild(`idle${i}`)
 
   // restart latency: failure in the handler → the new incarnation handles its first message
   const Child = Supervisor.actor("child", counter)
-  const sup = yield* system.spawnSupervisor(
-    "sup",
-    Supervisor.make({ intensity: { maxRestarts: RESTARTS * 10, within: "1 minute" }, children: [Child] })
+  const sup = yield* system.startChild(
+    Supervisor.supervisor(
+      "sup",
+      Supervisor.make({ intensity: { maxRestarts: RESTARTS * 10, within: "1 minute" }, children: [Child] })
+    )
   )
   const child = yield* sup.ref(Child)
   for (let i = 0; i < RESTARTS; i++) {
@@ -108,6 +119,7 @@ const troupe = Effect.gen(function* () {
 
   return {
     tell_msgs_per_s: MESSAGES / tellSeconds,
+    tell_batch_msgs_per_s: MESSAGES / batchSeconds,
     ask_p50_us: quantile(samples, 0.5),
     ask_p99_us: quantile(samples, 0.99),
     spawn_per_s: SPAWNS / spawnSeconds,
@@ -121,19 +133,47 @@ const troupe = Effect.gen(function* () {
 const bareQueue = Effect.gen(function* () {
   const queue = yield* Queue.bounded<number>(1024)
   let count = 0
-  const done = Promise.withResolvers<void>()
+  let done = Promise.withResolvers<void>()
+  let target = MESSAGES
   yield* Effect.forkChild(
     Effect.gen(function* () {
       while (true) {
-        yield* Queue.take(queue)
-        if (++count === MESSAGES) done.resolve()
+        const taken = yield* Queue.takeAll(queue)
+        count += taken.length
+        if (count >= target) done.resolve()
       }
     })
   )
-  const start = nowNs()
+  let start = nowNs()
   for (let i = 0; i < MESSAGES; i++) yield* Queue.offer(queue, i)
   yield* Effect.promise(() => done.promise)
-  return MESSAGES / (Number(nowNs() - start) / 1e9)
+  const tell = MESSAGES / (Number(nowNs() - start) / 1e9)
+
+  const batch = Array.from({ length: BATCH }, (_, i) => i)
+  done = Promise.withResolvers<void>()
+  target = 2 * MESSAGES
+  start = nowNs()
+  for (let i = 0; i < MESSAGES / BATCH; i++) yield* Queue.offerAll(queue, batch)
+  yield* Effect.promise(() => done.promise)
+  const tellBatch = MESSAGES / (Number(nowNs() - start) / 1e9)
+
+  // ask: a request carrying a Deferred, answered by a fiber looping on `take`
+  const requests = yield* Queue.bounded<Deferred.Deferred<number>>(1024)
+  yield* Effect.forkChild(
+    Effect.gen(function* () {
+      while (true) Deferred.doneUnsafe(yield* Queue.take(requests), Exit.succeed(1))
+    })
+  )
+  const samples: Array<number> = []
+  for (let i = 0; i < ASKS; i++) {
+    const t = nowNs()
+    const reply = Deferred.makeUnsafe<number>()
+    yield* Queue.offer(requests, reply)
+    yield* Deferred.await(reply)
+    samples.push(micros(nowNs() - t))
+  }
+  samples.sort((a, b) => a - b)
+  return { tell_msgs_per_s: tell, tell_batch_msgs_per_s: tellBatch, ask_p50_us: quantile(samples, 0.5) }
 })
 
 // ---- xstate v5 ----------------------------------------------------------------------------------------------
@@ -204,24 +244,39 @@ const ours = await Effect.runPromise(troupe)
 const peer = await xstate()
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits })
+const pct = (ratio: number) => `${fmt(ratio * 100, 1)}%`
 const figures = {
   ...ours,
-  baseline_queue_msgs_per_s: baseline,
-  tell_vs_baseline: ours.tell_msgs_per_s / baseline,
+  baseline: baseline,
+  baseline_queue_msgs_per_s: baseline.tell_msgs_per_s,
+  tell_vs_baseline: ours.tell_msgs_per_s / baseline.tell_msgs_per_s,
+  tell_batch_vs_baseline: ours.tell_batch_msgs_per_s / baseline.tell_batch_msgs_per_s,
+  ask_p50_vs_baseline: ours.ask_p50_us / baseline.ask_p50_us,
   peers: { xstate: peer },
   tell_vs_xstate: ours.tell_msgs_per_s / peer.tell_msgs_per_s,
+  spawn_vs_xstate: ours.spawn_per_s / peer.spawn_per_s,
   bytes_vs_xstate: ours.bytes_per_actor / peer.bytes_per_actor
 }
 report("runtime: Troupe actors vs a bare Queue loop vs xstate v5", figures, [
   [
     "tell msgs/s (1 actor, 1M)",
-    `${fmt(ours.tell_msgs_per_s)}   bare queue ${fmt(baseline)} (${fmt(figures.tell_vs_baseline * 100, 1)}%)   xstate ${fmt(peer.tell_msgs_per_s)}`
+    `${fmt(ours.tell_msgs_per_s)}   bare queue ${fmt(baseline.tell_msgs_per_s)} (${pct(figures.tell_vs_baseline)})   xstate ${fmt(peer.tell_msgs_per_s)} (${fmt(figures.tell_vs_xstate, 2)}x)`
+  ],
+  [
+    `tellAll msgs/s (batches of ${fmt(BATCH)})`,
+    `${fmt(ours.tell_batch_msgs_per_s)}   bare offerAll/takeAll ${fmt(baseline.tell_batch_msgs_per_s)} (${pct(figures.tell_batch_vs_baseline)})`
   ],
   [
     "ask p50 / p99 µs",
-    `${fmt(ours.ask_p50_us, 2)} / ${fmt(ours.ask_p99_us, 2)}   xstate send+emit ${fmt(peer.ask_p50_us, 2)} / ${fmt(peer.ask_p99_us, 2)}`
+    `${fmt(ours.ask_p50_us, 2)} / ${fmt(ours.ask_p99_us, 2)}   bare queue p50 ${fmt(baseline.ask_p50_us, 2)} (${fmt(figures.ask_p50_vs_baseline, 2)}x)   xstate send+emit ${fmt(peer.ask_p50_us, 2)} / ${fmt(peer.ask_p99_us, 2)}`
   ],
-  ["spawn+stop per s (100k)", `${fmt(ours.spawn_per_s)}   xstate ${fmt(peer.spawn_per_s)}`],
-  ["bytes per idle actor", `${fmt(ours.bytes_per_actor)}   xstate ${fmt(peer.bytes_per_actor)}`],
+  [
+    "spawn+stop per s (100k)",
+    `${fmt(ours.spawn_per_s)}   xstate ${fmt(peer.spawn_per_s)} (${fmt(figures.spawn_vs_xstate, 2)}x)`
+  ],
+  [
+    "bytes per idle actor",
+    `${fmt(ours.bytes_per_actor)}   xstate ${fmt(peer.bytes_per_actor)} (${fmt(figures.bytes_vs_xstate, 2)}x)`
+  ],
   ["restart µs (median)", `${fmt(ours.restart_us, 1)}   xstate: no supervision`]
 ])

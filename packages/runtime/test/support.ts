@@ -3,7 +3,16 @@
  * counting live fibers, and a fresh actor system per test.
  */
 import { Effect, Metric, PubSub, Schema } from "effect"
-import { Actor, type ActorRef, ActorSystem, type LifecycleEvent, Next, ReplyTo, Supervisor } from "../src/index.ts"
+import {
+  Actor,
+  type ActorRef,
+  ActorSystem,
+  ExitReason,
+  type LifecycleEvent,
+  Next,
+  ReplyTo,
+  Supervisor
+} from "../src/index.ts"
 
 export const Add = Schema.TaggedStruct("Add", { n: Schema.Int })
 export const Get = Schema.TaggedStruct("Get", { replyTo: ReplyTo.schema<number>() })
@@ -11,6 +20,8 @@ export const Crash = Schema.TaggedStruct("Crash", { message: Schema.String })
 export const Die = Schema.TaggedStruct("Die", {})
 export const Halt = Schema.TaggedStruct("Halt", {})
 export const Block = Schema.TaggedStruct("Block", { until: Schema.Any })
+/** Ends the incarnation with the given reason (e.g. `Shutdown`, as a supervisor that gave up does). */
+export const Quit = Schema.TaggedStruct("Quit", { reason: ExitReason.ExitReason })
 export const Divide = Schema.TaggedStruct("Divide", {
   by: Schema.Int,
   replyTo: ReplyTo.schema<number, DivisionByZero>()
@@ -19,7 +30,7 @@ export const Divide = Schema.TaggedStruct("Divide", {
 export class DivisionByZero extends Schema.TaggedError<DivisionByZero>()("DivisionByZero", {}) {}
 export class Boom extends Schema.TaggedError<Boom>()("Boom", { message: Schema.String }) {}
 
-export const CounterProtocol = Schema.Union([Add, Get, Crash, Die, Halt, Block, Divide])
+export const CounterProtocol = Schema.Union([Add, Get, Crash, Die, Halt, Block, Divide, Quit])
 export type CounterMessage = typeof CounterProtocol.Type
 
 /**
@@ -61,6 +72,8 @@ export const counter = (options?: {
           return Effect.die("defect on purpose")
         case "Halt":
           return Effect.succeed(Next.stop)
+        case "Quit":
+          return Effect.succeed({ _tag: "Stop", reason: message.reason })
         case "Block":
           return Effect.as(
             Effect.promise(() => message.until as Promise<void>),

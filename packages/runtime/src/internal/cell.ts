@@ -10,67 +10,35 @@
  */
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import type * as Actor from "../Actor.ts"
 import * as ActorError from "../ActorError.ts"
-import * as ActorRef from "../ActorRef.ts"
+import type * as ActorRef from "../ActorRef.ts"
 import * as ExitReason from "../ExitReason.ts"
 import type * as Next from "../Next.ts"
-import * as ReplyTo from "../ReplyTo.ts"
-import type * as AskTimers from "./askTimers.ts"
 import * as CellContext from "./cellContext.ts"
+import * as CellRef from "./cellRef.ts"
 import * as Core from "./core.ts"
 
-/** A request in the mailbox: the message, and the deferred its asker waits on (until `deadline`). */
-class AskEnvelope implements AskTimers.Pending {
-  readonly message: unknown
-  readonly reply: Deferred.Deferred<unknown, unknown>
-  readonly path: string
-  readonly timeoutMillis: number
-  readonly deadline: number
-  constructor(
-    message: unknown,
-    reply: Deferred.Deferred<unknown, unknown>,
-    path: string,
-    timeoutMillis: number,
-    deadline: number
-  ) {
-    this.message = message
-    this.reply = reply
-    this.path = path
-    this.timeoutMillis = timeoutMillis
-    this.deadline = deadline
-  }
-}
+type Item<M> = CellRef.Item<M>
 
-type Item<M> = M | AskEnvelope
+/** How many messages a burst handles synchronously before it yields to other fibers. */
+const fairnessBudget = 2048
 type Watcher = (terminated: Actor.Terminated) => void
-type Cause = "mailbox-full" | "stopped" | "interrupted"
-
-const defaultTimeoutMillis = Duration.toMillis(ActorRef.defaultAskTimeout)
 
 /** One actor: mailbox, incarnations, bursts, watchers. Implements the public `ActorRef`. */
-export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, Core.Parent, Core.Runnable {
-  readonly path: string
-  readonly core: Core.Core
+export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.Node, Core.Parent, Core.Runnable {
   readonly parent: Core.Parent
   readonly behavior: Actor.Behavior<M, S, E, R>
   readonly context: Context.Context<R>
-  readonly mailbox: Queue.Queue<Item<M>>
   incarnation = 0
   /** The incarnation handling messages; 0 before its `init` returned, after it ended, and once halted. */
   private live = 0
   private state: S | undefined = undefined
   /** The `ActorContext` of the current incarnation, from the start of its `init` until it ends. */
   current: CellContext.CellContext<M> | undefined = undefined
-  /** The fiber of the running burst. */
-  private burst: Fiber.Fiber<unknown, unknown> | undefined = undefined
   /** A burst is scheduled or running. */
   private busy = false
   /** Messages taken from the mailbox together; those from `next` on are not handled yet (kept across restarts). */
@@ -78,7 +46,6 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
   private next = 0
   /** The message being handled. */
   private inFlight: Item<M> | undefined = undefined
-  private terminated: ExitReason.ExitReason | undefined = undefined
   // Allocated on first use: most actors are never watched, and an idle actor should stay small.
   private watchers: Map<ActorCell<any, any, any, any>, Watcher> | undefined = undefined
   private watching: Set<ActorCell<any, any, any, any>> | undefined = undefined
@@ -88,15 +55,12 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
     parent: Core.Parent,
     path: string,
     behavior: Actor.Behavior<M, S, E, R>,
-    context: Context.Context<R>,
-    mailbox: Queue.Queue<Item<M>>
+    context: Context.Context<R>
   ) {
-    this.core = core
+    super(core, path, behavior.capacity)
     this.parent = parent
-    this.path = path
     this.behavior = behavior
     this.context = context
-    this.mailbox = mailbox
   }
 
   get protocol(): Schema.Top {
@@ -107,128 +71,18 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
     return this.terminated !== undefined
   }
 
-  // ---- ActorRef -------------------------------------------------------------------------------------------
-
-  tell(message: M): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      if (Queue.offerUnsafe(this.mailbox, message)) {
-        this.wake()
-        return Effect.void
-      }
-      if (this.terminated !== undefined) return this.deadLetter
-      return Effect.withFiber((fiber) => {
-        // The actor's own handler waiting for room in its own mailbox would wait for ever.
-        if (fiber === this.burst) return Effect.sync(() => this.dropped("mailbox-full"))
-        return Effect.map(Queue.offer(this.mailbox, message), (ok) => (ok ? this.wake() : this.dropped("stopped")))
-      })
-    })
-  }
-
-  tellAll(messages: Iterable<M>): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const rest = Queue.offerAllUnsafe(this.mailbox, messages)
-      this.wake()
-      if (rest.length === 0) return Effect.void
-      if (this.terminated !== undefined) return Effect.sync(() => this.droppedAll(rest, "stopped"))
-      return Effect.withFiber((fiber) => {
-        if (fiber === this.burst) return Effect.sync(() => this.droppedAll(rest, "mailbox-full"))
-        return Effect.map(Queue.offerAll(this.mailbox, rest), (left) => {
-          this.wake()
-          this.droppedAll(left, "stopped")
-        })
-      })
-    })
-  }
-
-  tellNow(message: M): Effect.Effect<void, ActorError.MailboxFull | ActorError.ActorStopped> {
-    return Effect.suspend((): Effect.Effect<void, ActorError.MailboxFull | ActorError.ActorStopped> => {
-      if (Queue.offerUnsafe(this.mailbox, message)) {
-        this.wake()
-        return Effect.void
-      }
-      if (this.terminated !== undefined) {
-        return Effect.andThen(this.deadLetter, Effect.fail(new ActorError.ActorStopped({ path: this.path })))
-      }
-      this.dropped("mailbox-full")
-      return Effect.fail(new ActorError.MailboxFull({ path: this.path, capacity: this.behavior.capacity }))
-    })
-  }
-
-  tellUnknown(input: unknown): Effect.Effect<void, ActorError.InvalidMessage> {
-    return Schema.decodeUnknownEffect(this.behavior.protocol as Schema.Codec<M, unknown>)(input).pipe(
-      Effect.mapError((error) => new ActorError.InvalidMessage({ path: this.path, issue: String(error.issue) })),
-      Effect.flatMap((message) => this.tell(message))
-    )
-  }
-
-  ask<A, E2 = never>(
-    make: (replyTo: ReplyTo.ReplyTo<A, E2>) => M,
-    options?: ActorRef.AskOptions
-  ): Effect.Effect<A, E2 | ActorError.AskError> {
-    return Effect.suspend(() => {
-      if (this.terminated !== undefined) return Effect.fail(new ActorError.ActorStopped({ path: this.path }))
-      const replyTo = ReplyTo.makeUnsafe<A, E2>()
-      // The asker also waits for the runtime's own failures (crash, stop, timeout), so the deferred is widened.
-      const reply = replyTo.deferred as unknown as Deferred.Deferred<A, E2 | ActorError.AskError>
-      const timeoutMillis = options?.timeout === undefined ? defaultTimeoutMillis : toMillis(options.timeout)
-      const envelope = new AskEnvelope(
-        make(replyTo),
-        reply as Deferred.Deferred<unknown, unknown>,
-        this.path,
-        timeoutMillis,
-        this.core.timers.deadline(timeoutMillis)
-      )
-      if (Queue.offerUnsafe(this.mailbox, envelope)) {
-        this.core.timers.add(envelope)
-        this.wake()
-        return Deferred.await(reply)
-      }
-      // A full mailbox: rare enough for the plain race, which also bounds the wait for room.
-      return Queue.offer(this.mailbox, envelope).pipe(
-        Effect.flatMap((ok) => {
-          if (!ok) return Effect.fail(new ActorError.ActorStopped({ path: this.path }))
-          this.wake()
-          return Deferred.await(reply)
-        }),
-        Effect.timeoutOrElse({
-          duration: timeoutMillis,
-          orElse: () => Effect.fail(new ActorError.AskTimeout({ path: this.path, timeoutMillis }))
-        })
-      )
-    })
-  }
-
-  /** Reports a message that will not be handled. */
-  private dropped(cause: Cause): void {
-    Core.emit(this.core, { _tag: "MessageDropped", path: this.path, cause, at: Core.now(this.core) })
-  }
-
-  private droppedAll(messages: ReadonlyArray<unknown>, cause: Cause): void {
-    for (let i = 0; i < messages.length; i++) this.dropped(cause)
-  }
-
-  private get deadLetter(): Effect.Effect<void> {
-    return Effect.sync(() => this.dropped("stopped"))
-  }
-
-  /** Answers or reports an item that will not be handled, because the actor stopped or was halted. */
-  private abandon(item: Item<M>, cause: "stopped" | "interrupted"): void {
-    if (item instanceof AskEnvelope) {
-      this.core.timers.cancel(item)
-      Deferred.doneUnsafe(item.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
-    } else {
-      this.dropped(cause)
-    }
+  isRunning(): boolean {
+    return this.live !== 0
   }
 
   // ---- bursts ---------------------------------------------------------------------------------------------
 
   private hasMessages(): boolean {
-    return (this.batch !== undefined && this.next < this.batch.length) || Queue.sizeUnsafe(this.mailbox) > 0
+    return (this.batch !== undefined && this.next < this.batch.length) || this.mailbox.size > 0
   }
 
   /** Schedules a burst unless one is scheduled or running, or no incarnation takes messages. */
-  private wake(): void {
+  protected wake(): void {
     if (this.live === 0 || this.busy) return
     this.busy = true
     this.core.schedule(this)
@@ -252,42 +106,70 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
     incarnation: number,
     context: CellContext.CellContext<M>
   ): Effect.Effect<ExitReason.ExitReason | undefined> {
-    return Effect.gen({ self: this }, function* () {
-      this.burst = yield* Effect.fiber
-      this.core.fibers.add(this.burst)
-      while (true) {
-        let item: Item<M>
-        if (this.batch !== undefined && this.next < this.batch.length) {
-          item = this.batch[this.next++]!
-        } else {
-          if (Queue.sizeUnsafe(this.mailbox) === 0) {
-            this.batch = undefined
-            return undefined
-          }
-          this.batch = yield* Queue.takeAll(this.mailbox)
-          this.next = 1
-          item = this.batch[0]!
-        }
-        this.inFlight = item
-        const message = item instanceof AskEnvelope ? (item.message as M) : item
-        let exit = this.behavior.receive(this.state as S, message, context) as Effect.Effect<Next.Next<S>, E>
-        // Handlers that answer synchronously return an `Exit`: read it without a trip through the fiber.
-        if (!Exit.isExit(exit)) {
-          exit = yield* Effect.exit(exit)
-          if (this.live !== incarnation) return undefined
-        }
-        const reason = outcome(exit as Exit.Exit<Next.Next<S>, E>)
-        if (reason === undefined) {
-          this.state = ((exit as Exit.Success<Next.Next<S>>).value as Next.Continue<S>).state
-          this.inFlight = undefined
-          if (item instanceof AskEnvelope) this.core.timers.cancel(item)
-          continue
-        }
-        // The incarnation ends: its children are stopped before its supervisor hears of it.
-        yield* CellContext.stopChildren(context)
-        return this.live === incarnation ? reason : undefined
-      }
+    return Effect.withFiber((fiber) => {
+      this.burst = fiber
+      this.core.fibers.add(fiber)
+      return this.drain(incarnation, context)
     })
+  }
+
+  /**
+   * The burst's loop. Handlers that answer synchronously return an `Exit`, which is read on the spot; only an
+   * asynchronous handler costs a trip through the fiber (a plain loop rather than a generator: measurably cheaper
+   * per message).
+   */
+  private drain(
+    incarnation: number,
+    context: CellContext.CellContext<M>
+  ): Effect.Effect<ExitReason.ExitReason | undefined> {
+    for (let count = 0; ; count++) {
+      // Synchronous handlers never give the fiber a chance to yield: leave room for others now and then.
+      if (count === fairnessBudget) return Effect.flatMap(Effect.yieldNow, () => this.drain(incarnation, context))
+      let item: Item<M>
+      if (this.batch !== undefined && this.next < this.batch.length) {
+        item = this.batch[this.next++]!
+      } else {
+        if (this.mailbox.size === 0) {
+          this.batch = undefined
+          return Effect.succeed(undefined)
+        }
+        this.batch = this.mailbox.takeAll()
+        this.next = 1
+        item = this.batch[0]!
+      }
+      this.inFlight = item
+      const message = item instanceof CellRef.AskEnvelope ? (item.message as M) : item
+      const handled = this.behavior.receive(this.state as S, message, context) as Effect.Effect<Next.Next<S>, E>
+      if (!Exit.isExit(handled)) {
+        return Effect.flatMap(Effect.exit(handled), (exit) => {
+          if (this.live !== incarnation) return Effect.succeed(undefined)
+          const reason = this.handled(item, exit)
+          return reason === undefined ? this.drain(incarnation, context) : this.end(incarnation, context, reason)
+        })
+      }
+      const reason = this.handled(item, handled as Exit.Exit<Next.Next<S>, E>)
+      if (reason !== undefined) return this.end(incarnation, context, reason)
+    }
+  }
+
+  /** Takes the outcome of one message: `undefined` to go on with the next one, or why the incarnation ends. */
+  private handled(item: Item<M>, exit: Exit.Exit<Next.Next<S>, E>): ExitReason.ExitReason | undefined {
+    if (Exit.isFailure(exit)) return ExitReason.fromCause(exit.cause)
+    const next = exit.value
+    if (next._tag === "Stop") return next.reason
+    this.state = next.state
+    this.inFlight = undefined
+    if (item instanceof CellRef.AskEnvelope) this.core.timers.cancel(item)
+    return undefined
+  }
+
+  /** The incarnation ends: its children are stopped before its supervisor hears of it. */
+  private end(
+    incarnation: number,
+    context: CellContext.CellContext<M>,
+    reason: ExitReason.ExitReason
+  ): Effect.Effect<ExitReason.ExitReason | undefined> {
+    return Effect.map(CellContext.stopChildren(context), () => (this.live === incarnation ? reason : undefined))
   }
 
   private burstEnded(incarnation: number, exit: Exit.Exit<ExitReason.ExitReason | undefined>): void {
@@ -319,7 +201,7 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
     this.current = undefined
     const inFlight = this.inFlight
     this.inFlight = undefined
-    if (inFlight instanceof AskEnvelope) {
+    if (inFlight instanceof CellRef.AskEnvelope) {
       this.core.timers.cancel(inFlight)
       // A handler that stops without replying answers with ActorStopped; one that fails, with ActorCrashed.
       const error = ExitReason.isAbnormal(reason)
@@ -373,32 +255,46 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
   }
 
   get halt(): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const context = this.current
-      const burst = this.burst
-      this.live = 0
-      this.state = undefined
-      this.current = undefined
-      burst?.interruptUnsafe()
-      return Effect.andThen(
-        Core.awaitEnd(burst),
-        Effect.andThen(
-          CellContext.stopChildren(context),
-          Effect.sync(() => this.abandonInFlight("interrupted"))
-        )
+    return Effect.suspend(() => this.haltNow() ?? Effect.void)
+  }
+
+  /**
+   * Ends the current incarnation; what is left to wait for (a running burst, children), or `undefined` when it
+   * is over already, which is the common case of an idle actor without children.
+   */
+  private haltNow(): Effect.Effect<void> | undefined {
+    const context = this.current
+    const burst = this.burst
+    this.live = 0
+    this.state = undefined
+    this.current = undefined
+    if (burst === undefined && context?.supervisor === undefined) {
+      this.abandonInFlight("interrupted")
+      return undefined
+    }
+    burst?.interruptUnsafe()
+    return Effect.andThen(
+      Core.awaitEnd(burst),
+      Effect.andThen(
+        CellContext.stopChildren(context),
+        Effect.sync(() => this.abandonInFlight("interrupted"))
       )
-    })
+    )
   }
 
   terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
-    return Effect.suspend(() =>
-      this.terminated !== undefined
-        ? Effect.void
-        : Effect.andThen(
-            this.halt,
-            Effect.sync(() => this.close(reason))
-          )
-    )
+    return Effect.suspend(() => {
+      if (this.terminated !== undefined) return Effect.void
+      const halting = this.haltNow()
+      if (halting === undefined) {
+        this.close(reason)
+        return Effect.void
+      }
+      return Effect.andThen(
+        halting,
+        Effect.sync(() => this.close(reason))
+      )
+    })
   }
 
   /** Ends the actor for good: refuses new messages, answers pending asks, notifies watchers. */
@@ -409,12 +305,8 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
     const batch = this.batch
     if (batch !== undefined) for (let i = this.next; i < batch.length; i++) this.abandon(batch[i]!, "stopped")
     this.batch = undefined
-    // Taking releases senders waiting for room, so this drains them too; every one is answered or reported.
-    for (let taken = Queue.takeUnsafe(this.mailbox); taken !== undefined; taken = Queue.takeUnsafe(this.mailbox)) {
-      if (!Exit.isSuccess(taken)) break
-      this.abandon(taken.value, "stopped")
-    }
-    Queue.shutdownUnsafe(this.mailbox)
+    // Closing releases senders waiting for room and hands their messages over: every one is answered or reported.
+    for (const item of this.mailbox.close()) this.abandon(item, "stopped")
     if (this.watching !== undefined) for (const target of this.watching) target.watchers?.delete(this)
     this.watching = undefined
     const terminated: Actor.Terminated = { _tag: "Terminated", path: this.path, reason }
@@ -453,7 +345,7 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
   /** Delivers a system message (e.g. `Terminated`) without blocking the caller. */
   private deliver(message: M): void {
     if (this.terminated !== undefined) return
-    if (Queue.offerUnsafe(this.mailbox, message)) {
+    if (this.mailbox.offer(message)) {
       this.wake()
       return
     }
@@ -482,17 +374,6 @@ export class ActorCell<M, S, E, R> implements ActorRef.ActorRef<M>, Core.Node, C
   }
 }
 
-/** `undefined` to go on with the next message, or why the incarnation ends. */
-const outcome = <S, E>(exit: Exit.Exit<Next.Next<S>, E>): ExitReason.ExitReason | undefined => {
-  if (Exit.isFailure(exit)) return ExitReason.fromCause(exit.cause)
-  return exit.value._tag === "Continue" ? undefined : exit.value.reason
-}
-
-const toMillis = (input: Duration.Input): number =>
-  typeof input === "number"
-    ? input
-    : Duration.toMillis(Option.getOrElse(Duration.fromInput(input), () => ActorRef.defaultAskTimeout))
-
 /** Creates an actor cell with a fresh mailbox of the behaviour's capacity. */
 export const make = <M, S, E, R>(
   core: Core.Core,
@@ -500,11 +381,7 @@ export const make = <M, S, E, R>(
   path: string,
   behavior: Actor.Behavior<M, S, E, R>,
   context: Context.Context<R>
-): Effect.Effect<ActorCell<M, S, E, R>> =>
-  Effect.map(
-    Queue.bounded<Item<M>>(behavior.capacity),
-    (mailbox) => new ActorCell(core, parent, path, behavior, context, mailbox)
-  )
+): ActorCell<M, S, E, R> => new ActorCell(core, parent, path, behavior, context)
 
 /** `true` when `ref` is a local actor of this runtime. */
 export const isCell = (ref: unknown): ref is ActorCell<any, any, any, any> => ref instanceof ActorCell

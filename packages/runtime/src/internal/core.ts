@@ -23,6 +23,8 @@ export interface Node {
   readonly incarnation: number
   /** `true` once ended for good. */
   readonly isTerminated: () => boolean
+  /** `true` while an incarnation runs: started (its `init` returned) and not ended or halted since. */
+  readonly isRunning: () => boolean
   /**
    * Starts a new incarnation and waits until its `init` has returned (a supervisor: until its children have
    * started). On failure nothing of the incarnation is left running and the node can be started again.
@@ -148,6 +150,11 @@ export class Lock {
   with<A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
     return Effect.withFiber((fiber) => {
       if (this.owner === fiber) return body
+      if (this.owner === undefined) {
+        // Taken in the same step as the release is registered: nothing can interrupt in between.
+        this.owner = fiber
+        return Effect.onExit(body, this.releaseOnExit)
+      }
       return Effect.uninterruptibleMask((restore) =>
         Effect.andThen(restore(this.acquire(fiber)), Effect.ensuring(restore(body), this.release))
       )
@@ -174,4 +181,6 @@ export class Lock {
     this.owner = next?.fiber
     next?.resume()
   })
+
+  private readonly releaseOnExit = () => this.release
 }

@@ -3,37 +3,21 @@
  * a time, restart intensity and backoff, and giving up to its own parent. Also the supervisor of the children an
  * actor starts from its context (`embedded`: it lives at the actor's path and publishes no events of its own).
  */
-import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
-import * as Result from "effect/Result"
 import type * as Actor from "../Actor.ts"
 import * as ActorError from "../ActorError.ts"
-import type * as ActorRef from "../ActorRef.ts"
 import * as ExitReason from "../ExitReason.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as Cell from "./cell.ts"
 import * as Core from "./core.ts"
 import * as Restarts from "./restarts.ts"
+import * as SupervisorRef from "./supervisorRef.ts"
 import * as Validate from "./validate.ts"
-
-interface Entry {
-  readonly id: string
-  readonly child: Supervisor.Child<any>
-  readonly context: Context.Context<any>
-  /** Started on demand rather than declared: gone when the supervisor restarts from its spec. */
-  readonly dynamic: boolean
-  /** Replaced when an ended child is started again. */
-  node: Core.Node
-  /** `ended`: a transient child that exited cleanly, kept (not running) until a restart brings it back. */
-  status: "starting" | "running" | "restarting" | "ended"
-  /** The restart this entry waits for; a later failure that covers the entry replaces it. */
-  restartToken: number
-}
 
 type Control =
   | {
@@ -42,27 +26,19 @@ type Control =
       readonly incarnation: number
       readonly reason: ExitReason.ExitReason
     }
-  | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<Entry>; readonly token: number }
+  | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<SupervisorRef.Entry>; readonly token: number }
 
 type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
 /** A running supervisor: a node to its parent, a parent to its children, and the public `SupervisorRef`. */
-export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Supervisor.SupervisorRef {
-  readonly path: string
-  readonly core: Core.Core
+export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements Core.ChildSupervisor, Core.Parent {
   readonly parent: Core.Parent
   readonly spec: Supervisor.Spec<any>
   readonly context: Context.Context<any>
   readonly embedded: boolean
   incarnation = 0
-  /** The children by id; a `Map` keeps them in start order. */
-  private entries = new Map<string, Entry>()
   private readonly control: Queue.Queue<Control>
-  private readonly lock = new Core.Lock()
   private readonly restarts: Restarts.Restarts
-  private terminated: ExitReason.ExitReason | undefined = undefined
-  /** `startChild` is accepted: an incarnation is starting or running. */
-  private accepting = false
   /** The incarnation whose control loop runs; 0 before, once halted, and once it gave up. */
   private live = 0
   private loop: Fiber.Fiber<ExitReason.ExitReason> | undefined = undefined
@@ -78,9 +54,8 @@ export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Superv
     control: Queue.Queue<Control>,
     embedded: boolean
   ) {
-    this.core = core
+    super(core, path)
     this.parent = parent
-    this.path = path
     this.spec = spec
     this.context = context
     this.control = control
@@ -89,8 +64,8 @@ export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Superv
     this.restarts = new Restarts.Restarts(spec, Validate.periodMillis(spec.intensity.within) ?? 1)
   }
 
-  isTerminated(): boolean {
-    return this.terminated !== undefined
+  isRunning(): boolean {
+    return this.live !== 0
   }
 
   childExited(node: Core.Node, incarnation: number, reason: ExitReason.ExitReason): void {
@@ -160,7 +135,7 @@ export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Superv
     })
   }
 
-  private makeChild(child: Supervisor.Child<any>, context: Context.Context<any>): Effect.Effect<Core.Node> {
+  protected makeChild(child: Supervisor.Child<any>, context: Context.Context<any>): Effect.Effect<Core.Node> {
     const path = Core.childPath(this.path, child.id)
     return Effect.map(makeNode(this.core, this, path, child, context), (node) => {
       this.core.registry.set(path, node)
@@ -222,131 +197,6 @@ export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Superv
         )
       )
     })
-  }
-
-  // ---- SupervisorRef ----------------------------------------------------------------------------------------
-
-  ref<M>(child: Supervisor.ActorChild<M, any>): Effect.Effect<ActorRef.ActorRef<M>, ActorError.ActorNotFound> {
-    return Effect.suspend(() => {
-      const node = this.entries.get(child.id)?.node
-      return node !== undefined && Cell.isCell(node) && node.behavior === child.behavior && !node.isTerminated()
-        ? Effect.succeed(node as ActorRef.ActorRef<M>)
-        : Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, child.id) }))
-    })
-  }
-
-  supervisor(id: string): Effect.Effect<Supervisor.SupervisorRef, ActorError.ActorNotFound> {
-    return Effect.suspend(() => {
-      const node = this.entries.get(id)?.node
-      return node instanceof SupervisorNode && !node.isTerminated()
-        ? Effect.succeed(node)
-        : Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
-    })
-  }
-
-  startChild<M, R>(child: Supervisor.ActorChild<M, R>): Effect.Effect<ActorRef.ActorRef<M>, ActorError.StartError, R>
-  startChild<R>(child: Supervisor.SupervisorChild<R>): Effect.Effect<Supervisor.SupervisorRef, ActorError.StartError, R>
-  startChild(child: Supervisor.Child<any>): Effect.Effect<any, ActorError.StartError, any> {
-    return Effect.flatMap(Effect.context<any>(), (context) => this.add(child, context))
-  }
-
-  /** Checks the whole spec, then registers the child, starts it and waits for its `init`. */
-  private add(
-    child: Supervisor.Child<any>,
-    context: Context.Context<any>
-  ): Effect.Effect<Core.Node, ActorError.StartError> {
-    const refused = Validate.child(this.path, child)
-    if (refused !== undefined) return Effect.fail(refused)
-    return this.lock.with(
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen({ self: this }, function* () {
-          if (this.terminated !== undefined || !this.accepting) {
-            return yield* new ActorError.ActorStopped({ path: this.path })
-          }
-          const path = Core.childPath(this.path, child.id)
-          if (this.entries.has(child.id) || this.core.registry.has(path)) {
-            return yield* new ActorError.ActorNameTaken({ path })
-          }
-          const node = yield* this.makeChild(child, context)
-          const entry: Entry = {
-            id: child.id,
-            child,
-            context,
-            dynamic: true,
-            node,
-            status: "starting",
-            restartToken: 0
-          }
-          this.entries.set(child.id, entry)
-          const exit = yield* Effect.exit(restore(node.start))
-          if (Exit.isSuccess(exit)) {
-            entry.status = "running"
-            return node
-          }
-          if (this.entries.get(child.id) === entry) this.entries.delete(child.id)
-          yield* node.terminate(initFailure(exit.cause))
-          return yield* Effect.failCause(exit.cause)
-        })
-      )
-    )
-  }
-
-  restartChild(
-    id: string
-  ): Effect.Effect<void, ActorError.ActorNotFound | ActorError.ChildInitFailed | ActorError.ActorStopped> {
-    return this.lock.with(
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen({ self: this }, function* () {
-          if (this.terminated !== undefined || !this.accepting) {
-            return yield* new ActorError.ActorStopped({ path: this.path })
-          }
-          const entry = this.entries.get(id)
-          if (entry === undefined) return yield* new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) })
-          if (entry.status !== "ended") return
-          entry.node = yield* this.makeChild(entry.child, entry.context)
-          entry.status = "starting"
-          const exit = yield* Effect.exit(restore(entry.node.start))
-          if (Exit.isSuccess(exit)) {
-            entry.status = "running"
-            return
-          }
-          entry.status = "ended"
-          yield* entry.node.terminate(initFailure(exit.cause))
-          return yield* Effect.failCause(exit.cause)
-        })
-      )
-    )
-  }
-
-  stopChild(id: string): Effect.Effect<void, ActorError.ActorNotFound> {
-    return Core.detached(this.core, this.stopChildNow(id))
-  }
-
-  private stopChildNow(id: string): Effect.Effect<void, ActorError.ActorNotFound> {
-    return this.lock.with(
-      Effect.uninterruptible(
-        Effect.suspend(() => {
-          const entry = this.entries.get(id)
-          if (entry === undefined) {
-            return Effect.fail(new ActorError.ActorNotFound({ path: Core.childPath(this.path, id) }))
-          }
-          this.entries.delete(id)
-          return entry.node.terminate(ExitReason.shutdown)
-        })
-      )
-    )
-  }
-
-  get children(): Effect.Effect<ReadonlyArray<Supervisor.ChildInfo>> {
-    return Effect.sync(() =>
-      [...this.entries.values()].map((e) => ({
-        id: e.id,
-        path: e.node.path,
-        kind: e.child._tag === "SupervisorChild" ? "supervisor" : "actor",
-        restart: e.child.restart,
-        running: e.status === "running"
-      }))
-    )
   }
 
   // ---- the control loop -------------------------------------------------------------------------------------
@@ -420,7 +270,7 @@ export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Superv
 
   /** Starts `entries` in order, each after the previous one's `init`; a child failing to start is a failure. */
   private restart(
-    entries: ReadonlyArray<Entry>,
+    entries: ReadonlyArray<SupervisorRef.Entry>,
     incarnation: number,
     restore: Restore
   ): Effect.Effect<ExitReason.ExitReason | undefined> {
@@ -434,14 +284,17 @@ export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Superv
           entry.status = "running"
           continue
         }
-        return yield* this.failure(entry, initFailure(exit.cause))
+        return yield* this.failure(entry, SupervisorRef.initFailure(exit.cause))
       }
       return undefined
     })
   }
 
   /** Counts the exit of `entry` against the intensity, then gives up or schedules the restart its strategy says. */
-  private failure(entry: Entry, reason: ExitReason.ExitReason): Effect.Effect<ExitReason.ExitReason | undefined> {
+  private failure(
+    entry: SupervisorRef.Entry,
+    reason: ExitReason.ExitReason
+  ): Effect.Effect<ExitReason.ExitReason | undefined> {
     return Effect.gen({ self: this }, function* () {
       const now = Core.now(this.core)
       const path = entry.node.path
@@ -500,7 +353,7 @@ export class SupervisorNode implements Core.ChildSupervisor, Core.Parent, Superv
     )
   }
 
-  private affectedBy(entry: Entry): Array<Entry> {
+  private affectedBy(entry: SupervisorRef.Entry): Array<SupervisorRef.Entry> {
     switch (this.spec.strategy) {
       case "one-for-one":
         return [entry]
@@ -536,7 +389,7 @@ export const makeNode = (
   context: Context.Context<any>
 ): Effect.Effect<Core.Node> =>
   child._tag === "ActorChild"
-    ? Cell.make(core, parent, path, child.behavior as Actor.Behavior<any, any, any, any>, context)
+    ? Effect.succeed(Cell.make(core, parent, path, child.behavior as Actor.Behavior<any, any, any, any>, context))
     : make(core, parent, path, child.spec, context, false)
 
 /** Creates (but does not start) a supervisor node; its declared children are made when it starts. */
@@ -556,7 +409,3 @@ export const make = (
 /** Makes the supervisor of the children an actor starts from its context (`Core.MakeChildSupervisor`). */
 export const makeChildSupervisor: Core.MakeChildSupervisor = (core, actor, flags, context) =>
   make(core, actor, actor.path, { ...flags, children: [] }, context, true)
-
-/** Why a child failed to start: the reason inside its `ChildInitFailed`, or the cause itself. */
-const initFailure = (cause: Cause.Cause<ActorError.ChildInitFailed>): ExitReason.ExitReason =>
-  Result.match(Cause.findError(cause), { onSuccess: (error) => error.reason, onFailure: ExitReason.fromCause })
