@@ -1,13 +1,18 @@
-import { mkdtempSync, writeFileSync } from "node:fs"
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: literal ${VAR} references are the input under test
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { SpecError, SpecLoader } from "@troupe/agent-spec"
 import * as Console from "effect/Console"
 import * as Command from "effect/cli/Command"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Validate from "../src/commands/Validate.ts"
 import { CliExit, ExitCode } from "../src/ExitCode.ts"
+import { troupe } from "./troupe.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-validate-"))
 const file = (name: string, text: string) => {
@@ -24,6 +29,15 @@ const legacy = file(
 const bad = file("bad.yaml", "name: Bad Name\nlimits: { maxStep: 3 }\n")
 const broken = file("broken.yaml", "name: x\ntools: [fs_read\nlimits:\n  maxSteps: 3\n")
 const team = file("team.yaml", "name: crew\nagents: [good.yaml, legacy.yaml]\n")
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const terminalControl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u
+const fakeKey = "sk-test-FAKE0123456789abcdefghijklmnopqrstuv"
+
+const exitCode = (exit: Exit.Exit<unknown, unknown>) => {
+  if (exit._tag === "Success") return ExitCode.succeeded
+  const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+  return error?._tag === "Fail" && error.error instanceof CliExit ? error.error.code : -1
+}
 
 /** Runs `validate ARGS...` and returns what it printed and how it ended. */
 const run = (args: ReadonlyArray<string>) =>
@@ -130,5 +144,114 @@ describe("troupe validate", () => {
       assert.strictEqual(out.length, 10)
       assert.match(out[9]!, /team\.yaml: ok \(team web-team, 8 agents and a manager\)$/)
     })
+  )
+
+  it.effect("reports a file that is not a regular file, or is too large, in one line, with exit code 2", () =>
+    Effect.gen(function* () {
+      const fifo = join(dir, "pipe.yaml")
+      assert.strictEqual(spawnSync("mkfifo", [fifo]).status, 0)
+      const folder = join(dir, "folder.yaml")
+      mkdirSync(folder)
+      const large = file("large.yaml", `name: a\n# ${"x".repeat(SpecLoader.maxFileBytes)}\n`)
+      const missing = join(dir, "nowhere.yaml")
+      const { out, err, exit } = yield* run([good, "/dev/zero", fifo, folder, large, missing])
+      assert.deepStrictEqual(out, [`${good}: ok`])
+      assert.deepStrictEqual(err, [
+        "/dev/zero:1:1: Cannot read /dev/zero: it is a character device, not a regular file",
+        `${fifo}:1:1: Cannot read ${fifo}: it is a FIFO (named pipe), not a regular file`,
+        `${folder}:1:1: Cannot read ${folder}: it is a directory, not a regular file`,
+        `${large}:1:1: Cannot read ${large}: it is 524,299 bytes, over the limit of 524,288 bytes`,
+        `${missing}:1:1: Cannot read ${missing}: no such file`
+      ])
+      assert.strictEqual(exitCode(exit), ExitCode.badInput)
+      const crew = file("special-crew.yaml", `name: crew\nagents: [good.yaml, /dev/zero, ${fifo}]\n`)
+      const members = yield* run([crew])
+      assert.deepStrictEqual(members.err, [
+        `${crew}:2:21: Cannot read agent spec /dev/zero: it is a character device, not a regular file`,
+        `${crew}:2:32: Cannot read agent spec ${fifo}: it is a FIFO (named pipe), not a regular file`
+      ])
+      assert.strictEqual(exitCode(members.exit), ExitCode.badInput)
+    })
+  )
+
+  it.effect(
+    "bounds its output: a list of 100k wrong items prints fifty problems and a count",
+    () =>
+      Effect.gen(function* () {
+        const items = file("items.yaml", `name: a\ngoals: [${Array.from({ length: 100_000 }, () => "1").join(", ")}]\n`)
+        const { err, exit } = yield* run([items])
+        assert.strictEqual(err.length, SpecError.maxReportedProblems + 1)
+        assert.strictEqual(err[0], `${items}:2:9: Expected string, got 1`)
+        assert.strictEqual(err[SpecError.maxReportedProblems], `${items}: and 99950 more problems`)
+        assert.strictEqual(exitCode(exit), ExitCode.badInput)
+      }),
+    60_000
+  )
+
+  it.effect("prints no terminal control sequence from a file or a file name", () =>
+    Effect.gen(function* () {
+      const osc = file("osc.yaml", 'name: a\n"\\e]0;pwned\\a": 1\n')
+      const named = file("name\u001b[2J.yaml", "name: a\n")
+      const { out, err } = yield* run([osc, named])
+      for (const line of [...out, ...err]) assert.notMatch(line, terminalControl)
+      assert.match(err[0]!, /Unknown key "\\x1b\]0;pwned\\x07"/)
+      assert.strictEqual(out[0], `${dir}/name\\x1b[2J.yaml: ok`)
+    })
+  )
+
+  it.live.skipIf(!existsSync("/proc/self/environ"))(
+    "never prints the environment: /proc/self/environ and a .env as members, ${VAR} holding a key",
+    () =>
+      Effect.gen(function* () {
+        file(".env", `OPENAI_API_KEY=${fakeKey}\n`)
+        const crew = file("environ-crew.yaml", "name: crew\nagents: [/proc/self/environ, .env]\n")
+        const strategy = file(
+          "strategy.yaml",
+          "name: a\nmixture:\n  strategy: ${SOME_SECRET}\n  providers: [{ provider: openai, model: m }]\n"
+        )
+        const env = { TROUPE_FAKE_SECRET: fakeKey, SOME_SECRET: `${fakeKey}-2` }
+        const run = yield* troupe(["validate", crew, strategy], env)
+        assert.strictEqual(run.code, ExitCode.badInput, run.stderr)
+        const lines = run.stderr.trimEnd().split("\n")
+        assert.deepStrictEqual(
+          lines.map((line) =>
+            line.replace(/:\d+:\d+: /, ": ").replace(/ \(write it as .*| but the file .*|; expected .*/, "")
+          ),
+          [
+            "/proc/self/environ: Control character U+0000 is not allowed in YAML",
+            `${dir}/.env: Expected an agent spec (a map of keys such as name, persona, tools),`,
+            `${strategy}: Unknown value \${SOME_SECRET}`
+          ]
+        )
+        for (const value of [fakeKey, process.env.PATH ?? "/usr/bin"])
+          assert.notInclude(`${run.stdout}${run.stderr}`, value)
+      }),
+    30_000
+  )
+
+  it.live(
+    "exits 130 when interrupted with Ctrl-C in the middle of a run",
+    () =>
+      Effect.gen(function* () {
+        const keys = Array.from({ length: 20_000 }, (_, i) => `        K${i}: v${i}\n`).join("")
+        const big = file("keys.yaml", `name: big\ntools:\n  - shell_run:\n      env:\n${keys}`)
+        const files = Array.from({ length: 400 }, () => big)
+        let signalled = false
+        const run = yield* troupe(
+          ["validate", ...files],
+          {},
+          {
+            // Interrupt once the first file is reported: hundreds are still to come.
+            onStdout: (child) => {
+              if (!signalled) child.kill("SIGINT")
+              signalled = true
+            }
+          }
+        )
+        assert.isTrue(signalled)
+        assert.strictEqual(run.code, 130, run.stderr)
+        assert.isBelow(run.stdout.trimEnd().split("\n").length, files.length)
+      }),
+    60_000
   )
 })
