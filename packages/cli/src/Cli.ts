@@ -10,7 +10,10 @@ import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Approvals from "./commands/Approvals.ts"
+import * as Audit from "./commands/Audit.ts"
 import * as Prompt from "./commands/Prompt.ts"
+import * as RunCommand from "./commands/Run.ts"
 import * as Validate from "./commands/Validate.ts"
 import { CliExit, ExitCode } from "./ExitCode.ts"
 
@@ -88,4 +91,7 @@ export const command = Command.make(
         timeout
       })
     })
-).pipe(Command.withDescription("Troupe: autonomous agents on Effect"), Command.withSubcommands([Validate.command]))
+).pipe(
+  Command.withDescription("Troupe: autonomous agents on Effect"),
+  Command.withSubcommands([Validate.command, RunCommand.command, Audit.command, Approvals.command])
+)
