@@ -25,7 +25,7 @@ import { type AgentSpec, ToolSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory, MemoryTools } from "@troupe/memory"
 import type { ProviderConfig, ProviderPool } from "@troupe/providers"
 import { Actor, type ActorError, type ActorRef, ActorSystem, Next, ReplyTo, Supervisor } from "@troupe/runtime"
-import { Tools, Workspace } from "@troupe/tools"
+import { Delegation, ToolError, Tools, Workspace } from "@troupe/tools"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Toolkit from "effect/ai/Toolkit"
 import * as Cause from "effect/Cause"
@@ -148,7 +148,27 @@ export interface Options {
   readonly approvals?: ApprovalStore.Store | undefined
   /** Write every run's events to its audit trail (tool calls durable before they run). */
   readonly audit?: AuditLog.Service | undefined
+  /** Where `delegate` hands tasks (see `delegationTo`); agents whose spec lists `delegate` need it. */
+  readonly delegation?: Delegation.Service | undefined
 }
+
+/**
+ * A `Delegation` over agents found by name when a task is handed over (so a team's agents can delegate to each
+ * other, whatever order they were made in): the named agent runs the task and its answer is the result.
+ */
+export const delegationTo = (find: (name: string) => Agent | undefined): Delegation.Service => ({
+  delegate: (agent, task) =>
+    Effect.suspend(() => {
+      const target = find(agent)
+      if (target === undefined) {
+        return Effect.fail(new ToolError.DelegationFailed({ agent, reason: "the team has no such agent" }))
+      }
+      return Effect.mapBoth(target.run(task), {
+        onSuccess: (result) => result.answer,
+        onFailure: (error) => new ToolError.DelegationFailed({ agent, reason: error.message })
+      })
+    })
+})
 
 /** The policy of a call: a per-tool override, else by how far this call's effect can be undone. */
 const policyWith =
@@ -204,7 +224,13 @@ export const prepare = (
       const decide = (name: string, params: unknown) => policy(name, params)
       toolset = yield* Tools.toolkit(builtinTools(spec), {
         needsApproval: ({ name, params }) => decide(name, params) !== "auto"
-      }).pipe(Effect.provideService(Workspace.Workspace, workspace.value), Effect.provide(Questions.layer(inbox)))
+      }).pipe(
+        Effect.provideService(Workspace.Workspace, workspace.value),
+        Effect.provide(Questions.layer(inbox)),
+        Effect.provide(
+          options.delegation === undefined ? Layer.empty : Layer.succeed(Delegation.Delegation, options.delegation)
+        )
+      )
       policy = policyWith(spec, toolset)
       kits.push(yield* toolset.toolkit.pipe(Effect.provide(toolset.layer)))
     }
