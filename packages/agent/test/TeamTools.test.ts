@@ -8,6 +8,7 @@ import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
 import { ActorSystem } from "@troupe/runtime"
 import { Workspace } from "@troupe/tools"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Agent from "../src/Agent.ts"
 import * as AgentEvents from "../src/AgentEvents.ts"
@@ -31,7 +32,7 @@ const services = Layer.mergeAll(
   workspace
 )
 
-describe("delegate", () => {
+describe("delegate and ask_human", () => {
   it.live("an agent hands a task to another and gets its answer as the tool's result", () =>
     Effect.gen(function* () {
       const team = new Map<string, Agent.Agent>()
@@ -60,6 +61,31 @@ describe("delegate", () => {
       const prompts = yield* managerModel.prompts
       assert.include(JSON.stringify(prompts[2]!.content.at(-1)), '"result":"1 2 3"')
       assert.strictEqual((yield* workerModel.requests).length, 3)
+    }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
+  it.live("ask_human waits for an Answer; the answer is the tool's result", () =>
+    Effect.gen(function* () {
+      const model = yield* Scripted.make([
+        planTurn("ask"),
+        callTurn({ name: "ask_human", params: { question: "Which branch?" } }),
+        Scripted.text("Using main"),
+        reflectTurn("done", { answer: "main" })
+      ])
+      const agent = yield* Agent.make(spec({ name: "asker", tools: ["ask_human"] }), { model: model.languageModel })
+      const running = yield* Effect.forkChild(agent.run("pick a branch"))
+      let status = yield* agent.status
+      while (status.pendingQuestions.length === 0) {
+        yield* Effect.sleep("5 millis")
+        status = yield* agent.status
+      }
+      assert.strictEqual(status.state, "awaiting-answer")
+      assert.strictEqual(status.pendingQuestions[0]!.question, "Which branch?")
+      yield* agent.answer(status.pendingQuestions[0]!.questionId, "main")
+      const result = yield* Fiber.join(running)
+      assert.strictEqual(result.answer, "main")
+      const prompts = yield* model.prompts
+      assert.include(JSON.stringify(prompts[2]!.content.at(-1)), "main")
     }).pipe(Effect.scoped, Effect.provide(services))
   )
 })
