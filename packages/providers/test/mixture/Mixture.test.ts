@@ -4,7 +4,6 @@ import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Tool from "effect/ai/Tool"
 import * as Toolkit from "effect/ai/Toolkit"
 import * as Clock from "effect/Clock"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
@@ -13,38 +12,7 @@ import * as TestClock from "effect/testing/TestClock"
 import * as Mixture from "../../src/mixture/Mixture.ts"
 import * as ProviderPool from "../../src/mixture/ProviderPool.ts"
 import * as Scripted from "../../src/testing/ScriptedLanguageModel.ts"
-
-const member = (
-  provider: string,
-  handle: Scripted.Handle,
-  options: { readonly weight?: number; readonly timeout?: Duration.Input; readonly model?: string } = {}
-): Mixture.Member => ({
-  provider,
-  model: options.model ?? `${provider}-model`,
-  languageModel: handle.languageModel,
-  ...(options.weight === undefined ? {} : { weight: options.weight }),
-  ...(options.timeout === undefined ? {} : { timeout: options.timeout })
-})
-
-// Runs `effect` in a fiber while the test clock moves forward by `millis`, then joins it.
-const withClock = <A, E, R>(effect: Effect.Effect<A, E, R>, millis: number) =>
-  Effect.gen(function* () {
-    const fiber = yield* Effect.forkChild(effect)
-    yield* TestClock.adjust(millis)
-    return yield* Fiber.join(fiber)
-  })
-
-// Lets every fiber that can run do so before the test looks (the clock does not move).
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
-})
-
-// Losers are interrupted in the background once the mixture has decided: give that fiber its turn.
-const interrupted = (handle: Scripted.Handle) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 100 && (yield* handle.interruptions) === 0; i++) yield* Effect.yieldNow
-    return yield* handle.interruptions
-  })
+import { interrupted, member, settle, withClock } from "./support.ts"
 
 const good = "Paris is the capital of France. It has been the seat of government for centuries."
 

@@ -63,10 +63,7 @@ export const toAiError = (failed: MixtureError.MixtureFailed, method: string): A
   const encoded = Result.getOrUndefined(encodeFailure(failed))
   const reasons = reasonsByError.get(failed) ?? []
   const first = reasons[0]
-  const alike =
-    first !== undefined &&
-    reasons.length === failed.failures.length &&
-    reasons.every((r) => r !== undefined && r._tag === first._tag)
+  const alike = first !== undefined && reasons.every((r) => r !== undefined && r._tag === first._tag)
   const base: AiError.AiErrorReason = alike ? first : new AiError.UnknownError({ description: failed.message })
   const withMetadata = Result.getOrUndefined(
     Result.flatMap(encodeReason(base), (e) => {

@@ -140,7 +140,6 @@ export const decide = (
         }
         pending--
         fibers.delete(event.index)
-        let accepted = false
         if (
           Exit.isFailure(event.exit) &&
           !Cause.hasFails(event.exit.cause) &&
@@ -155,12 +154,11 @@ export const decide = (
           if (rejected !== undefined && rules.screens) {
             Attempts.reject(records[event.index]!, candidate, rejected)
           } else {
-            accepted = true
             winner = tally(candidate)
           }
         }
         // A failed or rejected sequential attempt hands over to the next provider at once.
-        if (!accepted && sequential && winner === undefined && launched < members.length) {
+        if (sequential && winner === undefined && launched < members.length) {
           yield* launch
           pending++
         }
@@ -224,8 +222,9 @@ const launchOrder = (
   const slowestFirst = rules.order === "slowest-first"
   const key = (i: number) => {
     const expected = pool.expectedLatency(members[i]!.provider)
-    if (expected === undefined) return slowestFirst ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY
+    if (expected === undefined) return Number.NEGATIVE_INFINITY
     return slowestFirst ? -expected : expected
   }
-  return indices.sort((a, b) => key(a) - key(b) || a - b)
+  // A stable sort: equal keys keep the configured order.
+  return indices.sort((a, b) => key(a) - key(b))
 }
