@@ -8,7 +8,8 @@
  * run stops with exit code 3, the request stays in `$TROUPE_HOME/approvals` (`troupe approvals`), unless `--wait`
  * keeps it waiting for a decision made there from another shell.
  *
- * Output: one line per step, tool call and approval (sanitised for the terminal), then the answer and a summary;
+ * Output: one line per step, tool call and approval (sanitised for the terminal), with, on a terminal, a status
+ * line redrawn below them (step, tokens, cost, goals, approvals waiting); then the answer and a summary;
  * with `--json`, the last line is `{ runId, status, steps, usage, costUsd, error? }`. Exit codes: 0 done, 1 failed,
  * 2 bad input (spec errors are printed positioned), 3 waiting for an approval, 4 budget exceeded.
  */
@@ -33,6 +34,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { CliExit, ExitCode } from "../ExitCode.ts"
+import * as LiveView from "../LiveView.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 
 /** The options of `troupe run`. */
@@ -167,6 +169,9 @@ export const run = (input: Input) =>
         ...(Option.isSome(memory) ? { memory: memory.value } : {}),
         ...(Option.isSome(knowledgeBase) ? { knowledgeBase: knowledgeBase.value } : {})
       })
+      // On a terminal, event lines scroll above a status line redrawn in place; elsewhere, plain lines.
+      const live = process.stdout.isTTY === true && !input.json
+      let stats = LiveView.empty
       const waiting = Deferred.makeUnsafe<{ readonly runId: string; readonly approvalId: string }>()
       let runId = ""
       const watcher = yield* Effect.forkChild(
@@ -174,7 +179,15 @@ export const run = (input: Input) =>
           Effect.gen(function* () {
             if (event._tag === "AgentRunStarted") runId = event.runId
             const text = describe(event)
-            if (text !== undefined && !input.json) yield* line(text)
+            if (live) {
+              stats = LiveView.update(stats, event)
+              yield* Effect.sync(() => {
+                const status = LiveView.statusLine(stats, process.stdout.columns ?? 100)
+                process.stdout.write(
+                  `${LiveView.clear}${text === undefined ? "" : `${TerminalText.sanitize(text)}\n`}${status}`
+                )
+              })
+            } else if (text !== undefined && !input.json) yield* line(text)
             if (event._tag !== "AgentApprovalRequested") return
             if (interactive) {
               const approved = yield* askAtTerminal(`Approve ${event.tool} ${short(event.params, 400)}?`)
@@ -193,6 +206,7 @@ export const run = (input: Input) =>
         Effect.map(Deferred.await(waiting), (pending) => ({ _tag: "Waiting" as const, pending }))
       )
       yield* Fiber.interrupt(watcher)
+      if (live) yield* Effect.sync(() => process.stdout.write(LiveView.clear))
       if (outcome._tag === "Waiting") {
         const status = yield* agent.status
         const result = jsonOf(outcome.pending.runId, "awaiting-approval", status.spend)
