@@ -90,6 +90,14 @@ const frameworks: ReadonlyArray<Framework> = (
 ).filter((f) => only === undefined || only.includes(f.key))
 
 const childPath = join(here, "agent/child.ts")
+// Where the benchmark's own time goes, in seconds.
+const seconds: Record<string, number> = {}
+let mark = performance.now()
+const lap = (phase: string) => {
+  const now = performance.now()
+  seconds[phase] = Math.round((now - mark) / 100) / 10
+  mark = now
+}
 const loadAtStart = loadavg()
 const server = await FakeServer.start()
 const env = {
@@ -109,6 +117,7 @@ if (frameworks.some((f) => f.group === "peers")) {
   const problem = ensurePeers()
   if (problem !== undefined) for (const f of frameworks) if (f.group === "peers") unavailable.set(f.key, problem)
 }
+lap("install")
 
 // Cold starts first, while nothing else is loaded; the frameworks take turns.
 const cold = new Map<string, Array<number>>()
@@ -124,7 +133,9 @@ const coldOnce = (f: Framework, i: number): Promise<number | string> =>
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8")
     })
+    const timer = setTimeout(() => child.kill(), 120_000)
     child.on("exit", (code) => {
+      clearTimeout(timer)
       const first = server.runs.get(tag)?.firstAt
       if (code === 0 && first !== undefined) resolve(first - start)
       else resolve(`the cold run exited with ${code}: ${stderr.trim().split("\n").slice(-3).join(" ")}`)
@@ -139,11 +150,14 @@ for (let i = 0; i < COLD; i++) {
   }
 }
 
+lap("cold_start")
+
 // One measuring process per framework, started together, then driven one at a time.
 interface Worker {
   readonly framework: Framework
   readonly child: ChildProcess
-  readonly next: () => Promise<Report>
+  /** The child's next report; an error report if none comes within `seconds`. */
+  readonly next: (seconds: number) => Promise<Report>
 }
 
 const startWorker = (f: Framework): Worker => {
@@ -164,29 +178,39 @@ const startWorker = (f: Framework): Worker => {
   return {
     framework: f,
     child,
-    next: () =>
+    next: (seconds) =>
       new Promise((resolve) => {
         const report = inbox.shift()
-        if (report === undefined) waiting.push(resolve)
-        else resolve(report)
+        if (report !== undefined) return resolve(report)
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(taker), 1)
+          resolve({ type: "error", message: `no answer within ${seconds} s` })
+        }, seconds * 1000)
+        const taker = (report: Report) => {
+          clearTimeout(timer)
+          resolve(report)
+        }
+        waiting.push(taker)
       })
   }
 }
 
-const ask = (worker: Worker, command: Command): Promise<Report> => {
+const ask = (worker: Worker, command: Command, seconds: number): Promise<Report> => {
   worker.child.send(command)
-  return worker.next()
+  return worker.next(seconds)
 }
 
 const workers: Array<Worker> = []
 for (const worker of frameworks.filter((f) => !unavailable.has(f.key)).map(startWorker)) {
-  const ready = await worker.next()
+  const ready = await worker.next(300)
   if (ready.type === "ready") workers.push(worker)
   else {
     unavailable.set(worker.framework.key, ready.type === "error" ? ready.message : `unexpected ${ready.type}`)
     worker.child.kill()
   }
 }
+
+lap("load_and_warm_up")
 
 const sequential = new Map<string, Array<TimedRun>>()
 const wrong = new Map<string, number>()
@@ -200,7 +224,7 @@ for (let round = 0; round < ROUNDS; round++) {
   // Rotate the order each round, so no framework always follows the same one.
   const order = workers.map((_, i) => workers[(i + round) % workers.length]!)
   for (const worker of order) {
-    const result = await ask(worker, { type: "seq", round, count })
+    const result = await ask(worker, { type: "seq", round, count }, 300)
     if (result.type !== "seq") {
       fail(worker, result.type === "error" ? result.message : `unexpected ${result.type}`)
       continue
@@ -211,18 +235,22 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
+lap("sequential")
+
 const concurrent = new Map<string, Extract<Report, { type: "conc" }>>()
 for (const worker of [...workers]) {
-  const result = await ask(worker, { type: "conc", count: CONCURRENT })
+  const result = await ask(worker, { type: "conc", count: CONCURRENT }, 900)
   if (result.type === "conc") concurrent.set(worker.framework.key, result)
   else fail(worker, result.type === "error" ? result.message : `unexpected ${result.type}`)
 }
 for (const worker of workers) worker.child.send({ type: "exit" } satisfies Command)
+lap("concurrent")
 const loadAtEnd = loadavg()
 await server.close()
 
 // Figures.
 const round1 = (n: number) => Math.round(n * 10) / 10
+const round2 = (n: number) => Math.round(n * 100) / 100
 const median = (xs: ReadonlyArray<number>) =>
   quantile(
     [...xs].sort((a, b) => a - b),
@@ -237,6 +265,7 @@ const figures = (f: Framework): Record<string, unknown> => {
   const perCall: Array<number> = []
   const calls: Array<number> = []
   const serverUs: Array<number> = []
+  let streamed = 0
   for (const run of runs) {
     const stats = server.runs.get(run.tag)
     if (stats === undefined) continue
@@ -244,6 +273,7 @@ const figures = (f: Framework): Record<string, unknown> => {
     perCall.push((run.wallUs - stats.serverUs) / stats.requests)
     calls.push(stats.requests)
     serverUs.push(stats.serverUs)
+    streamed += stats.streamed
   }
   perStep.sort((a, b) => a - b)
   perCall.sort((a, b) => a - b)
@@ -258,12 +288,14 @@ const figures = (f: Framework): Record<string, unknown> => {
     call_overhead_us_p50: round1(quantile(perCall, 0.5)),
     model_calls_per_run: round1(calls.reduce((a, b) => a + b, 0) / Math.max(1, calls.length)),
     server_us_per_run_p50: round1(median(serverUs)),
+    streams: streamed > 0,
     wrong_answers: wrong.get(f.key) ?? 0,
     peak_rss_mb: conc === undefined ? null : round1(conc.rssPeakMb),
     rss_before_mb: conc === undefined ? null : round1(conc.rssBeforeMb),
     rss_growth_mb: conc === undefined ? null : round1(conc.rssPeakMb - conc.rssBeforeMb),
     concurrent_runs: CONCURRENT,
     concurrent_ms: conc === undefined ? null : Math.round(conc.ms),
+    concurrent_cpu_ms: conc === undefined ? null : Math.round(conc.cpuMs),
     concurrent_failed: conc === undefined ? null : conc.failed + conc.wrongAnswers,
     ...(conc?.firstError === undefined ? {} : { concurrent_first_error: conc.firstError }),
     cold_start_ms: round1(median(cold.get(f.key) ?? [])),
@@ -277,9 +309,8 @@ const floorP50 = floor?.available === true ? (floor.step_overhead_us_p50 as numb
 const floorCold = floor?.available === true ? (floor.cold_start_ms as number) : undefined
 for (const [key, entry] of all) {
   if (entry.available !== true || floorP50 === undefined || key === "fetch_loop") continue
-  entry.ratio_to_floor_p50 = round1(((entry.step_overhead_us_p50 as number) / floorP50) * 10) / 10
-  entry.ratio_to_floor_p99 =
-    round1(((entry.step_overhead_us_p99 as number) / (floor!.step_overhead_us_p99 as number)) * 10) / 10
+  entry.ratio_to_floor_p50 = round2((entry.step_overhead_us_p50 as number) / floorP50)
+  entry.ratio_to_floor_p99 = round2((entry.step_overhead_us_p99 as number) / (floor!.step_overhead_us_p99 as number))
 }
 
 const group = (g: Group) =>
@@ -290,6 +321,7 @@ const json = {
   concurrent: CONCURRENT,
   node: process.version,
   load: { start: loadAtStart.map(round1), end: loadAtEnd.map(round1) },
+  seconds,
   ...(frameworks.some((f) => f.group === "troupe") ? { troupe: all.get("troupe") } : {}),
   peers: group("peers"),
   floor: group("floor"),

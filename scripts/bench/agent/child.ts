@@ -33,6 +33,7 @@ export type Report =
       readonly rssBeforeMb: number
       readonly rssPeakMb: number
       readonly ms: number
+      readonly cpuMs: number
       readonly failed: number
       readonly wrongAnswers: number
       readonly firstError: string | undefined
@@ -71,6 +72,8 @@ const measure = async () => {
     if (answer.trim() !== ANSWER) throw new Error(`unexpected answer: ${JSON.stringify(answer).slice(0, 200)}`)
   }
   await send({ type: "ready", loadMs, warmupMs: performance.now() - warmupStart })
+  // The benchmark ended (or died) without saying `exit`.
+  process.on("disconnect", () => process.exit(0))
 
   process.on("message", async (command: Command) => {
     switch (command.type) {
@@ -97,10 +100,12 @@ const measure = async () => {
         }
         const sampler = setInterval(sample, 5)
         const start = performance.now()
+        const cpu = process.cpuUsage()
         const settled = await Promise.allSettled(
           Array.from({ length: command.count }, (_, i) => runner.run(`${name}.c${i}`))
         )
         const ms = performance.now() - start
+        const { user, system } = process.cpuUsage(cpu)
         sample()
         clearInterval(sampler)
         const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected")
@@ -110,6 +115,7 @@ const measure = async () => {
           rssBeforeMb: before / MB,
           rssPeakMb: peak / MB,
           ms,
+          cpuMs: (user + system) / 1000,
           failed: failures.length,
           wrongAnswers,
           firstError: failures[0] === undefined ? undefined : describe(failures[0].reason)
