@@ -15,11 +15,13 @@ export interface Candidate<Row> {
   readonly row: Row
 }
 
-// Maps the values onto 0..1 (lowest to highest); a single positive value maps to 1.
-const range = (values: ReadonlyArray<number>) => {
-  const lo = Math.min(...values)
-  const hi = Math.max(...values)
-  return (x: number) => (hi > lo ? (x - lo) / (hi - lo) : x > 0 ? 1 : 0)
+// Maps the values a search gave onto 0..1 (lowest to highest); when they are all equal, a positive value maps to 1
+// (a lone match is the best match) and anything else to 0.
+const range = (values: ReadonlyArray<number | undefined>) => {
+  const given = values.filter((x): x is number => x !== undefined)
+  const lo = Math.min(...given)
+  const hi = Math.max(...given)
+  return (x: number | undefined) => (x === undefined ? 0 : hi > lo ? (x - lo) / (hi - lo) : x > 0 ? 1 : 0)
 }
 
 /**
@@ -27,8 +29,9 @@ const range = (values: ReadonlyArray<number>) => {
  *
  * Relative score fusion: each search's scores are min-max normalised over the candidates, so neither scale
  * dominates (raw BM25 is unbounded; cosine of short texts bunches in a narrow band). On the labelled set of
- * `pnpm bench memory` this beat both max-normalised BM25 and reciprocal rank fusion. A candidate one search did
- * not return counts as that search's lowest score.
+ * `pnpm bench memory` this beat both max-normalised BM25 and reciprocal rank fusion. A candidate a search did not
+ * score (`undefined`) gets 0 for it, and the normalisation spans only the candidates it scored. (Recall gives a
+ * candidate one search did not return a raw score: 0 for BM25, its exact cosine for the vector.)
  */
 export const fuse = <Row>(
   candidates: ReadonlyArray<Candidate<Row>>,
@@ -36,12 +39,12 @@ export const fuse = <Row>(
 ): Array<{ readonly candidate: Candidate<Row>; readonly scores: Scores }> => {
   const w = options.weights
   const weightSum = w.vector + w.bm25 + w.recency + w.importance
-  const normVector = range(candidates.map((c) => c.cosine ?? 0))
-  const normBm25 = range(candidates.map((c) => c.bm25 ?? 0))
+  const normVector = range(candidates.map((c) => c.cosine))
+  const normBm25 = range(candidates.map((c) => c.bm25))
   const scored = candidates.map((c) => {
     const components = {
-      vector: c.cosine === undefined ? 0 : normVector(c.cosine),
-      bm25: c.bm25 === undefined ? 0 : normBm25(c.bm25),
+      vector: normVector(c.cosine),
+      bm25: normBm25(c.bm25),
       recency: options.halfLifeMs > 0 ? 0.5 ** (Math.max(0, options.now - c.createdAt) / options.halfLifeMs) : 1,
       importance: clamp01(c.importance)
     }
