@@ -72,7 +72,8 @@ export interface Options {
 
 const session = (options: Options | undefined): Problems.Session => ({
   maxFileBytes: options?.maxFileBytes ?? maxFileBytes,
-  substitutions: []
+  substitutions: [],
+  reads: new Map()
 })
 
 /** Reads the file being loaded; failing to is its one problem, at 1:1. */

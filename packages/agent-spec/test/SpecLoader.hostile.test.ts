@@ -12,7 +12,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import { SpecError, SpecLoader } from "../src/index.ts"
-import { at, diskLayer, layerWithEnv, loadInChild } from "./support.ts"
+import { at, diskLayer, layerWithEnv, loadInChild, opened } from "./support.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-hostile-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -323,6 +323,22 @@ describe("SpecLoader on hostile input", () => {
           "Expected a value with a length of at least 1, got a list"
         ]
       )
+    })
+  )
+
+  it.effect("reads and decodes a file named many times once", () =>
+    Effect.gen(function* () {
+      const member = write("once-member.yaml", "name: m\n")
+      const prompt = write("once-prompt.md", `${"Be brief. ".repeat(40_000)}\n`)
+      const entries = Array.from({ length: 2_000 }, (_, i) =>
+        i % 2 === 0 ? "  - once-member.yaml" : `  - { name: i${i}, instructionsFile: once-prompt.md }`
+      )
+      const team = write("once-team.yaml", `name: t\nagents:\n${entries.join("\n")}\n`)
+      const error = yield* failure(SpecLoader.load(team))
+      assert.deepStrictEqual([opened.get(member), opened.get(prompt)], [1, 1])
+      // Every file member after the first has the name of the first.
+      assert.strictEqual(error.errors.length + error.omitted, 999)
+      assert.strictEqual(error.errors[0]?.message, 'Agent name "m" is already used in this team (at agents.0)')
     })
   )
 })

@@ -92,6 +92,9 @@ const file = (fd: number, path: string): FileSystem.File => {
   } as unknown as FileSystem.File
 }
 
+/** How many times the loader opened each path, for tests that check a file is read once. */
+export const opened = new Map<string, number>()
+
 /** Real `stat` and reads of opened files; every other operation is a no-op. */
 export const diskFileSystem = FileSystem.layerNoop({
   stat: (path) => Effect.try({ try: () => info(NodeFs.statSync(path)), catch: failure("stat", path) }),
@@ -109,7 +112,10 @@ export const diskFileSystem = FileSystem.layerNoop({
           (fd) => Effect.sync(() => NodeFs.closeSync(fd))
         )
       ),
-      Effect.map((fd) => file(fd, path))
+      Effect.map((fd) => {
+        opened.set(path, (opened.get(path) ?? 0) + 1)
+        return file(fd, path)
+      })
     )
 })
 

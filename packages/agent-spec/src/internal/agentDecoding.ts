@@ -82,17 +82,20 @@ export const readReferenced = (
   at: Document.Position & { readonly file: string },
   session: Problems.Session
 ): Effect.Effect<Result.Result<string, Problems.Problem>, never, FileSystem.FileSystem> =>
-  ReadFile.read(target, session.maxFileBytes).pipe(
-    Effect.mapError(
-      (failure): Problems.Problem => ({
-        _tag: "SpecFileError",
-        ...at,
-        reason: failure.reason,
-        message: `Cannot read ${what} ${Excerpt.path(target)}: ${failure.detail}`
-      })
-    ),
-    Effect.result
-  )
+  Effect.gen(function* () {
+    let read = session.reads.get(target)
+    if (read === undefined) {
+      read = yield* Effect.result(ReadFile.read(target, session.maxFileBytes))
+      session.reads.set(target, read)
+    }
+    if (Result.isSuccess(read)) return Result.succeed(read.success)
+    return Result.fail<Problems.Problem>({
+      _tag: "SpecFileError",
+      ...at,
+      reason: read.failure.reason,
+      message: `Cannot read ${what} ${Excerpt.path(target)}: ${read.failure.detail}`
+    })
+  })
 
 /** How a document that is not a map is described, without quoting any of it: it may be any file at all. */
 export const describe = (data: unknown): string => {

@@ -6,10 +6,12 @@
  * and fifty error objects.
  */
 import * as Effect from "effect/Effect"
+import type * as Result from "effect/Result"
 import * as SpecError from "../SpecError.ts"
 import * as Document from "./document.ts"
 import * as Excerpt from "./excerpt.ts"
 import type * as Issues from "./issues.ts"
+import type * as ReadFile from "./readFile.ts"
 
 interface At {
   readonly file: string
@@ -41,6 +43,11 @@ export interface Session {
   readonly maxFileBytes: number
   /** Every environment value substituted into any document of this load. */
   readonly substitutions: Array<Excerpt.Substitution>
+  /**
+   * Each file referred to, read once per load: a team file of half a megabyte can name the same large member or
+   * `instructionsFile` tens of thousands of times.
+   */
+  readonly reads: Map<string, Result.Result<string, ReadFile.ReadFailure>>
 }
 
 /** A failed outcome. */

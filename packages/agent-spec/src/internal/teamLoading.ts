@@ -69,6 +69,7 @@ export const decodeTeam = (
         : []
     const problems: Array<Problems.Problem> = [...prepared.problems, ...teamProblems]
     const notices: Array<Problems.Notice> = []
+    const members = new Map<string, AgentSpec.AgentSpec | undefined>()
     const resolve = (entry: unknown, at: ReadonlyArray<PropertyKey>) =>
       Effect.gen(function* () {
         if (Predicate.isObject(entry)) {
@@ -85,8 +86,12 @@ export const decodeTeam = (
           problems.push(read.failure)
           return undefined
         }
+        // A file named twice is decoded once, and its problems and notices are reported once.
+        const known = members.get(target)
+        if (known !== undefined) return known
         const member = yield* AgentDecoding.prepare(read.success, target, session)
         const outcome = yield* AgentDecoding.decodeAgent(member, session)
+        members.set(target, outcome.value)
         problems.push(...outcome.problems)
         notices.push(...outcome.notices)
         return outcome.value
@@ -119,7 +124,7 @@ export const decodeTeam = (
       agents.push(spec)
     }
     // A delegate tool may only name agents of this team.
-    const members = [...names.keys()]
+    const memberNames = [...names.keys()]
     for (const [name, { at, spec }] of names) {
       for (const target of ToolSpec.find(spec.tools, "delegate")?.agents ?? []) {
         if (!names.has(target)) {
@@ -129,7 +134,7 @@ export const decodeTeam = (
               file,
               at,
               false,
-              `Agent ${Excerpt.literal(name)} delegates to ${Excerpt.literal(target)}, which is not in this team${Suggest.didYouMean(target, members)}`
+              `Agent ${Excerpt.literal(name)} delegates to ${Excerpt.literal(target)}, which is not in this team${Suggest.didYouMean(target, memberNames)}`
             )
           )
         }
