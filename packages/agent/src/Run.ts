@@ -16,6 +16,7 @@
  */
 import { createHash } from "node:crypto"
 import { AgentSpec } from "@troupe/agent-spec"
+import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -93,6 +94,27 @@ export const digestOf = (spec: AgentSpec.AgentSpec): Effect.Effect<string> =>
       .update(JSON.stringify(Schema.encodeSync(AgentSpec.AgentSpec)(spec)))
       .digest("hex")
   )
+
+/** Episodes older than this are consolidated into lessons when a run ends. */
+export const consolidateAfter = Duration.days(7)
+
+// Old episodes of the agent become lessons (the memory package's consolidation, with the agent's model), so that
+// memory grows by what was learned rather than by every step. A failure only costs the consolidation.
+const consolidate = (context: RunContext): Effect.Effect<void> => {
+  const memory = context.memory
+  if (memory === undefined || !context.spec.memory.enabled) return Effect.void
+  return memory
+    .consolidate({
+      namespace: AgentSpec.memoryNamespace(context.spec),
+      olderThan: consolidateAfter,
+      agent: context.spec.name
+    })
+    .pipe(
+      Effect.provideService(LanguageModel.LanguageModel, context.model),
+      Effect.asVoid,
+      Effect.catch((error) => Effect.logWarning(`memory: consolidation failed: ${error.message}`))
+    )
+}
 
 /** Runs the state machine to its end. */
 export const execute = (context: RunContext, control: Control): Effect.Effect<RunResult, RunFailure> =>
@@ -235,6 +257,7 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
       Effect.onInterrupt(() => Effect.forEach(episodes, Fiber.interrupt, { discard: true }))
     )
     yield* Effect.forEach(episodes, Fiber.join, { discard: true })
+    yield* consolidate(context)
     const ended = yield* Clock.currentTimeMillis
     const durationMs = ended - started
     if (exit._tag === "Success") {

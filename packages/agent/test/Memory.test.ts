@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Memory, MemoryRecord } from "@troupe/memory"
 import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
+import * as TestClock from "effect/testing/TestClock"
 import * as Run from "../src/Run.ts"
 import { harness, planTurn, reflectTurn, spec } from "./support.ts"
 
@@ -89,6 +90,47 @@ describe("memory in a run", () => {
           const prompts = yield* h.model.prompts
           assert.notInclude(JSON.stringify(prompts[0]!.content), "something to recall")
           assert.strictEqual(yield* memory.count({ agent: "tester" }), 1)
+        })
+      ),
+    60_000
+  )
+
+  it.effect(
+    "when a run ends, week-old episodes are consolidated into a lesson with the agent's model",
+    () =>
+      withMemory((memory) =>
+        Effect.gen(function* () {
+          yield* memory.remember({
+            agent: "tester",
+            namespace: "tester",
+            kind: "episode",
+            text: "Tried npm test: it failed"
+          })
+          yield* memory.remember({
+            agent: "tester",
+            namespace: "tester",
+            kind: "episode",
+            text: "Ran migrations, then it passed"
+          })
+          yield* TestClock.adjust("8 days")
+          const h = yield* harness(
+            [
+              planTurn("a"),
+              Scripted.text("done"),
+              reflectTurn("done", { answer: "done" }),
+              Scripted.text("Run the migrations before npm test.")
+            ],
+            { spec: spec({ memory: { recall: 0 } }), tools: false }
+          )
+          yield* Run.execute({ ...h.context, memory }, h.control)
+          const lessons = yield* memory.list({ agent: "tester", kinds: ["lesson"] })
+          assert.deepStrictEqual(
+            lessons.map((l) => l.text),
+            ["Run the migrations before npm test."]
+          )
+          assert.strictEqual(lessons[0]!.provenance.length, 2)
+          // This run's own episode is new: it stays an episode.
+          assert.strictEqual((yield* memory.list({ agent: "tester", kinds: ["episode"] })).length, 1)
         })
       ),
     60_000
