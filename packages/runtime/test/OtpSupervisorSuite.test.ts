@@ -12,14 +12,16 @@
  * significant children with auto_shutdown.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Duration, Effect, type PubSub, Schedule } from "effect"
+import { type Duration, Effect, type PubSub, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import {
+  Actor,
   type ActorError,
   type ActorRef,
   ActorSystem,
   ExitReason,
   type LifecycleEvent,
+  Next,
   Supervisor
 } from "../src/index.ts"
 import { type CounterMessage, counter, get, is, untilEvent, withSystem } from "./support.ts"
@@ -85,6 +87,13 @@ const terminate = (
       (e): e is LifecycleEvent.LifecycleEvent =>
         e.path === ref.path && (e._tag === "ActorRestarted" || e._tag === "ActorTerminated")
     )
+  })
+
+/** The parked actor at `/sup_test/id`. */
+const lookupParked = (id: string) =>
+  Effect.gen(function* () {
+    const system = yield* ActorSystem.ActorSystem
+    return (yield* Effect.orDie(system.lookupUnknown(`/sup_test/${id}`))) as ActorRef.ActorRef<"park">
   })
 
 /** The counter at `path`, found through the system. */
@@ -555,23 +564,30 @@ describe("OTP supervisor_SUITE", () => {
     withSystem(
       Effect.gen(function* () {
         const log: Array<string> = []
-        const { sup, events } = yield* startLink(
-          flags("one-for-all", 3),
-          ["a", "b", "c"].map((id) => child(id, "permanent", counter({ log })))
-        )
+        // Children parked in a handler log when they are halted: halting goes last started first, starting in order.
+        const parked = (id: string) =>
+          Actor.make({
+            protocol: Schema.Literal("park"),
+            init: () => Effect.sync(() => void log.push(`init ${id}`)),
+            receive: (state) =>
+              Effect.as(
+                Effect.onInterrupt(Effect.never, () => Effect.sync(() => log.push(`halt ${id}`))),
+                Next.continueWith(state)
+              )
+          })
+        const { sup, events } = yield* startLink(flags("one-for-all", 3), [
+          ...["a", "b", "c"].map((id) => Supervisor.actor(id, parked(id))),
+          child("d")
+        ])
+        for (const id of ["a", "b", "c"]) yield* (yield* lookupParked(id)).tell("park")
+        yield* Effect.sleep(0)
         log.length = 0
-        const b = yield* lookup("/sup_test/b")
-        yield* b.tell({ _tag: "Crash", message: "x" })
-        const stopped: Array<string> = []
-        while (stopped.length < 3) {
-          const event = yield* untilEvent(events, is("ActorRestarted"))
-          stopped.push(event.path)
-        }
-        yield* started(events, "/sup_test/c", 2)
-        assert.deepStrictEqual(log, ["init /sup_test/a #2", "init /sup_test/b #2", "init /sup_test/c #2"])
+        yield* (yield* lookup("/sup_test/d")).tell({ _tag: "Crash", message: "x" })
+        yield* started(events, "/sup_test/d", 2)
+        assert.deepStrictEqual(log, ["halt c", "halt b", "halt a", "init a", "init b", "init c"])
         assert.deepStrictEqual(
           (yield* sup.children).map((c) => c.id),
-          ["a", "b", "c"]
+          ["a", "b", "c", "d"]
         )
       })
     )

@@ -268,10 +268,8 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
     this.live = 0
     this.state = undefined
     this.current = undefined
-    if (burst === undefined && context?.supervisor === undefined) {
-      this.abandonInFlight("interrupted")
-      return undefined
-    }
+    // Only a running burst has a message in flight.
+    if (burst === undefined && context?.supervisor === undefined) return undefined
     burst?.interruptUnsafe()
     return Effect.andThen(
       Core.awaitEnd(burst),

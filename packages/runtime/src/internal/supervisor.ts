@@ -150,10 +150,9 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
     this.core.fibers.add(fiber)
     fiber.addObserver((exit) => {
       this.core.fibers.delete(fiber)
+      if (this.loop === fiber) this.loop = undefined
       if (this.live !== incarnation) return
       this.live = 0
-      this.loop = undefined
-      this.accepting = false
       this.parent.childExited(this, incarnation, Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause))
     })
   }
@@ -163,7 +162,6 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
       if (this.terminated !== undefined) return Effect.void
       const loop = this.loop
       this.live = 0
-      this.loop = undefined
       this.accepting = false
       loop?.interruptUnsafe()
       return Effect.andThen(Core.awaitEnd(loop), this.lock.with(Effect.uninterruptible(this.haltChildren)))
@@ -244,7 +242,9 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
     if (message._tag === "RestartDue") {
       // Only the entries still waiting for this very restart: a later failure may have rescheduled them (with a
       // longer backoff, and together with the children they depend on, which must start first).
-      const due = message.entries.filter((e) => e.restartToken === message.token && this.entries.get(e.id) === e)
+      const due = message.entries.filter(
+        (e) => e.restartToken === message.token && this.entries.get(e.id) === e && e.status === "restarting"
+      )
       return this.restart(due, incarnation, restore)
     }
     return Effect.suspend(() => {
@@ -276,7 +276,6 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
   ): Effect.Effect<ExitReason.ExitReason | undefined> {
     return Effect.gen({ self: this }, function* () {
       for (const entry of entries) {
-        if (this.entries.get(entry.id) !== entry || entry.status !== "restarting") continue
         if (entry.node.isTerminated()) entry.node = yield* this.makeChild(entry.child, entry.context)
         const exit = yield* Effect.exit(restore(entry.node.start))
         if (this.live !== incarnation) return undefined
