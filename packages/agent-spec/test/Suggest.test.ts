@@ -11,6 +11,19 @@ describe("suggest", () => {
     assert.strictEqual(Suggest.distance("kitten", "sitting"), 3)
   })
 
+  it("stops at a bound: any distance over max is max + 1", () => {
+    assert.strictEqual(Suggest.distance("kitten", "sitting", 3), 3)
+    assert.strictEqual(Suggest.distance("kitten", "sitting", 2), 3)
+    assert.strictEqual(Suggest.distance("kitten", "sitting", 0), 1)
+    assert.strictEqual(Suggest.distance("abcdef", "badcfe", 3), 3)
+    assert.strictEqual(Suggest.distance("abcdef", "badcfe", 2), 3)
+    assert.strictEqual(Suggest.distance("x".repeat(10_000), "model", 3), 4)
+    assert.strictEqual(Suggest.distance("mdoel", "model", 1), 1)
+    // Letters one has more of than the other count too.
+    assert.strictEqual(Suggest.distance("aaab", "abbb", 1), 2)
+    assert.strictEqual(Suggest.distance("aaab", "abbb"), 2)
+  })
+
   it("suggests only plausible typos", () => {
     const keys = ["name", "description", "persona", "maxSteps", "maxTokens", "max_cost"]
     assert.strictEqual(Suggest.closest("descripton", keys), "description")
