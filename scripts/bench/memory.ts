@@ -6,7 +6,9 @@
  * - ingest: records per second through `rememberMany` (embedding + commit, batches of 1,000) and through single
  *   `remember` calls (one commit each);
  * - recall latency (hybrid, end to end: embed the query, vector + BM25 search, scoring) at 10,000 and 100,000
- *   records once the IVF_PQ index is built, and recall@10 of the indexed vector search against exact search.
+ *   records once the vector index is built, and recall@10 of the indexed vector search against exact search;
+ * - write latency at the largest size: single `remember` calls on the indexed table with upkeep every 100 rows, so
+ *   that 1% of the writes cross the upkeep threshold (`remember_p99_ms`, `remember_max_ms`).
  * `--quick` skips the 100,000-record run; `--pq` uses an IVF_PQ index instead of the default IVF_FLAT.
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -14,6 +16,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Memory } from "@troupe/memory"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { quantile, report } from "./_report.ts"
 import { labelledSet, prng, scaleTexts } from "./memory/corpus.ts"
 
@@ -87,7 +90,7 @@ const ingestSingle = withDir((dir) =>
   )
 )
 
-const scale = (n: number) =>
+const scale = (n: number, measureWrites: boolean) =>
   withDir((dir) =>
     useMemory(dir, { indexThreshold: n, optimizeEvery: Number.MAX_SAFE_INTEGER, vectorIndex }, (memory) =>
       Effect.gen(function* () {
@@ -142,7 +145,39 @@ const scale = (n: number) =>
           recallAt10: overlap / checked.length
         }
       })
+    ).pipe(
+      Effect.flatMap((figures) =>
+        Effect.map(measureWrites ? Effect.asSome(writes(dir, n)) : Effect.succeedNone, (w) => ({
+          ...figures,
+          writes: Option.getOrUndefined(w)
+        }))
+      )
     )
+  )
+
+// Single writes to the indexed table at size n. Every 100th write crosses the upkeep threshold: with upkeep on the
+// write path that write paid for compaction and the index refresh.
+const writeCount = 1000
+const writes = (dir: string, n: number) =>
+  useMemory(dir, { indexThreshold: n, optimizeEvery: 100, vectorIndex }, (memory) =>
+    Effect.gen(function* () {
+      const texts = scaleTexts(writeCount, 5)
+      const times: Array<number> = []
+      for (const text of texts) {
+        const t = now()
+        yield* memory.remember({ agent: "bench", kind: "episode", text })
+        times.push(now() - t)
+      }
+      const { upkeep } = yield* memory.status
+      times.sort((a, b) => a - b)
+      return {
+        p50: quantile(times, 0.5),
+        p99: quantile(times, 0.99),
+        max: times[times.length - 1]!,
+        upkeepRuns: upkeep.runs,
+        upkeepFailures: upkeep.failures
+      }
+    })
   )
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits))
@@ -150,8 +185,8 @@ const round = (x: number, digits = 2) => Number(x.toFixed(digits))
 const program = Effect.gen(function* () {
   const q = yield* quality
   const single = yield* ingestSingle
-  const small = yield* scale(10_000)
-  const large = quick ? undefined : yield* scale(100_000)
+  const small = yield* scale(10_000, quick)
+  const large = quick ? undefined : yield* scale(100_000, true)
   const figures: Record<string, number> = {
     ingest_per_s: round((large ?? small).ingestPerS, 0),
     ingest_single_per_s: round(single, 0),
@@ -164,6 +199,12 @@ const program = Effect.gen(function* () {
     hit_at_5_vector: round(q.rate("vector"), 3),
     hit_at_5_bm25: round(q.rate("bm25"), 3)
   }
+  const written = large?.writes ?? small.writes!
+  Object.assign(figures, {
+    remember_p50_ms: round(written.p50),
+    remember_p99_ms: round(written.p99),
+    remember_max_ms: round(written.max)
+  })
   if (large !== undefined) {
     Object.assign(figures, {
       index_build_s_100k: round(large.indexS),
@@ -189,6 +230,10 @@ const program = Effect.gen(function* () {
       `${figures.ingest_per_s} records/s (${large === undefined ? "10k" : "100k"} records, batches of 1,000)`
     ],
     ["ingest remember", `${figures.ingest_single_per_s} records/s (one commit each)`],
+    [
+      `${large === undefined ? "10k" : "100k"}: remember`,
+      `p50 ${figures.remember_p50_ms} ms, p99 ${figures.remember_p99_ms} ms, max ${figures.remember_max_ms} ms (${writeCount} writes, upkeep every 100: ${written.upkeepRuns} passes done, ${written.upkeepFailures} failed)`
+    ],
     ["10k: index build", `${figures.index_build_s_10k} s`],
     ["10k: hybrid recall", `p50 ${figures.recall_p50_ms_10k} ms, p99 ${figures.recall_p99_ms_10k} ms`],
     ["10k: vector recall", `p50 ${figures.vector_recall_p50_ms_10k} ms, recall@10 ${figures.recall_at_10_10k}`]

@@ -134,7 +134,7 @@ export interface RecallOptions {
   /**
    * Further narrowing; `namespace` and `kinds` above take precedence over the filter's.
    *
-   * Gotcha: `metadata` conditions are checked after the storage query, on four times `k` candidates, so a
+   * Gotcha: `metadata` conditions are checked after the storage query, on four times the candidates, so a
    * very selective metadata condition can return fewer than `k` records; prefer `where` (SQL on the stored
    * columns) when that matters.
    */
@@ -144,7 +144,7 @@ export interface RecallOptions {
    * memories the filter selects are ranked on recency and importance alone, the query ignored (a scan).
    */
   readonly weights?: Partial<Weights>
-  /** Candidates fetched from each search (default: max(k, 10) by vector, max(2k, 20) by BM25). */
+  /** Candidates fetched from each search (default max(k, 10); four times as many with a `metadata` filter). */
   readonly candidates?: number
   /** Exact vector search, bypassing the ANN index (slower; for checking the index or tiny filtered sets). */
   readonly exact?: boolean

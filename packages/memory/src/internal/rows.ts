@@ -78,14 +78,26 @@ const StoredRow = Schema.Struct({
   provenance: ProvenanceJson
 }).pipe(Schema.encodeKeys({ createdAt: "created_at" }))
 
-const decodeRow = Schema.decodeUnknownEffect(StoredRow)
+const decodeRow = Schema.decodeUnknownResult(StoredRow)
 const decodeNew = Schema.decodeUnknownEffect(Records.NewMemory)
 const encodeMetadata = Schema.encodeUnknownEffect(MetadataJson)
 const encodeProvenance = Schema.encodeUnknownEffect(ProvenanceJson)
 
+// Arrow hands rows over as proxies that decode a field on every access; one plain copy of the record columns decodes
+// in a third of the time (measured on 10 rows of a 100,000-row table).
+const plain = (row: unknown): Record<string, unknown> => {
+  const source = row as Record<string, unknown>
+  const copy: Record<string, unknown> = {}
+  for (const column of recordColumns) copy[column] = source[column]
+  return copy
+}
+
 /** Decodes a stored row (at least `recordColumns`) into a record; a row that does not decode is a `MemoryError`. */
-export const toRecord = (row: unknown): Effect.Effect<MemoryRecord, MemoryError> =>
-  decodeRow(row).pipe(Effect.mapError((e) => new MemoryError({ operation: "decode", message: e.message })))
+export const toRecord = (row: unknown): Result.Result<MemoryRecord, MemoryError> =>
+  Result.mapError(
+    decodeRow(typeof row === "object" && row !== null ? plain(row) : row),
+    (e) => new MemoryError({ operation: "decode", message: e.message })
+  )
 
 /** A stored row that could not be decoded: its id (when it has a string one) and why. */
 export interface Unreadable {
@@ -96,17 +108,16 @@ export interface Unreadable {
 /** Decodes stored rows, keeping the ones that decode and setting aside the ones that do not. */
 export const toRecords = (
   rows: ReadonlyArray<unknown>
-): Effect.Effect<{ readonly records: Array<MemoryRecord>; readonly unreadable: Array<Unreadable> }> =>
-  Effect.gen(function* () {
-    const records: Array<MemoryRecord> = []
-    const unreadable: Array<Unreadable> = []
-    for (const row of rows) {
-      const decoded = yield* Effect.result(toRecord(row))
-      if (Result.isSuccess(decoded)) records.push(decoded.success)
-      else unreadable.push({ id: idOf(row), message: decoded.failure.message })
-    }
-    return { records, unreadable }
-  })
+): { readonly records: Array<MemoryRecord>; readonly unreadable: Array<Unreadable> } => {
+  const records: Array<MemoryRecord> = []
+  const unreadable: Array<Unreadable> = []
+  for (const row of rows) {
+    const decoded = toRecord(row)
+    if (Result.isSuccess(decoded)) records.push(decoded.success)
+    else unreadable.push({ id: idOf(row), message: decoded.failure.message })
+  }
+  return { records, unreadable }
+}
 
 const idOf = (row: unknown): string | undefined => {
   const id = (row as { id?: unknown } | null)?.id

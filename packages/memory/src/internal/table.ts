@@ -131,7 +131,7 @@ export const list = (
     if (where !== undefined) query = query.where(where)
     if (limit !== undefined && filter.metadata === undefined) query = query.limit(limit)
     const rows = yield* Lance.attempt("list", () => query.toArray())
-    const { records, unreadable } = yield* Rows.toRecords(rows)
+    const { records, unreadable } = Rows.toRecords(rows)
     yield* Rows.reportUnreadable("list", unreadable)
     const matching = records.filter(Filters.matchesMetadata(filter))
     matching.sort((a, b) => a.createdAt - b.createdAt || Rows.compareIds(a.id, b.id))

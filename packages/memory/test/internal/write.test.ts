@@ -16,14 +16,15 @@ describe("writes", () => {
         const perWriter = 60
         const [a, b] = yield* Effect.all(
           [
-            runFixture("writer", [dir, "count", String(perWriter), "alpha"]),
-            runFixture("writer", [dir, "count", String(perWriter), "beta"])
+            runFixture("writer", [dir, "count", String(perWriter), "alpha", String(2 * perWriter)]),
+            runFixture("writer", [dir, "count", String(perWriter), "beta", String(2 * perWriter)])
           ],
           { concurrency: 2 }
         )
         for (const run of [a, b]) {
           assert.strictEqual(run.code, 0, run.stderr)
-          assert.strictEqual(run.lines.at(-1), "done", run.stderr)
+          // Each process reads the other's writes too, within the refresh interval.
+          assert.deepStrictEqual(run.lines.slice(-2), ["done", `saw ${2 * perWriter}`], run.stderr)
           assert.strictEqual(acked(run.lines).length, perWriter)
         }
         yield* useMemory(dir, (memory) =>
