@@ -100,7 +100,7 @@ const makeUnscoped = (options?: Options): Effect.Effect<Service, ActorError.Inva
     const ended = Deferred.makeUnsafe<ExitReason.ExitReason>()
     // When the root itself gives up, nothing is above it: the whole tree is stopped.
     const systemParent: Core.Parent = {
-      childExited: (node, _incarnation, reason) => {
+      childExited: (node, reason) => {
         Effect.runForkWith(context)(Effect.andThen(end(node, reason), Deferred.succeed(ended, reason)))
       }
     }

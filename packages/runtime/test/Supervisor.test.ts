@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Schema } from "effect"
+import { Duration, Effect, Fiber, PubSub, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Actor, ActorSystem, ExitReason, Next, Supervisor } from "../src/index.ts"
 import { counter, get, is, settle, untilEvent, withSystem } from "./support.ts"
@@ -143,6 +143,36 @@ describe("Supervisor", () => {
         yield* untilEvent(events, is("ActorStarted", "/sup/t"))
         assert.strictEqual(yield* get(yield* sup.ref(T)), 1)
         assert.isTrue((yield* sup.children).every((child) => child.running))
+      })
+    )
+  )
+
+  it.effect("the exit of an incarnation that a sibling's restart has replaced or halted is not a second failure", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        for (const backoff of [undefined, Schedule.spaced("1 second")]) {
+          const sup = yield* system.startChild(
+            Supervisor.supervisor(
+              "sup",
+              Supervisor.make({ strategy: "one-for-all", intensity: { maxRestarts: 1, within: "1 minute" }, backoff, children: [A, B] }),
+              { restart: "temporary" }
+            )
+          )
+          const a = yield* sup.ref(A)
+          const b = yield* sup.ref(B)
+          // Both crash in the same turn: b's exit reaches the supervisor after a's restart covered b.
+          yield* a.tell({ _tag: "Crash", message: "a" })
+          yield* b.tell({ _tag: "Crash", message: "b" })
+          yield* untilEvent(events, is("ActorRestarted", "/sup/b"))
+          yield* TestClock.adjust("1 second")
+          assert.strictEqual(yield* get(b), 200)
+          assert.strictEqual(yield* get(a), 100)
+          const restarts = (yield* PubSub.takeAll(events)).filter((e) => e._tag === "ActorRestarted")
+          assert.deepStrictEqual(restarts, [], "one restart for both")
+          yield* system.stopChild("sup")
+        }
       })
     )
   )

@@ -185,7 +185,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
       if (this.hasMessages()) this.wake()
       return
     }
-    this.ended(incarnation, reason)
+    this.ended(reason)
   }
 
   private abandonInFlight(cause: "stopped" | "interrupted"): void {
@@ -195,7 +195,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
   }
 
   /** The incarnation ended by itself (or its children's supervision gave up): tell the supervisor. */
-  private ended(incarnation: number, reason: ExitReason.ExitReason): void {
+  private ended(reason: ExitReason.ExitReason): void {
     this.live = 0
     this.state = undefined
     this.current = undefined
@@ -209,7 +209,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
         : new ActorError.ActorStopped({ path: this.path })
       Deferred.doneUnsafe(inFlight.reply, Exit.fail(error))
     }
-    this.parent.childExited(this, incarnation, reason)
+    this.parent.childExited(this, reason)
   }
 
   // ---- Node -----------------------------------------------------------------------------------------------
@@ -315,7 +315,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
 
   // ---- Parent of the children started from its context ------------------------------------------------------
 
-  childExited(child: Core.Node, _incarnation: number, reason: ExitReason.ExitReason): void {
+  childExited(child: Core.Node, reason: ExitReason.ExitReason): void {
     // Only the children's supervisor reports here, and only when it gave up.
     const context = this.current
     if (context === undefined || context.supervisor !== child || this.live !== context.incarnation) return
@@ -332,7 +332,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
         Core.awaitEnd(burst),
         Effect.andThen(
           CellContext.stopChildren(context),
-          Effect.sync(() => this.ended(context.incarnation, reason))
+          Effect.sync(() => this.ended(reason))
         )
       )
     })

@@ -19,8 +19,6 @@ export interface Node {
   readonly path: string
   /** Who hears of its incarnations' endings: its supervisor, or the system for the root. */
   readonly parent: Parent
-  /** The number of the current (or last) incarnation; exits of older ones are stale. */
-  readonly incarnation: number
   /** `true` once ended for good. */
   readonly isTerminated: () => boolean
   /** `true` while an incarnation runs: started (its `init` returned) and not ended or halted since. */
@@ -38,7 +36,7 @@ export interface Node {
 
 /** Receives the ending of a child's incarnation. */
 export interface Parent {
-  readonly childExited: (child: Node, incarnation: number, reason: ExitReason.ExitReason) => void
+  readonly childExited: (child: Node, reason: ExitReason.ExitReason) => void
 }
 
 /** The supervisor of the children an actor starts from its context: a node whose parent is the actor. */

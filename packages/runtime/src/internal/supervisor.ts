@@ -23,7 +23,6 @@ type Control =
   | {
       readonly _tag: "Exited"
       readonly node: Core.Node
-      readonly incarnation: number
       readonly reason: ExitReason.ExitReason
     }
   | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<SupervisorRef.Entry>; readonly token: number }
@@ -68,8 +67,8 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
     return this.live !== 0
   }
 
-  childExited(node: Core.Node, incarnation: number, reason: ExitReason.ExitReason): void {
-    Queue.offerUnsafe(this.control, { _tag: "Exited", node, incarnation, reason })
+  childExited(node: Core.Node, reason: ExitReason.ExitReason): void {
+    Queue.offerUnsafe(this.control, { _tag: "Exited", node, reason })
   }
 
   // ---- Node -----------------------------------------------------------------------------------------------
@@ -153,7 +152,7 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
       if (this.loop === fiber) this.loop = undefined
       if (this.live !== incarnation) return
       this.live = 0
-      this.parent.childExited(this, incarnation, Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause))
+      this.parent.childExited(this, Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause))
     })
   }
 
@@ -184,7 +183,6 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
                 Effect.forEach(entries, (entry) => entry.node.terminate(ExitReason.shutdown), { discard: true }),
                 Effect.sync(() => {
                   if (this.core.registry.get(this.path) === this) this.core.registry.delete(this.path)
-                  Queue.shutdownUnsafe(this.control)
                   if (!this.embedded) {
                     Core.emit(this.core, { _tag: "ActorTerminated", path: this.path, reason, at: Core.now(this.core) })
                   }
@@ -215,9 +213,8 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
   private readonly haltChildren: Effect.Effect<void> = Effect.suspend(() => {
     for (const timer of this.timers) timer.interruptUnsafe()
     this.timers.clear()
-    // Stale exits and restarts of the incarnation being halted; a terminated supervisor's queue is shut down.
-    for (let taken = Queue.takeUnsafe(this.control); taken !== undefined && Exit.isSuccess(taken); ) {
-      taken = Queue.takeUnsafe(this.control)
+    while (Queue.takeUnsafe(this.control) !== undefined) {
+      // stale exits and restarts of the incarnation being halted
     }
     return Effect.forEach(
       [...this.entries.values()].reverse(),
@@ -250,14 +247,8 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
     return Effect.suspend(() => {
       const { node, reason } = message
       const entry = this.entries.get(Core.nameOf(node.path))
-      if (
-        entry === undefined ||
-        entry.node !== node ||
-        entry.status !== "running" ||
-        node.incarnation !== message.incarnation
-      ) {
-        return Effect.succeed(undefined)
-      }
+      // A child halted since it exited (a sibling's restart came first) is in that restart's hands already.
+      if (entry === undefined || entry.node !== node || entry.status !== "running") return Effect.succeed(undefined)
       if (!Supervisor.shouldRestart(entry.child.restart, ExitReason.isAbnormal(reason))) {
         // OTP keeps a transient child that ended cleanly; a temporary one is forgotten.
         if (entry.child.restart === "temporary") this.entries.delete(entry.id)
