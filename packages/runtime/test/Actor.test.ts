@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, PubSub, Schema } from "effect"
+import { Deferred, Effect, Fiber, PubSub, Schema } from "effect"
+import { TestClock } from "effect/testing"
 import {
   Actor,
   type ActorError,
@@ -10,7 +11,17 @@ import {
   ReplyTo,
   Supervisor
 } from "../src/index.ts"
-import { type CounterMessage, CounterProtocol, counter, get, is, temporary, untilEvent, withSystem } from "./support.ts"
+import {
+  type CounterMessage,
+  CounterProtocol,
+  counter,
+  get,
+  is,
+  settle,
+  temporary,
+  untilEvent,
+  withSystem
+} from "./support.ts"
 
 describe("Actor", () => {
   it.effect("handles messages one at a time, in the order they were sent", () =>
@@ -392,6 +403,32 @@ describe("Actor", () => {
       )
     )
   })
+
+  it.effect("a start fails when the children its init started have already made their supervision give up", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const unlucky = Actor.make({
+          protocol: Schema.Literal("hello"),
+          supervision: { intensity: { maxRestarts: 0, within: "1 minute" } },
+          init: (context) =>
+            Effect.gen(function* () {
+              const kid = yield* Effect.orDie(context.startChild(Supervisor.actor("kid", counter())))
+              yield* kid.tell({ _tag: "Crash", message: "right away" })
+              yield* Effect.sleep("1 second")
+            }),
+          receive: (state) => Effect.succeed(Next.continueWith(state))
+        })
+        const starting = yield* Effect.forkChild(Effect.flip(system.startChild(Supervisor.actor("unlucky", unlucky))))
+        yield* settle // the kid crashes, and its supervision gives up, while init sleeps
+        yield* TestClock.adjust("1 second")
+        const error = yield* Fiber.join(starting)
+        assert.deepInclude(error, { _tag: "ChildInitFailed", path: "/unlucky" })
+        assert.include(ExitReason.format((error as ActorError.ChildInitFailed).reason), "gave up during init")
+        assert.deepStrictEqual(yield* system.paths, ["/"])
+      })
+    )
+  )
 
   it.effect("an actor telling itself with a full mailbox does not wait: the message is reported dropped", () =>
     withSystem(

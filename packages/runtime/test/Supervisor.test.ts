@@ -156,7 +156,12 @@ describe("Supervisor", () => {
           const sup = yield* system.startChild(
             Supervisor.supervisor(
               "sup",
-              Supervisor.make({ strategy: "one-for-all", intensity: { maxRestarts: 1, within: "1 minute" }, backoff, children: [A, B] }),
+              Supervisor.make({
+                strategy: "one-for-all",
+                intensity: { maxRestarts: 1, within: "1 minute" },
+                backoff,
+                children: [A, B]
+              }),
               { restart: "temporary" }
             )
           )

@@ -233,8 +233,9 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
     context: CellContext.CellContext<M>,
     exit: Exit.Exit<S, E>
   ): Effect.Effect<void, ActorError.ChildInitFailed> {
-    if (this.current === context && Exit.isSuccess(exit)) {
-      this.state = exit.value
+    const reason = this.initFailure(context, exit)
+    if (reason === undefined) {
+      this.state = (exit as Exit.Success<S>).value
       this.live = context.incarnation
       Core.emit(this.core, {
         _tag: "ActorStarted",
@@ -245,13 +246,22 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
       if (this.hasMessages()) this.wake()
       return Effect.void
     }
-    const reason =
-      this.current !== context ? ExitReason.shutdown : ExitReason.fromCause((exit as Exit.Failure<S, E>).cause)
     if (this.current === context) this.current = undefined
     return Effect.andThen(
       CellContext.stopChildren(context),
       Effect.fail(new ActorError.ChildInitFailed({ path: this.path, reason }))
     )
+  }
+
+  /** Why the incarnation whose `init` just returned cannot go on, if it cannot. */
+  private initFailure(context: CellContext.CellContext<M>, exit: Exit.Exit<S, E>): ExitReason.ExitReason | undefined {
+    if (this.current !== context) return ExitReason.shutdown
+    if (Exit.isFailure(exit)) return ExitReason.fromCause(exit.cause)
+    // The children it started have already failed past their supervision's tolerance.
+    if (context.supervisor !== undefined && !context.supervisor.isRunning()) {
+      return ExitReason.shutdownWith("its children's supervision gave up during init")
+    }
+    return undefined
   }
 
   get halt(): Effect.Effect<void> {
