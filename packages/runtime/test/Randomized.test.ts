@@ -1,9 +1,9 @@
 /**
  * A randomized test of supervision: trees of supervisors and workers with random strategies, restart types
  * and intensities, hit by random crashes, defects, normal stops and requests, many rounds over. After each
- * round: every request was answered, every message sent was handled or reported dropped (once), the lifecycle events
- * replay correctly against the restart intensities, a supervisor that gave up was restarted only by a permanent
- * parent, and the fiber count is back at its baseline.
+ * round: every request was answered, every message sent was handled or reported dropped (exactly once), the
+ * lifecycle events replay correctly against the restart intensities, a supervisor that gave up was restarted
+ * only by a permanent parent, and the fiber count is back at its baseline.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, PubSub } from "effect"
