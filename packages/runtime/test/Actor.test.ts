@@ -384,6 +384,22 @@ describe("Actor", () => {
         )
     )
 
+    it.effect("cannot be started from the context of an incarnation that has ended", () =>
+      withSystem(
+        Effect.gen(function* () {
+          contexts.length = 0
+          const system = yield* ActorSystem.ActorSystem
+          const events = yield* system.subscribe
+          const agent = yield* system.startChild(temporary("agent", parent()))
+          yield* agent.tell({ _tag: "Fail" })
+          yield* untilEvent(events, is("ActorTerminated", "/agent"))
+          const refused = yield* Effect.flip(contexts[0]!.startChild(Supervisor.actor("late", counter())))
+          assert.deepInclude(refused, { _tag: "ActorStopped", path: "/agent" })
+          assert.deepStrictEqual(yield* system.paths, ["/"])
+        })
+      )
+    )
+
     it.effect("when their supervision gives up, the actor's incarnation ends with Shutdown", () =>
       withSystem(
         Effect.gen(function* () {
