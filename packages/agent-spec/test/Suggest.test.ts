@@ -34,4 +34,11 @@ describe("suggest", () => {
     assert.strictEqual(Suggest.didYouMean("nmae", keys), ' (did you mean "name"?)')
     assert.strictEqual(Suggest.didYouMean("qqqq", keys), "")
   })
+
+  it("looks at the first few hundred candidates only", () => {
+    const many = Array.from({ length: Suggest.maxCandidates }, (_, i) => `name-${i}`)
+    assert.strictEqual(Suggest.closest("nmae-7", [...many, "other"]), "name-7")
+    assert.isUndefined(Suggest.closest("othre", [...many, "other"]))
+    assert.strictEqual(Suggest.closest("othre", [...many.slice(1), "other"]), "other")
+  })
 })

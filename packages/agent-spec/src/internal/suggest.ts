@@ -59,8 +59,15 @@ export const distance = (a: string, b: string, max = Number.POSITIVE_INFINITY): 
 }
 
 /**
+ * How many candidates a suggestion looks at. Suggestions are for typos among a schema's keys or a team's members;
+ * a spec defining thousands of names, each misspelt, would otherwise cost the square of their number.
+ */
+export const maxCandidates = 256
+
+/**
  * The candidate closest to `word`, when it is close enough to be a plausible typo: within a third of the word's
- * length (at least 1, at most 3 edits), or equal ignoring `_`/`-` and case.
+ * length (at least 1, at most 3 edits), or equal ignoring `_`/`-` and case. Only the first {@link maxCandidates}
+ * candidates are considered.
  */
 export const closest = (word: string, candidates: Iterable<string>): string | undefined => {
   const normal = (s: string) => s.toLowerCase().replace(/[-_]/g, "")
@@ -68,7 +75,9 @@ export const closest = (word: string, candidates: Iterable<string>): string | un
   const normalWord = normal(word)
   let best: string | undefined
   let bestDistance = Number.POSITIVE_INFINITY
+  let examined = 0
   for (const candidate of candidates) {
+    if (examined++ === maxCandidates) break
     if (candidate === word) continue
     if (normal(candidate) === normalWord) return candidate
     const d = distance(word, candidate, Math.min(limit, bestDistance - 1))
