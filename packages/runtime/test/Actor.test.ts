@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, PubSub, Schema } from "effect"
+import { Deferred, Effect, Fiber, PubSub, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import {
   Actor,
@@ -390,12 +390,16 @@ describe("Actor", () => {
           contexts.length = 0
           const system = yield* ActorSystem.ActorSystem
           const events = yield* system.subscribe
-          const agent = yield* system.startChild(temporary("agent", parent()))
+          // The restart waits a second: meanwhile no incarnation is current.
+          const team = yield* system.startChild(
+            Supervisor.supervisor("team", Supervisor.make({ backoff: Schedule.spaced("1 second") }))
+          )
+          const agent = yield* team.startChild(Supervisor.actor("agent", parent()))
           yield* agent.tell({ _tag: "Fail" })
-          yield* untilEvent(events, is("ActorTerminated", "/agent"))
+          yield* untilEvent(events, is("ActorRestarted", "/team/agent"))
           const refused = yield* Effect.flip(contexts[0]!.startChild(Supervisor.actor("late", counter())))
-          assert.deepInclude(refused, { _tag: "ActorStopped", path: "/agent" })
-          assert.deepStrictEqual(yield* system.paths, ["/"])
+          assert.deepInclude(refused, { _tag: "ActorStopped", path: "/team/agent" })
+          assert.deepStrictEqual(yield* system.paths, ["/", "/team", "/team/agent"])
         })
       )
     )
