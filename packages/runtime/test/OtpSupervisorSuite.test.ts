@@ -118,9 +118,12 @@ describe("OTP supervisor_SUITE", () => {
   it.effect("sup_start_normal", () =>
     withSystem(
       Effect.gen(function* () {
-        const { system, events } = yield* startLink(flags("one-for-one", 2))
+        const { system, events, sup } = yield* startLink(flags("one-for-one", 2), [child("child1")])
         yield* system.stop("/sup_test")
+        assert.deepStrictEqual((yield* exited(events, "/sup_test/child1")).reason, ExitReason.shutdown)
         assert.deepStrictEqual((yield* exited(events)).reason, ExitReason.shutdown)
+        assert.deepStrictEqual(yield* sup.children, [])
+        assert.strictEqual((yield* Effect.flip(sup.startChild(child("child2"))))._tag, "ActorStopped")
       })
     )
   )
