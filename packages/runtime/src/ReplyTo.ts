@@ -26,13 +26,27 @@ export interface ReplyTo<in out A, in out E = never> {
   readonly deferred: Deferred.Deferred<A, E>
 }
 
+/**
+ * A reply handle as a class. The runtime's requests extend it, so that the handle a request carries is the
+ * envelope the mailbox holds: one object less per `ask`.
+ */
+export class Handle<A, E = never> implements ReplyTo<A, E> {
+  readonly deferred: Deferred.Deferred<A, E>
+  constructor(deferred: Deferred.Deferred<A, E>) {
+    this.deferred = deferred
+  }
+  get [TypeId](): typeof TypeId {
+    return TypeId
+  }
+}
+
 /** `true` for a reply handle. */
 export const isReplyTo = (u: unknown): u is ReplyTo<unknown, unknown> =>
   typeof u === "object" && u !== null && TypeId in u
 
 /** A fresh, unanswered reply handle. */
 export const make = <A, E = never>(): Effect.Effect<ReplyTo<A, E>> =>
-  Effect.map(Deferred.make<A, E>(), (deferred) => ({ [TypeId]: TypeId, deferred }))
+  Effect.map(Deferred.make<A, E>(), (deferred) => new Handle(deferred))
 
 /** The schema of a reply-handle field in a message. It validates that the field holds a handle. */
 export const schema = <A, E = never>() => Schema.declare((u): u is ReplyTo<A, E> => isReplyTo(u), { title: "ReplyTo" })
@@ -53,7 +67,4 @@ export const from = <A, E, R>(self: ReplyTo<A, E>, effect: Effect.Effect<A, E, R
   Effect.flatMap(Effect.exit(effect), (exit) => complete(self, exit))
 
 /** A fresh reply handle, made synchronously (for the runtime's `ask`). */
-export const makeUnsafe = <A, E = never>(): ReplyTo<A, E> => ({
-  [TypeId]: TypeId,
-  deferred: Deferred.makeUnsafe<A, E>()
-})
+export const makeUnsafe = <A, E = never>(): ReplyTo<A, E> => new Handle(Deferred.makeUnsafe<A, E>())

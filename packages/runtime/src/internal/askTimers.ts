@@ -19,7 +19,7 @@ import * as ActorError from "../ActorError.ts"
 /** A pending ask, as the timers see it. */
 export interface Pending {
   readonly path: string
-  readonly reply: Deferred.Deferred<unknown, unknown>
+  readonly deferred: Deferred.Deferred<unknown, unknown>
   readonly timeoutMillis: number
   readonly deadline: number
 }
@@ -31,6 +31,8 @@ export class AskTimers {
   private readonly buckets = new Map<number, Set<Pending>>()
   private fiber: Fiber.Fiber<void> | undefined = undefined
   private wakeAt = Number.POSITIVE_INFINITY
+  private lastTimeout = Number.NaN
+  private lastBucket = new Set<Pending>()
 
   constructor(clock: Clock.Clock, context: Context.Context<never>) {
     this.clock = clock
@@ -45,18 +47,26 @@ export class AskTimers {
   /** Starts timing `pending` (asks without a finite timeout are never timed out). */
   add(pending: Pending): void {
     if (!Number.isFinite(pending.deadline)) return
-    let bucket = this.buckets.get(pending.timeoutMillis)
-    if (bucket === undefined) {
-      bucket = new Set()
-      this.buckets.set(pending.timeoutMillis, bucket)
-    }
-    bucket.add(pending)
+    this.bucket(pending.timeoutMillis).add(pending)
     if (pending.deadline < this.wakeAt) this.sleepUntil(pending.deadline)
   }
 
   /** Stops timing `pending`: it was answered. */
   cancel(pending: Pending): void {
-    this.buckets.get(pending.timeoutMillis)?.delete(pending)
+    if (Number.isFinite(pending.deadline)) this.bucket(pending.timeoutMillis).delete(pending)
+  }
+
+  /** The bucket of a timeout; the last one used is kept at hand, since most asks use the same timeout. */
+  private bucket(timeoutMillis: number): Set<Pending> {
+    if (timeoutMillis === this.lastTimeout) return this.lastBucket
+    let bucket = this.buckets.get(timeoutMillis)
+    if (bucket === undefined) {
+      bucket = new Set()
+      this.buckets.set(timeoutMillis, bucket)
+    }
+    this.lastTimeout = timeoutMillis
+    this.lastBucket = bucket
+    return bucket
   }
 
   /** Stops the timer fiber (the system is shutting down). */
@@ -91,9 +101,13 @@ export class AskTimers {
           break
         }
         bucket.delete(pending)
-        Deferred.doneUnsafe(pending.reply, Exit.fail(new ActorError.AskTimeout({ path: pending.path, timeoutMillis })))
+        Deferred.doneUnsafe(
+          pending.deferred,
+          Exit.fail(new ActorError.AskTimeout({ path: pending.path, timeoutMillis }))
+        )
       }
-      if (bucket.size === 0) this.buckets.delete(timeoutMillis)
+      // Timeouts computed per call (a remaining budget, say) would otherwise leave a bucket each.
+      if (bucket.size === 0 && bucket !== this.lastBucket) this.buckets.delete(timeoutMillis)
     }
     if (next !== Number.POSITIVE_INFINITY) this.sleepUntil(next)
   }

@@ -207,7 +207,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
       const error = ExitReason.isAbnormal(reason)
         ? new ActorError.ActorCrashed({ path: this.path, reason: ExitReason.format(reason) })
         : new ActorError.ActorStopped({ path: this.path })
-      Deferred.doneUnsafe(inFlight.reply, Exit.fail(error))
+      Deferred.doneUnsafe(inFlight.deferred, Exit.fail(error))
     }
     this.parent.childExited(this, reason)
   }

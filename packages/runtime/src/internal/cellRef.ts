@@ -17,22 +17,17 @@ import type * as AskTimers from "./askTimers.ts"
 import * as Core from "./core.ts"
 import * as Mailbox from "./mailbox.ts"
 
-/** A request in the mailbox: the message, and the deferred its asker waits on (until `deadline`). */
-export class AskEnvelope implements AskTimers.Pending {
-  readonly message: unknown
-  readonly reply: Deferred.Deferred<unknown, unknown>
+/**
+ * A request in the mailbox: the message, and the reply its asker waits on (until `deadline`). It is itself the
+ * `ReplyTo` the message carries.
+ */
+export class AskEnvelope extends ReplyTo.Handle<unknown, unknown> implements AskTimers.Pending {
+  message: unknown = undefined
   readonly path: string
   readonly timeoutMillis: number
   readonly deadline: number
-  constructor(
-    message: unknown,
-    reply: Deferred.Deferred<unknown, unknown>,
-    path: string,
-    timeoutMillis: number,
-    deadline: number
-  ) {
-    this.message = message
-    this.reply = reply
+  constructor(path: string, timeoutMillis: number, deadline: number) {
+    super(Deferred.makeUnsafe())
     this.path = path
     this.timeoutMillis = timeoutMillis
     this.deadline = deadline
@@ -125,17 +120,11 @@ export abstract class CellRef<M> implements ActorRef.ActorRef<M> {
   ): Effect.Effect<A, E | ActorError.AskError> {
     return Effect.suspend(() => {
       if (this.mailbox.isClosed) return Effect.fail(new ActorError.ActorStopped({ path: this.path }))
-      const replyTo = ReplyTo.makeUnsafe<A, E>()
-      // The asker also waits for the runtime's own failures (crash, stop, timeout), so the deferred is widened.
-      const reply = replyTo.deferred as unknown as Deferred.Deferred<A, E | ActorError.AskError>
       const timeoutMillis = options?.timeout === undefined ? defaultTimeoutMillis : toMillis(options.timeout)
-      const envelope = new AskEnvelope(
-        make(replyTo),
-        reply as Deferred.Deferred<unknown, unknown>,
-        this.path,
-        timeoutMillis,
-        this.core.timers.deadline(timeoutMillis)
-      )
+      const envelope = new AskEnvelope(this.path, timeoutMillis, this.core.timers.deadline(timeoutMillis))
+      envelope.message = make(envelope as unknown as ReplyTo.ReplyTo<A, E>)
+      // The asker also waits for the runtime's own failures (crash, stop, timeout), so the deferred is widened.
+      const reply = envelope.deferred as Deferred.Deferred<A, E | ActorError.AskError>
       if (this.mailbox.offer(envelope)) {
         this.core.timers.add(envelope)
         this.wake()
@@ -169,7 +158,7 @@ export abstract class CellRef<M> implements ActorRef.ActorRef<M> {
   protected abandon(item: Item<M>, cause: "stopped" | "interrupted"): void {
     if (item instanceof AskEnvelope) {
       this.core.timers.cancel(item)
-      Deferred.doneUnsafe(item.reply, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
+      Deferred.doneUnsafe(item.deferred, Exit.fail(new ActorError.ActorStopped({ path: this.path })))
     } else {
       this.dropped(cause)
     }
