@@ -5,8 +5,9 @@
  * its calls with a 503. For each strategy it measures the wall time of sequential requests (p50/p99) next to
  * the fastest and the slowest provider alone, and the mixture's own overhead: wall time minus the latency of
  * the slowest provider call the mixture waited for (measured around each member's `generateText`, so HTTP is
- * on the provider's side of the line). Then hedging under an injected tail: two 20 ms providers that each take
- * 300 ms longer on 5% of calls, one provider alone against `firstValid` hedged after 50 ms.
+ * on the provider's side of the line). It also checks that losing calls really stop: every call the mixture cancelled
+ * must show on its fake server as an aborted request (`losers`). Then hedging under an injected tail: two 20 ms
+ * providers that each take 300 ms longer on 5% of calls, one provider alone against `firstValid` hedged after 50 ms.
  *
  * HTTP goes through `@effect/platform-node`'s undici client, the one the CLI uses; `--fetch` uses `effect/http`'s
  * `FetchHttpClient`.
@@ -33,6 +34,9 @@ interface Call {
   readonly completed: boolean
 }
 
+// Every call interrupted before it ended (a loser the mixture cancelled), whenever its interruption lands.
+const cancelled = { count: 0 }
+
 // Wraps a model so that every call's latency lands in `log`; an optional tail delays some calls.
 const timed = (
   member: string,
@@ -51,6 +55,7 @@ const timed = (
         Effect.onExit((exit) =>
           Effect.sync(() => {
             const interrupted = Exit.isFailure(exit) && exit.cause.reasons.every((r) => r._tag === "Interrupt")
+            if (interrupted) cancelled.count++
             log.push({ member, ms: performance.now() - start, completed: !interrupted })
           })
         )
@@ -115,10 +120,23 @@ const program = Effect.gen(function* () {
   const prompt = "What is six times seven?"
 
   const single = (index: number) => measure(log, members[index]!.languageModel.generateText({ prompt }))
+  const servers = [fast, mid, slow]
+  // Requests the servers saw end without an answer, once every request so far has ended.
+  const abortedSoFar = Effect.gen(function* () {
+    let aborted = 0
+    for (const server of servers) {
+      for (const request of server.requests) if ((yield* server.settled(request.index)) === "aborted") aborted++
+    }
+    return aborted
+  })
   const strategy = (s: Mixture.Strategy) =>
     Effect.gen(function* () {
       const mixture = yield* Mixture.make({ members, strategy: s })
-      return yield* measure(log, mixture.generateText({ prompt }))
+      const abortedBefore = yield* abortedSoFar
+      const cancelledBefore = cancelled.count
+      const figures = yield* measure(log, mixture.generateText({ prompt }))
+      const aborted = (yield* abortedSoFar) - abortedBefore
+      return { ...figures, losers: { cancelled_calls: cancelled.count - cancelledBefore, aborted_requests: aborted } }
     })
 
   const singleFastest = yield* single(0)
@@ -188,7 +206,14 @@ const program = Effect.gen(function* () {
       row("single fastest (20 ms)", { ...singleFastest, overhead_p50_ms: undefined as never }),
       row("single slowest (200 ms)", { ...singleSlowest, overhead_p50_ms: undefined as never }),
       ...Object.entries(strategies).map(([name, s]) => row(name, s)),
-      ["overhead p50 (worst strategy)", `${overheadP50.toFixed(3)} ms (target <= 1 ms)`],
+      ...Object.entries(strategies).map(
+        ([name, s]) =>
+          [
+            `${name}: losers cancelled / requests aborted`,
+            `${s.losers.cancelled_calls} / ${s.losers.aborted_requests}`
+          ] as [string, string]
+      ),
+      ["overhead p50 (worst strategy)", `${overheadP50.toFixed(3)} ms (target <= 0.5 ms)`],
       ["tail: one provider alone", `p50 ${aloneTail.p50_ms.toFixed(1)} ms  p99 ${aloneTail.p99_ms.toFixed(1)} ms`],
       [
         "tail: first-valid hedged at 50 ms",

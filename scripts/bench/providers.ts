@@ -6,11 +6,15 @@
  * `LanguageModel.generateText` calls (adapter: request building, HTTP via `NodeHttpClient.layerUndici`,
  * schema decoding, response parts) and N sequential `fetch` + `response.json()` of the identical body.
  * The ratio is adapter p50 / fetch p50.
+ *
+ * Then hostile answers: a 50 MB and a 600 MB JSON body (with and without `content-length`) against the OpenAI adapter
+ * at its default limits, reporting how the call ended, how long it took to fail and the peak growth of the process's
+ * resident memory while it ran.
  */
 
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { AnthropicLanguageModel, GeminiLanguageModel, OpenAiLanguageModel, Retry } from "@troupe/providers"
-import { FakeAnthropic, FakeGemini, FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
+import { FakeAnthropic, FakeGemini, FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import { Effect, Layer } from "effect"
 import { LanguageModel } from "effect/ai"
 import { HttpClient, HttpClientRequest } from "effect/http"
@@ -134,17 +138,54 @@ for (const c of cases) {
   results[c.name] = { adapter: a, httpClient: h, fetch: f, ratio: a.p50 / f.p50 }
 }
 
+// One call against a server answering with `bytes` of JSON; the peak resident memory is sampled while it runs.
+const hostile = (bytes: number, declared: boolean) =>
+  Effect.gen(function* () {
+    const server = yield* FakeOpenAi.make({ faults: [FakeServer.huge(bytes, { declared })] })
+    const model = yield* OpenAiLanguageModel.make({ baseUrl: server.url, model: "gpt-bench", retry: Retry.none })
+    globalThis.gc?.()
+    const before = process.memoryUsage().rss
+    let peak = before
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss)
+    }, 5)
+    const start = performance.now()
+    const exit = yield* Effect.exit(
+      LanguageModel.generateText({ prompt }).pipe(Effect.provideService(LanguageModel.LanguageModel, model))
+    )
+    const ms = performance.now() - start
+    clearInterval(sampler)
+    peak = Math.max(peak, process.memoryUsage().rss)
+    const outcome =
+      exit._tag === "Success"
+        ? "answered"
+        : exit.cause.reasons.map((r) => (r._tag === "Fail" ? r.error.reason._tag : r._tag)).join(",")
+    return { bytes, declared, outcome, ms: Math.round(ms), peak_rss_growth_mb: Math.round((peak - before) / 1e6) }
+  }).pipe(Effect.scoped, Effect.provide(Layer.fresh(NodeHttpClient.layerUndici)))
+
+const hostileResults: Array<Effect.Success<ReturnType<typeof hostile>>> = []
+for (const bytes of [50_000_000, 600_000_000]) {
+  for (const declared of [false, true]) hostileResults.push(await Effect.runPromise(hostile(bytes, declared)))
+}
+
 const us = (n: number) => `${n.toFixed(0)} µs`
 report(
   `Provider adapters vs raw fetch, ${N} sequential generateText calls at zero latency (Node ${process.version})`,
-  { n: N, results },
-  Object.entries(results).flatMap(
-    ([name, r]) =>
-      [
-        [`${name} adapter p50 / p99`, `${us(r.adapter.p50)} / ${us(r.adapter.p99)}`],
-        [`${name} same POST, effect HttpClient p50 / p99`, `${us(r.httpClient.p50)} / ${us(r.httpClient.p99)}`],
-        [`${name} same POST, raw fetch p50 / p99`, `${us(r.fetch.p50)} / ${us(r.fetch.p99)}`],
-        [`${name} adapter ÷ fetch (p50)`, `${r.ratio.toFixed(2)}×`]
-      ] as Array<[string, string]>
-  )
+  { n: N, results, hostile: hostileResults },
+  Object.entries(results)
+    .flatMap(
+      ([name, r]) =>
+        [
+          [`${name} adapter p50 / p99`, `${us(r.adapter.p50)} / ${us(r.adapter.p99)}`],
+          [`${name} same POST, effect HttpClient p50 / p99`, `${us(r.httpClient.p50)} / ${us(r.httpClient.p99)}`],
+          [`${name} same POST, raw fetch p50 / p99`, `${us(r.fetch.p50)} / ${us(r.fetch.p99)}`],
+          [`${name} adapter ÷ fetch (p50)`, `${r.ratio.toFixed(2)}×`]
+        ] as Array<[string, string]>
+    )
+    .concat(
+      hostileResults.map((h) => [
+        `${h.bytes / 1e6} MB answer${h.declared ? " (content-length)" : " (chunked)"}`,
+        `${h.outcome} after ${h.ms} ms, peak RSS +${h.peak_rss_growth_mb} MB`
+      ])
+    )
 )

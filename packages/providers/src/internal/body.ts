@@ -56,37 +56,52 @@ export const read = (
       onSuccess: (text) => ({ text, cut: false })
     })
   }
-  const tooLarge = ProviderError.tooLarge(
-    source.site,
-    declared === undefined ? "the response body" : `the response body (${declared} bytes declared)`,
-    limit
-  )
+  // Built only when needed: an error captures a stack trace, which costs more than reading a small body.
+  const tooLarge = () =>
+    ProviderError.tooLarge(
+      source.site,
+      declared === undefined ? "the response body" : `the response body (${declared} bytes declared)`,
+      limit
+    )
   if (declared !== undefined && overflow === "fail") {
     // Reading one chunk and stopping ends the body stream, which aborts the request.
-    return Effect.andThen(Effect.ignore(Stream.runHead(response.stream)), Effect.fail(tooLarge))
+    return Effect.andThen(Effect.ignore(Stream.runHead(response.stream)), Effect.fail(tooLarge()))
   }
   return Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     let size = 0
     let cut = false
+    // Whole arrays of chunks at a time: per-chunk stream steps cost more than the reading itself on small bodies.
+    // Stopping early is a failure the reader catches: it ends the body stream, which aborts the request.
     return response.stream.pipe(
-      Stream.runForEachWhile((chunk) => {
-        if (size + chunk.length <= limit) {
-          chunks.push(chunk)
-          size += chunk.length
-          return Effect.succeed(true)
+      Stream.runForEachArray((array): Effect.Effect<void, AiError.AiError | typeof stop> => {
+        for (const chunk of array) {
+          if (size + chunk.length <= limit) {
+            chunks.push(chunk)
+            size += chunk.length
+            continue
+          }
+          if (overflow === "fail") return Effect.fail(tooLarge())
+          chunks.push(chunk.subarray(0, limit - size))
+          size = limit
+          cut = true
+          return Effect.fail(stop)
         }
-        if (overflow === "fail") return Effect.fail(tooLarge)
-        chunks.push(chunk.subarray(0, limit - size))
-        size = limit
-        cut = true
-        return Effect.succeed(false)
+        return Effect.void
       }),
+      Effect.catchIf(
+        (error): error is typeof stop => error === stop,
+        () => Effect.void
+      ),
       Effect.mapError(readFailure(source)),
       Effect.map(() => ({ text: decodeUtf8(chunks, size), cut }))
     )
   })
 }
+
+
+// Ends the reading of a body cut at its limit.
+const stop: { readonly _tag: "Stop" } = { _tag: "Stop" }
 
 const decoder = new TextDecoder()
 
