@@ -99,7 +99,6 @@ export const read = (
   })
 }
 
-
 // Ends the reading of a body cut at its limit.
 const stop: { readonly _tag: "Stop" } = { _tag: "Stop" }
 

@@ -213,7 +213,12 @@ export const postSse = (client: HttpClient.HttpClient, call: Call): Stream.Strea
     )
   ).pipe(
     // Built when the deadline passes: an error captures a stack trace, which is not free on every stream.
-    Stream.interruptWhen(Effect.andThen(Effect.sleep(call.connection.deadline), Effect.failSync(() => overall(call))))
+    Stream.interruptWhen(
+      Effect.andThen(
+        Effect.sleep(call.connection.deadline),
+        Effect.failSync(() => overall(call))
+      )
+    )
   )
 
 /** Decodes one SSE `data` payload as JSON with `schema`, as an `InvalidResponseError` on mismatch. */
