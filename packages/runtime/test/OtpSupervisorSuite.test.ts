@@ -487,6 +487,51 @@ describe("OTP supervisor_SUITE", () => {
     )
   )
 
+  it.effect("count_children_supervisor", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const { sup } = yield* startLink(flags("one-for-one", 2))
+        yield* sup.startChild(Supervisor.supervisor("child", Supervisor.make({}), { restart: "temporary" }))
+        assert.deepStrictEqual(yield* counts(sup), [1, 1, 1, 0])
+        yield* sup.stopChild("child")
+        assert.deepStrictEqual(yield* counts(sup), [0, 0, 0, 0])
+      })
+    )
+  )
+
+  it.effect("which_children", () =>
+    withSystem(
+      Effect.gen(function* () {
+        // OTP lists the newest child first; `children` lists them in start order.
+        const { sup } = yield* startLink(flags("one-for-one", 2))
+        const info = Effect.map(sup.children, (children) => children.map((c) => [c.id, c.path, c.kind, c.running]))
+        assert.deepStrictEqual(yield* info, [])
+        yield* sup.startChild(child("child1"))
+        assert.deepStrictEqual(yield* info, [["child1", "/sup_test/child1", "actor", true]])
+        yield* sup.startChild(child("child2"))
+        assert.deepStrictEqual(yield* info, [
+          ["child1", "/sup_test/child1", "actor", true],
+          ["child2", "/sup_test/child2", "actor", true]
+        ])
+        yield* sup.stopChild("child1")
+        assert.deepStrictEqual(yield* info, [["child2", "/sup_test/child2", "actor", true]])
+      })
+    )
+  )
+
+  it.effect("scale_start_stop_many_children", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const { sup, system } = yield* startLink(flags("one-for-one", 2))
+        for (let i = 0; i < 1000; i++) yield* sup.startChild(child(`child${i}`))
+        assert.deepStrictEqual(yield* counts(sup), [1000, 1000, 0, 1000])
+        for (let i = 0; i < 1000; i++) yield* sup.stopChild(`child${i}`)
+        assert.deepStrictEqual(yield* counts(sup), [0, 0, 0, 0])
+        assert.deepStrictEqual(yield* system.paths, ["/", "/sup_test"])
+      })
+    )
+  )
+
   it.effect("count_restarting_children", () =>
     withSystem(
       Effect.gen(function* () {
@@ -504,28 +549,33 @@ describe("OTP supervisor_SUITE", () => {
     )
   )
 
-  it.effect("hanging_restart_loop", () =>
-    withSystem(
-      Effect.gen(function* () {
-        const { sup, events, system } = yield* startLink({
-          ...flags("one-for-one", 8, "10 seconds"),
-          backoff: Schedule.spaced("1 second")
+  for (const [name, strategy] of [
+    ["hanging_restart_loop", "one-for-one"],
+    ["hanging_restart_loop_rest_for_one", "rest-for-one"]
+  ] as const) {
+    it.effect(name, () =>
+      withSystem(
+        Effect.gen(function* () {
+          const { sup, events, system } = yield* startLink({
+            ...flags(strategy, 8, "10 seconds"),
+            backoff: Schedule.spaced("1 second")
+          })
+          const ref = yield* sup.startChild(child("child1", "permanent", failingRestarts()))
+          yield* terminate(events, ref, "abnormal")
+          yield* TestClock.adjust("1 second")
+          yield* untilEvent(events, is("ActorRestarted", ref.path))
+          assert.strictEqual((yield* Effect.flip(sup.startChild(child("child1"))))._tag, "ActorNameTaken")
+          yield* sup.stopChild("child1")
+          assert.deepStrictEqual(yield* sup.children, [])
+          const again = yield* sup.startChild(child("child1", "permanent", failingRestarts()))
+          yield* terminate(events, again, "abnormal")
+          yield* system.stop("/sup_test")
+          assert.deepStrictEqual((yield* exited(events)).reason, ExitReason.shutdown)
+          assert.deepStrictEqual(yield* system.paths, ["/"])
         })
-        const ref = yield* sup.startChild(child("child1", "permanent", failingRestarts()))
-        yield* terminate(events, ref, "abnormal")
-        yield* TestClock.adjust("1 second")
-        yield* untilEvent(events, is("ActorRestarted", ref.path))
-        assert.strictEqual((yield* Effect.flip(sup.startChild(child("child1"))))._tag, "ActorNameTaken")
-        yield* sup.stopChild("child1")
-        assert.deepStrictEqual(yield* sup.children, [])
-        const again = yield* sup.startChild(child("child1", "permanent", failingRestarts()))
-        yield* terminate(events, again, "abnormal")
-        yield* system.stop("/sup_test")
-        assert.deepStrictEqual((yield* exited(events)).reason, ExitReason.shutdown)
-        assert.deepStrictEqual(yield* system.paths, ["/"])
-      })
+      )
     )
-  )
+  }
 
   it.effect("do_not_save_child_specs_for_temporary_children", () =>
     withSystem(
