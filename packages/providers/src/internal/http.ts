@@ -176,6 +176,20 @@ const events = (
 ): Stream.Stream<Sse.Event, AiError.AiError> => {
   const limit = call.connection.limits.streamBytes
   let total = 0
+  let opening = ""
+  let events = 0
+  // A body that held text but not one event was never an event stream (an error page sent as one): a bad reply,
+  // not a stream cut short by the network.
+  const noEvents = Stream.suspend(() =>
+    events === 0 && opening.trim() !== ""
+      ? Stream.fail(
+          ProviderError.invalidResponse(
+            call.site,
+            `the event stream held no event: ${ProviderError.quote(opening, call.connection.secrets)}`
+          )
+        )
+      : Stream.empty
+  )
   return response.stream.pipe(
     Stream.mapEffect((chunk) => {
       total += chunk.length
@@ -184,7 +198,18 @@ const events = (
         : Effect.fail(ProviderError.tooLarge(call.site, "the event stream", limit))
     }),
     Stream.decodeText(),
+    Stream.tap((text) =>
+      Effect.sync(() => {
+        if (opening.length < 400) opening += text.slice(0, 400 - opening.length)
+      })
+    ),
     Stream.pipeThroughChannel(Sse.decode({ maxEventSize: call.connection.limits.eventBytes })),
+    Stream.tap(() =>
+      Effect.sync(() => {
+        events++
+      })
+    ),
+    Stream.concat(noEvents),
     Stream.mapError(streamError(call)),
     // The per-attempt timeout also bounds the silence between events, so a stalled stream fails.
     Stream.timeoutOrElse({

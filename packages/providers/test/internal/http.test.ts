@@ -207,6 +207,19 @@ describe("the network edge", () => {
     )
 
     for (const adapter of adapters) {
+      it.effect(`${adapter.name}: an "event stream" that holds no event is a bad response, not a broken stream`, () =>
+        against(
+          adapter,
+          {
+            faults: [
+              FakeServer.body("<html><h1>Service Unavailable</h1></html>\n", { contentType: "text/event-stream" })
+            ]
+          },
+          {},
+          () => Effect.map(stream, (error) => expectInvalid(error, /held no event: <html><h1>Service Unavailable/))
+        )
+      )
+
       it.effect(`${adapter.name}: a JSON or HTML document where a stream was expected is a bad response`, () =>
         against(
           adapter,
