@@ -164,6 +164,20 @@ export interface ConsolidateOptions {
   readonly agent?: string
 }
 
+/** What the background index upkeep has done since the storage was opened. */
+export interface UpkeepStatus {
+  /** Rows written since the last completed pass. */
+  readonly pendingRows: number
+  /** Whether a pass is running now. */
+  readonly running: boolean
+  /** Passes completed, background and explicit. */
+  readonly runs: number
+  /** Passes that failed; each was logged as a warning. */
+  readonly failures: number
+  /** The message of the last failure, until a pass succeeds. */
+  readonly lastError: string | undefined
+}
+
 /** The state of the storage. */
 export interface Status {
   readonly rows: number
@@ -173,8 +187,7 @@ export interface Status {
   readonly vectorIndexRows: number
   readonly indices: ReadonlyArray<string>
   readonly version: number
-  /** What the background index upkeep has done since the storage was opened. */
-  readonly upkeep: Upkeep.State
+  readonly upkeep: UpkeepStatus
 }
 
 /** The Memory service. */
@@ -369,30 +382,11 @@ export const make = Effect.fnUntraced(function* (options: Options) {
 
   const status: Effect.Effect<Status, MemoryError> = Effect.gen(function* () {
     const opened = yield* store.current
-    const upkeepState = yield* upkeep.state
-    if (opened === undefined) {
-      return {
-        rows: 0,
-        dimensions: undefined,
-        vectorIndexed: false,
-        vectorIndexRows: 0,
-        indices: [],
-        version: 0,
-        upkeep: upkeepState
-      }
-    }
-    const rows = yield* Lance.attempt("countRows", () => opened.table.countRows())
-    const indices = yield* Lance.attempt("listIndices", () => opened.table.listIndices())
-    const version = yield* Lance.attempt("version", () => opened.table.version())
-    return {
-      rows,
-      dimensions: opened.dimensions,
-      vectorIndexed: indices.some((i) => i.columns.includes("vector")),
-      vectorIndexRows: yield* indexes.rowsAtBuild,
-      indices: indices.map((i) => i.name),
-      version,
-      upkeep: upkeepState
-    }
+    const storage =
+      opened === undefined
+        ? { rows: 0, dimensions: undefined, vectorIndexed: false, indices: [], version: 0 }
+        : yield* Table.describe(opened)
+    return { ...storage, vectorIndexRows: yield* indexes.rowsAtBuild, upkeep: yield* upkeep.state }
   })
 
   const optimize = Effect.andThen(upkeep.runNow, status)

@@ -104,6 +104,32 @@ const checkLayout = (table: lancedb.Table): Effect.Effect<number, MemoryError | 
     return dimensions
   })
 
+/** Row count, indexes and version of the table. */
+export const describe = (
+  opened: Opened
+): Effect.Effect<
+  {
+    readonly rows: number
+    readonly dimensions: number
+    readonly vectorIndexed: boolean
+    readonly indices: ReadonlyArray<string>
+    readonly version: number
+  },
+  MemoryError
+> =>
+  Effect.gen(function* () {
+    const rows = yield* Lance.attempt("countRows", () => opened.table.countRows())
+    const indices = yield* Lance.attempt("listIndices", () => opened.table.listIndices())
+    const version = yield* Lance.attempt("version", () => opened.table.version())
+    return {
+      rows,
+      dimensions: opened.dimensions,
+      vectorIndexed: indices.some((i) => i.columns.includes("vector")),
+      indices: indices.map((i) => i.name),
+      version
+    }
+  })
+
 /** The ids among `ids` that are stored. */
 export const presentIds = (table: lancedb.Table, ids: ReadonlyArray<string>): Effect.Effect<Set<string>, MemoryError> =>
   Effect.gen(function* () {

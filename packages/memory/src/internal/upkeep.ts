@@ -12,22 +12,12 @@ import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
+import type { UpkeepStatus } from "../Memory.ts"
 import type { MemoryError } from "../MemoryError.ts"
 import * as Lance from "./lance.ts"
 
-/** What the background upkeep has done since the storage was opened. */
-export interface State {
-  /** Rows written since the last completed pass. */
-  readonly pendingRows: number
-  /** Whether a pass is running now. */
-  readonly running: boolean
-  /** Passes completed, background and explicit. */
-  readonly runs: number
-  /** Passes that failed; each was logged as a warning. */
-  readonly failures: number
-  /** The message of the last failure, until a pass succeeds. */
-  readonly lastError: string | undefined
-}
+/** What the background upkeep has done since the storage was opened (`Memory.UpkeepStatus`). */
+export type State = UpkeepStatus
 
 const describe = (cause: Cause.Cause<MemoryError>): string => {
   const error = Cause.squash(cause)
