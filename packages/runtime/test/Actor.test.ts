@@ -15,6 +15,7 @@ import {
   type CounterMessage,
   CounterProtocol,
   counter,
+  gate,
   get,
   is,
   settle,
@@ -238,6 +239,49 @@ describe("Actor", () => {
         yield* system.stop("/alive")
         yield* untilEvent(events, is("ActorTerminated", "/alive"))
         assert.deepStrictEqual(yield* ping, ["/gone"])
+      })
+    )
+  )
+
+  it.effect("death watch delivers Terminated even when the watcher's mailbox is full, once there is room", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const Watch = Schema.TaggedStruct("Watch", {})
+        const Wait = Schema.TaggedStruct("Wait", { until: Schema.Any })
+        const Down = Schema.TaggedStruct("Down", { path: Schema.String })
+        const got = yield* Deferred.make<string>()
+        const target = yield* system.startChild(temporary("target", counter()))
+        const watcher = Actor.make({
+          protocol: Schema.Union([Watch, Wait, Down]),
+          capacity: 1,
+          init: () => Effect.void,
+          receive: (state, message, context) => {
+            switch (message._tag) {
+              case "Watch":
+                return Effect.as(
+                  context.watch(target, (t) => ({ _tag: "Down", path: t.path })),
+                  Next.continueWith(state)
+                )
+              case "Wait":
+                return Effect.as(
+                  Effect.promise(() => message.until as Promise<void>),
+                  Next.continueWith(state)
+                )
+              case "Down":
+                return Effect.as(Deferred.succeed(got, message.path), Next.continueWith(state))
+            }
+          }
+        })
+        const w = yield* system.startChild(temporary("watcher", watcher))
+        const g = gate()
+        yield* w.tell({ _tag: "Watch" })
+        yield* w.tell({ _tag: "Wait", until: g.until })
+        yield* settle // the watcher is inside its handler
+        yield* w.tell({ _tag: "Wait", until: Promise.resolve() }) // and its mailbox is full
+        yield* system.stop("/target")
+        g.open()
+        assert.strictEqual(yield* Deferred.await(got), "/target")
       })
     )
   )

@@ -177,7 +177,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
     this.busy = false
     if (this.live !== incarnation) {
       // Halted by the runtime (a stop, or a sibling's restart): the message being handled is abandoned.
-      this.abandonInFlight("interrupted")
+      this.abandonInFlight()
       return
     }
     const reason = Exit.isSuccess(exit) ? exit.value : ExitReason.fromCause(exit.cause)
@@ -188,10 +188,10 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
     this.ended(reason)
   }
 
-  private abandonInFlight(cause: "stopped" | "interrupted"): void {
+  private abandonInFlight(): void {
     const inFlight = this.inFlight
     this.inFlight = undefined
-    if (inFlight !== undefined) this.abandon(inFlight, cause)
+    if (inFlight !== undefined) this.abandon(inFlight, "interrupted")
   }
 
   /** The incarnation ended by itself (or its children's supervision gave up): tell the supervisor. */
@@ -278,16 +278,10 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
     this.live = 0
     this.state = undefined
     this.current = undefined
-    // Only a running burst has a message in flight.
     if (burst === undefined && context?.supervisor === undefined) return undefined
     burst?.interruptUnsafe()
-    return Effect.andThen(
-      Core.awaitEnd(burst),
-      Effect.andThen(
-        CellContext.stopChildren(context),
-        Effect.sync(() => this.abandonInFlight("interrupted"))
-      )
-    )
+    // The burst's end abandons the message it was handling.
+    return Effect.andThen(Core.awaitEnd(burst), CellContext.stopChildren(context))
   }
 
   terminate(reason: ExitReason.ExitReason): Effect.Effect<void> {
