@@ -20,9 +20,9 @@
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Abusive from "./internal/abusive.ts"
+import { isStream, parseBody, renderEvent } from "./internal/request.ts"
 import * as SeededRandom from "./SeededRandom.ts"
 
 /** One scripted model turn. With neither text nor tool calls the reply is the text `"ok"`. */
@@ -443,20 +443,3 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
         server.closeAllConnections()
       })
   ).pipe(Effect.map(({ fake }) => fake))
-
-const renderEvent = (event: SseEvent): string =>
-  `${event.event === undefined ? "" : `event: ${event.event}\n`}data: ${event.data}\n\n`
-
-const isStream = (request: Received): boolean => {
-  const body = request.body
-  if (typeof body === "object" && body !== null && (body as { stream?: unknown }).stream === true) return true
-  return request.path.includes("streamGenerateContent")
-}
-
-const parseBody = (text: string): unknown =>
-  text.length === 0
-    ? undefined
-    : Result.getOrElse(
-        Result.try(() => JSON.parse(text) as unknown),
-        () => text
-      )
