@@ -90,11 +90,12 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
 
   runBurst(): void {
     const incarnation = this.live
-    if (incarnation === 0 || this.current === undefined) {
+    if (incarnation === 0) {
       this.busy = false
       return
     }
-    const fiber = Effect.runForkWith(this.context)(this.handleMessages(incarnation, this.current))
+    // A live incarnation always has its context.
+    const fiber = Effect.runForkWith(this.context)(this.handleMessages(incarnation, this.current!))
     fiber.addObserver((exit) => {
       this.core.fibers.delete(fiber)
       this.burstEnded(incarnation, exit)

@@ -224,7 +224,7 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
             this.entries.delete(entry.id)
             return entry.node.terminate(ExitReason.shutdown)
           }
-          if (entry.status !== "ended") entry.status = "restarting"
+          // Statuses are set anew when the supervisor starts again, from its spec.
           return entry.node.halt
         }),
       { discard: true }
