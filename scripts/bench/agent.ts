@@ -342,9 +342,15 @@ const mb = (n: unknown) => (typeof n === "number" ? `${n.toFixed(0)} MB` : "–"
 const ms = (n: unknown) => (typeof n === "number" ? `${n.toFixed(0)} ms` : "–")
 const columns = (cells: ReadonlyArray<string>, widths: ReadonlyArray<number>) =>
   cells.map((c, i) => c.padStart(widths[i]!)).join("  ")
-const widths = [9, 9, 7, 6, 8, 9, 10, 9]
+const widths = [9, 9, 7, 6, 9, 8, 9, 10, 9]
 const rows: Array<[string, string]> = [
-  ["", columns(["step p50", "step p99", "÷ floor", "calls", "RSS peak", "RSS grown", "RSS before", "cold"], widths)]
+  [
+    "",
+    columns(
+      ["step p50", "step p99", "÷ floor", "calls", "call p50", "RSS peak", "RSS grown", "RSS before", "cold"],
+      widths
+    )
+  ]
 ]
 for (const f of frameworks) {
   const e = all.get(f.key)!
@@ -360,6 +366,7 @@ for (const f of frameworks) {
         us(e.step_overhead_us_p99),
         f.key === "fetch_loop" ? "1.0×" : times(e.ratio_to_floor_p50),
         String(e.model_calls_per_run),
+        us(e.call_overhead_us_p50),
         mb(e.peak_rss_mb),
         mb(e.rss_growth_mb),
         mb(e.rss_before_mb),
@@ -371,6 +378,7 @@ for (const f of frameworks) {
 }
 rows.push(["", ""])
 rows.push(["step", `(run wall − server time) ÷ ${STEPS} tool steps; ${RUNS} sequential runs per framework, in rounds`])
+rows.push(["call", "(run wall − server time) ÷ the run's model calls"])
 rows.push([
   "RSS",
   `${CONCURRENT} concurrent runs per framework, each framework in its own process (${LANES} at a time)`
