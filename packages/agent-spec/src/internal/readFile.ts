@@ -24,6 +24,8 @@ export interface ReadFailure {
 
 const chunkBytes = 64 * 1024
 
+const minChunkBytes = 4 * 1024
+
 const kinds: Record<FileSystem.File.Type, string> = {
   File: "a regular file",
   Directory: "a directory",
@@ -95,8 +97,11 @@ export const read = (path: string, limit: number): Effect.Effect<string, ReadFai
         if (opened.type !== "File") return yield* Effect.fail(notRegular(opened.type))
         const chunks: Array<Uint8Array> = []
         let total = 0
+        // The size `stat` gave (and one byte more, to see the end) first: a spec is then read in one call.
+        let want = Math.max(Number(info.size) + 1, minChunkBytes)
         while (true) {
-          const chunk = yield* Effect.mapError(file.readAlloc(Math.min(chunkBytes, limit + 1 - total)), platform)
+          const chunk = yield* Effect.mapError(file.readAlloc(Math.min(want, limit + 1 - total)), platform)
+          want = chunkBytes
           if (Option.isNone(chunk)) break
           chunks.push(chunk.value)
           total += chunk.value.length
