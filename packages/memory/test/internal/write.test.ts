@@ -24,7 +24,12 @@ describe("writes", () => {
         for (const run of [a, b]) {
           assert.strictEqual(run.code, 0, run.stderr)
           // Each process reads the other's writes too, within the refresh interval.
-          assert.deepStrictEqual(run.lines.slice(-2), ["done", `saw ${2 * perWriter}`], run.stderr)
+          // (Other lines are upkeep passes that lost a race with the other process, logged as warnings.)
+          assert.deepStrictEqual(
+            run.lines.filter((l) => l === "done" || l.startsWith("saw ")),
+            ["done", `saw ${2 * perWriter}`],
+            run.stderr
+          )
           assert.strictEqual(acked(run.lines).length, perWriter)
         }
         yield* useMemory(dir, (memory) =>
