@@ -5,6 +5,7 @@
 
 import type * as AiError from "effect/ai/AiError"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Sse from "effect/encoding/Sse"
 import type * as HttpClient from "effect/http/HttpClient"
@@ -125,8 +126,20 @@ export const postJson = <A, RD>(
       )
     )
   )
-  return Effect.timeoutOrElse(Retry.retry(call.connection.retry)(withTimeout(call, attempt)), {
-    duration: call.connection.deadline,
+  const { timeout, deadline, retry } = call.connection
+  // With one attempt, one timer does: the shorter limit, reported as the one it is.
+  if (retry.maxRetries <= 0) {
+    const attemptFirst = Duration.isLessThanOrEqualTo(timeout, deadline)
+    return Effect.timeoutOrElse(attempt, {
+      duration: attemptFirst ? timeout : deadline,
+      orElse: () =>
+        Effect.fail(
+          attemptFirst ? ProviderError.timeout(call.site, call.endpoint.display, "attempt", timeout) : overall(call)
+        )
+    })
+  }
+  return Effect.timeoutOrElse(Retry.retry(retry)(withTimeout(call, attempt)), {
+    duration: deadline,
     orElse: () => Effect.fail(overall(call))
   })
 }

@@ -107,6 +107,25 @@ describe("the network edge", () => {
       )
     }
 
+    it.live("without retries the shorter of the two limits ends the call, and says which it was", () =>
+      Effect.gen(function* () {
+        const attempt = yield* against(
+          openai,
+          { faults: [FakeServer.hang] },
+          { timeout: "100 millis", deadline: "10 seconds" },
+          () => generate
+        )
+        assert.strictEqual(ProviderError.deadlineOf(attempt), "attempt")
+        const overall = yield* against(
+          openai,
+          { faults: [FakeServer.hang] },
+          { timeout: "10 seconds", deadline: "100 millis" },
+          () => generate
+        )
+        assert.strictEqual(ProviderError.deadlineOf(overall), "overall")
+      })
+    )
+
     it.live("a JSON body that drips forever fails at the per-attempt timeout", () =>
       against(openai, { faults: [FakeServer.drip(50)] }, { timeout: "300 millis" }, (server) =>
         Effect.gen(function* () {
