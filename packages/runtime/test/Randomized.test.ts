@@ -109,7 +109,7 @@ const checkIntensity = (
       (event._tag === "ActorRestarted" && isChild(event.path) && event.trigger === event.path) ||
       (event._tag === "SupervisorGaveUp" && event.path === path)
     if (!failure) continue
-    window = window.filter((t) => event.at - t < limits.withinMillis)
+    window = window.filter((t) => event.at - t <= limits.withinMillis)
     window.push(event.at)
     if (event._tag === "SupervisorGaveUp") {
       assert.strictEqual(window.length, limits.maxRestarts + 1, `${path} escalated exactly when over its intensity`)

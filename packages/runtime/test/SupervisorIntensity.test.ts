@@ -36,6 +36,28 @@ describe("Supervisor intensity, backoff and restart order", () => {
     )
   )
 
+  it.effect("a restart exactly one period ago still counts, as in OTP", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const sup = yield* system.startChild(
+          Supervisor.supervisor(
+            "sup",
+            Supervisor.make({ intensity: { maxRestarts: 1, within: "1 second" }, children: [A] }),
+            { restart: "temporary" }
+          )
+        )
+        const a = yield* sup.ref(A)
+        yield* a.tell({ _tag: "Crash", message: "first" })
+        yield* untilEvent(events, is("ActorRestarted", "/sup/a"))
+        yield* TestClock.adjust("1 second")
+        yield* a.tell({ _tag: "Crash", message: "a period later" })
+        yield* untilEvent(events, is("SupervisorGaveUp", "/sup"))
+      })
+    )
+  )
+
   it.effect("intensity counts restarts within the period exactly: maxRestarts pass, one more gives up", () =>
     withSystem(
       Effect.gen(function* () {

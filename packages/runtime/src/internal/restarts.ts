@@ -31,9 +31,12 @@ export class Restarts {
     this.lastDelay = Duration.zero
   }
 
-  /** Counts a restart at `now`; `true` when it is one too many within the period. */
+  /**
+   * Counts a restart at `now`; `true` when it is one too many within the period. A restart exactly one period
+   * ago still counts, as in OTP (`R >= Now - Period`).
+   */
   record(now: number): boolean {
-    this.times = this.times.filter((t) => now - t < this.withinMillis)
+    this.times = this.times.filter((t) => now - t <= this.withinMillis)
     if (this.times.length === 0) this.step = undefined
     this.times.push(now)
     return this.times.length > this.maxRestarts
