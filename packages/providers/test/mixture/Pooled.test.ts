@@ -7,7 +7,7 @@ import * as Pooled from "../../src/mixture/Pooled.ts"
 import * as ProviderPool from "../../src/mixture/ProviderPool.ts"
 import * as Scripted from "../../src/testing/ScriptedLanguageModel.ts"
 
-const ask = (model: LanguageModel.Service) =>
+const ask = (model: LanguageModel.LanguageModel) =>
   LanguageModel.generateText({ prompt: "Say hi" }).pipe(Effect.provideService(LanguageModel.LanguageModel, model))
 
 const member = (turns: ReadonlyArray<Scripted.Turn>) =>
