@@ -60,6 +60,28 @@ describe("Actor", () => {
     )
   )
 
+  it.effect("a busy actor lets others handle their messages now and then", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const log: Array<string> = []
+        const logger = (name: string, last: number) =>
+          Actor.make({
+            protocol: Schema.Int,
+            capacity: 10_000,
+            init: () => Effect.void,
+            receive: (state, n) => Effect.succeed(Next.continueWith(n === last ? void log.push(`${name} done`) : state))
+          })
+        const busy = yield* system.startChild(temporary("busy", logger("busy", 4999)))
+        const other = yield* system.startChild(temporary("other", logger("other", 0)))
+        yield* busy.tellAll(Array.from({ length: 5000 }, (_, n) => n))
+        yield* other.tell(0)
+        while (log.length < 2) yield* settle
+        assert.deepStrictEqual(log, ["other done", "busy done"])
+      })
+    )
+  )
+
   it.effect("a typed failure of the handler ends the incarnation with Failed, a defect with Died", () =>
     withSystem(
       Effect.gen(function* () {

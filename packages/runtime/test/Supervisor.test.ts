@@ -292,6 +292,41 @@ describe("Supervisor", () => {
     )
   )
 
+  it.effect("a supervisor that is halted, or whose restart failed, refuses startChild until it runs again", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        let starts = 0
+        const K = Supervisor.actor("k", counter({ failInit: () => ++starts === 2 }))
+        const Sibling = Supervisor.actor("sibling", counter())
+        const outer = yield* system.startChild(
+          Supervisor.supervisor(
+            "outer",
+            Supervisor.make({
+              strategy: "one-for-all",
+              intensity: tolerant,
+              backoff: Schedule.spaced("1 second"),
+              children: [Supervisor.supervisor("inner", Supervisor.make({ children: [K] })), Sibling]
+            })
+          )
+        )
+        const inner = yield* outer.supervisor("inner")
+        const late = (id: string) => Effect.flip(inner.startChild(Supervisor.actor(id, counter())))
+        yield* (yield* outer.ref(Sibling)).tell({ _tag: "Crash", message: "sibling" })
+        yield* untilEvent(events, is("ActorRestarted", "/outer/inner"))
+        assert.strictEqual((yield* late("x"))._tag, "ActorStopped", "halted, waiting for its restart")
+        yield* TestClock.adjust("1 second")
+        const retried = yield* untilEvent(events, is("ActorRestarted", "/outer/inner"))
+        assert.strictEqual(retried.reason._tag, "Failed", "its child failed to start")
+        assert.strictEqual((yield* late("y"))._tag, "ActorStopped", "its restart failed")
+        yield* TestClock.adjust("1 second")
+        yield* untilEvent(events, is("ActorStarted", "/outer/inner"))
+        assert.strictEqual(yield* get(yield* inner.startChild(Supervisor.actor("z", counter({ start: 4 })))), 4)
+      })
+    )
+  )
+
   it.effect("a supervisor that gave up is not restarted by a transient parent, and is by a permanent one", () =>
     withSystem(
       Effect.gen(function* () {
@@ -331,6 +366,16 @@ describe("Supervisor", () => {
         assert.deepStrictEqual([restarted.trigger, restarted.reason._tag], ["/outer/permanent", "Shutdown"])
         // Restarted from its spec, in place: the declared child's ref stays valid, with fresh state.
         assert.strictEqual(yield* get(permanentA), 100)
+        // Stopping the parent stops what runs; the child that had ended is not ended twice.
+        yield* system.stop("/outer")
+        const stopped: Array<string> = []
+        while (true) {
+          const event = yield* untilEvent(events, is("ActorTerminated"))
+          stopped.push(event.path)
+          if (event.path === "/outer") break
+        }
+        assert.notInclude(stopped, "/outer/transient")
+        assert.include(stopped, "/outer/permanent")
       })
     )
   )

@@ -96,10 +96,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
     }
     // A live incarnation always has its context.
     const fiber = Effect.runForkWith(this.context)(this.handleMessages(incarnation, this.current!))
-    fiber.addObserver((exit) => {
-      this.core.fibers.delete(fiber)
-      this.burstEnded(incarnation, exit)
-    })
+    fiber.addObserver((exit) => this.burstEnded(incarnation, exit))
   }
 
   /** Handles messages until the mailbox is empty (`undefined`) or the incarnation ends (its reason). */

@@ -63,8 +63,11 @@ export class Core {
   /** The context actors run with when they do not bring their own (clock, metrics, tracer of the system). */
   readonly context: Context.Context<never>
   readonly timers: AskTimers.AskTimers
-  /** The fibers the runtime itself waits for when it halts actors and supervisors: bursts and control loops. */
-  readonly fibers = new Set<Fiber.Fiber<unknown, unknown>>()
+  /**
+   * The fibers the runtime itself waits for when it halts actors and supervisors: bursts and control loops. Weak,
+   * so that an ended fiber needs no bookkeeping.
+   */
+  readonly fibers = new WeakSet<Fiber.Fiber<unknown, unknown>>()
   readonly makeChildSupervisor: MakeChildSupervisor
   private readonly dispatcher: Scheduler.SchedulerDispatcher
   private ready: Array<Runnable> = []

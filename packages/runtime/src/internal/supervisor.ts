@@ -25,7 +25,7 @@ type Control =
       readonly node: Core.Node
       readonly reason: ExitReason.ExitReason
     }
-  | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<SupervisorRef.Entry>; readonly token: number }
+  | { readonly _tag: "RestartDue"; readonly entries: ReadonlyArray<SupervisorRef.Entry>; readonly token: object }
 
 type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
@@ -42,7 +42,6 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
   private live = 0
   private loop: Fiber.Fiber<ExitReason.ExitReason> | undefined = undefined
   private readonly timers = new Set<Fiber.Fiber<void>>()
-  private restartTokens = 0
 
   constructor(
     core: Core.Core,
@@ -126,7 +125,7 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
           dynamic: false,
           node,
           status: "restarting",
-          restartToken: 0
+          restartToken: undefined
         })
       }
       // Children started on demand by the incarnation that ended are not part of the next one.
@@ -148,7 +147,6 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
     this.loop = fiber
     this.core.fibers.add(fiber)
     fiber.addObserver((exit) => {
-      this.core.fibers.delete(fiber)
       if (this.loop === fiber) this.loop = undefined
       if (this.live !== incarnation) return
       this.live = 0
@@ -305,7 +303,7 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
         }
       }
       const restarting = affected.filter((e) => this.entries.get(e.id) === e)
-      const token = ++this.restartTokens
+      const token = {}
       const delayMillis = Duration.toMillis(delay)
       for (const e of restarting) {
         e.restartToken = token

@@ -27,7 +27,7 @@ export interface Entry {
   /** `ended`: a transient child that exited cleanly, kept (not running) until a restart brings it back. */
   status: "starting" | "running" | "restarting" | "ended"
   /** The restart this entry waits for; a later failure that covers the entry replaces it. */
-  restartToken: number
+  restartToken: object | undefined
 }
 
 /** A supervisor's children and the verbs on them. */
@@ -86,7 +86,8 @@ export abstract class SupervisorRefBase implements Supervisor.SupervisorRef {
     if (refused !== undefined) return Effect.fail(refused)
     return this.lock.with(
       Effect.suspend((): Effect.Effect<Core.Node, ActorError.StartError> => {
-        if (this.terminated !== undefined || !this.accepting) {
+        // A terminated supervisor was halted first, so it does not accept either.
+        if (!this.accepting) {
           return Effect.fail(new ActorError.ActorStopped({ path: this.path }))
         }
         const path = Core.childPath(this.path, child.id)
@@ -101,7 +102,7 @@ export abstract class SupervisorRefBase implements Supervisor.SupervisorRef {
             dynamic: true,
             node,
             status: "starting",
-            restartToken: 0
+            restartToken: undefined
           }
           this.entries.set(child.id, entry)
           // Only `init` may be interrupted: whatever happens to it, the entry is settled.
@@ -126,7 +127,7 @@ export abstract class SupervisorRefBase implements Supervisor.SupervisorRef {
     return this.lock.with(
       Effect.uninterruptibleMask((restore) =>
         Effect.gen({ self: this }, function* () {
-          if (this.terminated !== undefined || !this.accepting) {
+          if (!this.accepting) {
             return yield* new ActorError.ActorStopped({ path: this.path })
           }
           const entry = this.entries.get(id)
