@@ -50,6 +50,6 @@ export const command = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Check agent specs and team files: print FILE: ok, or every problem as FILE:LINE:COL: message (exit code 2)"
+    "Check agent specs and team files: print FILE: ok, or the problems as FILE:LINE:COL: message, at most 50 per file (exit code 2)"
   )
 )
