@@ -68,6 +68,25 @@ describe("ActorRef", () => {
     )
   )
 
+  it.effect("a handler can answer with Next.reply, as data: the runtime answers, then the actor goes on", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const Take = Schema.TaggedStruct("Take", { replyTo: ReplyTo.schema<number>() })
+        const ticket = Actor.make({
+          protocol: Take,
+          init: () => Effect.succeed(1),
+          receive: (next, message) => Effect.succeed(Next.reply(message.replyTo, next, next + 1))
+        })
+        const ref = yield* system.startChild(temporary("tickets", ticket))
+        const take = ref.ask<number>((replyTo) => ({ _tag: "Take", replyTo }), { timeout: "1 second" })
+        assert.deepStrictEqual([yield* take, yield* take, yield* take], [1, 2, 3])
+        yield* TestClock.adjust("1 minute")
+        assert.strictEqual(yield* take, 4, "answered asks do not time out later")
+      })
+    )
+  )
+
   it.effect("ask carries the request's own typed failure", () =>
     withSystem(
       Effect.gen(function* () {

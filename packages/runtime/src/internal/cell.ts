@@ -169,6 +169,8 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
     this.state = next.state
     this.inFlight = undefined
     if (item instanceof CellRef.AskEnvelope) this.core.timers.cancel(item)
+    // Last: the asker resumes right here, and may send the next request at once.
+    if (next.reply !== undefined) Deferred.doneUnsafe(next.reply.to.deferred, next.reply.exit)
     return undefined
   }
 
