@@ -18,6 +18,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
 import * as SchemaIssue from "effect/SchemaIssue"
+import * as Excerpt from "./internal/excerpt.ts"
 import * as Fields from "./internal/fields.ts"
 import * as Issues from "./internal/issues.ts"
 import * as Suggest from "./internal/suggest.ts"
@@ -295,12 +296,18 @@ const crossFieldRules = (view: View): ReadonlyArray<CrossFieldIssue> => {
     })
   }
   const providers = [...Object.keys(ModelSpec.builtinProviders), ...view.providers]
+  const known = new Set(providers)
+  // A hostile spec may name thousands of providers: the message lists a few, never all of them.
+  const listed =
+    providers.length <= 8
+      ? providers.join(", ")
+      : `${providers.slice(0, 8).join(", ")} and ${providers.length - 8} more`
   const checkProvider = (provider: string | undefined, path: ReadonlyArray<PropertyKey>) => {
-    if (provider !== undefined && !providers.includes(provider)) {
+    if (provider !== undefined && !known.has(provider)) {
       issues.push({
         path,
         atKey: false,
-        message: `Unknown provider "${provider}"${Suggest.didYouMean(provider, providers)}; define it under providers or use one of ${providers.join(", ")}`
+        message: `Unknown provider ${Excerpt.literal(provider)}${Suggest.didYouMean(provider, providers)}; define it under providers or use one of ${listed}`
       })
     }
   }
@@ -318,25 +325,26 @@ const crossFieldRules = (view: View): ReadonlyArray<CrossFieldIssue> => {
         issues.push({
           path: ["tools", i, "mcp", "server"],
           atKey: false,
-          message: `MCP server "${tool.server}" is listed twice`
+          message: `MCP server ${Excerpt.literal(tool.server)} is listed twice`
         })
       }
       servers.add(tool.server)
     } else {
       if (seen.has(tool.name))
-        issues.push({ path: ["tools", i], atKey: false, message: `Tool "${tool.name}" is listed twice` })
+        issues.push({ path: ["tools", i], atKey: false, message: `Tool ${Excerpt.literal(tool.name)} is listed twice` })
       seen.add(tool.name)
     }
   })
   const approvable = [...ToolSpec.toolNames.filter((name) => name !== "mcp"), ...[...servers].map((s) => `${s}.*`)]
+  const approvableSet = new Set(approvable)
   for (const key of view.approvalKeys) {
     const dot = key.indexOf(".")
-    const known = dot > 0 ? servers.has(key.slice(0, dot)) : approvable.includes(key)
-    if (!known) {
+    const isKnown = dot > 0 ? servers.has(key.slice(0, dot)) : approvableSet.has(key)
+    if (!isKnown) {
       issues.push({
         path: ["approvals", "tools", key],
         atKey: true,
-        message: `${dot > 0 ? `No MCP server "${key.slice(0, dot)}" for` : "Unknown tool"} "${key}"${Suggest.didYouMean(key, approvable)}`
+        message: `${dot > 0 ? `No MCP server ${Excerpt.literal(key.slice(0, dot))} for` : "Unknown tool"} ${Excerpt.literal(key)}${Suggest.didYouMean(key, approvable)}`
       })
     }
   }

@@ -7,7 +7,7 @@
 export * as AgentSpec from "./AgentSpec.ts"
 /** JSON Schema documents generated from the schemas. */
 export * as JsonSchema from "./JsonSchema.ts"
-/** The reference framework's six-field format. */
+/** The six-field format of the reference Rust framework, wiseaidotdev/autogpt (formerly kevin-rs/autogpt). */
 export * as LegacySpec from "./LegacySpec.ts"
 /** Models, mixtures and provider definitions. */
 export * as ModelSpec from "./ModelSpec.ts"

@@ -379,4 +379,11 @@ describe("AgentSpec", () => {
     assert.isAbove(problems({ name: "c", alerts: [{ metric: "success-rate", below: 1.5 }] }).length, 0)
     assert.isAbove(problems({ name: "c", alerts: [{ metric: "uptime", above: 1 }] }).length, 0)
   })
+
+  it("names a few providers, never thousands, when a model names an unknown one", () => {
+    const providers = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`p${i}`, { kind: "openai" }]))
+    const [message] = problems({ name: "a", providers, model: { provider: "nope", model: "m" } })
+    assert.include(message, "and 1996 more")
+    assert.isBelow(message!.length, 300)
+  })
 })
