@@ -193,6 +193,33 @@ describe("ActorRef", () => {
     )
   )
 
+  it.effect("of messages taken together, the one being handled at a stop is interrupted, the rest stopped", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const ref = yield* system.startChild(temporary("c", counter()))
+        const g = gate()
+        yield* ref.tellAll([
+          { _tag: "Block", until: g.until },
+          { _tag: "Add", n: 1 },
+          { _tag: "Add", n: 2 }
+        ])
+        yield* settle // all three were taken; the first one blocks
+        yield* system.stop("/c")
+        const causes: Array<string> = []
+        while (true) {
+          const event = yield* PubSub.take(events)
+          if (event.path !== "/c") continue
+          if (event._tag === "ActorTerminated") break
+          if (event._tag === "MessageDropped") causes.push(event.cause)
+        }
+        assert.deepStrictEqual(causes, ["interrupted", "stopped", "stopped"])
+        g.open()
+      })
+    )
+  )
+
   it.effect("asks still queued when the actor stops are answered with ActorStopped", () =>
     withSystem(
       Effect.gen(function* () {

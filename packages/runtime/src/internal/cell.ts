@@ -1,6 +1,6 @@
 /**
  * The running side of one actor: its bounded mailbox (kept across restarts), its state, its watchers, and the ref
- * users hold. The cell *is* the ref, so an actor costs one object plus its queue.
+ * users hold. The cell *is* the ref, so an actor costs one object plus its mailbox.
  *
  * An actor runs in a fiber only while it has messages: a message arriving at an idle actor schedules a *burst*
  * (one fiber handling messages until the mailbox is empty), and the fiber ends with the burst. An idle actor holds
@@ -37,6 +37,7 @@ const isExit = (effect: unknown): effect is Exit.Exit<unknown, unknown> => {
 
 /** How many messages a burst handles synchronously before it yields to other fibers. */
 const fairnessBudget = 2048
+
 type Watcher = (terminated: Actor.Terminated) => void
 
 /** One actor: mailbox, incarnations, bursts, watchers. Implements the public `ActorRef`. */
@@ -333,8 +334,7 @@ export class ActorCell<M, S, E, R> extends CellRef.CellRef<M> implements Core.No
   childExited(child: Core.Node, reason: ExitReason.ExitReason): void {
     // Only the children's supervisor reports here, and only when it gave up.
     const context = this.current
-    if (context === undefined || context.supervisor !== child || this.live !== context.incarnation) return
-    Effect.runForkWith(this.core.context)(this.endWith(context, reason))
+    if (context?.supervisor === child) Effect.runForkWith(this.core.context)(this.endWith(context, reason))
   }
 
   private endWith(context: CellContext.CellContext<M>, reason: ExitReason.ExitReason): Effect.Effect<void> {
