@@ -442,6 +442,7 @@ describe("Actor", () => {
             const stale = yield* Effect.flip(contexts[0]!.startChild(Supervisor.actor("late", counter())))
             assert.strictEqual(stale._tag, "ActorStopped")
             yield* spawn(agent, "kid")
+            yield* settle // the agent is idle: no handler runs when it is stopped
             yield* team.stopChild("agent")
             const last = yield* untilEvent(events, is("ActorTerminated"))
             assert.strictEqual(last.path, "/team/agent/kid")
