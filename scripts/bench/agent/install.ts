@@ -2,6 +2,10 @@
  * The peer frameworks live in `peers/`, a package of their own with its own lockfile, outside the workspace, so
  * that they never slow or grow the project's `pnpm install`. The first `pnpm bench agent` installs them from the
  * lockfile; later runs re-use them until the lockfile changes.
+ *
+ * Their runners (`peers/*.mjs`) are plain ES modules with JSDoc types, so that the workspace's type-check, which
+ * runs before any peer is installed, does not see them; once installed, `tsc -p scripts/bench/agent/peers` checks
+ * them against the peers' own typings.
  */
 import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
