@@ -38,11 +38,11 @@ export const prompt = (tag: string): string =>
 /** Finds the run tag in a request body. */
 export const tagPattern = /\[run ([\w.-]+)\]/
 
-/** One framework, ready to run the task; a runner module exports `make` as its default-free entry point. */
+/** One framework, ready to run the task. */
 export interface Runner {
   /** Runs the task once, to its end; resolves with the final answer. */
   readonly run: (tag: string) => Promise<string>
 }
 
-/** What every runner module exports: builds the framework's agent once, against the fake server at `baseUrl`. */
+/** What a runner module exports as `make`: builds the framework's agent once, for the fake server at `baseUrl`. */
 export type MakeRunner = (baseUrl: string) => Promise<Runner>
