@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, PubSub, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { Actor, ActorSystem, ExitReason, Next, Supervisor } from "../src/index.ts"
+import { Actor, ActorSystem, ExitReason, Next, ReplyTo, Supervisor } from "../src/index.ts"
 import { counter, get, is, settle, untilEvent, withSystem } from "./support.ts"
 
 const A = Supervisor.actor("a", counter({ start: 100 }))
@@ -503,6 +503,49 @@ describe("Supervisor", () => {
         const missing = yield* Effect.flip(pool.stopChild("w1"))
         assert.strictEqual(missing._tag, "ActorNotFound")
         assert.strictEqual(Supervisor.template(() => counter(), { restart: "permanent" })("p", 0).restart, "permanent")
+      })
+    )
+  )
+
+  it.effect("a child's init may start and stop its siblings through their supervisor, from a handler too", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        let team: Supervisor.SupervisorRef | undefined
+        // Its init stops `z` and starts `w` through the supervisor that is starting it.
+        const Meddler = Supervisor.actor(
+          "meddler",
+          Actor.make({
+            protocol: Schema.Literal("noop"),
+            init: () =>
+              Effect.gen(function* () {
+                yield* Effect.orDie(team!.stopChild("z"))
+                yield* Effect.orDie(team!.startChild(Supervisor.actor("w", counter())))
+              }),
+            receive: (state) => Effect.succeed(Next.continueWith(state))
+          })
+        )
+        const Starter = Supervisor.actor(
+          "starter",
+          Actor.make({
+            protocol: Schema.Struct({ replyTo: ReplyTo.schema<void>() }),
+            init: () => Effect.void,
+            receive: (state, message) =>
+              Effect.as(
+                ReplyTo.from(message.replyTo, Effect.orDie(team!.startChild(Meddler))),
+                Next.continueWith(state)
+              )
+          })
+        )
+        team = yield* system.startChild(
+          Supervisor.supervisor("team", Supervisor.make({ children: [Supervisor.actor("z", counter()), Starter] }))
+        )
+        const starter = yield* team.ref(Starter)
+        yield* starter.ask<void>((replyTo) => ({ replyTo }), { timeout: "1 second" })
+        assert.deepStrictEqual(
+          (yield* team.children).map((c) => c.id),
+          ["starter", "meddler", "w"]
+        )
       })
     )
   )

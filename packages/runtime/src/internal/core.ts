@@ -147,6 +147,11 @@ export class Lock {
   private owner: Fiber.Fiber<unknown, unknown> | undefined = undefined
   private waiters: Array<{ readonly fiber: Fiber.Fiber<unknown, unknown>; readonly resume: () => void }> = []
 
+  /** `true` when `fiber` holds the lock. */
+  isHeldBy(fiber: Fiber.Fiber<unknown, unknown>): boolean {
+    return this.owner === fiber
+  }
+
   /** Runs `body` holding the lock; waiting for it can be interrupted, `body` keeps its own interruptibility. */
   with<A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
     return Effect.withFiber((fiber) => {

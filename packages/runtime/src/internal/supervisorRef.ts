@@ -149,7 +149,10 @@ export abstract class SupervisorRefBase implements Supervisor.SupervisorRef {
   }
 
   stopChild(id: string): Effect.Effect<void, ActorError.ActorNotFound> {
-    return Core.detached(this.core, this.stopChildNow(id))
+    // Within this supervisor's own lock (a child's `init` stopping a sibling) the stop must run right here.
+    return Effect.withFiber((fiber) =>
+      this.lock.isHeldBy(fiber) ? this.stopChildNow(id) : Core.detached(this.core, this.stopChildNow(id))
+    )
   }
 
   private stopChildNow(id: string): Effect.Effect<void, ActorError.ActorNotFound> {
