@@ -31,13 +31,24 @@ export interface ResolvedTools {
   readonly forced: string | undefined
 }
 
+// A tool's JSON Schema is the same on every call that offers it (an agent offers the same tool objects turn after
+// turn), and generating it was a measurable part of each call: it is made once per tool object.
+const functionTools = new WeakMap<object, FunctionTool>()
+
+const functionTool = (tool: Tool.Any): FunctionTool => {
+  let made = functionTools.get(tool)
+  if (made === undefined) {
+    made = { name: tool.name, description: Tool.getDescription(tool), parameters: Tool.getJsonSchema(tool) }
+    functionTools.set(tool, made)
+  }
+  return made
+}
+
 /** Converts `LanguageModel` tools and tool choice into provider-neutral function tools. */
 export const resolveTools = (options: LanguageModel.ProviderOptions): ResolvedTools => {
   let tools: Array<FunctionTool> = []
   for (const tool of options.tools) {
-    if (Tool.isUserDefined(tool) || Tool.isDynamic(tool)) {
-      tools.push({ name: tool.name, description: Tool.getDescription(tool), parameters: Tool.getJsonSchema(tool) })
-    }
+    if (Tool.isUserDefined(tool) || Tool.isDynamic(tool)) tools.push(functionTool(tool))
   }
   const choice = options.toolChoice
   if (tools.length === 0) return { tools: [], mode: "none", forced: undefined }
@@ -49,16 +60,22 @@ export const resolveTools = (options: LanguageModel.ProviderOptions): ResolvedTo
   return { tools, mode: choice.mode ?? "auto", forced: undefined }
 }
 
+// Likewise the JSON Schema of a structured output, made once per schema object.
+const responseSchemas = new WeakMap<object, JsonSchema.JsonSchema>()
+
 /** The JSON Schema sent for structured output, consistent with how `LanguageModel` decodes it. */
 export const responseJsonSchema = (
   options: LanguageModel.ProviderOptions
-): { readonly name: string; readonly schema: JsonSchema.JsonSchema } | undefined =>
-  options.responseFormat.type === "json"
-    ? {
-        name: options.responseFormat.objectName,
-        schema: LanguageModel.defaultCodecTransformer(options.responseFormat.schema as any).jsonSchema
-      }
-    : undefined
+): { readonly name: string; readonly schema: JsonSchema.JsonSchema } | undefined => {
+  if (options.responseFormat.type !== "json") return undefined
+  const schema = options.responseFormat.schema
+  let json = responseSchemas.get(schema)
+  if (json === undefined) {
+    json = LanguageModel.defaultCodecTransformer(schema as any).jsonSchema
+    responseSchemas.set(schema, json)
+  }
+  return { name: options.responseFormat.objectName, schema: json }
+}
 
 /** Text of a tool result as the model should read it: strings as-is, anything else as JSON. */
 export const toolResultText = (part: Prompt.ToolResultPart): string =>
