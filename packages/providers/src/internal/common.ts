@@ -226,6 +226,7 @@ export const languageModel = (
   Effect.map(LanguageModel.make(methods), (model) => {
     const clean = (error: unknown) =>
       AiError.isAiError(error) ? ProviderError.redact(error, connection.secrets) : error
+    const cleanAi = (error: AiError.AiError) => ProviderError.redact(error, connection.secrets)
     // The methods are generic over their options; the wrappers only change the error values, not the types.
     const loose = model as unknown as {
       readonly generateText: (options: unknown) => Effect.Effect<unknown, unknown, unknown>
@@ -236,9 +237,24 @@ export const languageModel = (
       ...model,
       generateText: (options: unknown) => Effect.mapError(loose.generateText(options), clean),
       generateObject: (options: unknown) => Effect.mapError(loose.generateObject(options), clean),
-      streamText: (options: unknown) => Stream.mapError(loose.streamText(options), clean)
+      streamText: (options: unknown) => Stream.mapError(loose.streamText(options), clean),
+      [methodsKey]: {
+        generateText: (options: LanguageModel.ProviderOptions) =>
+          Effect.mapError(methods.generateText(options), cleanAi),
+        streamText: (options: LanguageModel.ProviderOptions) => Stream.mapError(methods.streamText(options), cleanAi)
+      } satisfies LanguageModelMethods
     } as unknown as LanguageModel.LanguageModel
   })
+
+const methodsKey = "~@troupe/providers/LanguageModelMethods"
+
+/**
+ * The adapter methods behind one of our adapters' `LanguageModel`s (errors already scrubbed), for a wrapper that
+ * hands them to its own `LanguageModel.make` rather than decoding the adapter's answer and encoding it again;
+ * `undefined` for any other `LanguageModel`.
+ */
+export const methodsOf = (model: LanguageModel.LanguageModel): LanguageModelMethods | undefined =>
+  (model as unknown as { readonly [methodsKey]?: LanguageModelMethods })[methodsKey]
 
 /** The embedding counterpart of {@link redactLanguageModel}. */
 export const redactEmbedMany =

@@ -52,8 +52,8 @@ export const encodeWith = (
     annotate(parts as ReadonlyArray<Response.PartEncoded>, summary)
   )
 
-// Puts the decision in the answer's response-metadata part (adding one when the provider sent none).
-const annotate = <P extends { readonly type: string }>(
+/** Puts the decision in the answer's response-metadata part (adding one when the provider sent none). */
+export const annotate = <P extends { readonly type: string }>(
   parts: ReadonlyArray<P>,
   summary: MixtureEvent.DecisionSummary
 ): Array<P> => {
