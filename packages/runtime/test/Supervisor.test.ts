@@ -550,6 +550,39 @@ describe("Supervisor", () => {
     )
   )
 
+  it.effect("a supervisor declared later in a spec refuses children until it has started", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        let early: string | undefined
+        // `a` starts first; its init reaches for `b`, registered but not started yet.
+        const Early = Supervisor.actor(
+          "a",
+          Actor.make({
+            protocol: Schema.Literal("noop"),
+            init: () =>
+              Effect.gen(function* () {
+                const b = yield* Effect.orDie(system.lookupSupervisor("/sup/b"))
+                early = (yield* Effect.flip(b.startChild(Supervisor.actor("x", counter()))))._tag
+              }),
+            receive: (state) => Effect.succeed(Next.continueWith(state))
+          })
+        )
+        const sup = yield* system.startChild(
+          Supervisor.supervisor(
+            "sup",
+            Supervisor.make({ children: [Early, Supervisor.supervisor("b", Supervisor.make({}))] })
+          )
+        )
+        assert.strictEqual(early, "ActorStopped")
+        assert.strictEqual(
+          yield* get(yield* (yield* sup.supervisor("b")).startChild(Supervisor.actor("x", counter()))),
+          0
+        )
+      })
+    )
+  )
+
   it.effect("a spec refused for a duplicate child id registers nothing; the corrected spec then starts", () =>
     withSystem(
       Effect.gen(function* () {

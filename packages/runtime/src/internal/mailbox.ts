@@ -96,7 +96,7 @@ export class Mailbox<A> {
   private admit(): void {
     while (true) {
       const waiting = this.waiting
-      if (waiting === undefined || this.items.length >= this.capacity) return
+      if (waiting === undefined) return
       const entry = waiting[0]!
       while (entry.offset < entry.items.length && this.items.length < this.capacity) {
         this.items.push(entry.items[entry.offset++]!)

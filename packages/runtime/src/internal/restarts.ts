@@ -26,8 +26,8 @@ export class Restarts {
 
   /** Forgets every restart (a new incarnation of the supervisor). */
   reset(): void {
+    // The schedule starts over with the next restart, which finds no restart in the period.
     this.times = []
-    this.step = undefined
     this.lastDelay = Duration.zero
   }
 
