@@ -550,6 +550,40 @@ describe("Supervisor", () => {
     )
   )
 
+  it.effect("starts through one supervisor are serialised: a second waits for the first child's init", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const log: Array<string> = []
+        const slow = (id: string) =>
+          Supervisor.actor(
+            id,
+            Actor.make({
+              protocol: Schema.Literal("noop"),
+              init: () =>
+                Effect.gen(function* () {
+                  log.push(`begin ${id}`)
+                  yield* Effect.sleep("1 second")
+                  log.push(`end ${id}`)
+                }),
+              receive: (state) => Effect.succeed(Next.continueWith(state))
+            })
+          )
+        const sup = yield* system.startChild(Supervisor.supervisor("sup", Supervisor.make({})))
+        const first = yield* Effect.forkChild(sup.startChild(slow("a")))
+        const second = yield* Effect.forkChild(sup.startChild(slow("b")))
+        yield* settle
+        assert.deepStrictEqual(log, ["begin a"])
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(first)
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(second)
+        assert.deepStrictEqual(log, ["begin a", "end a", "begin b", "end b"])
+      })
+    )
+  )
+
   it.effect("a supervisor declared later in a spec refuses children until it has started", () =>
     withSystem(
       Effect.gen(function* () {
