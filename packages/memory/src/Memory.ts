@@ -58,8 +58,13 @@ import * as Rows from "./internal/rows.ts"
 import * as Table from "./internal/table.ts"
 import * as Upkeep from "./internal/upkeep.ts"
 import * as Write from "./internal/write.ts"
-import type { DimensionMismatch, InvalidMemory, InvalidRecallOptions, MemoryError, OpenError } from "./MemoryError.ts"
-import { MemoryError as StorageError } from "./MemoryError.ts"
+import {
+  type DimensionMismatch,
+  type InvalidMemory,
+  type InvalidRecallOptions,
+  MemoryError,
+  type OpenError
+} from "./MemoryError.ts"
 import type { Filter, Kind, MemoryRecord, NewMemory, Recalled } from "./MemoryRecord.ts"
 
 /** The version of the table layout this module reads and writes. */
@@ -284,7 +289,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const writeLock = yield* Semaphore.make(1)
   const sequence = yield* Ref.make(0)
 
-  const embedFailed = (e: AiError.AiError) => new StorageError({ operation: "embed", message: e.message })
+  const embedFailed = (e: AiError.AiError) => new MemoryError({ operation: "embed", message: e.message })
 
   // `embedMany` even for one text: `embed` goes through effect/ai's request batching, which waits a turn of the
   // event loop for company.
