@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule, Schema, Stream } from "effect"
 import { Actor, ActorSystem, LifecycleEvent, Next, Supervisor } from "../src/index.ts"
-import { counter, is, makeFiberCounter, settle, temporary, untilEvent, withSystem } from "./support.ts"
+import { counter, gate, get, is, makeFiberCounter, settle, temporary, untilEvent, withSystem } from "./support.ts"
 
 const tree = Supervisor.make({
   strategy: "one-for-all",
@@ -150,6 +150,8 @@ describe("ActorSystem", () => {
             yield* untilEvent(events, is("ActorRestarted", "/slow/x"))
             const worker = yield* system.startChild(temporary("busy", counter()))
             for (let i = 0; i < 100; i++) yield* worker.tell({ _tag: "Add", n: 1 })
+            // An answered ask leaves the system's timer sleeping until its deadline: shutdown ends it too.
+            assert.strictEqual(yield* get(worker), 100)
             assert.isAbove(fibers.live(), baseline)
             yield* system.shutdown
             while (true) {
@@ -175,6 +177,39 @@ describe("ActorSystem", () => {
       })
     )
   })
+
+  it.effect("stopping waits until the actor's handler has been interrupted and its finalizers have run", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const log: Array<string> = []
+        const g = gate()
+        const careful = Actor.make({
+          protocol: Schema.Literal("work"),
+          init: () => Effect.void,
+          receive: (state) =>
+            Effect.as(
+              Effect.onInterrupt(Effect.never, () =>
+                Effect.andThen(
+                  Effect.promise(() => g.until),
+                  Effect.sync(() => log.push("cleaned up"))
+                )
+              ),
+              Next.continueWith(state)
+            )
+        })
+        const ref = yield* system.startChild(temporary("careful", careful))
+        yield* ref.tell("work")
+        yield* settle
+        const stopping = yield* Effect.forkChild(system.stop("/careful"))
+        yield* settle
+        assert.isUndefined(stopping.pollUnsafe(), "still cleaning up")
+        g.open()
+        yield* Fiber.join(stopping)
+        assert.deepStrictEqual(log, ["cleaned up"])
+      })
+    )
+  )
 
   it.effect("publishes lifecycle events that decode with their schema", () =>
     withSystem(

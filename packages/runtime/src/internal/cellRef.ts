@@ -85,10 +85,8 @@ export abstract class CellRef<M> implements ActorRef.ActorRef<M> {
     return Effect.withFiber((fiber) => {
       // The actor's own handler waiting for room in its own mailbox would wait for ever.
       if (fiber === this.burst) return Effect.sync(() => this.droppedAll(messages.length, "mailbox-full"))
-      return Effect.map(this.mailbox.offerWaiting(messages), (left) => {
-        this.wake()
-        this.droppedAll(left.length, "stopped")
-      })
+      // Room is made by a running burst, which looks for more messages when it ends: no wake needed.
+      return Effect.map(this.mailbox.offerWaiting(messages), (left) => this.droppedAll(left.length, "stopped"))
     })
   }
 
@@ -134,7 +132,6 @@ export abstract class CellRef<M> implements ActorRef.ActorRef<M> {
       return this.mailbox.offerWaiting([envelope]).pipe(
         Effect.flatMap((left) => {
           if (left.length > 0) return Effect.fail(new ActorError.ActorStopped({ path: this.path }))
-          this.wake()
           return Deferred.await(reply)
         }),
         Effect.timeoutOrElse({
