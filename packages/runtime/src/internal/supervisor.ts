@@ -92,10 +92,7 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
             }
             this.accepting = false
             yield* this.haltChildren
-            return yield* new ActorError.ChildInitFailed({
-              path: this.path,
-              reason: Exit.isFailure(exit) ? ExitReason.fromCause(exit.cause) : ExitReason.shutdown
-            })
+            return yield* new ActorError.ChildInitFailed({ path: this.path, reason: ExitReason.fromCause(exit.cause) })
           }
           this.launch(incarnation)
           if (!this.embedded) {
@@ -115,9 +112,8 @@ export class SupervisorNode extends SupervisorRef.SupervisorRefBase implements C
         const kept = previous.get(child.id)
         previous.delete(child.id)
         const node =
-          kept !== undefined && !kept.dynamic && !kept.node.isTerminated()
-            ? kept.node
-            : yield* this.makeChild(child, this.context)
+          // Halting dropped the children started on demand, so what is kept under a declared id is declared.
+          kept !== undefined && !kept.node.isTerminated() ? kept.node : yield* this.makeChild(child, this.context)
         this.entries.set(child.id, {
           id: child.id,
           child,
