@@ -189,7 +189,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const db = yield* Lance.connect(options.directory)
   // Another process sharing the directory may create the table at the same moment: then this opens that one.
   const table = (yield* Lance.openIfExists(db, tableName)) ?? (yield* Lance.createOrOpen(db, tableName, arrowSchema()))
-  yield* Lance.versionedSchema(table, tableName, versionKey, schemaVersion)
+  yield* Lance.versionedSchema(table, tableName, versionKey, [schemaVersion])
   const writeLock = yield* Semaphore.make(1)
   const sequence = yield* Ref.make(0)
 

@@ -250,6 +250,79 @@ describe("Memory", () => {
     })
   )
 
+  it.effect("reads and writes a table of layout 1 (every field a column, no record column)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const utf8 = (name: string) => new arrow.Field(name, new arrow.Utf8(), false)
+      const float = (name: string) => new arrow.Field(name, new arrow.Float64(), false)
+      yield* Effect.promise(async () => {
+        const db = await lancedb.connect(dir)
+        const schema = new arrow.Schema(
+          [
+            ...["id", "agent", "namespace", "kind", "text", "metadata"].map(utf8),
+            float("importance"),
+            float("created_at"),
+            utf8("provenance"),
+            new arrow.Field(
+              "vector",
+              new arrow.FixedSizeList(384, new arrow.Field("item", new arrow.Float32(), true)),
+              false
+            )
+          ],
+          new Map([["troupe.memory.schema_version", "1"]])
+        )
+        const table = await db.createEmptyTable(Memory.tableName, schema)
+        const text = "the nightly backup runs at 02:00 UTC"
+        await table.add([
+          {
+            id: "mem_old",
+            agent: "ops",
+            namespace: "ops",
+            kind: "fact",
+            text,
+            metadata: '{"source":"wiki"}',
+            importance: 0.7,
+            created_at: 5,
+            provenance: '["mem_src"]',
+            vector: LocalEmbedder.embed(text)
+          }
+        ])
+        db.close()
+      })
+      yield* useMemory(dir, (memory) =>
+        Effect.gen(function* () {
+          const old = {
+            id: "mem_old",
+            agent: "ops",
+            namespace: "ops",
+            kind: "fact" as const,
+            text: "the nightly backup runs at 02:00 UTC",
+            metadata: { source: "wiki" },
+            importance: 0.7,
+            createdAt: 5,
+            provenance: ["mem_src"]
+          }
+          assert.deepStrictEqual(yield* memory.list(), [old])
+          yield* TestClock.adjust(10)
+          const added = yield* memory.remember({ agent: "ops", kind: "fact", text: "restores are tested monthly" })
+          assert.deepStrictEqual(
+            (yield* memory.list()).map((r) => r.id),
+            ["mem_old", added.id]
+          )
+          const [hit] = yield* memory.recall("when does the backup run?", { k: 1 })
+          assert.deepStrictEqual(hit!.record, old)
+        })
+      )
+      const columns = yield* Effect.promise(async () => {
+        const db = await lancedb.connect(dir)
+        const names = (await (await db.openTable(Memory.tableName)).schema()).fields.map((f) => f.name)
+        db.close()
+        return names
+      })
+      assert.notInclude(columns, "record")
+    })
+  )
+
   it.effect("restores a missing full-text index when it opens the table", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
@@ -361,7 +434,7 @@ describe("Memory", () => {
     )
   )
 
-  it.effect("returns 8 memories by default and refuses a k or weight out of range", () =>
+  it.effect("returns 8 memories by default and refuses a k, weight or list limit out of range", () =>
     withMemory((memory) =>
       Effect.gen(function* () {
         yield* memory.rememberMany(
@@ -373,6 +446,11 @@ describe("Memory", () => {
           const error = yield* memory.recall("runbook entry", { k }).pipe(Effect.flip)
           assert.strictEqual(error._tag, "InvalidRecallOptions", `k = ${k}`)
         }
+        for (const limit of [Number.NaN, -1, 2.5]) {
+          const error = yield* memory.list({}, limit).pipe(Effect.flip)
+          assert.include(error.message, "limit must be a non-negative integer", `limit = ${limit}`)
+        }
+        assert.strictEqual((yield* memory.list({}, 3)).length, 3)
         for (const options of [
           { candidates: 0 },
           { weights: { vector: -1 } },
@@ -395,11 +473,11 @@ describe("Memory", () => {
           { agent: "a", kind: "episode", text: "an invoice export timed out" }
         ])
       )
-      // Rows written past this module: an unknown kind, and metadata that is not JSON.
+      // Rows written past this module: a record of an unknown kind, and a record that is not JSON.
       yield* Effect.promise(async () => {
         const db = await lancedb.connect(dir)
         const table = await db.openTable(Memory.tableName)
-        const bad = (id: string, fields: Record<string, unknown>) => ({
+        const bad = (id: string, record: string) => ({
           id,
           agent: "a",
           namespace: "a",
@@ -410,9 +488,13 @@ describe("Memory", () => {
           created_at: 0,
           provenance: "[]",
           vector: LocalEmbedder.embed("invoice invoice invoice"),
-          ...fields
+          record
         })
-        await table.add([bad("bad_kind", { kind: "rumour" }), bad("bad_meta", { metadata: "{not json" })])
+        const rumour = { id: "bad_kind", agent: "a", namespace: "a", kind: "rumour", text: "invoice invoice invoice" }
+        await table.add([
+          bad("bad_kind", JSON.stringify({ ...rumour, metadata: {}, importance: 0.5, createdAt: 0, provenance: [] })),
+          bad("bad_json", "{not json")
+        ])
         db.close()
       })
       const logs: Array<Captured> = []
@@ -428,17 +510,18 @@ describe("Memory", () => {
           assert.strictEqual(yield* memory.exportJsonl(join(dir, "export.jsonl")), 3)
           // `count` counts stored rows, readable or not.
           assert.strictEqual(yield* memory.count(), 5)
-          assert.strictEqual(yield* memory.forget({ ids: ["bad_kind", "bad_meta"] }), 2)
+          assert.strictEqual(yield* memory.forget({ ids: ["bad_kind", "bad_json"] }), 2)
           assert.strictEqual((yield* memory.list()).length, 3)
         }).pipe(captureLogs(logs))
       )
       const warnings = logs.filter((l) => l.level === "Warn")
       assert.deepStrictEqual(
         warnings.map((w) => [w.annotations.operation, w.annotations.skipped, w.annotations.ids]),
+        // Recall reads no id column: it names a row by the id inside its record, when that parses.
         [
-          ["list", 2, "bad_kind,bad_meta"],
-          ["recall", 2, "bad_kind,bad_meta"],
-          ["list", 2, "bad_kind,bad_meta"]
+          ["list", 2, "bad_kind,bad_json"],
+          ["recall", 2, "bad_kind,(no id)"],
+          ["list", 2, "bad_kind,bad_json"]
         ]
       )
     })

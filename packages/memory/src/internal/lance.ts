@@ -96,18 +96,27 @@ export const createOrOpen = (
 ): Effect.Effect<lancedb.Table, MemoryError, Scope.Scope> =>
   acquireTable(() => db.createEmptyTable(name, schema, { mode: "create", existOk: true }), "createTable")
 
-/** A table's schema, once its metadata shows the layout `version` under `key`; a `SchemaVersionMismatch` otherwise. */
-export const versionedSchema = (
+/**
+ * A table's schema and layout version, once its metadata shows one of the layout `versions` under `key`; a
+ * `SchemaVersionMismatch` otherwise.
+ */
+export const versionedSchema = <const Version extends string>(
   table: lancedb.Table,
   name: string,
   key: string,
-  version: string
-): Effect.Effect<Awaited<ReturnType<lancedb.Table["schema"]>>, MemoryError | SchemaVersionMismatch> =>
+  versions: ReadonlyArray<Version>
+): Effect.Effect<
+  { readonly schema: Awaited<ReturnType<lancedb.Table["schema"]>>; readonly version: Version },
+  MemoryError | SchemaVersionMismatch
+> =>
   Effect.gen(function* () {
     const schema = yield* attempt("schema", () => table.schema())
     const found = schema.metadata.get(key) ?? "none"
-    if (found !== version) return yield* new SchemaVersionMismatch({ table: name, expected: version, found })
-    return schema
+    const version = versions.find((v) => v === found)
+    if (version === undefined) {
+      return yield* new SchemaVersionMismatch({ table: name, expected: versions.join(" or "), found })
+    }
+    return { schema, version }
   })
 
 /** Quotes a string as a SQL literal for LanceDB filters. */

@@ -1,12 +1,13 @@
 /**
  * Hybrid recall over the memories table: fetches candidates by vector search and BM25 full-text search under the
- * same filter, gathers their raw signals, ranks them with `fusion.ts`, and decodes the winners. With neither search
+ * same filter, decodes them, gathers their raw signals and ranks them with `fusion.ts`. With neither search
  * weighted, the candidates are every memory the filter selects, ranked on recency and importance alone.
  */
 import { MatchQuery } from "@lancedb/lancedb"
 import { LocalEmbedder } from "@troupe/providers"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import type { RecallOptions, Weights } from "../Memory.ts"
 import { type DimensionMismatch, InvalidRecallOptions, type MemoryError } from "../MemoryError.ts"
 import type { Filter, MemoryRecord, Recalled } from "../MemoryRecord.ts"
@@ -86,18 +87,12 @@ const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb)
 }
 
-interface StoredRow {
-  readonly id: string
-  readonly importance?: unknown
-  readonly created_at?: unknown
-}
-
 const numberOr0 = (x: unknown) => (typeof x === "number" ? x : 0)
 
 /**
  * The k best memories for a query with their component scores, best first.
  *
- * Stored rows that do not decode are passed over (the next candidate takes their place) and reported.
+ * Stored rows that do not decode are passed over and reported.
  */
 export const run = (
   opened: Opened,
@@ -109,10 +104,10 @@ export const run = (
     const where = Filters.toSql(filter)
     const searchText = w.bm25 > 0 && LocalEmbedder.tokenize(query.text).length > 0
     if (w.vector <= 0 && w.bm25 <= 0) return yield* unsearched(opened, query, tuning, where)
-    // Every candidate costs a random read of each of its columns (about 0.3 ms per column for 10 rows at 100,000
-    // rows), so each search fetches about k. BM25 rescues exact terms the vector ranks low; on the labelled set of
-    // `pnpm bench memory` 10 BM25 candidates found as much as 20.
+    // Every result costs a random read of each selected column, so each search fetches about k. BM25 rescues exact
+    // terms the vector ranks low; on the labelled set of `pnpm bench memory` 10 BM25 candidates found as much as 20.
     const pool = Math.max(1, query.candidates ?? Math.max(k, 10)) * (filter.metadata === undefined ? 1 : 4)
+    const columns = Rows.readColumns(opened.layout)
 
     const vectorSearch =
       w.vector > 0
@@ -121,14 +116,14 @@ export const run = (
               let q = opened.table
                 .vectorSearch(Float32Array.from(vector))
                 .distanceType("cosine")
-                .select([...Rows.recordColumns, "_distance"])
+                .select([...columns, "_distance"])
                 .limit(pool)
               if (query.exact) q = q.bypassVectorIndex()
               else if (tuning.vectorIndex === "IvfPq") q = q.nprobes(tuning.nprobes).refineFactor(tuning.refineFactor)
               else if (tuning.vectorIndex !== "none") q = q.nprobes(tuning.nprobes)
               if (where !== undefined) q = q.where(where)
               return q.toArray()
-            }).pipe(Effect.map((rows: Array<StoredRow & { _distance: number }>) => ({ vector, rows })))
+            }).pipe(Effect.map((rows: Array<{ readonly _distance: number }>) => ({ vector, rows })))
           )
         : Effect.succeed(undefined)
     const textSearch = searchText
@@ -137,116 +132,122 @@ export const run = (
           let q = opened.table
             .query()
             .fullTextSearch(new MatchQuery(query.text, "text"))
-            .select([...Rows.recordColumns, "vector", "_score"])
+            .select([...columns, "vector", "_score"])
             .limit(pool)
           if (where !== undefined) q = q.where(where)
           return q.toArray()
         })
-      : Effect.succeed([] as Array<StoredRow & { _score: number }>)
+      : Effect.succeed([] as Array<{ readonly _score: number }>)
     const [vectorResult, textRows] = yield* Effect.all([vectorSearch, textSearch], { concurrency: 2 })
     const queryVector = vectorResult?.vector
-    const vectorRows = vectorResult?.rows ?? []
+
+    // Every candidate is decoded before ranking: about 10 µs each, against about 0.2 ms per extra column read that
+    // ranking on raw columns would need. Decoding also passes over unreadable rows before they can take a place.
+    // Both searches may return the same unreadable row: it is reported once.
+    const unreadable = new Map<unknown, Rows.Unreadable>()
+    const decode = <Row>(rows: ReadonlyArray<Row>) =>
+      rows.flatMap((row) => {
+        const decoded = Rows.toRecord(row, opened.layout)
+        if (Result.isSuccess(decoded)) return [{ record: decoded.success, row }]
+        const id = Rows.idOf(row)
+        unreadable.set(id ?? (row as { record?: unknown }).record, { id, message: decoded.failure.message })
+        return []
+      })
+    const byVector = decode(vectorResult?.rows ?? [])
+    const byText = decode(textRows)
+    yield* Rows.reportUnreadable("recall", [...unreadable.values()])
 
     const similarity = new Map<string, number>()
-    for (const row of vectorRows) similarity.set(row.id, 1 - row._distance)
+    for (const { record, row } of byVector) similarity.set(record.id, 1 - row._distance)
     const bm25 = new Map<string, number>()
-    for (const row of textRows) {
-      bm25.set(row.id, row._score)
-      if (queryVector !== undefined && !similarity.has(row.id)) {
-        similarity.set(row.id, cosine(queryVector, Rows.vectorOf(row)))
+    for (const { record, row } of byText) {
+      bm25.set(record.id, row._score)
+      if (queryVector !== undefined && !similarity.has(record.id)) {
+        similarity.set(record.id, cosine(queryVector, Rows.vectorOf(row)))
       }
     }
+    const matches = Filters.matchesMetadata(filter)
     const seen = new Set<string>()
-    const candidates: Array<Fusion.Candidate<StoredRow>> = []
-    for (const row of [...vectorRows, ...textRows]) {
-      if (seen.has(row.id)) continue
-      seen.add(row.id)
+    const candidates: Array<Fusion.Candidate<MemoryRecord>> = []
+    for (const { record } of [...byVector, ...byText]) {
+      if (seen.has(record.id) || !matches(record)) continue
+      seen.add(record.id)
       candidates.push({
-        id: row.id,
-        importance: numberOr0(row.importance),
-        createdAt: numberOr0(row.created_at),
-        cosine: queryVector === undefined ? undefined : (similarity.get(row.id) ?? 0),
-        bm25: searchText ? (bm25.get(row.id) ?? 0) : undefined,
-        row
-      })
-    }
-    return yield* winners(candidates, query, tuning, Effect.succeed)
-  })
-
-// With no search weighted, every memory the filter selects is a candidate: scored on its light columns, and only the
-// winners' records are read.
-const unsearched = (opened: Opened, query: Query, tuning: Tuning, where: string | undefined) =>
-  Effect.gen(function* () {
-    const rows = yield* Lance.attempt("scan", () => {
-      let q = opened.table
-        .query()
-        .select(query.filter.metadata === undefined ? ["id", "importance", "created_at"] : Rows.recordColumns)
-      if (where !== undefined) q = q.where(where)
-      return q.toArray()
-    })
-    const pool = (rows as Array<StoredRow>).map(
-      (row): Fusion.Candidate<StoredRow> => ({
-        id: row.id,
-        importance: numberOr0(row.importance),
-        createdAt: numberOr0(row.created_at),
-        cosine: undefined,
-        bm25: undefined,
-        row
-      })
-    )
-    const fetch = (ids: ReadonlyArray<string>) =>
-      Lance.attempt("scan", () =>
-        opened.table.query().where(Lance.sqlIn("id", ids)).select(Rows.recordColumns).toArray()
-      )
-    return yield* winners(pool, query, tuning, (batch) =>
-      query.filter.metadata === undefined
-        ? Effect.map(fetch(batch.map((r) => r.id)), (full: Array<StoredRow>) => {
-            const byId = new Map(full.map((r) => [r.id, r]))
-            return batch.map((r) => byId.get(r.id) ?? r)
-          })
-        : Effect.succeed(batch)
-    )
-  })
-
-// Ranks the candidates and decodes the best k, skipping (and reporting) rows that do not decode.
-const winners = (
-  pool: ReadonlyArray<Fusion.Candidate<StoredRow>>,
-  query: Query,
-  tuning: Tuning,
-  load: (rows: ReadonlyArray<StoredRow>) => Effect.Effect<ReadonlyArray<unknown>, MemoryError>
-): Effect.Effect<Array<Recalled>, MemoryError> =>
-  Effect.gen(function* () {
-    const decoded = new Map<string, MemoryRecord>()
-    const unreadable: Array<Rows.Unreadable> = []
-    const decode = (candidates: ReadonlyArray<Fusion.Candidate<StoredRow>>) =>
-      Effect.gen(function* () {
-        const missing = candidates.filter((c) => !decoded.has(c.id))
-        if (missing.length === 0) return
-        const result = Rows.toRecords(yield* load(missing.map((c) => c.row)))
-        for (const record of result.records) decoded.set(record.id, record)
-        unreadable.push(...result.unreadable)
-      })
-    // Metadata is one JSON column: candidates are decoded and checked before ranking, so that the scores are
-    // normalised over the ones that qualify.
-    let candidates = pool
-    if (query.filter.metadata !== undefined) {
-      yield* decode(pool)
-      const matches = Filters.matchesMetadata(query.filter)
-      candidates = pool.filter((c) => {
-        const record = decoded.get(c.id)
-        return record !== undefined && matches(record)
+        id: record.id,
+        importance: record.importance,
+        createdAt: record.createdAt,
+        cosine: queryVector === undefined ? undefined : (similarity.get(record.id) ?? 0),
+        bm25: searchText ? (bm25.get(record.id) ?? 0) : undefined,
+        row: record
       })
     }
     const now = yield* Clock.currentTimeMillis
-    const ranked = Fusion.fuse(candidates, { weights: query.weights, now, halfLifeMs: tuning.halfLifeMs })
-    // Rows are ranked on their raw columns and only the winners are decoded: decoding is most of the JS-side cost.
+    return Fusion.fuse(candidates, { weights: w, now, halfLifeMs: tuning.halfLifeMs })
+      .slice(0, k)
+      .map(({ candidate, scores }) => ({ record: candidate.row, scores }))
+  })
+
+const unique = (columns: ReadonlyArray<string>) => [...new Set(columns)]
+
+interface LightRow {
+  readonly id: string
+  readonly importance?: unknown
+  readonly created_at?: unknown
+}
+
+// With no search weighted, every memory the filter selects is a candidate: ranked on its importance and creation
+// columns, and only the winners' records are read. A metadata filter needs every candidate's record first.
+const unsearched = (opened: Opened, query: Query, tuning: Tuning, where: string | undefined) =>
+  Effect.gen(function* () {
+    const byMetadata = query.filter.metadata !== undefined
+    const rows = yield* Lance.attempt("scan", () => {
+      let q = opened.table
+        .query()
+        .select(unique(["id", "importance", "created_at", ...(byMetadata ? Rows.readColumns(opened.layout) : [])]))
+      if (where !== undefined) q = q.where(where)
+      return q.toArray()
+    })
+    const unreadable: Array<Rows.Unreadable> = []
+    const known = new Map<string, MemoryRecord>()
+    const keep = (rows: ReadonlyArray<unknown>) => {
+      const decoded = Rows.toRecords(rows, opened.layout)
+      for (const record of decoded.records) known.set(record.id, record)
+      unreadable.push(...decoded.unreadable)
+    }
+    const matches = Filters.matchesMetadata(query.filter)
+    if (byMetadata) keep(rows)
+    const pool = (rows as Array<LightRow>)
+      .filter((row) => !byMetadata || (known.has(row.id) && matches(known.get(row.id)!)))
+      .map(
+        (row): Fusion.Candidate<LightRow> => ({
+          id: row.id,
+          importance: numberOr0(row.importance),
+          createdAt: numberOr0(row.created_at),
+          cosine: undefined,
+          bm25: undefined,
+          row
+        })
+      )
+    const now = yield* Clock.currentTimeMillis
+    const ranked = Fusion.fuse(pool, { weights: query.weights, now, halfLifeMs: tuning.halfLifeMs })
     const results: Array<Recalled> = []
     for (let start = 0; start < ranked.length && results.length < query.k; ) {
       const batch = ranked.slice(start, start + query.k - results.length)
       start += batch.length
-      yield* decode(batch.map((r) => r.candidate))
+      const missing = batch.map((r) => r.candidate.id).filter((id) => !known.has(id))
+      if (missing.length > 0) {
+        keep(
+          yield* Lance.attempt("scan", () =>
+            opened.table
+              .query()
+              .where(Lance.sqlIn("id", missing))
+              .select(unique(["id", ...Rows.readColumns(opened.layout)]))
+              .toArray()
+          )
+        )
+      }
       for (const { candidate, scores } of batch) {
-        const record = decoded.get(candidate.id)
+        const record = known.get(candidate.id)
         if (record !== undefined) results.push({ record, scores })
       }
     }

@@ -14,10 +14,11 @@ import type * as Indexing from "./indexing.ts"
 import * as Lance from "./lance.ts"
 import * as Rows from "./rows.ts"
 
-/** The table once it exists, with the embedding dimension of its vector column. */
+/** The table once it exists, with the embedding dimension of its vector column and its layout. */
 export interface Opened {
   readonly table: lancedb.Table
   readonly dimensions: number
+  readonly layout: Rows.Layout
 }
 
 /** The table of a storage directory, which does not exist until the first write. */
@@ -54,7 +55,7 @@ export const open = (
     const state = yield* Ref.make<Opened | undefined>(undefined)
 
     if (existing !== undefined) {
-      const dimensions = yield* checkLayout(existing)
+      const { dimensions, layout } = yield* checkLayout(existing)
       if (Option.isSome(declaredDimensions) && declaredDimensions.value !== dimensions) {
         return yield* new DimensionMismatch({
           table: Rows.tableName,
@@ -63,7 +64,7 @@ export const open = (
         })
       }
       yield* indexes.restore(existing)
-      yield* Ref.set(state, { table: existing, dimensions })
+      yield* Ref.set(state, { table: existing, dimensions, layout })
     }
 
     const forWrite = (dimensions: number): Effect.Effect<Opened, MemoryError | DimensionMismatch> =>
@@ -83,9 +84,9 @@ export const open = (
             Effect.fail(new MemoryError({ operation: "createTable", message: e.message }))
           )
         )
-        yield* checkDimensions(found, dimensions)
+        yield* checkDimensions(found.dimensions, dimensions)
         yield* indexes.restore(table)
-        const opened = { table, dimensions }
+        const opened = { table, dimensions, layout: found.layout }
         yield* Ref.set(state, opened)
         return opened
       })
@@ -93,15 +94,17 @@ export const open = (
     return { current: Ref.get(state), forWrite }
   })
 
-// The table's schema version and embedding dimension, or why it cannot be used.
-const checkLayout = (table: lancedb.Table): Effect.Effect<number, MemoryError | SchemaVersionMismatch> =>
+// The table's layout and embedding dimension, or why it cannot be used.
+const checkLayout = (
+  table: lancedb.Table
+): Effect.Effect<{ readonly dimensions: number; readonly layout: Rows.Layout }, MemoryError | SchemaVersionMismatch> =>
   Effect.gen(function* () {
-    const schema = yield* Lance.versionedSchema(table, Rows.tableName, Rows.versionKey, Rows.schemaVersion)
+    const { schema, version } = yield* Lance.versionedSchema(table, Rows.tableName, Rows.versionKey, Rows.layouts)
     const dimensions = Rows.dimensionsOf(schema)
     if (dimensions === undefined) {
       return yield* new MemoryError({ operation: "open", message: `table ${Rows.tableName} has no vector column` })
     }
-    return dimensions
+    return { dimensions, layout: version }
   })
 
 /** Row count, indexes and version of the table. */
@@ -152,12 +155,20 @@ export const list = (
   limit: number | undefined
 ): Effect.Effect<Array<MemoryRecord>, MemoryError> =>
   Effect.gen(function* () {
+    // LanceDB panics on a limit that is not a non-negative integer instead of rejecting it.
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      return yield* new MemoryError({
+        operation: "list",
+        message: `limit must be a non-negative integer, got ${limit}`
+      })
+    }
     const where = Filters.toSql(filter)
-    let query = opened.table.query().select(Rows.recordColumns)
+    // `id` comes along so that a row that does not decode can be named in the report (and forgotten by id).
+    let query = opened.table.query().select([...new Set(["id", ...Rows.readColumns(opened.layout)])])
     if (where !== undefined) query = query.where(where)
     if (limit !== undefined && filter.metadata === undefined) query = query.limit(limit)
     const rows = yield* Lance.attempt("list", () => query.toArray())
-    const { records, unreadable } = Rows.toRecords(rows)
+    const { records, unreadable } = Rows.toRecords(rows, opened.layout)
     yield* Rows.reportUnreadable("list", unreadable)
     const matching = records.filter(Filters.matchesMetadata(filter))
     matching.sort((a, b) => a.createdAt - b.createdAt || Rows.compareIds(a.id, b.id))

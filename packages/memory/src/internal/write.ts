@@ -82,7 +82,7 @@ export const store = (
         records.push(stored)
         continue
       }
-      const { record, row } = yield* Rows.prepare(checked[i]!, vectors[i]!, sequence)
+      const { record, row } = yield* Rows.prepare(checked[i]!, vectors[i]!, sequence, opened.layout)
       known.set(record.id, record)
       fresh.push(row as Row)
       records.push(record)
