@@ -55,7 +55,7 @@ const frameworks: ReadonlyArray<Framework> = (
     {
       key: "troupe",
       group: "troupe",
-      label: "Troupe Run.execute",
+      label: "Troupe Agent.make",
       runner: join(here, "agent/troupe.ts"),
       packages: []
     },

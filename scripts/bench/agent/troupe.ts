@@ -1,16 +1,19 @@
 /**
- * Troupe: the task as one `Run.execute` of a default agent spec (model `openai/gpt-5-mini`, reflection every 5
- * steps) with a one-tool toolkit, its model built by `AgentModel.make` through a `ProviderPool` and the undici
- * HTTP client, `OPENAI_BASE_URL` pointing at the fake server. No memory and no audit trail: events go nowhere.
+ * Troupe: the task run by agents of the embedding API (`Agent.make`, each a supervised actor) in its default
+ * configuration: a default agent spec (model `openai/gpt-5-mini`, reflection every 5 steps) with a one-tool toolkit,
+ * its model through a `ProviderPool` and the undici HTTP client, `OPENAI_BASE_URL` pointing at the fake server,
+ * events published on the program's hub (nobody listens), no memory and no audit trail.
  *
- * A run makes a plan call, 10 tool turns, the answer turn and three reflections (after steps 5, 10 and the answer):
- * 15 model calls where the peers make 11.
+ * An agent pursues one goal at a time, so concurrent runs use as many agents: an idle one is reused, else one more is
+ * started. A run makes a plan call, 10 tool turns, the answer turn and three reflections (after steps 5, 10 and the
+ * answer): 15 model calls where the peers make 11.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { AgentModel, Approvals, Prompting, Run } from "@troupe/agent"
+import { Agent, AgentEvents } from "@troupe/agent"
 import { AgentSpec } from "@troupe/agent-spec"
 import { ProviderPool } from "@troupe/providers"
-import { ConfigProvider, Deferred, Effect, Layer, ManagedRuntime, Schema } from "effect"
+import { ActorSystem } from "@troupe/runtime"
+import { ConfigProvider, Effect, Layer, ManagedRuntime, Schema, Scope } from "effect"
 import { Tool, Toolkit } from "effect/ai"
 import { API_KEY, lookup, type MakeRunner, MODEL, prompt, TOOL } from "./task.ts"
 
@@ -22,53 +25,45 @@ const Lookup = Tool.make(TOOL.name, {
 
 const Tools = Toolkit.make(Lookup)
 
-const spec = Schema.decodeUnknownSync(
-  AgentSpec.AgentSpec,
-  AgentSpec.parseOptions
-)({ name: "bench", model: { provider: "openai", model: MODEL } })
+const specOf = (name: string) =>
+  Schema.decodeUnknownSync(
+    AgentSpec.AgentSpec,
+    AgentSpec.parseOptions
+  )({ name, model: { provider: "openai", model: MODEL } })
 
 export const make: MakeRunner = async (baseUrl) => {
-  const runtime = ManagedRuntime.make(Layer.mergeAll(ProviderPool.layer(), NodeHttpClient.layerUndici))
-  const { model, toolkit } = await runtime.runPromise(
+  const config = ConfigProvider.fromEnvRecord({ OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl })
+  const runtime = ManagedRuntime.make(
+    Layer.mergeAll(ActorSystem.layer(), AgentEvents.layer, ProviderPool.layer(), NodeHttpClient.layerUndici)
+  )
+  const { scope, toolkit } = await runtime.runPromise(
     Effect.gen(function* () {
-      const model = yield* AgentModel.make(spec).pipe(
-        Effect.provideService(
-          ConfigProvider.ConfigProvider,
-          ConfigProvider.fromEnvRecord({ OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl })
-        )
-      )
+      const scope = yield* Scope.make()
       const toolkit = yield* Tools.pipe(
         Effect.provide(Tools.toLayer({ lookup: ({ item }) => Effect.succeed(lookup(item)) }))
       )
-      return { model, toolkit }
+      return { scope, toolkit }
     })
   )
-  const policy = (tool: string) => Approvals.policyOf(spec, tool)
-  const tools = Approvals.withPolicy(toolkit, policy)
-  const system = Prompting.system(spec)
-  let runs = 0
+  const idle: Array<Agent.Agent> = []
+  let agents = 0
+  const agent = () =>
+    idle.length > 0
+      ? Effect.succeed(idle.pop()!)
+      : Agent.make(specOf(`bench-${++agents}`), { toolkit }).pipe(
+          Effect.provideService(ConfigProvider.ConfigProvider, config),
+          Scope.provide(scope),
+          Effect.orDie
+        )
 
-  // The one place that knows how Troupe runs a task: swap it for the actor API when that lands.
+  // The one place that knows how Troupe runs a task.
   const run = (tag: string) =>
     runtime.runPromise(
-      Effect.map(
-        Run.execute(
-          {
-            spec,
-            runId: `bench-${++runs}`,
-            goal: prompt(tag),
-            system,
-            model,
-            toolkit: tools,
-            memory: undefined,
-            gate: Approvals.makeGate(),
-            policy,
-            emit: () => Effect.void,
-            barrier: Effect.void
-          },
-          { cancel: Deferred.makeUnsafe<void>(), onState: () => {} }
-        ),
-        (result) => result.answer
+      Effect.flatMap(agent(), (worker) =>
+        Effect.map(worker.run(prompt(tag)), (result) => {
+          idle.push(worker)
+          return result.answer
+        })
       )
     )
   return { run }
