@@ -199,11 +199,10 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
         state = publish({ ...state, step: state.step + 1, spend: Spend.step(state.spend) })
         yield* context.emit({ _tag: "AgentStepStarted", ...base, at: yield* Clock.currentTimeMillis, step: state.step })
         state = publish(yield* bounded(History.fit(context, state), true))
-        const acted = yield* bounded(Acting.act(context, state), true).pipe(
-          Effect.withSpan("troupe.agent.step", {
-            attributes: { "troupe.run.id": context.runId, "troupe.step": state.step }
-          })
-        )
+        const acted = yield* Effect.withSpan(bounded(Acting.act(context, state), true), "troupe.agent.step", {
+          captureStackTrace: false,
+          attributes: { "troupe.run.id": context.runId, "troupe.step": state.step }
+        })
         state = publish(acted.state)
         const turn = acted.turn
         if (turn.approvals.length > 0) {
@@ -296,11 +295,15 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
     yield* context.barrier
     return yield* Effect.fail(error)
   }).pipe(
-    Effect.withSpan(`invoke_agent ${context.spec.name}`, {
-      attributes: {
-        "gen_ai.operation.name": "invoke_agent",
-        "gen_ai.agent.name": context.spec.name,
-        "troupe.run.id": context.runId
-      }
-    })
+    Effect.withSpan(
+      `invoke_agent ${context.spec.name}`,
+      {
+        attributes: {
+          "gen_ai.operation.name": "invoke_agent",
+          "gen_ai.agent.name": context.spec.name,
+          "troupe.run.id": context.runId
+        }
+      },
+      { captureStackTrace: false }
+    )
   )

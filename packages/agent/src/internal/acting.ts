@@ -40,7 +40,9 @@ const observed = (context: RunContext, step: number, toolkit: Toolkit.WithHandle
   tools: toolkit.tools,
   handle: ((name: string, params: unknown, toolCallId?: string, options?: unknown) => {
     const base = { runId: context.runId, agent: context.spec.name, step, toolCallId: toolCallId ?? "", tool: name }
+    // Spans skip the stack trace they would capture: it was a measurable part of a step.
     const span = {
+      captureStackTrace: false,
       attributes: {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": name,

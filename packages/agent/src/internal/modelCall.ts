@@ -132,14 +132,18 @@ export const run = <Response extends LanguageModel.GenerateTextResponse<any, any
     })
     return { response, state: { ...state, spend } }
   }).pipe(
-    Effect.withSpan(`chat ${context.spec.name}`, {
-      attributes: {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.agent.name": context.spec.name,
-        "gen_ai.request.model": requestedModel(context),
-        "troupe.run.id": context.runId,
-        "troupe.purpose": purpose,
-        "troupe.step": state.step
-      }
-    })
+    Effect.withSpan(
+      `chat ${context.spec.name}`,
+      {
+        attributes: {
+          "gen_ai.operation.name": "chat",
+          "gen_ai.agent.name": context.spec.name,
+          "gen_ai.request.model": requestedModel(context),
+          "troupe.run.id": context.runId,
+          "troupe.purpose": purpose,
+          "troupe.step": state.step
+        }
+      },
+      { captureStackTrace: false }
+    )
   )
