@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, PubSub, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Actor, ActorSystem, ExitReason, Next, ReplyTo, Supervisor } from "../src/index.ts"
-import { counter, get, is, settle, untilEvent, withSystem } from "./support.ts"
+import { counter, gate, get, is, settle, untilEvent, withSystem } from "./support.ts"
 
 const A = Supervisor.actor("a", counter({ start: 100 }))
 const B = Supervisor.actor("b", counter({ start: 200 }))
@@ -307,22 +307,78 @@ describe("Supervisor", () => {
               strategy: "one-for-all",
               intensity: tolerant,
               backoff: Schedule.spaced("1 second"),
-              children: [Supervisor.supervisor("inner", Supervisor.make({ children: [K] })), Sibling]
+              children: [Supervisor.supervisor("inner", Supervisor.make({ children: [A, K] })), Sibling]
             })
           )
         )
         const inner = yield* outer.supervisor("inner")
+        const a = yield* inner.ref(A)
+        yield* inner.startChild(Supervisor.actor("dynamic", counter()))
         const late = (id: string) => Effect.flip(inner.startChild(Supervisor.actor(id, counter())))
+        const listed = Effect.map(inner.children, (children) => children.map((c) => `${c.id} ${c.running}`))
         yield* (yield* outer.ref(Sibling)).tell({ _tag: "Crash", message: "sibling" })
         yield* untilEvent(events, is("ActorRestarted", "/outer/inner"))
         assert.strictEqual((yield* late("x"))._tag, "ActorStopped", "halted, waiting for its restart")
+        assert.deepStrictEqual(yield* listed, ["a false", "k false"], "what it started on demand is gone")
         yield* TestClock.adjust("1 second")
         const retried = yield* untilEvent(events, is("ActorRestarted", "/outer/inner"))
         assert.strictEqual(retried.reason._tag, "Failed", "its child failed to start")
         assert.strictEqual((yield* late("y"))._tag, "ActorStopped", "its restart failed")
+        // `a` had started again before `k` failed: it was halted with the rest, so it waits for the next try.
+        assert.deepStrictEqual(yield* listed, ["a false", "k false"])
+        const asking = yield* Effect.forkChild(get(a))
+        yield* settle
+        assert.isUndefined(asking.pollUnsafe())
         yield* TestClock.adjust("1 second")
         yield* untilEvent(events, is("ActorStarted", "/outer/inner"))
+        assert.strictEqual(yield* Fiber.join(asking), 100)
         assert.strictEqual(yield* get(yield* inner.startChild(Supervisor.actor("z", counter({ start: 4 })))), 4)
+      })
+    )
+  )
+
+  it.effect("an actor stopping its own supervisor while that supervisor is halting it does not deadlock", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const g = gate()
+        // z takes its time to halt, so the supervisor is busy restarting when x asks for its end.
+        const Z = Supervisor.actor(
+          "z",
+          Actor.make({
+            protocol: Schema.Literal("park"),
+            init: () => Effect.void,
+            receive: (state) =>
+              Effect.as(
+                Effect.onInterrupt(Effect.never, () => Effect.promise(() => g.until)),
+                Next.continueWith(state)
+              )
+          })
+        )
+        const X = Supervisor.actor(
+          "x",
+          Actor.make({
+            protocol: Schema.Literal("stop your supervisor"),
+            init: () => Effect.void,
+            receive: (state) => Effect.as(Effect.orDie(system.stop("/s")), Next.continueWith(state))
+          })
+        )
+        const sup = yield* system.startChild(
+          Supervisor.supervisor(
+            "s",
+            Supervisor.make({ strategy: "one-for-all", intensity: tolerant, children: [X, A, Z] })
+          )
+        )
+        yield* (yield* sup.ref(Z)).tell("park")
+        yield* settle
+        yield* (yield* sup.ref(A)).tell({ _tag: "Crash", message: "restart everyone" })
+        yield* settle // the supervisor is halting z, last started first
+        yield* (yield* sup.ref(X)).tell("stop your supervisor")
+        yield* settle
+        g.open()
+        yield* untilEvent(events, is("ActorTerminated", "/s"))
+        assert.deepStrictEqual(yield* system.paths, ["/"])
       })
     )
   )
