@@ -210,50 +210,56 @@ export const make = Effect.fnUntraced(function* (options: Options) {
 
   const assert = Effect.fn("KnowledgeBase.assert")(function* (input: NewFact) {
     return yield* writeLock.withPermit(
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const validFrom = input.validFrom ?? now
-        const current = yield* select(patternSql({ subject: input.subject, predicate: input.predicate }))
-        const same = current.find((f) => normalize(f.object) === normalize(input.object))
-        if (same !== undefined) return { fact: same, created: false, superseded: [] } satisfies Asserted
-        const seq = yield* Ref.getAndUpdate(sequence, (n) => n + 1)
-        const random = yield* Random.nextIntBetween(0, 0x7fffffff)
-        const fact: Fact = {
-          id: `fact_${now.toString(36).padStart(9, "0")}${seq.toString(36).padStart(6, "0")}${random.toString(36)}`,
-          subject: input.subject,
-          predicate: input.predicate,
-          object: input.object,
-          source: input.source ?? "",
-          confidence: Math.min(1, Math.max(0, input.confidence ?? 1)),
-          validFrom,
-          validTo: null,
-          recordedAt: now
-        }
-        const superseded = input.exclusive === false ? [] : current.map((f) => ({ ...f, validTo: validFrom }))
-        // One merge commit closes the old facts and inserts the new one: never two current objects, even on a crash.
-        yield* Lance.attempt("assertFact", () =>
-          table
-            .mergeInsert("id")
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute([...superseded, fact].map(toRow))
-        )
-        return { fact, created: true, superseded } satisfies Asserted
-      }).pipe(Effect.retry(Lance.conflictRetry))
+      Lance.retryingConflicts(
+        table,
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const validFrom = input.validFrom ?? now
+          const current = yield* select(patternSql({ subject: input.subject, predicate: input.predicate }))
+          const same = current.find((f) => normalize(f.object) === normalize(input.object))
+          if (same !== undefined) return { fact: same, created: false, superseded: [] } satisfies Asserted
+          const seq = yield* Ref.getAndUpdate(sequence, (n) => n + 1)
+          const random = yield* Random.nextIntBetween(0, 0x7fffffff)
+          const fact: Fact = {
+            id: `fact_${now.toString(36).padStart(9, "0")}${seq.toString(36).padStart(6, "0")}${random.toString(36)}`,
+            subject: input.subject,
+            predicate: input.predicate,
+            object: input.object,
+            source: input.source ?? "",
+            confidence: Math.min(1, Math.max(0, input.confidence ?? 1)),
+            validFrom,
+            validTo: null,
+            recordedAt: now
+          }
+          const superseded = input.exclusive === false ? [] : current.map((f) => ({ ...f, validTo: validFrom }))
+          // One merge commit closes the old facts and inserts the new one: never two current objects, even on a crash.
+          yield* Lance.attempt("assertFact", () =>
+            table
+              .mergeInsert("id")
+              .whenMatchedUpdateAll()
+              .whenNotMatchedInsertAll()
+              .execute([...superseded, fact].map(toRow))
+          )
+          return { fact, created: true, superseded } satisfies Asserted
+        })
+      )
     )
   })
 
   const retract = Effect.fn("KnowledgeBase.retract")(function* (pattern: Omit<Pattern, "asOf" | "history">) {
     if (pattern.subject === undefined && pattern.predicate === undefined && pattern.object === undefined) return 0
     return yield* writeLock.withPermit(
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const current = yield* select(patternSql(pattern))
-        if (current.length === 0) return 0
-        const closed = current.map((f) => toRow({ ...f, validTo: now }))
-        yield* Lance.attempt("retractFacts", () => table.mergeInsert("id").whenMatchedUpdateAll().execute(closed))
-        return current.length
-      }).pipe(Effect.retry(Lance.conflictRetry))
+      Lance.retryingConflicts(
+        table,
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const current = yield* select(patternSql(pattern))
+          if (current.length === 0) return 0
+          const closed = current.map((f) => toRow({ ...f, validTo: now }))
+          yield* Lance.attempt("retractFacts", () => table.mergeInsert("id").whenMatchedUpdateAll().execute(closed))
+          return current.length
+        })
+      )
     )
   })
 

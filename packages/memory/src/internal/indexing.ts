@@ -39,19 +39,21 @@ const step = <A>(operation: string, f: () => PromiseLike<A>) => Effect.uninterru
 
 const hasTextIndex = (indices: ReadonlyArray<lancedb.IndexConfig>) => indices.some((i) => i.columns.includes("text"))
 
-/**
- * Builds the FTS index on `text` unless the table has one (another process may have built it first).
- */
+/** Builds the FTS index on `text` unless the table has one (another process may have built it first). */
 export const ensureFtsIndex = (table: lancedb.Table): Effect.Effect<void, MemoryError> =>
-  Effect.gen(function* () {
-    if (hasTextIndex(yield* Lance.attempt("listIndices", () => table.listIndices()))) return
-    yield* step("createFtsIndex", () =>
-      table.createIndex("text", {
-        config: Index.fts({ withPosition: false, stem: true, removeStopWords: true, asciiFolding: true }),
-        replace: true
-      })
-    ).pipe(Effect.retry(Lance.conflictRetry))
-  })
+  // Lost to another process building the same index (or compacting): the next try finds that index, or builds it.
+  Lance.retryingConflicts(
+    table,
+    Effect.gen(function* () {
+      if (hasTextIndex(yield* Lance.attempt("listIndices", () => table.listIndices()))) return
+      yield* step("createFtsIndex", () =>
+        table.createIndex("text", {
+          config: Index.fts({ withPosition: false, stem: true, removeStopWords: true, asciiFolding: true }),
+          replace: true
+        })
+      )
+    })
+  )
 
 const kindOf = (indices: ReadonlyArray<lancedb.IndexConfig>): VectorIndexKind => {
   const index = indices.find((i) => i.columns.includes("vector"))
@@ -106,6 +108,9 @@ export const make = (settings: Settings): Effect.Effect<Indexes> =>
 
     const optimize = (table: lancedb.Table, dimensions: number) =>
       Effect.gen(function* () {
+        // A pass works on the latest version: one that starts from a version another process has moved past loses
+        // its commit, and so would every retry.
+        yield* Lance.attempt("checkoutLatest", () => table.checkoutLatest())
         yield* refresh(table, false)
         // Compaction first: an index built before compacting is remapped afterwards; at 100,000 rows that measured
         // 3× slower to search (and, for IVF_PQ, recall@10 0.83 instead of 0.99) than an index built after it.

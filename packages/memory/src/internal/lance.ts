@@ -36,6 +36,27 @@ export const conflictRetry = {
   while: isCommitConflict
 } as const
 
+/**
+ * Runs a write against a table, retrying it under `conflictRetry` when its commit loses a race; before each retry
+ * the handle is brought to the table's latest version, since a handle left on the version the lost commit started
+ * from would lose again.
+ */
+export const retryingConflicts = <A, E extends { readonly _tag: string; readonly message: string }, R>(
+  table: lancedb.Table,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | MemoryError, R> =>
+  Effect.suspend(() => {
+    let attempts = 0
+    return Effect.suspend(() =>
+      attempts++ === 0
+        ? self
+        : Effect.andThen(
+            attempt("checkoutLatest", () => table.checkoutLatest()),
+            self
+          )
+    ).pipe(Effect.retry(conflictRetry))
+  })
+
 // Closing a handle while a call on it is still running (an interrupted query whose native work goes on) throws
 // "cannot be borrowed mutably": that handle is left to the garbage collector instead of failing the scope.
 const closeQuietly = (what: string, close: () => void) =>
@@ -49,29 +70,25 @@ export const directoryConfig: Config.Config<string> = Config.String("TROUPE_HOME
   Config.map((home) => join(home, "memory"))
 )
 
-/**
- * Opens a connection (creating the directory if needed) for the life of the current scope.
- *
- * `refreshSeconds` is how stale a read may be with respect to other processes' writes: 0 checks the latest version
- * on every read; `undefined` never looks (a process then sees others' rows only after its own next write).
- */
-export const connect = (
-  directory: string,
-  refreshSeconds?: number
-): Effect.Effect<lancedb.Connection, MemoryError, Scope.Scope> =>
+/** Opens a connection (creating the directory if needed) for the life of the current scope. */
+export const connect = (directory: string): Effect.Effect<lancedb.Connection, MemoryError, Scope.Scope> =>
   attempt("mkdir", () => mkdir(directory, { recursive: true })).pipe(
     Effect.andThen(
       Effect.acquireRelease(
-        attempt("connect", () =>
-          lancedb.connect(directory, refreshSeconds === undefined ? {} : { readConsistencyInterval: refreshSeconds })
-        ),
+        attempt("connect", () => lancedb.connect(directory)),
         (db) => closeQuietly("connection", () => db.close())
       )
     )
   )
 
+// Another process creating the same table is seen for a moment as a directory with no version in it: opening it
+// then fails with "not found" although the table is about to exist. That race is retried like a commit conflict.
+const isBeingCreated = (error: MemoryError): boolean => /was not found/i.test(error.message)
+
 const acquireTable = (open: () => PromiseLike<lancedb.Table>, operation: string) =>
-  Effect.acquireRelease(attempt(operation, open), (t) => closeQuietly("table", () => t.close()))
+  Effect.acquireRelease(attempt(operation, open).pipe(Effect.retry({ ...conflictRetry, while: isBeingCreated })), (t) =>
+    closeQuietly("table", () => t.close())
+  )
 
 /** Opens a table if it exists, for the life of the current scope. */
 export const openIfExists = (

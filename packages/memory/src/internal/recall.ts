@@ -113,7 +113,7 @@ export const run = (
       w.vector > 0
         ? Effect.flatMap(query.embed, (vector) =>
             Lance.attempt("vectorSearch", () => {
-              let q = opened.table
+              let q = opened.reader
                 .vectorSearch(Float32Array.from(vector))
                 .distanceType("cosine")
                 .select([...columns, "_distance"])
@@ -129,7 +129,7 @@ export const run = (
     const textSearch = searchText
       ? Lance.attempt("fullTextSearch", () => {
           // The vector column comes along so that BM25-only candidates get an exact vector score too.
-          let q = opened.table
+          let q = opened.reader
             .query()
             .fullTextSearch(new MatchQuery(query.text, "text"))
             .select([...columns, "vector", "_score"])
@@ -201,7 +201,7 @@ const unsearched = (opened: Opened, query: Query, tuning: Tuning, where: string 
   Effect.gen(function* () {
     const byMetadata = query.filter.metadata !== undefined
     const rows = yield* Lance.attempt("scan", () => {
-      let q = opened.table
+      let q = opened.reader
         .query()
         .select(unique(["id", "importance", "created_at", ...(byMetadata ? Rows.readColumns(opened.layout) : [])]))
       if (where !== undefined) q = q.where(where)
@@ -238,7 +238,7 @@ const unsearched = (opened: Opened, query: Query, tuning: Tuning, where: string 
       if (missing.length > 0) {
         keep(
           yield* Lance.attempt("scan", () =>
-            opened.table
+            opened.reader
               .query()
               .where(Lance.sqlIn("id", missing))
               .select(unique(["id", ...Rows.readColumns(opened.layout)]))

@@ -51,7 +51,7 @@ export const commit = (
         yield* Lance.attempt("add", () => table.add(data))
       }
     })
-    yield* once.pipe(Effect.retry(Lance.conflictRetry))
+    yield* Lance.retryingConflicts(table, once)
   })
 
 /**
@@ -72,7 +72,12 @@ export const store = (
   Effect.gen(function* () {
     const chosen = checked.flatMap((c) => (c.memory.id === undefined ? [] : [c.memory.id]))
     const known = new Map<string, MemoryRecord>()
-    if (chosen.length > 0) for (const r of yield* Table.list(opened, { ids: chosen }, undefined)) known.set(r.id, r)
+    // Looked up through the writing handle, which has every commit of this process (the reader may lag).
+    if (chosen.length > 0) {
+      for (const r of yield* Table.list({ ...opened, reader: opened.table }, { ids: chosen }, undefined)) {
+        known.set(r.id, r)
+      }
+    }
     const fresh: Array<Row> = []
     const records: Array<MemoryRecord> = []
     for (let i = 0; i < checked.length; i++) {

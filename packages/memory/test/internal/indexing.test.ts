@@ -17,14 +17,17 @@ const documents = (from: number, count: number) =>
 
 const ids = (hits: ReadonlyArray<{ readonly record: { readonly id: string } }>) => hits.map((h) => h.record.id)
 
-// Recall through the index must give what exact search gives, for every query.
-const assertExact = (memory: Memory.Service, queries: ReadonlyArray<string>) =>
+// Recall through the index must give what exact search gives, for every query. IVF_PQ compares quantised distances
+// (refined for the best candidates) and its training samples at random: there, 4 of the exact 5 must be found.
+const assertExact = (memory: Memory.Service, queries: ReadonlyArray<string>, quantised = false) =>
   Effect.forEach(queries, (query) =>
     Effect.gen(function* () {
       const indexed = yield* memory.recall(query, { k: 5 })
       const exact = yield* memory.recall(query, { k: 5, exact: true })
       assert.strictEqual(indexed.length, 5)
-      assert.deepStrictEqual(ids(indexed), ids(exact), query)
+      if (!quantised) return assert.deepStrictEqual(ids(indexed), ids(exact), query)
+      const found = ids(indexed).filter((id) => ids(exact).includes(id))
+      assert.isAtLeast(found.length, 4, query)
     })
   )
 
@@ -36,13 +39,17 @@ describe("index upkeep", () => {
           Effect.gen(function* () {
             yield* memory.rememberMany(documents(0, 600))
             const status = yield* awaitUpkeep(memory, 1)
-            assert.isTrue(status.vectorIndexed)
+            assert.isTrue(status.vectorIndexed, JSON.stringify(status))
             assert.include(status.indices, "text_idx")
             assert.strictEqual(status.rows, 600)
             assert.strictEqual(status.vectorIndexRows, 600)
             const hits = yield* memory.recall("terraform state lock in service 5", { k: 5 })
             for (const hit of hits) assert.include(hit.record.text, "terraform state lock")
-            yield* assertExact(memory, ["terraform state lock in service 5", "jwt clock skew", "kafka lag service 12"])
+            yield* assertExact(
+              memory,
+              ["terraform state lock in service 5", "jwt clock skew", "kafka lag service 12"],
+              vectorIndex === "ivf_pq"
+            )
 
             // Rows written after the last pass are in no index yet, and both searches still find them.
             yield* memory.remember({ agent: "a", kind: "fact", text: "brand new zookeeper quorum note" })
