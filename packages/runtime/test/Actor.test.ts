@@ -18,6 +18,7 @@ import {
   gate,
   get,
   is,
+  makeFiberCounter,
   settle,
   temporary,
   untilEvent,
@@ -332,12 +333,14 @@ describe("Actor", () => {
     const StopKid = Schema.TaggedStruct("StopKid", { id: Schema.String })
     const Down = Schema.TaggedStruct("Down", { path: Schema.String })
     const Fail = Schema.TaggedStruct("Fail", {})
+    /** Runs the effect it carries in the handler. */
+    const Hold = Schema.TaggedStruct("Hold", { run: Schema.Any })
     const contexts: Array<Actor.ActorContext<unknown>> = []
     const downs: Array<string> = []
     /** An actor that starts counters as its children, watches them, and lists them. */
     const parent = (supervision?: Supervisor.FlagsOptions) =>
       Actor.make({
-        protocol: Schema.Union([Spawn, Kids, StopKid, Down, Fail]),
+        protocol: Schema.Union([Spawn, Kids, StopKid, Down, Fail, Hold]),
         supervision,
         init: (context) => Effect.sync(() => void contexts.push(context as Actor.ActorContext<unknown>)),
         receive: (state, message, context) => {
@@ -367,10 +370,14 @@ describe("Actor", () => {
               })
             case "Fail":
               return Effect.fail("parent failed")
+            case "Hold":
+              return Effect.as(message.run as Effect.Effect<void>, Next.continueWith(state))
           }
         }
       })
-    type ParentRef = ActorRef.ActorRef<typeof Spawn.Type | typeof Kids.Type | typeof StopKid.Type | typeof Fail.Type>
+    type ParentRef = ActorRef.ActorRef<
+      typeof Spawn.Type | typeof Kids.Type | typeof StopKid.Type | typeof Fail.Type | typeof Hold.Type
+    >
     const spawn = (ref: ParentRef, id: string) =>
       ref.ask<ActorRef.ActorRef<CounterMessage>, ActorError.StartError>((replyTo) => ({ _tag: "Spawn", id, replyTo }))
     const kids = (ref: ParentRef) => ref.ask<ReadonlyArray<string>>((replyTo) => ({ _tag: "Kids", replyTo }))
@@ -489,6 +496,42 @@ describe("Actor", () => {
         })
       )
     )
+
+    it.effect(
+      "when their supervision gives up during a handler, the handler is interrupted and the actor restarted",
+      () =>
+        withSystem(
+          Effect.gen(function* () {
+            const system = yield* ActorSystem.ActorSystem
+            const events = yield* system.subscribe
+            const team = yield* system.startChild(
+              Supervisor.supervisor("team", Supervisor.make({ intensity: { maxRestarts: 5, within: "1 minute" } }))
+            )
+            const agent = yield* team.startChild(
+              Supervisor.actor("agent", parent({ intensity: { maxRestarts: 0, within: "1 minute" } }))
+            )
+            const kid = yield* spawn(agent, "kid")
+            const entered = yield* Deferred.make<void>()
+            // Only an interruption ends this handler.
+            yield* agent.tell({ _tag: "Hold", run: Effect.andThen(Deferred.succeed(entered, undefined), Effect.never) })
+            yield* Deferred.await(entered)
+            yield* kid.tell({ _tag: "Crash", message: "once is too many" })
+            const seen: Array<string> = []
+            while (true) {
+              const event = yield* PubSub.take(events)
+              if (event.path !== "/team/agent") continue
+              if (event._tag === "MessageDropped") seen.push(`dropped ${event.cause}`)
+              if (event._tag === "ActorRestarted") seen.push(`restarted ${ExitReason.format(event.reason)}`)
+              if (event._tag === "ActorStarted" && event.incarnation === 2) break
+            }
+            assert.deepStrictEqual(seen, [
+              "dropped interrupted",
+              "restarted shutdown: gave up: /team/agent/kid exited after 0 restarts within 60000ms"
+            ])
+            assert.deepStrictEqual(yield* kids(agent), [], "the next incarnation handles messages")
+          })
+        )
+    )
   })
 
   it.effect("a start fails when the children its init started have already made their supervision give up", () =>
@@ -551,4 +594,80 @@ describe("Actor", () => {
       })
     )
   )
+
+  it.effect("a start fails with Shutdown when the actor is stopped during its own init", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const quitter = Actor.make({
+          protocol: Schema.String,
+          init: (context) => Effect.orDie(system.stop(context.path)),
+          receive: (state: void) => Effect.succeed(Next.continueWith(state))
+        })
+        const error = yield* Effect.flip(Effect.as(system.startChild(Supervisor.actor("quitter", quitter)), "started"))
+        assert.deepInclude(error, { _tag: "ChildInitFailed", path: "/quitter", reason: ExitReason.shutdown })
+        assert.deepStrictEqual(yield* system.paths, ["/"])
+      })
+    )
+  )
+
+  it.effect("a message that arrives while a burst is ending is handled without waiting for another", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const handled = yield* Deferred.make<void>()
+        const actor = Actor.make({
+          protocol: Schema.Literals(["fork", "late"]),
+          init: () => Effect.void,
+          receive: (state, message, context) =>
+            message === "fork"
+              ? // The forked fiber is interrupted as the burst ends, after its last message: it sends from there.
+                Effect.as(
+                  Effect.forkChild(
+                    Effect.onInterrupt(Effect.never, () => context.self.tell("late")),
+                    { startImmediately: true }
+                  ),
+                  Next.continueWith(state)
+                )
+              : Effect.as(Deferred.succeed(handled, undefined), Next.continueWith(state))
+        })
+        const ref = yield* system.startChild(temporary("a", actor))
+        yield* ref.tell("fork")
+        yield* Deferred.await(handled)
+      })
+    )
+  )
+
+  it.effect("death watch puts Terminated into a watcher's mailbox that has room in place, without a fiber", () => {
+    const fibers = makeFiberCounter()
+    return fibers.provide(
+      withSystem(
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const Watch = Schema.TaggedStruct("Watch", { replyTo: ReplyTo.schema<void>() })
+          const Down = Schema.TaggedStruct("Down", { path: Schema.String })
+          const got = yield* Deferred.make<string>()
+          const target = yield* system.startChild(temporary("target", counter()))
+          const watcher = Actor.make({
+            protocol: Schema.Union([Watch, Down]),
+            init: () => Effect.void,
+            receive: (state, message, context) =>
+              message._tag === "Watch"
+                ? Effect.as(
+                    context.watch(target, (t) => ({ _tag: "Down", path: t.path })),
+                    Next.reply(message.replyTo, undefined, state)
+                  )
+                : Effect.as(Deferred.succeed(got, message.path), Next.continueWith(state))
+          })
+          const w = yield* system.startChild(temporary("watcher", watcher))
+          yield* w.ask<void>((replyTo) => ({ _tag: "Watch", replyTo }))
+          // Stopping an idle target runs at once; the watcher's burst only starts on a later turn.
+          const before = fibers.started()
+          yield* system.stop("/target")
+          assert.strictEqual(fibers.started() - before, 0)
+          assert.strictEqual(yield* Deferred.await(got), "/target")
+        })
+      )
+    )
+  })
 })

@@ -324,6 +324,43 @@ describe("ActorRef", () => {
     )
   )
 
+  it.effect("tellAll waits for room even when only its last message does not fit", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const ref = yield* system.startChild(temporary("c", counter({ capacity: 2 })))
+        yield* ref.tellAll([
+          { _tag: "Add", n: 1 },
+          { _tag: "Add", n: 2 },
+          { _tag: "Add", n: 4 }
+        ])
+        assert.strictEqual(yield* get(ref), 7)
+      })
+    )
+  )
+
+  it.effect("an ask whose actor stops before the request reaches the mailbox fails with ActorStopped at once", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const ref = yield* system.startChild(temporary("c", counter()))
+        const asking = yield* Effect.forkChild(
+          Effect.flip(
+            ref.ask<number>((replyTo) => {
+              // Between the ask's check that the actor runs and the offer of its request, the actor stops.
+              Effect.runFork(system.stop("/c"))
+              return { _tag: "Get", replyTo }
+            })
+          ),
+          { startImmediately: true }
+        )
+        // Past the default timeout: an ask left waiting for a reply would fail with AskTimeout instead.
+        yield* TestClock.adjust("5 seconds")
+        assert.strictEqual((yield* Fiber.join(asking))._tag, "ActorStopped")
+      })
+    )
+  )
+
   it.effect(
     "messages taken together are handled one by one: a crash in the middle leaves the rest to the next incarnation",
     () =>

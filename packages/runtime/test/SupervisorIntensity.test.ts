@@ -117,6 +117,31 @@ describe("Supervisor intensity, backoff and restart order", () => {
     )
   )
 
+  it.effect("a backoff of one millisecond still waits for the clock", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const sup = yield* system.startChild(
+          Supervisor.supervisor(
+            "sup",
+            Supervisor.make({ intensity: tolerant, backoff: Schedule.spaced("1 millis"), children: [A] })
+          )
+        )
+        const a = yield* sup.ref(A)
+        yield* a.tell({ _tag: "Crash", message: "crash" })
+        const restarted = yield* untilEvent(events, is("ActorRestarted", "/sup/a"))
+        assert.strictEqual(restarted.delayMillis, 1)
+        const asking = yield* Effect.forkChild(get(a))
+        yield* settle
+        assert.isUndefined(asking.pollUnsafe(), "not restarted before its backoff")
+        assert.isFalse((yield* sup.children)[0]!.running)
+        yield* TestClock.adjust(1)
+        assert.strictEqual(yield* Fiber.join(asking), 100)
+      })
+    )
+  )
+
   it.effect("the restart count and the backoff start over once the period has passed without restarts", () =>
     withSystem(
       Effect.gen(function* () {

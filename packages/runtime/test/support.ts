@@ -108,12 +108,14 @@ export const is =
   (event: LifecycleEvent.LifecycleEvent): event is Extract<LifecycleEvent.LifecycleEvent, { _tag: T }> =>
     event._tag === tag && (path === undefined || event.path === path)
 
-/** Counts fibers alive under the program it is provided to (through effect's runtime-metrics hook). */
+/** Counts fibers started, and alive, under the program it is provided to (through effect's runtime-metrics hook). */
 export const makeFiberCounter = () => {
   let live = 0
+  let started = 0
   const service: Metric.FiberRuntimeMetricsService = {
     recordFiberStart: () => {
       live++
+      started++
     },
     recordFiberEnd: () => {
       live--
@@ -121,6 +123,7 @@ export const makeFiberCounter = () => {
   }
   return {
     live: () => live,
+    started: () => started,
     provide: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.provideService(effect, Metric.FiberRuntimeMetrics, service)
   }
