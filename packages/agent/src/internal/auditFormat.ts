@@ -1,34 +1,14 @@
 /**
  * The audit trail for people: one line per entry, safe to print on a terminal.
  */
+import { TerminalText } from "@troupe/providers"
 import { ExitReason } from "@troupe/runtime"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { AuditEntry } from "../AuditEntry.ts"
 
-// Whole sequences go, so their parameters (a URL, a window title, clipboard data) do not stay behind as text.
-// String sequences end at BEL or ST; an unterminated one runs to the end, as a terminal would swallow it.
-const sequences = new RegExp(
-  [
-    "\\u001b[\\]PX^_][\\s\\S]*?(?:\\u0007|\\u001b\\\\|$)",
-    "[\\u0090\\u0098\\u009d\\u009e\\u009f][\\s\\S]*?(?:\\u0007|\\u009c|\\u001b\\\\|$)",
-    "(?:\\u001b\\[|\\u009b)[0-?]*[ -/]*[@-~]?",
-    "\\u001b[ -/]*[0-~]?"
-  ].join("|"),
-  "g"
-)
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
-const unsafe = new RegExp(controls.source)
-
-/**
- * `text` without terminal escape sequences (CSI, OSC, DCS/SOS/PM/APC, two-character escapes; 7-bit and 8-bit),
- * without other C0/C1 control characters (newline and tab are kept, carriage return is not) and without the
- * Unicode bidirectional overrides and isolates.
- */
-export const sanitize = (text: string): string =>
-  unsafe.test(text) ? text.replace(sequences, "").replace(controls, "") : text
+/** `text` without terminal escape sequences, control characters (newline and tab kept) or bidi overrides. */
+export const sanitize: (text: string) => string = TerminalText.sanitize
 
 const oneLine = (text: string): string => sanitize(text).replace(/\r?\n/g, "↵").replace(/\t/g, " ")
 
