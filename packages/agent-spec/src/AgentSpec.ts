@@ -412,21 +412,20 @@ export const memoryNamespace = (spec: AgentSpec): string => spec.memory.namespac
 
 /**
  * The policy for a call of `tool` (a built-in name, or `SERVER.TOOL` for MCP): a per-tool override, then
- * `SERVER.*`, then `irreversible` or `default` by the tool's nature (MCP tools count as irreversible). The agent
- * refines the last step with the call's own reversibility (an `http_fetch` POST is irreversible, a GET is not).
+ * `SERVER.*`, then `irreversible` or `default` by whether the call's effect can be undone: `irreversible` when the
+ * caller knows it for this very call (an `http_fetch` POST is irreversible, a GET is not), else by the tool's
+ * nature in the catalogue (MCP tools count as irreversible).
  */
-export const policyFor = (spec: AgentSpec, tool: string): Policy => {
+export const policyFor = (spec: AgentSpec, tool: string, irreversible?: boolean): Policy => {
   const overrides = spec.approvals.tools
   const direct = overrides[tool]
   if (direct !== undefined) return direct
   const dot = tool.indexOf(".")
-  if (dot > 0) {
-    const server = overrides[`${tool.slice(0, dot)}.*`]
-    if (server !== undefined) return server
-    // An MCP server's tool can do anything.
-    return spec.approvals.irreversible
-  }
-  return tool in ToolSpec.catalogue && ToolSpec.isIrreversible(tool as ToolSpec.ToolName)
-    ? spec.approvals.irreversible
-    : spec.approvals.default
+  const server = dot > 0 ? overrides[`${tool.slice(0, dot)}.*`] : undefined
+  if (server !== undefined) return server
+  const irreversibleCall =
+    irreversible === undefined
+      ? dot > 0 || (tool in ToolSpec.catalogue && ToolSpec.isIrreversible(tool as ToolSpec.ToolName))
+      : irreversible
+  return irreversibleCall ? spec.approvals.irreversible : spec.approvals.default
 }

@@ -21,7 +21,7 @@
  * })
  * ```
  */
-import { type AgentSpec, ToolSpec } from "@troupe/agent-spec"
+import { AgentSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory, MemoryTools } from "@troupe/memory"
 import type { ProviderConfig, ProviderPool } from "@troupe/providers"
 import { Actor, type ActorError, type ActorRef, ActorSystem, Next, ReplyTo, Supervisor } from "@troupe/runtime"
@@ -170,25 +170,16 @@ export const delegationTo = (find: (name: string) => Agent | undefined): Delegat
     })
 })
 
-/** The policy of a call: a per-tool override, else by how far this call's effect can be undone. */
+/** The policy of a call: a per-tool override, else by whether this very call's effect can be undone. */
 const policyWith =
   (spec: AgentSpec.AgentSpec, toolset: Tools.Toolset | undefined) =>
   (name: string, params: unknown): AgentSpec.Policy => {
     const info = toolset?.tools.get(name)
-    const tool = info?.tool ?? name
-    const overrides = spec.approvals.tools
-    const direct = overrides[tool]
-    if (direct !== undefined) return direct
-    const dot = tool.indexOf(".")
-    if (dot > 0) {
-      const server = overrides[`${tool.slice(0, dot)}.*`]
-      if (server !== undefined) return server
-    }
-    const irreversible =
-      info !== undefined
-        ? info.reversibility(params) === "irreversible"
-        : tool in ToolSpec.catalogue && ToolSpec.isIrreversible(tool as ToolSpec.ToolName)
-    return irreversible ? spec.approvals.irreversible : spec.approvals.default
+    return AgentSpec.policyFor(
+      spec,
+      info?.tool ?? name,
+      info === undefined ? undefined : info.reversibility(params) === "irreversible"
+    )
   }
 
 const builtinTools = (spec: AgentSpec.AgentSpec) => spec.tools.filter((t) => !Tools.memoryTools.has(t.name))
