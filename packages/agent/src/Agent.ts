@@ -211,9 +211,9 @@ export const prepare = (
           reason: "needs a Workspace in context"
         })
       }
-      let toolset: Tools.Toolset | undefined
+      // `policy` is replaced below once the toolset says how far each call can be undone.
       const decide = (name: string, params: unknown) => policy(name, params)
-      toolset = yield* Tools.toolkit(builtinTools(spec), {
+      const toolset = yield* Tools.toolkit(builtinTools(spec), {
         needsApproval: ({ name, params }) => decide(name, params) !== "auto"
       }).pipe(
         Effect.provideService(Workspace.Workspace, workspace.value),
