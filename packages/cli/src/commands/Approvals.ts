@@ -1,69 +1,28 @@
 /**
  * `troupe approvals [list | approve ID | deny ID [--reason TEXT]]`: the approvals of `$TROUPE_HOME`, decided from
- * any shell. A run waiting for one (at its terminal prompt, or with `troupe run --wait`) continues as soon as it is
- * decided here; a stopped run finds the decision when it is resumed.
+ * any shell. The work (`ApprovalsInbox.ts`) is loaded only when the command runs.
  */
-import * as NodeOs from "node:os"
-import type { ApprovalStore } from "@troupe/agent"
-import { TerminalText } from "@troupe/providers"
-import type * as Config from "effect/Config"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { CliExit, ExitCode } from "../ExitCode.ts"
-import * as TroupeHome from "../TroupeHome.ts"
+import type * as ApprovalsInbox from "./ApprovalsInbox.ts"
 
-const print = (text: string) => Effect.sync(() => void process.stdout.write(`${TerminalText.sanitize(text)}\n`))
-
-/** One line for a stored approval. */
-export const describe = (stored: ApprovalStore.Stored): string => {
-  const { request, decision } = stored
-  const params = JSON.stringify(request.params) ?? ""
-  const state = decision === undefined ? "pending" : `${decision.approved ? "approved" : "denied"} by ${decision.by}`
-  return `${request.approvalId}  ${state}  run ${request.runId}  ${request.tool} ${params.length > 200 ? `${params.slice(0, 200)}…` : params}`
-}
-
-const storeErrors = <A, R>(
-  effect: Effect.Effect<A, ApprovalStore.ApprovalStoreError | CliExit | Config.ConfigError, R>
-): Effect.Effect<A, CliExit, R> =>
-  Effect.mapError(effect, (error) =>
-    error._tag === "CliExit" ? error : new CliExit({ code: ExitCode.failed, message: error.message })
+const withInbox = <A, E, R>(use: (inbox: typeof ApprovalsInbox) => Effect.Effect<A, E, R>) =>
+  Effect.flatMap(
+    Effect.promise(() => import("./ApprovalsInbox.ts")),
+    use
   )
 
-const decide = (approvalId: string, approved: boolean, reason: Option.Option<string>) =>
-  Effect.gen(function* () {
-    const store = yield* TroupeHome.approvals
-    const done = yield* store.decide(approvalId, {
-      approved,
-      by: NodeOs.userInfo().username,
-      ...(Option.isSome(reason) ? { reason: reason.value } : {})
-    })
-    if (!done) {
-      return yield* new CliExit({
-        code: ExitCode.badInput,
-        message: `no pending approval ${TerminalText.sanitize(approvalId)} (troupe approvals list shows them)`
-      })
-    }
-    yield* print(`${approvalId}: ${approved ? "approved" : "denied"}`)
-  }).pipe(storeErrors)
-
-const listAll = Effect.gen(function* () {
-  const store = yield* TroupeHome.approvals
-  const stored = yield* store.list
-  if (stored.length === 0) return yield* print("no approvals")
-  for (const s of stored) yield* print(describe(s))
-}).pipe(storeErrors)
-
-const list = Command.make("list", {}, () => listAll).pipe(
+const list = Command.make("list", {}, () => withInbox((inbox) => inbox.listAll)).pipe(
   Command.withDescription("List the approvals, pending and decided")
 )
 
 const approve = Command.make(
   "approve",
   { id: Argument.String("id").pipe(Argument.withDescription("The approval id")) },
-  ({ id }) => decide(id, true, Option.none())
+  ({ id }) => withInbox((inbox) => inbox.decide(id, true, Option.none()))
 ).pipe(Command.withDescription("Approve a pending tool call"))
 
 const deny = Command.make(
@@ -72,11 +31,11 @@ const deny = Command.make(
     id: Argument.String("id").pipe(Argument.withDescription("The approval id")),
     reason: Flag.String("reason").pipe(Flag.withDescription("Why: the model is told"), Flag.optional)
   },
-  ({ id, reason }) => decide(id, false, reason)
+  ({ id, reason }) => withInbox((inbox) => inbox.decide(id, false, reason))
 ).pipe(Command.withDescription("Deny a pending tool call; the model is told, with the reason"))
 
 /** The `approvals` command. */
-export const command = Command.make("approvals", {}, () => listAll).pipe(
+export const command = Command.make("approvals", {}, () => withInbox((inbox) => inbox.listAll)).pipe(
   Command.withDescription("The approvals agents wait for: list, approve ID, deny ID"),
   Command.withSubcommands([list, approve, deny])
 )

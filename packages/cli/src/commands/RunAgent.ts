@@ -1,0 +1,265 @@
+/**
+ * `troupe run SPEC --goal GOAL [--workspace DIR] [--yes] [--wait] [--json]`: the standalone agentic mode, one agent
+ * pursuing one goal to its end.
+ *
+ * The agent works in `--workspace` (default: the current directory), with its tools confined to it, its memory in
+ * `$TROUPE_HOME/memory` and every event of the run in `$TROUPE_HOME/runs/<runId>/audit.jsonl`. A tool call that
+ * needs an approval asks at the terminal; `--yes` approves `ask` calls (never `deny` ones); without a terminal the
+ * run stops with exit code 3, the request stays in `$TROUPE_HOME/approvals` (`troupe approvals`), unless `--wait`
+ * keeps it waiting for a decision made there from another shell.
+ *
+ * Output: one line per step, tool call and approval (sanitised for the terminal), with, on a terminal, a status
+ * line redrawn below them (step, tokens, cost, goals, approvals waiting); then the answer and a summary;
+ * with `--json`, the last line is `{ runId, status, steps, usage, costUsd, error? }`. Exit codes: 0 done, 1 failed,
+ * 2 bad input (spec errors are printed positioned), 3 waiting for an approval, 4 budget exceeded.
+ */
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import * as NodeReadline from "node:readline"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Agent, type AgentEvent, AgentEvents, AuditLog, type Run, type Spend } from "@troupe/agent"
+import { type AgentSpec, SpecLoader } from "@troupe/agent-spec"
+import { KnowledgeBase, Memory } from "@troupe/memory"
+import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
+import { ActorSystem } from "@troupe/runtime"
+import { Tools, Workspace } from "@troupe/tools"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { CliExit, ExitCode } from "../ExitCode.ts"
+import * as LiveView from "../LiveView.ts"
+import * as TroupeHome from "../TroupeHome.ts"
+
+/** The options of `troupe run`. */
+export interface Input {
+  readonly spec: string
+  readonly goal: string
+  readonly workspace: string | undefined
+  readonly yes: boolean
+  readonly wait: boolean
+  readonly json: boolean
+}
+
+/** The JSON line printed with `--json`. */
+export interface JsonResult {
+  readonly runId: string
+  readonly status: "done" | "failed" | "budget-exceeded" | "cancelled" | "awaiting-approval"
+  readonly steps: number
+  readonly usage: { readonly inputTokens: number; readonly outputTokens: number }
+  readonly costUsd: number
+  readonly error?: { readonly tag: string; readonly message: string }
+}
+
+const line = (text: string) => Effect.sync(() => void process.stdout.write(`${TerminalText.sanitize(text)}\n`))
+const errorLine = (text: string) => Effect.sync(() => void process.stderr.write(`${TerminalText.sanitize(text)}\n`))
+
+const short = (value: unknown, max = 120): string => {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "")
+  return text.length <= max ? text : `${text.slice(0, max)}…`
+}
+
+/** One line for an event worth showing, or nothing. */
+export const describe = (event: AgentEvent.AgentEvent): string | undefined => {
+  switch (event._tag) {
+    case "AgentRunStarted":
+      return `run ${event.runId}: ${short(event.goal)}`
+    case "AgentPlanMade":
+      return `plan${event.revision > 1 ? ` (revision ${event.revision})` : ""}: ${event.plan.goals.map((g) => g.title).join("; ")}`
+    case "AgentStepStarted":
+      return `step ${event.step}`
+    case "AgentToolCalled":
+      return `  ${event.tool} ${short(event.params)}`
+    case "AgentToolResult":
+      return event.isFailure ? `  ${event.tool} failed: ${short(event.result)}` : undefined
+    case "AgentApprovalRequested":
+      return `approval needed for ${event.tool} ${short(event.params)} (id ${event.approvalId})`
+    case "AgentApprovalDecided":
+      return `  ${event.approved ? "approved" : "denied"} by ${event.by}${event.reason === undefined ? "" : `: ${event.reason}`}`
+    case "AgentReflected":
+      return `reflection: ${event.outcome} (${short(event.reasoning)})`
+    case "AgentBudgetWarning":
+      return `budget: ${event.limit} at ${event.used} of ${event.max}`
+    case "AgentAlertRaised":
+      return `alert: ${event.description}`
+    default:
+      return undefined
+  }
+}
+
+// Asks at the terminal; `undefined` when there is no terminal to ask at.
+const askAtTerminal = (question: string): Effect.Effect<boolean> =>
+  Effect.callback<boolean>((resume) => {
+    const prompt = NodeReadline.createInterface({ input: process.stdin, output: process.stderr })
+    prompt.question(`${TerminalText.sanitize(question)} [y/N] `, (answer) => {
+      prompt.close()
+      resume(Effect.succeed(/^y(es)?$/i.test(answer.trim())))
+    })
+    return Effect.sync(() => prompt.close())
+  })
+
+const statusOf = (tag: string): JsonResult["status"] =>
+  tag === "BudgetExceeded" ? "budget-exceeded" : tag === "RunCancelled" ? "cancelled" : "failed"
+
+const jsonOf = (
+  runId: string,
+  status: JsonResult["status"],
+  spend: Spend.Spend | undefined,
+  error?: { tag: string; message: string }
+): JsonResult => ({
+  runId,
+  status,
+  steps: spend?.steps ?? 0,
+  usage: { inputTokens: spend?.inputTokens ?? 0, outputTokens: spend?.outputTokens ?? 0 },
+  costUsd: spend?.costUsd ?? 0,
+  ...(error === undefined ? {} : { error })
+})
+
+const summaryOf = (result: JsonResult): string =>
+  `run ${result.runId}: ${result.status} in ${result.steps} steps, ${result.usage.inputTokens + result.usage.outputTokens} tokens, $${result.costUsd.toFixed(4)}`
+
+/** Loads the spec: an agent, not a team; its problems are printed positioned and are bad input. */
+const loadAgent = (file: string): Effect.Effect<AgentSpec.AgentSpec, CliExit, SpecLoader.Requirements> =>
+  SpecLoader.load(file).pipe(
+    Effect.catchTag("SpecInvalid", (invalid) =>
+      Effect.andThen(
+        Effect.forEach(invalid.lines, errorLine, { discard: true }),
+        Effect.fail(new CliExit({ code: ExitCode.badInput, message: "" }))
+      )
+    ),
+    Effect.flatMap((loaded) =>
+      loaded._tag === "Agent"
+        ? Effect.succeed(loaded.spec)
+        : Effect.fail(
+            new CliExit({
+              code: ExitCode.badInput,
+              message: `${file} is a team: run it with troupe orchestrate --team ${file}`
+            })
+          )
+    )
+  )
+
+/** Runs `troupe run`. */
+export const run = (input: Input) =>
+  Effect.gen(function* () {
+    const spec = yield* loadAgent(input.spec)
+    const memoryDir = yield* TroupeHome.memoryDirectory
+    const workspaceDir = NodePath.resolve(input.workspace ?? ".")
+    if (!NodeFs.existsSync(workspaceDir) || !NodeFs.statSync(workspaceDir).isDirectory()) {
+      return yield* new CliExit({ code: ExitCode.badInput, message: `--workspace ${workspaceDir} is not a directory` })
+    }
+    const interactive = process.stdin.isTTY === true && !input.yes
+    const person = NodeOs.userInfo().username
+
+    const program = Effect.gen(function* () {
+      const memory = spec.memory.enabled ? Option.some(yield* Memory.Memory) : Option.none()
+      const knowledgeBase = spec.memory.enabled ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
+      const audit = yield* AuditLog.AuditLog
+      const approvals = yield* TroupeHome.approvals
+      const agent = yield* Agent.make(spec, {
+        approveAsk: input.yes,
+        approvals,
+        audit,
+        ...(Option.isSome(memory) ? { memory: memory.value } : {}),
+        ...(Option.isSome(knowledgeBase) ? { knowledgeBase: knowledgeBase.value } : {})
+      })
+      // On a terminal, event lines scroll above a status line redrawn in place; elsewhere, plain lines.
+      const live = process.stdout.isTTY === true && !input.json
+      let stats = LiveView.empty
+      const waiting = Deferred.makeUnsafe<{ readonly runId: string; readonly approvalId: string }>()
+      let runId = ""
+      const watcher = yield* Effect.forkChild(
+        Stream.runForEach(agent.events, (event) =>
+          Effect.gen(function* () {
+            if (event._tag === "AgentRunStarted") runId = event.runId
+            const text = describe(event)
+            if (live) {
+              stats = LiveView.update(stats, event)
+              yield* Effect.sync(() => {
+                const status = LiveView.statusLine(stats, process.stdout.columns ?? 100)
+                process.stdout.write(
+                  `${LiveView.clear}${text === undefined ? "" : `${TerminalText.sanitize(text)}\n`}${status}`
+                )
+              })
+            } else if (text !== undefined && !input.json) yield* line(text)
+            if (event._tag !== "AgentApprovalRequested") return
+            if (interactive) {
+              const approved = yield* askAtTerminal(`Approve ${event.tool} ${short(event.params, 400)}?`)
+              yield* approved
+                ? agent.approve(event.approvalId, person)
+                : agent.deny(event.approvalId, person, "denied at the terminal")
+            } else if (!input.wait) {
+              yield* Deferred.succeed(waiting, { runId: event.runId, approvalId: event.approvalId })
+            }
+          })
+        )
+      )
+      yield* Effect.sleep("1 millis")
+      const outcome = yield* Effect.raceFirst(
+        Effect.map(Effect.result(agent.run(input.goal)), (result) => ({ _tag: "Ended" as const, result })),
+        Effect.map(Deferred.await(waiting), (pending) => ({ _tag: "Waiting" as const, pending }))
+      )
+      yield* Fiber.interrupt(watcher)
+      if (live) yield* Effect.sync(() => process.stdout.write(LiveView.clear))
+      if (outcome._tag === "Waiting") {
+        const status = yield* agent.status
+        const result = jsonOf(outcome.pending.runId, "awaiting-approval", status.spend)
+        if (input.json) yield* line(JSON.stringify(result))
+        return yield* new CliExit({
+          code: ExitCode.waitingForApproval,
+          message: `run ${outcome.pending.runId} waits for approval ${outcome.pending.approvalId}: troupe approvals approve ${outcome.pending.approvalId} (or deny), then run again`
+        })
+      }
+      if (outcome.result._tag === "Success") {
+        const success: Run.RunResult = outcome.result.success
+        const result = jsonOf(success.runId, "done", success.spend)
+        if (input.json) yield* line(JSON.stringify(result))
+        else {
+          yield* line(success.answer)
+          yield* line(summaryOf(result))
+        }
+        return
+      }
+      const error = outcome.result.failure
+      const spend = "partial" in error ? error.partial.spend : undefined
+      const result = jsonOf(runId, statusOf(error._tag), spend, { tag: error._tag, message: error.message })
+      if (input.json) yield* line(JSON.stringify(result))
+      else yield* line(summaryOf(result))
+      return yield* new CliExit({
+        code: error._tag === "BudgetExceeded" ? ExitCode.budgetExceeded : ExitCode.failed,
+        message: error.message
+      })
+    })
+
+    const memoryLayers = spec.memory.enabled
+      ? Layer.mergeAll(
+          Memory.layer({ directory: memoryDir }).pipe(Layer.provide(LocalEmbedder.layer())),
+          KnowledgeBase.layer({ directory: memoryDir })
+        )
+      : Layer.empty
+    return yield* program.pipe(
+      Effect.scoped,
+      Effect.provide(
+        Layer.mergeAll(
+          ActorSystem.layer(),
+          AgentEvents.layer,
+          ProviderPool.layer(),
+          NodeHttpClient.layerUndici,
+          Tools.layerNode,
+          Workspace.layer(workspaceDir),
+          TroupeHome.auditLayer,
+          memoryLayers
+        )
+      )
+    )
+  }).pipe(
+    Effect.catchTags({
+      ProviderConfigError: (error: { readonly provider: string; readonly description: string }) =>
+        Effect.fail(new CliExit({ code: ExitCode.badInput, message: `${error.provider}: ${error.description}` })),
+      ToolsetError: (error: { readonly tool: string; readonly reason: string }) =>
+        Effect.fail(new CliExit({ code: ExitCode.badInput, message: `tool ${error.tool}: ${error.reason}` }))
+    })
+  )
