@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { troupe } from "./troupe.ts"
+import { troupe } from "./support.ts"
 
 describe("troupe", () => {
   it.live(

@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Validate from "../src/commands/Validate.ts"
 import { CliExit, ExitCode } from "../src/ExitCode.ts"
-import { troupe } from "./troupe.ts"
+import { troupe } from "./support.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-validate-"))
 const file = (name: string, text: string) => {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
-import { troupe } from "../troupe.ts"
+import { troupe } from "../support.ts"
 
 const key = { OPENAI_API_KEY: "sk-test" }
 

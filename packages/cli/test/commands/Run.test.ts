@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { troupe } from "../troupe.ts"
+import { troupe } from "../support.ts"
 
 /** A temp dir with a workspace, a TROUPE_HOME and a spec in it. */
 const setup = (specYaml: string) =>
