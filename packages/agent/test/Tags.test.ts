@@ -20,6 +20,8 @@ const isTagged = (u: unknown): u is Tagged =>
   "fields" in u &&
   typeof (u as { fields?: { _tag?: unknown } }).fields?._tag === "function"
 
+const taggedIn = (module: object): Array<Tagged> => (Object.values(module) as Array<unknown>).filter(isTagged)
+
 describe("tags across packages", () => {
   it("no event, exit reason or error of the runtime, the pool or an agent shares its tag", () => {
     const agentEvents = AgentEvent.AgentEvent.members.map(tagOf)
@@ -28,9 +30,9 @@ describe("tags across packages", () => {
       ...LifecycleEvent.LifecycleEvent.members.map(tagOf),
       tagOf(MixtureEvent.FanOut),
       ...ExitReason.ExitReason.members.map(tagOf),
-      ...Object.values(ActorError).filter(isTagged).map(tagOf),
-      ...Object.values(AgentError).filter(isTagged).map(tagOf),
-      ...Object.values(MixtureError).filter(isTagged).map(tagOf)
+      ...taggedIn(ActorError).map(tagOf),
+      ...taggedIn(AgentError).map(tagOf),
+      ...taggedIn(MixtureError).map(tagOf)
     ]
     assert.isAtLeast(agentEvents.length, 16)
     assert.isTrue(agentEvents.every((tag) => tag.startsWith("Agent")))
