@@ -49,17 +49,18 @@ const attribute = (span: any, key: string) => {
 describe("observability", () => {
   it.effect("metrics per agent and provider, readable as Prometheus text", () =>
     Effect.gen(function* () {
-      const h = yield* harness(script(), { pooled: true })
+      // A name of its own: metrics are process-wide, and other tests' agents are called "tester".
+      const h = yield* harness(script(), { pooled: true, spec: spec({ name: "observed" }) })
       const record = AgentMetrics.recorder()
       yield* Run.execute({ ...h.context, emit: (e) => Effect.andThen(h.context.emit(e), record(e)) }, h.control)
       const text = yield* PrometheusMetrics.format()
-      assert.include(text, 'troupe_agent_runs_total{agent="tester",status="done"} 1')
-      assert.include(text, 'troupe_agent_steps_total{agent="tester"} 2')
-      assert.include(text, 'troupe_agent_tool_failures_total{agent="tester",tool="fail"} 1')
-      assert.match(text, /troupe_agent_tokens_total\{agent="tester",provider="openai",direction="input"\} \d+/)
-      assert.match(text, /troupe_agent_cost_usd_total\{agent="tester",provider="openai"\} 0\.000\d+/)
-      assert.match(text, /troupe_agent_model_latency_ms_count\{agent="tester",provider="openai"\} 5/)
-      assert.match(text, /troupe_agent_step_duration_ms_count\{agent="tester"\} 2/)
+      assert.include(text, 'troupe_agent_runs_total{agent="observed",status="done"} 1')
+      assert.include(text, 'troupe_agent_steps_total{agent="observed"} 2')
+      assert.include(text, 'troupe_agent_tool_failures_total{agent="observed",tool="fail"} 1')
+      assert.match(text, /troupe_agent_tokens_total\{agent="observed",provider="openai",direction="input"\} \d+/)
+      assert.match(text, /troupe_agent_cost_usd_total\{agent="observed",provider="openai"\} 0\.000\d+/)
+      assert.match(text, /troupe_agent_model_latency_ms_count\{agent="observed",provider="openai"\} 5/)
+      assert.match(text, /troupe_agent_step_duration_ms_count\{agent="observed"\} 2/)
     })
   )
 
