@@ -1,0 +1,279 @@
+/**
+ * What the built-in agents' scenarios share: the agent's real spec from `agents/NAME.yaml`, its real tools in a
+ * fresh temporary workspace, and a scripted model standing in for the provider.
+ *
+ * The scripted model is a small "brain": it answers the run's planning and reflection questions itself, and takes
+ * its acting turns from the scenario's list of acts, each a fixed turn or a function of what the model was just
+ * shown (the results of its last tool calls), so a scenario can read a test's output and decide what to do next.
+ * Approvals are decided by the scenario as a person would: by looking at the requests waiting in the agent's status.
+ */
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeHttpClient, NodeServices } from "@effect/platform-node"
+import { type AgentSpec, SpecLoader } from "@troupe/agent-spec"
+import { ProviderPool } from "@troupe/providers"
+import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
+import { ActorSystem } from "@troupe/runtime"
+import { type Delegation, Tools, Workspace } from "@troupe/tools"
+import * as AiError from "effect/ai/AiError"
+import type * as LanguageModel from "effect/ai/LanguageModel"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
+import * as Agent from "../../src/Agent.ts"
+import type * as AgentEvent from "../../src/AgentEvent.ts"
+import * as AgentEvents from "../../src/AgentEvents.ts"
+import type * as Approvals from "../../src/Approvals.ts"
+
+/** The folder of the built-in agents. */
+export const agentsDir = join(import.meta.dirname, "..", "..", "..", "..", "agents")
+
+/** The built-in agent `name`, decoded from `agents/NAME.yaml` exactly as `troupe run` loads it. */
+export const builtin = (name: string): Effect.Effect<AgentSpec.AgentSpec> =>
+  SpecLoader.loadAgent(join(agentsDir, `${name}.yaml`)).pipe(
+    Effect.map((loaded) => loaded.spec),
+    Effect.provide(NodeServices.layer),
+    Effect.orDie
+  )
+
+/** A fresh temporary directory, removed with the scope. */
+export const tempDir = (prefix: string): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => realpathSync(mkdtempSync(join(tmpdir(), `troupe-${prefix}-`)))),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+// -----------------------------------------------------------------------------
+// The scripted model
+// -----------------------------------------------------------------------------
+
+/** The result of one tool call, as the model was shown it. */
+export interface Result {
+  readonly name: string
+  readonly isFailure: boolean
+  readonly result: any
+}
+
+/** What the model was shown before an acting turn. */
+export interface Seen {
+  /** The results of the tool calls of its last turn, in order. */
+  readonly results: ReadonlyArray<Result>
+  /** The result of the last call of `name` among them. */
+  readonly result: (name: string) => Result | undefined
+  readonly request: LanguageModel.ProviderOptions
+}
+
+/** One acting turn: fixed, or decided from what the model was shown. */
+export type Act = Scripted.Turn | ((seen: Seen) => Scripted.Turn)
+
+let callIds = 0
+
+/** A turn calling tools, each call with an id of its own (as providers give them). */
+export const calls = (...list: ReadonlyArray<readonly [name: string, params: unknown]>): Scripted.Turn =>
+  Scripted.toolCalls(list.map(([name, params]) => ({ name, params, id: `call_${++callIds}` })))
+
+/** A turn calling one tool. */
+export const call = (name: string, params: unknown): Scripted.Turn => calls([name, params])
+
+/** A text answer. */
+export const say = (text: string): Scripted.Turn => Scripted.text(text)
+
+const seenOf = (request: LanguageModel.ProviderOptions): Seen => {
+  const last = request.prompt.content.at(-1)
+  const results: Array<Result> =
+    last?.role === "tool"
+      ? last.content.flatMap((part) =>
+          part.type === "tool-result" ? [{ name: part.name, isFailure: part.isFailure, result: part.result }] : []
+        )
+      : []
+  return { results, result: (name) => results.findLast((r) => r.name === name), request }
+}
+
+/** The scripted model of a scenario, and what it did. */
+export interface Brain {
+  readonly model: Scripted.Handle
+  /** How many acts were taken. */
+  readonly acted: () => number
+}
+
+/**
+ * A scripted model that plans `goals`, takes `acts` in order, reflects `continue` until they are all taken and
+ * `done` (with its last text as the answer) after. Running out of acts fails the model call, so a run that needs
+ * more turns than the scenario wrote fails instead of looping.
+ */
+export const brain = (
+  acts: ReadonlyArray<Act>,
+  options: { readonly goals?: ReadonlyArray<string> } = {}
+): Effect.Effect<Brain> => {
+  const goals = options.goals ?? ["do the task"]
+  const plan = {
+    goals: goals.map((title, i) => ({
+      id: `g${i + 1}`,
+      title,
+      status: "pending",
+      dependsOn: [],
+      acceptance: title,
+      subgoals: []
+    }))
+  }
+  let next = 0
+  let lastText: string | undefined
+  const turn = Scripted.dynamic((request) => {
+    const format = request.responseFormat
+    if (format.type === "json" && format.objectName === "plan") return Scripted.text(JSON.stringify(plan))
+    if (format.type === "json") {
+      const finished = next >= acts.length
+      return Scripted.text(
+        JSON.stringify(
+          finished
+            ? {
+                outcome: "done",
+                reasoning: "every step of the task is done",
+                progress: plan.goals.map((g) => ({ id: g.id, status: "done" })),
+                answer: lastText ?? "done"
+              }
+            : { outcome: "continue", reasoning: "the next step follows", progress: [] }
+        )
+      )
+    }
+    if (next >= acts.length) {
+      return Scripted.fail(new AiError.UnknownError({ description: "the scenario has no more turns" }))
+    }
+    const act = acts[next++]!
+    const chosen = typeof act === "function" ? act(seenOf(request)) : act
+    if (chosen._tag === "Text") lastText = chosen.text
+    return chosen
+  })
+  return Effect.map(Scripted.make([turn], { cycle: true }), (model) => ({ model, acted: () => next }))
+}
+
+// -----------------------------------------------------------------------------
+// Running an agent
+// -----------------------------------------------------------------------------
+
+/** How a person decides a request: approve it, or deny it with a reason. */
+export type Decide = (
+  request: Approvals.Request
+) => { readonly approved: true } | { readonly approved: false; readonly reason: string }
+
+/** A running scenario. */
+export interface Scenario {
+  /** The agent's workspace. */
+  readonly dir: string
+  readonly agent: Agent.Agent
+  readonly brain: Brain
+  /** Every event of the program so far. */
+  readonly events: ReadonlyArray<AgentEvent.AgentEvent>
+  /** The requests a person decided, in order, with the decision. */
+  readonly decided: ReadonlyArray<{ readonly request: Approvals.Request; readonly approved: boolean }>
+}
+
+/** Options of a scenario. */
+export interface Options {
+  readonly goals?: ReadonlyArray<string>
+  /** How a person decides approvals (none waits forever otherwise: every scenario that asks says how). */
+  readonly decide?: Decide
+  /** Services the agent's tools need beyond the workspace and Node's (a `Mailer`). */
+  readonly services?: Layer.Layer<any>
+  readonly delegation?: Delegation.Service
+  /** The workspace; a fresh temporary directory by default. */
+  readonly dir?: string
+}
+
+/** The services every scenario runs with: the actor system, the events hub, the pool, Node's processes. */
+export const services = (dir: string) =>
+  Layer.mergeAll(
+    ActorSystem.layer(),
+    AgentEvents.layer,
+    ProviderPool.layer(),
+    NodeHttpClient.layerUndici,
+    Tools.layerNode,
+    Workspace.layer(dir)
+  )
+
+/**
+ * Starts the built-in agent `name` with the scripted `acts` in a workspace and hands it to `body`; the scope ends
+ * with the body. The spec is the real one: only the model (scripted) and the workspace are the test's.
+ */
+export const scenario = <A, E>(
+  name: string,
+  acts: ReadonlyArray<Act>,
+  options: Options,
+  body: (scenario: Scenario) => Effect.Effect<A, E>
+): Effect.Effect<A, E, Scope.Scope> =>
+  Effect.gen(function* () {
+    const dir = options.dir ?? (yield* tempDir(name))
+    const program = Effect.gen(function* () {
+      const spec = yield* builtin(name)
+      const thinking = yield* brain(acts, options.goals === undefined ? {} : { goals: options.goals })
+      const events: Array<AgentEvent.AgentEvent> = []
+      const hub = yield* AgentEvents.AgentEvents
+      const subscription = yield* hub.subscribe
+      yield* Effect.forkScoped(
+        Effect.gen(function* () {
+          while (true) events.push(yield* PubSub.take(subscription))
+        })
+      )
+      const agent = yield* Agent.make(spec, {
+        model: thinking.model.languageModel,
+        ...(options.delegation === undefined ? {} : { delegation: options.delegation })
+      })
+      const decided: Array<{ readonly request: Approvals.Request; readonly approved: boolean }> = []
+      if (options.decide !== undefined) yield* Effect.forkScoped(approver(agent, options.decide, decided))
+      return yield* body({ dir, agent, brain: thinking, events, decided })
+    })
+    return yield* program.pipe(
+      Effect.scoped,
+      Effect.provide(Layer.merge(services(dir), options.services ?? Layer.empty)),
+      Effect.orDie
+    ) as Effect.Effect<A, E>
+  })
+
+// A person watching the agent's status and deciding every request that waits, once.
+const approver = (
+  agent: Agent.Agent,
+  decide: Decide,
+  decided: Array<{ readonly request: Approvals.Request; readonly approved: boolean }>
+) =>
+  Effect.gen(function* () {
+    const seen = new Set<string>()
+    while (true) {
+      const status = yield* Effect.orDie(agent.status)
+      for (const request of status.pendingApprovals) {
+        if (seen.has(request.approvalId)) continue
+        seen.add(request.approvalId)
+        const decision = decide(request)
+        decided.push({ request, approved: decision.approved })
+        yield* decision.approved
+          ? agent.approve(request.approvalId, "reviewer")
+          : agent.deny(request.approvalId, "reviewer", decision.reason)
+      }
+      yield* Effect.sleep("5 millis")
+    }
+  })
+
+// -----------------------------------------------------------------------------
+// Looking at real outputs
+// -----------------------------------------------------------------------------
+
+/** The text of a file of the workspace. */
+export const read = (dir: string, path: string): string => readFileSync(join(dir, path), "utf8")
+
+/** Runs a program in `cwd` the way a person would check the agent's work; its exit code and output. */
+export const runIn = (cwd: string, command: string, args: ReadonlyArray<string>) => {
+  const ran = spawnSync(command, [...args], { cwd, encoding: "utf8", timeout: 60_000 })
+  return { status: ran.status, stdout: ran.stdout, stderr: ran.stderr }
+}
+
+/** The tool calls the agent made, in order (name and parameters), from its events. */
+export const toolCalls = (events: ReadonlyArray<AgentEvent.AgentEvent>) =>
+  events.flatMap((e) => (e._tag === "AgentToolCalled" ? [{ tool: e.tool, params: e.params as any }] : []))
+
+/** The results of the agent's tool calls, in order. */
+export const toolResults = (events: ReadonlyArray<AgentEvent.AgentEvent>) =>
+  events.flatMap((e) =>
+    e._tag === "AgentToolResult" ? [{ tool: e.tool, isFailure: e.isFailure, result: e.result as any }] : []
+  )
