@@ -12,8 +12,11 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Approvals from "./commands/Approvals.ts"
 import * as Audit from "./commands/Audit.ts"
+import * as Init from "./commands/Init.ts"
+import * as MemoryCommand from "./commands/Memory.ts"
 import * as Prompt from "./commands/Prompt.ts"
 import * as RunCommand from "./commands/Run.ts"
+import * as SchemaCommand from "./commands/Schema.ts"
 import * as Validate from "./commands/Validate.ts"
 import { CliExit, ExitCode } from "./ExitCode.ts"
 
@@ -93,5 +96,13 @@ export const command = Command.make(
     })
 ).pipe(
   Command.withDescription("Troupe: autonomous agents on Effect"),
-  Command.withSubcommands([Validate.command, RunCommand.command, Audit.command, Approvals.command])
+  Command.withSubcommands([
+    Validate.command,
+    RunCommand.command,
+    Audit.command,
+    Approvals.command,
+    Init.command,
+    SchemaCommand.command,
+    MemoryCommand.command
+  ])
 )
