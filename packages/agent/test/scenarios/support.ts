@@ -194,6 +194,60 @@ export const services = (dir: string) =>
     Workspace.layer(dir)
   )
 
+/** A built-in agent started with a scripted brain, and the person deciding its approvals. */
+export interface Started {
+  readonly agent: Agent.Agent
+  readonly brain: Brain
+  readonly decided: ReadonlyArray<{ readonly request: Approvals.Request; readonly approved: boolean }>
+}
+
+/**
+ * Starts the built-in agent `name` with the scripted `acts` in the services of {@link services}. The spec is the
+ * real one: only the model is the test's.
+ */
+export const start = (
+  name: string,
+  acts: ReadonlyArray<Act>,
+  options: Pick<Options, "goals" | "decide" | "delegation"> = {}
+) =>
+  Effect.gen(function* () {
+    const spec = yield* builtin(name)
+    const thinking = yield* brain(acts, options.goals === undefined ? {} : { goals: options.goals })
+    const agent = yield* Agent.make(spec, {
+      model: thinking.model.languageModel,
+      ...(options.delegation === undefined ? {} : { delegation: options.delegation })
+    })
+    const decided: Array<{ readonly request: Approvals.Request; readonly approved: boolean }> = []
+    if (options.decide !== undefined) yield* Effect.forkScoped(approver(agent, options.decide, decided))
+    return { agent, brain: thinking, decided } satisfies Started
+  })
+
+/** Every event published from now on, gathered in an array (read it after the run). */
+export const gather = Effect.gen(function* () {
+  const events: Array<AgentEvent.AgentEvent> = []
+  const subscription = yield* (yield* AgentEvents.AgentEvents).subscribe
+  yield* Effect.forkScoped(
+    Effect.gen(function* () {
+      while (true) events.push(yield* PubSub.take(subscription))
+    })
+  )
+  return events
+})
+
+/** Runs `body` in the services of a scenario over the workspace `dir` (a fresh one by default). */
+export const inWorkspace = <A, E, R>(
+  body: (dir: string) => Effect.Effect<A, E, R>,
+  options: Pick<Options, "dir" | "services"> & { readonly prefix?: string } = {}
+) =>
+  Effect.gen(function* () {
+    const dir = options.dir ?? (yield* tempDir(options.prefix ?? "scenario"))
+    return yield* body(dir).pipe(
+      Effect.scoped,
+      Effect.provide(Layer.merge(services(dir), options.services ?? Layer.empty)),
+      Effect.orDie
+    )
+  })
+
 /**
  * Starts the built-in agent `name` with the scripted `acts` in a workspace and hands it to `body`; the scope ends
  * with the body. The spec is the real one: only the model (scripted) and the workspace are the test's.
@@ -203,34 +257,16 @@ export const scenario = <A, E>(
   acts: ReadonlyArray<Act>,
   options: Options,
   body: (scenario: Scenario) => Effect.Effect<A, E>
-): Effect.Effect<A, E, Scope.Scope> =>
-  Effect.gen(function* () {
-    const dir = options.dir ?? (yield* tempDir(name))
-    const program = Effect.gen(function* () {
-      const spec = yield* builtin(name)
-      const thinking = yield* brain(acts, options.goals === undefined ? {} : { goals: options.goals })
-      const events: Array<AgentEvent.AgentEvent> = []
-      const hub = yield* AgentEvents.AgentEvents
-      const subscription = yield* hub.subscribe
-      yield* Effect.forkScoped(
-        Effect.gen(function* () {
-          while (true) events.push(yield* PubSub.take(subscription))
-        })
-      )
-      const agent = yield* Agent.make(spec, {
-        model: thinking.model.languageModel,
-        ...(options.delegation === undefined ? {} : { delegation: options.delegation })
-      })
-      const decided: Array<{ readonly request: Approvals.Request; readonly approved: boolean }> = []
-      if (options.decide !== undefined) yield* Effect.forkScoped(approver(agent, options.decide, decided))
-      return yield* body({ dir, agent, brain: thinking, events, decided })
-    })
-    return yield* program.pipe(
-      Effect.scoped,
-      Effect.provide(Layer.merge(services(dir), options.services ?? Layer.empty)),
-      Effect.orDie
-    ) as Effect.Effect<A, E>
-  })
+): Effect.Effect<A, never, Scope.Scope> =>
+  inWorkspace(
+    (dir) =>
+      Effect.gen(function* () {
+        const events = yield* gather
+        const started = yield* start(name, acts, options)
+        return yield* body({ dir, events, ...started })
+      }),
+    { ...options, prefix: name }
+  ) as Effect.Effect<A, never, Scope.Scope>
 
 // A person watching the agent's status and deciding every request that waits, once.
 const approver = (
