@@ -41,6 +41,8 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Workflow from "effect/workflow/Workflow"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as AgentError from "./AgentError.ts"
 import type * as AgentEvent from "./AgentEvent.ts"
 import * as AgentEvents from "./AgentEvents.ts"
@@ -50,19 +52,25 @@ import * as Alerts from "./Alerts.ts"
 import type * as ApprovalStore from "./ApprovalStore.ts"
 import * as Approvals from "./Approvals.ts"
 import type * as AuditLog from "./AuditLog.ts"
+import * as Durable from "./internal/durable.ts"
 import type * as Plan from "./Plan.ts"
 import * as Prompting from "./Prompting.ts"
 import * as Questions from "./Questions.ts"
 import * as Run from "./Run.ts"
+import * as RunJournal from "./RunJournal.ts"
 import type * as Spend from "./Spend.ts"
 
 // -----------------------------------------------------------------------------
 // Protocol
 // -----------------------------------------------------------------------------
 
-/** Pursue `goal`; the reply is the run's result, or its typed error. */
+/**
+ * Pursue `goal`; the reply is the run's result, or its typed error. With `runId`, and a `WorkflowEngine` in the
+ * agent's context, the run of that id resumes from its journal (see `RunJournal`).
+ */
 export const RunGoal = Schema.TaggedStruct("Run", {
   goal: Schema.String,
+  runId: Schema.optionalKey(Schema.String),
   replyTo: ReplyTo.schema<Run.RunResult, AgentError.RunError>()
 })
 
@@ -129,6 +137,42 @@ export interface Parts {
   readonly makeGate: () => Approvals.Gate
   /** Where each run's trail is written, when there is one. */
   readonly audit: AuditLog.Service | undefined
+  /** Present when a `WorkflowEngine` was in context: every run is a workflow, its steps activities. */
+  readonly durability: Durability | undefined
+}
+
+/** The payload of an agent's run workflow. */
+export const RunPayload = Schema.Struct({ runId: Schema.String, goal: Schema.String })
+
+/** The errors a run's workflow can end with. */
+export const RunFailure = Schema.Union([
+  AgentError.ModelFailed,
+  AgentError.OutputUnparsable,
+  AgentError.BudgetExceeded,
+  AgentError.LoopDetected,
+  AgentError.GaveUp,
+  AgentError.RunCancelled
+])
+
+/** The workflow of an agent's runs, named after the agent: `troupe/agent/NAME`. */
+export const workflowOf = (name: string) =>
+  Workflow.make(`troupe/agent/${name}`, {
+    payload: RunPayload,
+    success: Run.RunResult,
+    error: RunFailure,
+    idempotencyKey: (payload) => payload.runId
+  })
+
+/** How an agent's runs are made durable. */
+export interface Durability {
+  readonly engine: WorkflowEngine.WorkflowEngine["Service"]
+  readonly journal: RunJournal.Service | undefined
+  readonly workflow: ReturnType<typeof workflowOf>
+  /** The body of each run in progress in this process, by run id. */
+  readonly runs: Map<
+    string,
+    Effect.Effect<Run.RunResult, Run.RunFailure, WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>
+  >
 }
 
 /** Options of `make` and `prepare`. */
@@ -247,6 +291,7 @@ export const prepare = (
     if (options.toolkit !== undefined)
       kits.push(Approvals.withPolicy(options.toolkit, (tool) => policy(tool, undefined)))
     const toolkit = kits.length === 0 ? undefined : merged(kits)
+    const durability = yield* durabilityOf(spec)
     return {
       spec,
       model,
@@ -261,8 +306,25 @@ export const prepare = (
         options.approvals === undefined
           ? Approvals.makeGate({ approveAsk: options.approveAsk ?? false })
           : options.approvals.gate({ approveAsk: options.approveAsk ?? false }),
-      audit: options.audit
+      audit: options.audit,
+      durability
     }
+  })
+
+// With a `WorkflowEngine` in context, the agent's run workflow is registered with it for as long as the scope lasts.
+const durabilityOf = (spec: AgentSpec.AgentSpec): Effect.Effect<Durability | undefined, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const engine = yield* Effect.serviceOption(WorkflowEngine.WorkflowEngine)
+    if (Option.isNone(engine)) return undefined
+    const journal = yield* Effect.serviceOption(RunJournal.RunJournal)
+    const workflow = workflowOf(spec.name)
+    const runs: Durability["runs"] = new Map()
+    yield* engine.value
+      .register(workflow, (payload) =>
+        Effect.suspend(() => runs.get(payload.runId) ?? Effect.die(`run ${payload.runId} has no agent in this process`))
+      )
+      .pipe(Effect.provideService(WorkflowEngine.WorkflowEngine, engine.value))
+    return { engine: engine.value, journal: Option.getOrUndefined(journal), workflow, runs }
   })
 
 // Several toolkits with handlers as one: each call goes to the toolkit that has the tool.
@@ -307,8 +369,10 @@ const newRunId = Effect.gen(function* () {
 // The run's child actor: one message, the whole run; its outcome goes to the asker and then to the agent.
 // The run's context writing every event to the run's trail before publishing it: appends are written at once and
 // made durable at the context's barrier (before a tool runs, before the run answers).
+// A resumed durable run replays its start: the events already in its trail are not written again.
 const withTrail = <A, E>(
   audit: AuditLog.Service | undefined,
+  durability: Durability | undefined,
   context: Run.RunContext,
   run: (context: Run.RunContext) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
@@ -316,17 +380,67 @@ const withTrail = <A, E>(
     ? run(context)
     : Effect.scoped(
         Effect.gen(function* () {
+          const existing =
+            durability === undefined
+              ? []
+              : yield* audit.read(context.runId).pipe(
+                  Stream.map((entry) => entry.type),
+                  Stream.filter((type) => type.startsWith("Agent")),
+                  Stream.runCollect,
+                  Effect.orElseSucceed((): ReadonlyArray<string> => [])
+                )
           const trail = yield* audit.open(context.runId, context.spec.name).pipe(Effect.orDie)
+          const write = (event: AgentEvent.AgentEvent) =>
+            Effect.andThen(trail.appendEvent(event).pipe(Effect.orDie), context.emit(event))
           return yield* run({
             ...context,
-            emit: (event) => Effect.andThen(trail.appendEvent(event).pipe(Effect.orDie), context.emit(event)),
+            emit:
+              existing.length === 0
+                ? write
+                : Durable.skipReplayed(
+                    existing,
+                    write,
+                    context.emit,
+                    (approvalId) => durability?.journal?.completed(context.runId, `approval/${approvalId}`) ?? false
+                  ),
             barrier: Effect.andThen(trail.sync.pipe(Effect.orDie), context.barrier)
           })
         })
       )
 
+// The run as a workflow of the agent's engine: its model, tools and gate become activities of the execution.
+const durably = (
+  durability: Durability,
+  context: Run.RunContext,
+  control: Run.Control
+): Effect.Effect<Run.RunResult, Run.RunFailure> => {
+  const body = Effect.gen(function* () {
+    const durable = yield* Durable.make(context.runId, durability.journal)
+    const model = yield* Durable.model(context.model, durable)
+    return yield* Run.execute(
+      {
+        ...context,
+        model,
+        toolkit: context.toolkit === undefined ? undefined : Durable.toolkit(context.toolkit, durable),
+        gate: Durable.gate(context.gate, durable),
+        durable,
+        barrier: Effect.all([durable.sync, context.barrier], { concurrency: 2, discard: true })
+      },
+      control
+    )
+  })
+  return Effect.suspend(() => {
+    durability.runs.set(context.runId, body)
+    return durability.engine.execute(durability.workflow, {
+      executionId: context.runId,
+      payload: { runId: context.runId, goal: context.goal }
+    })
+  }).pipe(Effect.ensuring(Effect.sync(() => durability.runs.delete(context.runId))))
+}
+
 const runner = (
   audit: AuditLog.Service | undefined,
+  durability: Durability | undefined,
   context: Run.RunContext,
   control: Run.Control,
   current: Current,
@@ -337,7 +451,9 @@ const runner = (
     protocol: Go,
     init: () => Effect.void,
     receive: () =>
-      withTrail(audit, context, (traced) => Run.execute(traced, control)).pipe(
+      withTrail(audit, durability, context, (traced) =>
+        durability === undefined ? Run.execute(traced, control) : durably(durability, traced, control)
+      ).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
           if (exit._tag === "Success") {
@@ -404,7 +520,7 @@ export const behavior = (parts: Parts): Actor.Behavior<Message, State> =>
               )
               return Next.continueWith(state)
             }
-            const runId = yield* newRunId
+            const runId = message.runId ?? (yield* newRunId)
             const current: Current = {
               runId,
               cancel: Deferred.makeUnsafe<void>(),
@@ -428,7 +544,7 @@ export const behavior = (parts: Parts): Actor.Behavior<Message, State> =>
               .startChild(
                 Supervisor.actor(
                   `run-${runId}`,
-                  runner(parts.audit, runContext, control, current, message.replyTo, context.self),
+                  runner(parts.audit, parts.durability, runContext, control, current, message.replyTo, context.self),
                   {
                     restart: "temporary"
                   }
@@ -521,11 +637,12 @@ export interface Agent {
   /**
    * Pursues `goal` to its end: the result, or a typed error (`BudgetExceeded`, `GaveUp`, `ModelFailed`, ...). An
    * agent runs one goal at a time (`AgentBusy` otherwise). `timeout` bounds the wait, approvals included (default:
-   * a day).
+   * a day). With `runId` (and a `WorkflowEngine` such as `RunJournal.layer` where the agent was made), the run of
+   * that id resumes: journalled model calls, tool calls and approvals are answered from its journal.
    */
   readonly run: (
     goal: string,
-    options?: { readonly timeout?: Duration.Input | undefined }
+    options?: { readonly timeout?: Duration.Input | undefined; readonly runId?: string | undefined }
   ) => Effect.Effect<Run.RunResult, AgentError.RunError | ActorError.AskError>
   readonly approve: (approvalId: string, by: string) => Effect.Effect<void>
   readonly deny: (approvalId: string, by: string, reason?: string) => Effect.Effect<void>
@@ -565,9 +682,12 @@ export const handle = (name: string, ref: ActorRef.ActorRef<Message>, events: Ag
   path: ref.path,
   ref,
   run: (goal, options) =>
-    ref.ask<Run.RunResult, AgentError.RunError>((replyTo) => ({ _tag: "Run", goal, replyTo }), {
-      timeout: options?.timeout ?? Duration.days(1)
-    }),
+    ref.ask<Run.RunResult, AgentError.RunError>(
+      (replyTo) => ({ _tag: "Run", goal, replyTo, ...(options?.runId === undefined ? {} : { runId: options.runId }) }),
+      {
+        timeout: options?.timeout ?? Duration.days(1)
+      }
+    ),
   approve: (approvalId, by) => ref.tell({ _tag: "Approve", approvalId, by }),
   deny: (approvalId, by, reason) =>
     ref.tell({ _tag: "Deny", approvalId, by, ...(reason === undefined ? {} : { reason }) }),

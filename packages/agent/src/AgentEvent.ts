@@ -75,7 +75,9 @@ export const ToolCalled = Schema.TaggedStruct("AgentToolCalled", {
   step: Schema.Int,
   toolCallId: Schema.String,
   tool: Schema.String,
-  params: Schema.Unknown
+  params: Schema.Unknown,
+  /** In a durable run: the same for every attempt at this call (see `RunJournal.CurrentIdempotencyKey`). */
+  idempotencyKey: Schema.optionalKey(Schema.String)
 })
 
 /** A tool call ended; a failure is reported to the model, which can react to it. */

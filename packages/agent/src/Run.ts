@@ -168,20 +168,21 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
       const text = `Run ${context.runId}, step ${state.step} towards "${context.goal}": ${state.answer ?? "(no text yet)"}`
       // Detached from the step that wrote them (a child fiber would be interrupted with it when the run ends);
       // the run waits for them before it ends, and stops them only if it is itself interrupted.
+      const stored = memory
+        .remember({
+          agent: context.spec.name,
+          namespace: AgentSpec.memoryNamespace(context.spec),
+          kind: "episode",
+          text: text.slice(0, 4000),
+          metadata: { runId: context.runId, step: state.step }
+        })
+        .pipe(
+          Effect.asVoid,
+          Effect.catch((e) => Effect.logWarning(`memory: episode not stored: ${e.message}`))
+        )
       return Effect.map(
         Effect.forkDetach(
-          memory
-            .remember({
-              agent: context.spec.name,
-              namespace: AgentSpec.memoryNamespace(context.spec),
-              kind: "episode",
-              text: text.slice(0, 4000),
-              metadata: { runId: context.runId, step: state.step }
-            })
-            .pipe(
-              Effect.asVoid,
-              Effect.catch((e) => Effect.logWarning(`memory: episode not stored: ${e.message}`))
-            )
+          context.durable === undefined ? stored : context.durable.step(`episode/${state.step}`, stored)
         ),
         (fiber) => {
           episodes.push(fiber)

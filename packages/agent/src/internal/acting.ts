@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as AgentError from "../AgentError.ts"
 import type * as Approvals from "../Approvals.ts"
+import * as Durable from "./durable.ts"
 import * as ModelCall from "./modelCall.ts"
 import { promptOf, type RunContext, type RunState, withUserMessage } from "./runContext.ts"
 
@@ -52,7 +53,16 @@ const observed = (context: RunContext, step: number, toolkit: Toolkit.WithHandle
     }
     return Effect.flatMap(Clock.currentTimeMillis, (at) =>
       Effect.andThen(
-        Effect.andThen(context.emit({ _tag: "AgentToolCalled", ...base, at, params }), context.barrier),
+        Effect.andThen(
+          context.emit({
+            _tag: "AgentToolCalled",
+            ...base,
+            at,
+            params,
+            ...(context.durable === undefined ? {} : { idempotencyKey: context.durable.toolCall(base.toolCallId).key })
+          }),
+          context.barrier
+        ),
         Effect.map(
           (toolkit.handle as any)(name, params, toolCallId, options),
           (results: Stream.Stream<any, any, any>) =>
@@ -93,6 +103,20 @@ const appendResponse = (history: Prompt.Prompt, content: ReadonlyArray<Response.
   return Prompt.concat(Prompt.concat(history, Prompt.fromResponseParts(earlier)), Prompt.fromResponseParts(now))
 }
 
+// A durable run's approval ids must come out the same when the run is replayed (see `Durable.approvalId`).
+const stableApprovalIds = (
+  context: RunContext,
+  step: number,
+  content: ReadonlyArray<Response.AnyPart>
+): ReadonlyArray<Response.AnyPart> =>
+  context.durable === undefined
+    ? content
+    : content.map((p) =>
+        p.type === "tool-approval-request"
+          ? ({ ...p, approvalId: Durable.approvalId(context.runId, step, p.toolCallId) } as Response.AnyPart)
+          : p
+      )
+
 /** One model turn and the tools it called. */
 export const act = (
   context: RunContext,
@@ -103,7 +127,7 @@ export const act = (
   const call = ModelCall.loose(context.model).generateText({ prompt, toolkit, concurrency: 4 })
   return ModelCall.run(context, state, "act", call).pipe(
     Effect.map(({ response, state: charged }) => {
-      const content = response.content as ReadonlyArray<Response.AnyPart>
+      const content = stableApprovalIds(context, state.step, response.content as ReadonlyArray<Response.AnyPart>)
       const toolCalls = content.filter((p): p is Response.ToolCallPart<string, unknown> => p.type === "tool-call")
       const failures = content.filter((p) => p.type === "tool-result" && p.isFailure).length
       const calls = new Map(charged.calls)

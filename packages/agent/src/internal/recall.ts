@@ -14,30 +14,29 @@ export const recall = (context: RunContext, state: RunState): Effect.Effect<RunS
   const memory = context.memory
   const settings = context.spec.memory
   if (memory === undefined || !settings.enabled || settings.recall === 0) return Effect.succeed(state)
-  return memory
+  // What was recalled, as plain values: a durable run journals it, so a resumed run sees the same memories.
+  const recalled = memory
     .recall(context.goal, {
       k: settings.recall,
       namespace: [AgentSpec.memoryNamespace(context.spec), MemoryRecord.teamNamespace]
     })
     .pipe(
-      Effect.map((found) =>
-        found.filter((r) => settings.minScore === undefined || r.scores.total >= settings.minScore)
-      ),
-      Effect.tap((found) =>
-        Effect.flatMap(Clock.currentTimeMillis, (at) =>
-          context.emit({
-            _tag: "AgentMemoryRecalled",
-            runId: context.runId,
-            agent: context.spec.name,
-            at,
-            ids: found.map((r) => r.record.id)
-          })
-        )
-      ),
       Effect.map((found) => {
-        const text = Prompting.recalled(found.map((r) => r.record))
-        return text === undefined ? state : withUserMessage(state, text)
+        const kept = found.filter((r) => settings.minScore === undefined || r.scores.total >= settings.minScore)
+        return { ids: kept.map((r) => r.record.id), text: Prompting.recalled(kept.map((r) => r.record)) }
       }),
-      Effect.catch((error) => Effect.as(Effect.logWarning(`memory recall failed: ${error.message}`), state))
+      Effect.catch((error) => Effect.as(Effect.logWarning(`memory recall failed: ${error.message}`), undefined))
     )
+  return Effect.gen(function* () {
+    const found = yield* context.durable === undefined ? recalled : context.durable.step("recall", recalled)
+    if (found === undefined || found === null) return state
+    yield* context.emit({
+      _tag: "AgentMemoryRecalled",
+      runId: context.runId,
+      agent: context.spec.name,
+      at: yield* Clock.currentTimeMillis,
+      ids: found.ids
+    })
+    return found.text === undefined || found.text === null ? state : withUserMessage(state, found.text)
+  })
 }

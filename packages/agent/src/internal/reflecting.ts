@@ -47,7 +47,7 @@ export const reflect = (
       ...(reflection.lesson === undefined ? {} : { lesson: reflection.lesson })
     })
     if (reflection.lesson !== undefined && context.memory !== undefined && context.spec.memory.enabled) {
-      yield* context.memory
+      const remembered = context.memory
         .remember({
           agent: context.spec.name,
           namespace: AgentSpec.memoryNamespace(context.spec),
@@ -56,7 +56,11 @@ export const reflect = (
           importance: 0.7,
           metadata: { runId: context.runId, step: state.step }
         })
-        .pipe(Effect.catch((error) => Effect.logWarning(`memory: the lesson was not stored: ${error.message}`)))
+        .pipe(
+          Effect.asVoid,
+          Effect.catch((error) => Effect.logWarning(`memory: the lesson was not stored: ${error.message}`))
+        )
+      yield* context.durable === undefined ? remembered : context.durable.step(`lesson/${state.step}`, remembered)
     }
     const plan = state.plan === undefined ? undefined : Plan.withProgress(state.plan, reflection.progress)
     const progress = plan === undefined ? state.progress : Plan.finishedCount(plan)

@@ -14,6 +14,7 @@ import type * as AgentEvent from "../AgentEvent.ts"
 import type * as Approvals from "../Approvals.ts"
 import type * as Plan from "../Plan.ts"
 import * as Spend from "../Spend.ts"
+import type { Durable } from "./durable.ts"
 
 /** Everything a run needs besides its own state. */
 export interface RunContext {
@@ -35,6 +36,11 @@ export interface RunContext {
    * before the run answers, so that a crash loses no entry the run has acted on.
    */
   readonly barrier: Effect.Effect<void>
+  /**
+   * Present in a durable run: the model, tools and gate above are already its activities; memory reads and writes
+   * go through `step` too.
+   */
+  readonly durable?: Durable | undefined
 }
 
 /** What a run has built so far. */

@@ -1,0 +1,327 @@
+/**
+ * A durable `WorkflowEngine` for one machine: each execution's journal is a JSONL file,
+ * `<directory>/<executionId>/journal.jsonl` (with `troupe run`, beside the run's audit trail in
+ * `$TROUPE_HOME/runs/<runId>/`). The first line holds the workflow and its payload; every activity that ends with a
+ * value or a typed failure appends one line with its encoded result, and so does every `DurableDeferred` completed.
+ * Executing the workflow again (after a crash, or to resume it) replays it from the start, answering every journalled
+ * activity from the journal: only work that had not completed runs again.
+ *
+ * - **Durability.** A line is written at once (a killed process loses nothing that was acknowledged) and fdatasynced
+ *   by `sync`, which the run calls at its barriers: before a tool runs, after a tool's result is journalled, before
+ *   the run answers. A power cut can lose lines written since the last barrier; those activities run again.
+ * - **In flight.** An activity that was running at the crash has no line and runs again on resume: tools whose
+ *   effect cannot be undone get an idempotency key (see `Run` and `CurrentIdempotencyKey`).
+ * - **Crashes mid-write.** A partial last line is cut off when the journal is opened again.
+ * - **Scope.** No child workflows and no compaction: a journal grows with its run (one line per model call, tool call
+ *   and approval). `DurableClock` sleeps are kept in memory (a restarted process sleeps again from the start).
+ *
+ * Measured with `pnpm bench agent` (`troupe_durable`): see BENCHMARKS.md.
+ *
+ * @example
+ * ```ts
+ * import { Agent, RunJournal } from "@troupe/agent"
+ * import * as Effect from "effect/Effect"
+ *
+ * // Every run of agents made in this program survives a crash; `agent.run(goal, { runId })` resumes one.
+ * const durable = Effect.provide(program, RunJournal.layer({ directory: ".troupe/runs" }))
+ * ```
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Activity from "effect/workflow/Activity"
+import * as Workflow from "effect/workflow/Workflow"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+
+/** Reading or writing a journal failed. */
+export class RunJournalError extends Schema.TaggedError<RunJournalError>()("RunJournalError", {
+  operation: Schema.String,
+  path: Schema.String,
+  description: Schema.String
+}) {
+  override get message(): string {
+    return `run journal: cannot ${this.operation} ${this.path}: ${this.description}`
+  }
+}
+
+/** The first line of a journal: which workflow, with what payload. */
+export interface Header {
+  readonly workflow: string
+  readonly executionId: string
+  readonly payload: unknown
+}
+
+/** The journal's own operations, beside the `WorkflowEngine` the same layer provides. */
+export interface Service {
+  readonly directory: string
+  /** Returns once every line written so far for `executionId` is fdatasynced. */
+  readonly sync: (executionId: string) => Effect.Effect<void>
+  /** Whether the activity `name` of `executionId` has a result in its journal. */
+  readonly completed: (executionId: string, name: string) => boolean
+  /** The journal's first line, when `executionId` has a journal. */
+  readonly header: (executionId: string) => Effect.Effect<Option.Option<Header>, RunJournalError>
+}
+
+/** The run journal of the `WorkflowEngine` in context (see `layer`). */
+export class RunJournal extends Context.Service<RunJournal, Service>()("@troupe/agent/RunJournal") {}
+
+/**
+ * The idempotency key of the tool call in progress in a durable run: the same for every attempt at that call, so a
+ * tool that runs again after a crash can tell it already acted. Tools of the application read it; `undefined`
+ * outside a durable run.
+ */
+export const CurrentIdempotencyKey = Context.Reference<string | undefined>("@troupe/agent/CurrentIdempotencyKey", {
+  defaultValue: () => undefined
+})
+
+/** Options of `make` and `layer`. */
+export interface Options {
+  /** Where journals go: `<directory>/<executionId>/journal.jsonl`. */
+  readonly directory: string
+}
+
+const executionIdPattern = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+
+const Line = Schema.Union([
+  Schema.Struct({ t: Schema.Literal("run"), workflow: Schema.String, executionId: Schema.String, payload: Schema.Any }),
+  Schema.Struct({
+    t: Schema.Literals(["activity", "deferred"]),
+    name: Schema.String,
+    ok: Schema.Boolean,
+    value: Schema.Any
+  })
+])
+const decodeLine = Schema.decodeUnknownOption(Schema.fromJsonString(Line))
+
+interface Journal {
+  readonly path: string
+  readonly fd: number
+  readonly header: Header
+  readonly activities: Map<string, Exit.Exit<unknown, unknown>>
+  readonly deferreds: Map<string, Exit.Exit<unknown, unknown>>
+  dirty: boolean
+  syncing: Promise<void> | undefined
+}
+
+const io = <A>(operation: string, path: string, f: () => A): Effect.Effect<A, RunJournalError> =>
+  Effect.try({
+    try: f,
+    catch: (error) =>
+      new RunJournalError({ operation, path, description: (error as NodeJS.ErrnoException).code ?? String(error) })
+  })
+
+// An encoded exit as a journal line stores it: a value, or a typed failure (defects and interrupts are not stored:
+// that work runs again).
+const stored = (exit: Exit.Exit<unknown, unknown>): { readonly ok: boolean; readonly value: unknown } | undefined => {
+  if (Exit.isSuccess(exit)) return { ok: true, value: exit.value ?? null }
+  const failure = Cause.findErrorOption(exit.cause)
+  return Option.isSome(failure) && !Cause.hasDies(exit.cause) ? { ok: false, value: failure.value } : undefined
+}
+
+const exitOf = (line: { readonly ok: boolean; readonly value: unknown }): Exit.Exit<unknown, unknown> =>
+  line.ok ? Exit.succeed(line.value) : Exit.fail(line.value)
+
+// Reads a journal's lines; a partial last line (a crash mid-write) is cut off so that appends start on a new line.
+const load = (path: string, repair: boolean) =>
+  io("read", path, () => {
+    if (!NodeFs.existsSync(path)) return undefined
+    const text = NodeFs.readFileSync(path, "utf8")
+    const end = text.lastIndexOf("\n") + 1
+    if (repair && end < text.length) NodeFs.truncateSync(path, Buffer.byteLength(text.slice(0, end)))
+    return text
+      .slice(0, end)
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => Option.getOrUndefined(decodeLine(l)))
+  })
+
+/** Builds the engine and its journal; journals still open when the scope closes are synced and closed. */
+export const make = Effect.fnUntraced(function* (options: Options) {
+  const scope = yield* Effect.scope
+  const workflows = new Map<
+    string,
+    (payload: object, executionId: string) => Effect.Effect<unknown, unknown, WorkflowEngine.WorkflowInstance>
+  >()
+  const journals = new Map<string, Journal>()
+  const clocks = yield* FiberMap.make<string>()
+  const pathOf = (executionId: string) => NodePath.join(options.directory, executionId, "journal.jsonl")
+
+  const append = (journal: Journal, line: object) =>
+    io("write", journal.path, () => {
+      NodeFs.writeSync(journal.fd, `${JSON.stringify(line)}\n`)
+      journal.dirty = true
+    })
+
+  const open = (executionId: string, workflow: string, payload: object) =>
+    Effect.gen(function* () {
+      const existing = journals.get(executionId)
+      if (existing !== undefined) return existing
+      if (!executionIdPattern.test(executionId)) {
+        return yield* new RunJournalError({ operation: "open", path: executionId, description: "invalid id" })
+      }
+      const path = pathOf(executionId)
+      const lines = yield* load(path, true)
+      yield* io("create", path, () => NodeFs.mkdirSync(NodePath.dirname(path), { recursive: true, mode: 0o700 }))
+      const fd = yield* io("open", path, () => NodeFs.openSync(path, "a", 0o600))
+      const first = lines?.[0]
+      const header: Header =
+        first !== undefined && first.t === "run"
+          ? { workflow: first.workflow, executionId: first.executionId, payload: first.payload }
+          : { workflow, executionId, payload }
+      const journal: Journal = {
+        path,
+        fd,
+        header,
+        activities: new Map(),
+        deferreds: new Map(),
+        dirty: false,
+        syncing: undefined
+      }
+      for (const line of lines ?? []) {
+        if (line === undefined || line.t === "run") continue
+        ;(line.t === "activity" ? journal.activities : journal.deferreds).set(line.name, exitOf(line))
+      }
+      if (first === undefined) {
+        yield* append(journal, { t: "run", workflow, executionId, payload })
+        yield* sync(journal)
+      }
+      journals.set(executionId, journal)
+      return journal
+    })
+
+  // fdatasync off the main thread, so that it overlaps with the audit trail's own.
+  const sync = (journal: Journal): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (!journal.dirty) return journal.syncing === undefined ? Effect.void : Effect.promise(() => journal.syncing!)
+      journal.dirty = false
+      const done = new Promise<void>((resolve) => NodeFs.fdatasync(journal.fd, () => resolve()))
+      journal.syncing = done
+      return Effect.promise(() => done)
+    })
+
+  const close = (journal: Journal) =>
+    Effect.andThen(
+      sync(journal),
+      Effect.sync(() => NodeFs.closeSync(journal.fd))
+    )
+
+  yield* Effect.addFinalizer(() => Effect.forEach(journals.values(), close, { discard: true }))
+
+  const journalOf = (instance: WorkflowEngine.WorkflowInstance["Service"]) => journals.get(instance.executionId)
+
+  const engine: WorkflowEngine.WorkflowEngine["Service"] = WorkflowEngine.makeUnsafe({
+    register: (workflow, execute) =>
+      Effect.andThen(
+        Effect.sync(() => workflows.set(workflow._tag, execute as never)),
+        Effect.addFinalizer(() => Effect.sync(() => workflows.delete(workflow._tag)))
+      ),
+    execute: (workflow, request) =>
+      Effect.gen(function* () {
+        const execute = workflows.get(workflow._tag)
+        if (execute === undefined) return yield* Effect.die(`workflow ${workflow._tag} is not registered`)
+        yield* open(request.executionId, workflow._tag, request.payload).pipe(Effect.orDie)
+        const instance = WorkflowEngine.WorkflowInstance.initial(workflow, request.executionId)
+        const run = execute(request.payload, request.executionId).pipe(
+          Workflow.intoResult,
+          Effect.provideService(WorkflowEngine.WorkflowEngine, engine),
+          Effect.provideService(WorkflowEngine.WorkflowInstance, instance)
+        )
+        if (request.discard) {
+          yield* Effect.forkIn(run, scope)
+          return undefined
+        }
+        return yield* run
+      }) as never,
+    poll: () => Effect.succeedNone,
+    interrupt: () => Effect.void,
+    interruptUnsafe: () => Effect.void,
+    resume: () => Effect.void,
+    activityExecute: (activity: Activity.Any, _attempt: number) =>
+      Effect.gen(function* () {
+        const instance = yield* WorkflowEngine.WorkflowInstance
+        const journal = journalOf(instance)
+        const done = journal?.activities.get(activity.name)
+        if (done !== undefined) return new Workflow.Complete({ exit: done })
+        const activityInstance = WorkflowEngine.WorkflowInstance.initial(instance.workflow, instance.executionId)
+        const result = yield* activity.executeEncoded.pipe(
+          Workflow.intoResult,
+          Effect.provideService(WorkflowEngine.WorkflowInstance, activityInstance)
+        )
+        if (result._tag === "Complete" && journal !== undefined) {
+          const line = stored(result.exit)
+          if (line !== undefined) {
+            yield* append(journal, { t: "activity", name: activity.name, ...line }).pipe(Effect.orDie)
+            journal.activities.set(activity.name, exitOf(line))
+          }
+        }
+        return result
+      }),
+    deferredResult: (deferred) =>
+      Effect.gen(function* () {
+        const instance = yield* WorkflowEngine.WorkflowInstance
+        return Option.fromNullishOr(journalOf(instance)?.deferreds.get(deferred.name))
+      }),
+    deferredDone: (request) =>
+      Effect.suspend(() => {
+        const journal = journals.get(request.executionId)
+        const line = stored(request.exit)
+        if (journal === undefined || line === undefined || journal.deferreds.has(request.deferredName)) {
+          return Effect.void
+        }
+        journal.deferreds.set(request.deferredName, exitOf(line))
+        return Effect.andThen(
+          append(journal, { t: "deferred", name: request.deferredName, ...line }).pipe(Effect.orDie),
+          sync(journal)
+        )
+      }),
+    scheduleClock: (workflow, request) =>
+      engine
+        .deferredDone(request.clock.deferred, {
+          workflowName: workflow._tag,
+          executionId: request.executionId,
+          deferredName: request.clock.deferred.name,
+          exit: Exit.void
+        })
+        .pipe(
+          Effect.delay(request.clock.duration),
+          FiberMap.run(clocks, `${request.executionId}/${request.clock.name}`, { onlyIfMissing: true }),
+          Effect.asVoid
+        )
+  })
+
+  const journal: Service = {
+    directory: options.directory,
+    sync: (executionId) => {
+      const found = journals.get(executionId)
+      return found === undefined ? Effect.void : sync(found)
+    },
+    completed: (executionId, name) => journals.get(executionId)?.activities.has(name) ?? false,
+    header: (executionId) =>
+      Effect.gen(function* () {
+        if (!executionIdPattern.test(executionId)) return Option.none()
+        const open = journals.get(executionId)
+        if (open !== undefined) return Option.some(open.header)
+        const lines = yield* load(pathOf(executionId), false)
+        const first = lines?.[0]
+        return first !== undefined && first.t === "run"
+          ? Option.some({ workflow: first.workflow, executionId: first.executionId, payload: first.payload })
+          : Option.none()
+      })
+  }
+  return { engine, journal }
+})
+
+/** The journal engine as the `WorkflowEngine`, with its `RunJournal`. */
+export const layer = (options: Options): Layer.Layer<WorkflowEngine.WorkflowEngine | RunJournal> =>
+  Layer.effectContext(
+    Effect.map(make(options), ({ engine, journal }) =>
+      Context.make(WorkflowEngine.WorkflowEngine, engine).pipe(Context.add(RunJournal, journal))
+    )
+  )

@@ -1,0 +1,230 @@
+/**
+ * A run made durable with `effect/workflow`: every model call, tool call, approval decision, memory recall and memory
+ * write is an `Activity`, so the workflow engine journals its result before the run goes on, and a resumed run
+ * (replayed from its start) is answered from the journal up to where it stopped, without asking the model or running
+ * the tool again.
+ *
+ * Activity names are deterministic, which replay needs: model calls are numbered in the order the run makes them
+ * (`model/3`), a tool call is named after the model call whose answer asked for it and the provider's call id
+ * (`tool/3/call_2_0`), approvals after their (deterministic) id, memory after the step. The events a replay emits
+ * again are already in the run's audit trail: the trail skips them (see `skipReplayed`).
+ */
+import { createHash } from "node:crypto"
+import * as AiError from "effect/ai/AiError"
+import * as LanguageModel from "effect/ai/LanguageModel"
+import * as Response from "effect/ai/Response"
+import type * as Tool from "effect/ai/Tool"
+import type * as Toolkit from "effect/ai/Toolkit"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Activity from "effect/workflow/Activity"
+import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import type * as AgentEvent from "../AgentEvent.ts"
+import type * as Approvals from "../Approvals.ts"
+import * as RunJournal from "../RunJournal.ts"
+
+/** The durable side of a run, in its context. */
+export interface Durable {
+  /**
+   * Runs `effect` as the activity `name`: answered from the journal when it completed before (with a value, or a
+   * typed failure of `error`); otherwise run, and its result journalled before the run goes on.
+   */
+  readonly step: <A, E>(name: string, effect: Effect.Effect<A, E>, error?: Schema.Top) => Effect.Effect<A, E>
+  /** The activity name and idempotency key of a tool call made at this point of the run. */
+  readonly toolCall: (toolCallId: string) => { readonly name: string; readonly key: string }
+  /** Returns once the journal is durable (a barrier). */
+  readonly sync: Effect.Effect<void>
+  /** The name of the next model call's activity. */
+  readonly nextModelCall: () => string
+}
+
+// An activity interrupted from outside (a timeout, a cancellation) is not retried: the run decides what follows.
+const noRetry = Schedule.recurs(0) as unknown as Schedule.Schedule<any, any>
+
+/** The durable side of the run `runId`, over the workflow execution in context. */
+export const make = (
+  runId: string,
+  journal: RunJournal.Service | undefined
+): Effect.Effect<Durable, never, WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance> =>
+  Effect.map(
+    Effect.context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>(),
+    (services: Context.Context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>): Durable => {
+      let modelCalls = 0
+      return {
+        step: <A, E>(name: string, effect: Effect.Effect<A, E>, error?: Schema.Top) =>
+          Effect.provideContext(
+            Activity.make({
+              name,
+              success: Schema.Any,
+              error: (error ?? Schema.Never) as Schema.Codec<E, unknown>,
+              execute: effect,
+              interruptRetryPolicy: noRetry
+            }),
+            services
+          ) as Effect.Effect<A, E>,
+        toolCall: (toolCallId) => {
+          const name = `tool/${modelCalls}/${toolCallId}`
+          return { name, key: createHash("sha256").update(`${runId}/${name}`).digest("hex").slice(0, 32) }
+        },
+        sync: journal === undefined ? Effect.void : journal.sync(runId),
+        nextModelCall: () => `model/${++modelCalls}`
+      }
+    }
+  )
+
+// -----------------------------------------------------------------------------
+// The model: each call an activity
+// -----------------------------------------------------------------------------
+
+const encodeParts = Schema.encodeUnknownEffect(Schema.Array(Response.Part()))
+
+// The wrapped model is called with the request as the run's `LanguageModel` built it, tool calls left unresolved: the
+// outer `LanguageModel` decodes the journalled answer and runs the tools (each an activity of its own).
+const requestOf = (request: LanguageModel.ProviderOptions) => {
+  const tools: Record<string, Tool.Any> = {}
+  for (const tool of request.tools) tools[tool.name] = tool
+  return {
+    prompt: request.prompt,
+    toolChoice: request.toolChoice,
+    disableToolCallResolution: true as const,
+    toolCallValidation: "deferred" as const,
+    ...(request.tools.length === 0
+      ? {}
+      : { toolkit: { tools, handle: () => Effect.die("a durable model call never resolves tool calls") } })
+  }
+}
+
+interface LooseModel {
+  readonly generateText: (options: unknown) => Effect.Effect<{ readonly content: unknown }, AiError.AiError>
+  readonly generateObject: (options: unknown) => Effect.Effect<{ readonly content: unknown }, AiError.AiError>
+}
+
+/** `model` with every call an activity of the run: its answer (the provider's parts) journalled. */
+export const model = (
+  inner: LanguageModel.LanguageModel,
+  durable: Durable
+): Effect.Effect<LanguageModel.LanguageModel> => {
+  const loose = inner as unknown as LooseModel
+  const generateText = (request: LanguageModel.ProviderOptions) => {
+    const call =
+      request.responseFormat.type === "json"
+        ? loose.generateObject({
+            ...requestOf(request),
+            schema: request.responseFormat.schema,
+            objectName: request.responseFormat.objectName
+          })
+        : loose.generateText(requestOf(request))
+    const encoded = Effect.flatMap(call, (response) =>
+      encodeParts(response.content).pipe(
+        Effect.mapError((error) =>
+          AiError.make({
+            module: "DurableRun",
+            method: "generateText",
+            reason: AiError.InvalidOutputError.fromSchemaError(error)
+          })
+        )
+      )
+    )
+    return durable.step(durable.nextModelCall(), encoded, AiError.AiError) as Effect.Effect<
+      Array<Response.PartEncoded>,
+      AiError.AiError
+    >
+  }
+  return LanguageModel.make({
+    generateText,
+    // The run never streams; a streamed request is answered whole.
+    streamText: (request) =>
+      Stream.fromIterableEffect(
+        Effect.map(generateText(request), (parts) => parts as unknown as ReadonlyArray<Response.StreamPartEncoded>)
+      )
+  })
+}
+
+// -----------------------------------------------------------------------------
+// The tools: each call an activity, with its idempotency key
+// -----------------------------------------------------------------------------
+
+interface Outcome {
+  readonly isFailure: boolean
+  readonly result: unknown
+  readonly encodedResult: unknown
+  readonly modelOutput?: unknown
+  readonly preliminary?: boolean
+}
+
+/**
+ * `toolkit` with every call an activity: its final result journalled (and the journal synced: the record of an
+ * effect in the world), the call's idempotency key in `RunJournal.CurrentIdempotencyKey` while it runs. Preliminary
+ * results are not replayed.
+ */
+export const toolkit = (inner: Toolkit.WithHandler<any>, durable: Durable): Toolkit.WithHandler<any> => ({
+  tools: inner.tools,
+  handle: ((name: string, params: unknown, toolCallId?: string, options?: unknown) => {
+    const call = durable.toolCall(toolCallId ?? name)
+    const run = Effect.flatMap(
+      (inner.handle as any)(name, params, toolCallId, options) as Effect.Effect<Stream.Stream<any, any>, any>,
+      (results) => Stream.runLast(Stream.filter(results, (r: Outcome) => r.preliminary !== true))
+    ).pipe(
+      Effect.flatMap(
+        Option.match({
+          onNone: () => Effect.die(`tool ${name} produced no final result`),
+          onSome: (r: Outcome): Effect.Effect<Outcome> =>
+            Effect.succeed({
+              isFailure: r.isFailure,
+              result: r.result,
+              encodedResult: r.encodedResult,
+              ...(r.modelOutput === undefined ? {} : { modelOutput: r.modelOutput })
+            })
+        })
+      ),
+      Effect.provideService(RunJournal.CurrentIdempotencyKey, call.key),
+      Effect.tap(() => durable.sync)
+    )
+    return Effect.map(durable.step(call.name, run, AiError.AiError), (outcome: Outcome) =>
+      Stream.make({ ...outcome, preliminary: false })
+    )
+  }) as Toolkit.WithHandler<any>["handle"]
+})
+
+/** The gate with every decision an activity: a decision made before a crash is not asked for again. */
+export const gate = (inner: Approvals.Gate, durable: Durable): Approvals.Gate => ({
+  decide: (request) => durable.step(`approval/${request.approvalId}`, inner.decide(request)),
+  pending: inner.pending,
+  resolve: inner.resolve
+})
+
+/**
+ * A deterministic approval id for a call: `effect/ai` draws a random one, which a replayed run would not draw again,
+ * and the id is what a person approves from another process (`troupe approvals approve ID`).
+ */
+export const approvalId = (runId: string, step: number, toolCallId: string): string =>
+  `${runId}-${step}-${createHash("sha256").update(toolCallId).digest("hex").slice(0, 12)}`
+
+/**
+ * The trail's writer for a resumed run: the first events the replay emits are those already in the trail (same
+ * types, in the same order) and are not written again. The first event that differs, and every one after it, is
+ * written. Skipped approval requests still waiting for a decision are published again (not written), so that
+ * whoever watches the run sees them.
+ */
+export const skipReplayed = (
+  existing: ReadonlyArray<string>,
+  write: (event: AgentEvent.AgentEvent) => Effect.Effect<void>,
+  publish: (event: AgentEvent.AgentEvent) => Effect.Effect<void>,
+  decided: (approvalId: string) => boolean
+): ((event: AgentEvent.AgentEvent) => Effect.Effect<void>) => {
+  let index = 0
+  let replaying = existing.length > 0
+  return (event) =>
+    Effect.suspend(() => {
+      if (replaying && existing[index] === event._tag) {
+        index++
+        return event._tag === "AgentApprovalRequested" && !decided(event.approvalId) ? publish(event) : Effect.void
+      }
+      replaying = false
+      return write(event)
+    })
+}
