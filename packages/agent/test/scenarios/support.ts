@@ -59,7 +59,7 @@ export interface Result {
 
 /** What the model was shown before an acting turn. */
 export interface Seen {
-  /** The results of the tool calls of its last turn, in order. */
+  /** The results of the tool calls of its last turn, in the order the calls finished. */
   readonly results: ReadonlyArray<Result>
   /** The result of the last call of `name` among them. */
   readonly result: (name: string) => Result | undefined
@@ -82,7 +82,8 @@ export const call = (name: string, params: unknown): Scripted.Turn => calls([nam
 export const say = (text: string): Scripted.Turn => Scripted.text(text)
 
 const seenOf = (request: LanguageModel.ProviderOptions): Seen => {
-  const last = request.prompt.content.at(-1)
+  // The results of the last turn, even when the run added a note of its own after them.
+  const last = request.prompt.content.findLast((message) => message.role !== "user")
   const results: Array<Result> =
     last?.role === "tool"
       ? last.content.flatMap((part) =>
@@ -99,43 +100,49 @@ export interface Brain {
   readonly acted: () => number
 }
 
+/** A goal of the scripted plan: its title, and how many acts finish it (the last goal: all of them). */
+export type Goal = string | { readonly title: string; readonly doneAfter: number }
+
 /**
- * A scripted model that plans `goals`, takes `acts` in order, reflects `continue` until they are all taken and
- * `done` (with its last text as the answer) after. Running out of acts fails the model call, so a run that needs
- * more turns than the scenario wrote fails instead of looping.
+ * A scripted model that plans `goals`, takes `acts` in order, reflects `continue` (reporting the goals finished by
+ * the acts taken so far) until they are all taken, and `done` (with its last text as the answer) after. Running out
+ * of acts fails the model call, so a run that needs more turns than the scenario wrote fails instead of looping.
  */
 export const brain = (
   acts: ReadonlyArray<Act>,
-  options: { readonly goals?: ReadonlyArray<string> } = {}
+  options: { readonly goals?: ReadonlyArray<Goal> } = {}
 ): Effect.Effect<Brain> => {
-  const goals = options.goals ?? ["do the task"]
+  const goals = (options.goals ?? ["do the task"]).map((goal) =>
+    typeof goal === "string" ? { title: goal, doneAfter: acts.length } : goal
+  )
   const plan = {
-    goals: goals.map((title, i) => ({
+    goals: goals.map((goal, i) => ({
       id: `g${i + 1}`,
-      title,
+      title: goal.title,
       status: "pending",
       dependsOn: [],
-      acceptance: title,
+      acceptance: goal.title,
       subgoals: []
     }))
   }
+  const finished = () =>
+    goals.flatMap((goal, i) => (goal.doneAfter <= next ? [{ id: `g${i + 1}`, status: "done" }] : []))
   let next = 0
   let lastText: string | undefined
   const turn = Scripted.dynamic((request) => {
     const format = request.responseFormat
     if (format.type === "json" && format.objectName === "plan") return Scripted.text(JSON.stringify(plan))
     if (format.type === "json") {
-      const finished = next >= acts.length
       return Scripted.text(
         JSON.stringify(
-          finished
+          next >= acts.length
             ? {
                 outcome: "done",
                 reasoning: "every step of the task is done",
                 progress: plan.goals.map((g) => ({ id: g.id, status: "done" })),
                 answer: lastText ?? "done"
               }
-            : { outcome: "continue", reasoning: "the next step follows", progress: [] }
+            : { outcome: "continue", reasoning: "the next step follows", progress: finished() }
         )
       )
     }
@@ -173,7 +180,7 @@ export interface Scenario {
 
 /** Options of a scenario. */
 export interface Options {
-  readonly goals?: ReadonlyArray<string>
+  readonly goals?: ReadonlyArray<Goal>
   /** How a person decides approvals (none waits forever otherwise: every scenario that asks says how). */
   readonly decide?: Decide
   /** Services the agent's tools need beyond the workspace and Node's (a `Mailer`). */
