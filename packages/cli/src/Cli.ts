@@ -65,9 +65,18 @@ export const command = Command.make(
   (flags) =>
     Effect.gen(function* () {
       if (Option.isNone(flags.prompt)) {
-        return yield* new CliExit({
-          code: ExitCode.badInput,
-          message: 'Interactive mode is not available yet; use troupe -p "PROMPT" or troupe --help.'
+        if (flags.json) {
+          return yield* new CliExit({
+            code: ExitCode.badInput,
+            message: 'Interactive mode prints for people: --json goes with troupe -p "PROMPT" or troupe run.'
+          })
+        }
+        // Loaded only when it runs, like the subcommands: `troupe --version` stays fast.
+        const repl = yield* Effect.promise(() => import("./commands/Repl.ts"))
+        return yield* repl.run({
+          model: Option.isSome(flags.model) ? flags.model.value : yield* modelFromEnv,
+          mixture: flags.mixture,
+          verbose: flags.verbose
         })
       }
       if (flags.strategy !== "weighted-score" && !flags.mixture) {
