@@ -238,6 +238,9 @@ interface View {
   readonly hasInstructionsFile: boolean
   readonly modelProvider: string | undefined
   readonly mixtureProviders: ReadonlyArray<string | undefined>
+  readonly mixtureStrategy: string | undefined
+  readonly hasJudge: boolean
+  readonly judgeProvider: string | undefined
   readonly providers: ReadonlyArray<string>
   readonly tools: ReadonlyArray<{ readonly name: string | undefined; readonly server: string | undefined }>
   readonly approvalKeys: ReadonlyArray<string>
@@ -259,6 +262,9 @@ const rawView = (raw: Record<string, unknown>): View => {
       const members = record(raw.mixture)?.providers
       return Array.isArray(members) ? members.map((m) => str(record(m)?.provider)) : []
     })(),
+    mixtureStrategy: str(record(raw.mixture)?.strategy),
+    hasJudge: record(raw.mixture)?.judge !== undefined,
+    judgeProvider: str(record(record(raw.mixture)?.judge)?.provider),
     providers: Object.keys(record(raw.providers) ?? {}),
     tools: tools.map((entry) => {
       if (typeof entry === "string") return { name: entry, server: undefined }
@@ -278,6 +284,9 @@ const decodedView = (spec: Schema.Struct.Type<typeof fields>): View => ({
   hasInstructionsFile: spec.instructionsFile !== undefined,
   modelProvider: spec.model?.provider,
   mixtureProviders: spec.mixture?.providers.map((m) => m.provider) ?? [],
+  mixtureStrategy: spec.mixture?.strategy,
+  hasJudge: spec.mixture?.judge !== undefined,
+  judgeProvider: spec.mixture?.judge?.provider,
   providers: Object.keys(spec.providers),
   tools: spec.tools.map((tool) => ({ name: tool.name, server: tool.name === "mcp" ? tool.options.server : undefined })),
   approvalKeys: Object.keys(spec.approvals.tools)
@@ -315,6 +324,14 @@ const crossFieldRules = (view: View): ReadonlyArray<CrossFieldIssue> => {
   view.mixtureProviders.forEach((provider, i) => {
     checkProvider(provider, ["mixture", "providers", i, "provider"])
   })
+  checkProvider(view.judgeProvider, ["mixture", "judge", "provider"])
+  if (view.hasJudge && (view.mixtureStrategy ?? "weighted-score") !== "weighted-score") {
+    issues.push({
+      path: ["mixture", "judge"],
+      atKey: true,
+      message: "a judge rates answers under the weighted-score strategy only: remove it, or use weighted-score"
+    })
+  }
   const seen = new Set<string>()
   const servers = new Set<string>()
   view.tools.forEach((tool, i) => {

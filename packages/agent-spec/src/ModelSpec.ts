@@ -123,6 +123,10 @@ export const Mixture = Schema.Struct({
   providers: Fields.required(
     Schema.Array(MixtureMember).check(Schema.isMinLength(1)),
     "The models queried, in order (the order matters for fallback)."
+  ),
+  judge: Fields.optional(
+    ModelRef,
+    "A model that rates every answer under weighted-score: one extra call per turn, billed with the others."
   )
 }).annotate({ description: "Several models queried in parallel; mutually exclusive with model." })
 

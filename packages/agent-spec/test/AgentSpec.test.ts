@@ -142,6 +142,21 @@ describe("AgentSpec", () => {
     ])
   })
 
+  it("decodes a weighted-score judge; refuses one under another strategy or of an unknown provider", () => {
+    const judge = { provider: "openai", model: "gpt-5-mini" }
+    const members = [{ provider: "anthropic", model: "claude-sonnet-4-5" }]
+    assert.deepStrictEqual(ok({ name: "a", mixture: { providers: members, judge } }).mixture?.judge, judge)
+    assert.deepStrictEqual(problems({ name: "a", mixture: { strategy: "first-valid", providers: members, judge } }), [
+      "mixture.judge: a judge rates answers under the weighted-score strategy only: remove it, or use weighted-score"
+    ])
+    assert.strictEqual(
+      problems({ name: "a", mixture: { providers: members, judge: { provider: "opnai", model: "m" } } })[0]?.split(
+        ";"
+      )[0],
+      'mixture.judge.provider: Unknown provider "opnai" (did you mean "openai"?)'
+    )
+  })
+
   it("rejects model and mixture together", () => {
     assert.deepStrictEqual(
       problems({

@@ -385,6 +385,7 @@ describe("SpecLoader", () => {
         "backend",
         "designer",
         "frontend",
+        "generic",
         "git",
         "mailer",
         "manager",
