@@ -15,7 +15,7 @@
 
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Mixture, OpenAiLanguageModel, ProviderPool, Retry } from "@troupe/providers"
-import { FakeOpenAi, SeededRandom } from "@troupe/providers/testing"
+import { FakeOpenAi, ModelProbe, SeededRandom } from "@troupe/providers/testing"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -37,21 +37,22 @@ interface Call {
 // Every call interrupted before it ended (a loser the mixture cancelled), whenever its interruption lands.
 const cancelled = { count: 0 }
 
-// Wraps a model so that every call's latency lands in `log`; an optional tail delays some calls.
+// Wraps a model so that every call's latency lands in `log` (through the adapter's methods too, which the mixture
+// calls directly); an optional tail delays some calls.
 const timed = (
   member: string,
   model: LanguageModel.LanguageModel,
   log: Array<Call>,
   tail?: { readonly p: number; readonly ms: number; readonly random: () => number },
   started?: { count: number }
-): LanguageModel.LanguageModel => {
-  const generateText = ((options: never) =>
+): LanguageModel.LanguageModel =>
+  ModelProbe.around(model, (call) =>
     Effect.suspend(() => {
       if (started !== undefined) started.count++
       const start = performance.now()
       const delay = tail !== undefined && tail.random() < tail.p ? Effect.sleep(tail.ms) : Effect.void
       return delay.pipe(
-        Effect.andThen(model.generateText(options)),
+        Effect.andThen(call),
         Effect.onExit((exit) =>
           Effect.sync(() => {
             const interrupted = Exit.isFailure(exit) && exit.cause.reasons.every((r) => r._tag === "Interrupt")
@@ -60,9 +61,8 @@ const timed = (
           })
         )
       )
-    })) as unknown as LanguageModel.LanguageModel["generateText"]
-  return { ...model, generateText }
-}
+    })
+  )
 
 interface Sample {
   readonly wall: number

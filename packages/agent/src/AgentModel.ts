@@ -74,12 +74,27 @@ export const make = (
         })
       )
     )
+    const judgeRef = mixture.judge
+    const judge =
+      judgeRef === undefined
+        ? undefined
+        : {
+            provider: judgeRef.provider,
+            model: judgeRef.model,
+            languageModel: yield* ProviderConfig.languageModel(judgeRef.provider, judgeRef.model, {
+              definitions: named,
+              retry: Retry.none,
+              deadline: spec.limits.stepTimeout,
+              ...settingsOf(judgeRef)
+            })
+          }
     return yield* Mixture.make({
       members,
       strategy: Mixture.strategyNamed(mixture.strategy, {
         members: members.length,
         quorum: mixture.quorum,
-        retries: mixture.retries
+        retries: mixture.retries,
+        judge
       })
     })
   })

@@ -48,6 +48,37 @@ describe("spending", () => {
     }).pipe(Effect.provide(ProviderPool.layer()))
   )
 
+  it.effect("a mixture's judge is billed beside its members, under its own provider", () =>
+    Effect.gen(function* () {
+      const plan = JSON.stringify({ goals: [] })
+      const done = JSON.stringify({ outcome: "done", reasoning: "ok", progress: [], answer: "42" })
+      const member = () =>
+        Scripted.make([Scripted.text(plan, usage), Scripted.text("42", usage), Scripted.text(done, usage)])
+      const openai = yield* member()
+      const anthropic = yield* member()
+      const verdict = Scripted.text(JSON.stringify({ scores: [8, 6] }), usage)
+      const judge = yield* Scripted.make([verdict, verdict, verdict])
+      const model = yield* Mixture.make({
+        members: [
+          { provider: "openai", model: "gpt-5-mini", languageModel: openai.languageModel },
+          { provider: "anthropic", model: "claude-sonnet-4-5", languageModel: anthropic.languageModel }
+        ],
+        strategy: Mixture.weightedScore({
+          judge: { provider: "referee", model: "gpt-5-mini", languageModel: judge.languageModel }
+        })
+      })
+      const h = yield* harness([], { tools: false })
+      const result = yield* Run.execute({ ...h.context, model }, h.control)
+      assert.strictEqual(result.answer, "42")
+      // Plan, act and reflect were each judged once: 3 judge calls of gpt-5-mini at 0.00225 each.
+      const byProvider = Object.fromEntries(result.spend.byProvider.map((p) => [p.provider, p]))
+      assert.strictEqual(byProvider.referee!.calls, 3)
+      assert.closeTo(byProvider.referee!.costUsd, 3 * 0.00225, 1e-12)
+      assert.closeTo(result.spend.costUsd, 3 * (0.00225 + 0.018 + 0.00225), 1e-12)
+      assert.strictEqual(result.spend.inputTokens, 9000)
+    }).pipe(Effect.provide(ProviderPool.layer()))
+  )
+
   it.effect("a loser cancelled before it answered is still counted, as an estimate", () =>
     Effect.gen(function* () {
       const done = JSON.stringify({ outcome: "done", reasoning: "ok", progress: [], answer: "hi" })

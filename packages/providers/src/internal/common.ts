@@ -256,6 +256,12 @@ const methodsKey = "~@troupe/providers/LanguageModelMethods"
 export const methodsOf = (model: LanguageModel.LanguageModel): LanguageModelMethods | undefined =>
   (model as unknown as { readonly [methodsKey]?: LanguageModelMethods })[methodsKey]
 
+/** `model` with `methods` as the adapter methods `methodsOf` returns (for a wrapper that keeps them in step). */
+export const withMethods = (
+  model: LanguageModel.LanguageModel,
+  methods: LanguageModelMethods
+): LanguageModel.LanguageModel => ({ ...model, [methodsKey]: methods }) as unknown as LanguageModel.LanguageModel
+
 /** The embedding counterpart of {@link redactLanguageModel}. */
 export const redactEmbedMany =
   (

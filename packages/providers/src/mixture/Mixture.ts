@@ -141,11 +141,17 @@ export const defaultRetries = 1
  */
 export const strategyNamed = (
   name: StrategyName,
-  options: { readonly members: number; readonly quorum?: number | undefined; readonly retries?: number | undefined }
+  options: {
+    readonly members: number
+    readonly quorum?: number | undefined
+    readonly retries?: number | undefined
+    /** The judge model of `weighted-score` (ignored by the other strategies, which score nothing). */
+    readonly judge?: Scorers.JudgeModel | undefined
+  }
 ): Strategy => {
   switch (name) {
     case "weighted-score":
-      return weightedScore()
+      return weightedScore(options.judge === undefined ? {} : { judge: options.judge })
     case "first-valid":
       return firstValid
     case "quorum":
@@ -157,13 +163,13 @@ export const strategyNamed = (
 
 /**
  * Score every answer and return the best. `scorers` default to `Scorers.defaults`; `judge` adds a judge model
- * scorer (one extra call per fan-out), which scores neutrally when it has not answered within `judgeTimeout`
- * (default 30 seconds).
+ * scorer (one extra call per fan-out, billed in the answer's charges; through the pool when named by provider
+ * and model), which scores neutrally when it has not answered within `judgeTimeout` (default 30 seconds).
  */
 export const weightedScore = (
   options: {
     readonly scorers?: ReadonlyArray<Scorer.Scorer>
-    readonly judge?: LanguageModel.LanguageModel
+    readonly judge?: LanguageModel.LanguageModel | Scorers.JudgeModel
     readonly judgeTimeout?: Duration.Input
   } = {}
 ): Strategy => ({

@@ -48,7 +48,9 @@ export const FanOut = Schema.TaggedStruct("MixtureFanOut", {
   startedAt: Schema.Finite,
   durationMs: Schema.Finite,
   winner: Schema.optionalKey(Schema.Struct({ provider: Schema.String, model: Schema.String })),
-  attempts: Schema.Array(Attempt)
+  attempts: Schema.Array(Attempt),
+  /** The billable calls the scorers made to decide (a judge model's), outcome `answered`, `failed` or `timeout`. */
+  scoring: Schema.optionalKey(Schema.Array(Attempt))
 })
 
 /** One fan-out of the mixture. */

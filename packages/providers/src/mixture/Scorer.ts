@@ -8,6 +8,7 @@
  */
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
+import type * as MixtureEvent from "./MixtureEvent.ts"
 
 /** One provider's answer, as the scorers see it. */
 export interface Candidate {
@@ -19,6 +20,12 @@ export interface Candidate {
   readonly response: LanguageModel.GenerateTextResponse<any, "deferred">
 }
 
+/**
+ * How a scorer reports a call it made that a provider may bill (a judge model's), so that the fan-out's event and
+ * the answer's charges count it beside the members' calls.
+ */
+export type Report = (call: MixtureEvent.Attempt) => void
+
 /** A scorer. */
 export interface Scorer {
   readonly name: string
@@ -26,10 +33,16 @@ export interface Scorer {
   readonly weight?: number
   /** When true, an answer scored 0 is rejected. */
   readonly gate?: boolean
-  /** One score in [0, 1] per candidate, in order. */
+  /**
+   * True for a scorer that waits on something outside the process (a judge model). Scorers run one after another
+   * unless one of them waits: starting a fiber for each costs more than the built-in scorers' own work.
+   */
+  readonly waits?: boolean
+  /** One score in [0, 1] per candidate, in order; `report` receives every billable call it made. */
   readonly score: (
     candidates: ReadonlyArray<Candidate>,
-    request: LanguageModel.ProviderOptions
+    request: LanguageModel.ProviderOptions,
+    report?: Report
   ) => Effect.Effect<ReadonlyArray<number>>
 }
 
@@ -45,14 +58,22 @@ export interface Scored {
 
 const clamp = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0)
 
-/** Scores every candidate with every scorer (scorers run concurrently). */
+const ignore: Report = () => {}
+
+/**
+ * Scores every candidate with every scorer (concurrently when one of them `waits`); `report` receives the
+ * billable calls the scorers made.
+ */
 export const scoreAll = (
   scorers: ReadonlyArray<Scorer>,
   candidates: ReadonlyArray<Candidate>,
-  request: LanguageModel.ProviderOptions
+  request: LanguageModel.ProviderOptions,
+  report: Report = ignore
 ): Effect.Effect<ReadonlyArray<Scored>> =>
   Effect.map(
-    Effect.forEach(scorers, (s) => s.score(candidates, request), { concurrency: "unbounded" }),
+    Effect.forEach(scorers, (s) => s.score(candidates, request, report), {
+      concurrency: scorers.some((s) => s.waits === true) ? "unbounded" : 1
+    }),
     (results) =>
       candidates.map((candidate, i) => {
         const byScorer: Record<string, number> = {}

@@ -5,10 +5,15 @@
  */
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import type * as Tool from "effect/ai/Tool"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as Call from "./internal/call.ts"
+import type * as MixtureEvent from "./MixtureEvent.ts"
+import * as ProviderPool from "./ProviderPool.ts"
 import * as Scorer from "./Scorer.ts"
 
 const notJson: Result.Result<unknown, unknown> = Result.fail("not JSON")
@@ -198,6 +203,7 @@ export const agreement: Scorer.Scorer = {
 }
 
 const Verdict = Schema.Struct({ scores: Schema.Array(Schema.Finite) })
+type Verdict = LanguageModel.GenerateObjectResponse<{}, typeof Verdict.Type, "opaque">
 
 const lastUserText = (request: LanguageModel.ProviderOptions): string => {
   for (let i = request.prompt.content.length - 1; i >= 0; i--) {
@@ -211,40 +217,98 @@ const lastUserText = (request: LanguageModel.ProviderOptions): string => {
 
 const judgeTimeout = Duration.seconds(30)
 
+/** A judge model named by provider and model, so that its calls go through the pool and are accounted and priced. */
+export interface JudgeModel {
+  readonly provider: string
+  readonly model: string
+  readonly languageModel: LanguageModel.LanguageModel
+}
+
+const isNamed = (model: LanguageModel.LanguageModel | JudgeModel): model is JudgeModel => "languageModel" in model
+
+// One judge call as the fan-out's event records it. A call that never answered is billed as an estimate.
+const judgeAttempt = (
+  judge: { readonly provider: string; readonly model: string },
+  outcome: MixtureEvent.Outcome,
+  latencyMs: number,
+  usage: ProviderPool.TokenUsage | undefined,
+  costUsd: number | undefined
+): MixtureEvent.Attempt => ({
+  provider: judge.provider,
+  model: judge.model,
+  outcome,
+  latencyMs,
+  ...(usage === undefined ? {} : { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens }),
+  ...(costUsd === undefined ? {} : { costUsd })
+})
+
 /**
  * A judge model rates all answers in one call (0–10 each, asked for as a JSON object). A judge that fails, answers
  * out of shape or has not answered within `timeout` (default 30 seconds) gives every answer a neutral 0.5, so the
  * judge can never sink or stall a fan-out.
+ *
+ * Its call is billed like a member's: reported to the fan-out (its event and the answer's charges). A judge given
+ * with its provider and model (`JudgeModel`) is also called through the `ProviderPool` when there is one (breaker,
+ * rate limits, accounting and price); a bare `LanguageModel` is reported as provider and model `judge`, unpriced.
  */
 export const judge = (
-  model: LanguageModel.LanguageModel,
+  model: LanguageModel.LanguageModel | JudgeModel,
   options: { readonly weight?: number; readonly timeout?: Duration.Input } = {}
-): Scorer.Scorer => ({
-  name: "judge",
-  weight: options.weight ?? 2,
-  score: (candidates, request) => {
-    const answers = candidates.map((c, i) => `Answer ${i + 1}:\n${c.response.text}`).join("\n\n")
-    const prompt =
-      "Rate each answer to the request below for correctness, completeness and clarity, from 0 (useless) to 10 " +
-      `(excellent). Reply with {"scores": [...]}, one number per answer, in order.\n\nRequest:\n${lastUserText(request)}\n\n${answers}`
-    const neutral = candidates.map(() => 0.5)
-    // The judge's tokens are not in the pool's accounting: a scorer runs without the pool, and the judge is a
-    // bare `LanguageModel` with no provider or model name to account it under. Counting them would take a judge
-    // given with its provider and model names, and a scorer contract that receives the pool.
-    return model.generateObject({ prompt, schema: Verdict, objectName: "verdict" }).pipe(
-      Effect.map((r) =>
-        r.value.scores.length === candidates.length
-          ? r.value.scores.map((s) => Math.min(10, Math.max(0, s)) / 10)
-          : neutral
-      ),
-      Effect.catch(() => Effect.succeed(neutral)),
-      Effect.timeoutOrElse({
-        duration: options.timeout ?? judgeTimeout,
-        orElse: () => Effect.succeed(neutral)
+): Scorer.Scorer => {
+  const named = isNamed(model) ? model : undefined
+  const languageModel = named === undefined ? (model as LanguageModel.LanguageModel) : named.languageModel
+  const who = named ?? { provider: "judge", model: "judge" }
+  const timeout = options.timeout ?? judgeTimeout
+  return {
+    name: "judge",
+    weight: options.weight ?? 2,
+    waits: true,
+    score: (candidates, request, report) =>
+      Effect.gen(function* () {
+        const answers = candidates.map((c, i) => `Answer ${i + 1}:\n${c.response.text}`).join("\n\n")
+        const prompt =
+          "Rate each answer to the request below for correctness, completeness and clarity, from 0 (useless) to 10 " +
+          `(excellent). Reply with {"scores": [...]}, one number per answer, in order.\n\nRequest:\n${lastUserText(request)}\n\n${answers}`
+        const neutral = candidates.map(() => 0.5)
+        const pool =
+          named === undefined
+            ? undefined
+            : Option.getOrUndefined(yield* Effect.serviceOption(ProviderPool.ProviderPool))
+        const started = yield* Clock.currentTimeMillis
+        const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - started)
+        const ask = languageModel.generateObject({ prompt, schema: Verdict, objectName: "verdict" })
+        const accounted: Effect.Effect<ProviderPool.Accounted<Verdict>, unknown> = pool === undefined
+          ? Effect.flatMap(ask, (value) =>
+              Effect.map(elapsed, (latencyMs) => ({ value, latencyMs, usage: Call.usageOf(value), costUsd: undefined }))
+            )
+          : pool.call({ provider: who.provider, model: who.model, timeout }, ask, {
+              usageOf: Call.usageOf,
+              estimatedTokens: Math.ceil(prompt.length / 4)
+            })
+        return yield* accounted.pipe(
+          Effect.map((answered) => {
+            report?.(judgeAttempt(who, "answered", answered.latencyMs, answered.usage, answered.costUsd))
+            const scores = answered.value.value.scores
+            return scores.length === candidates.length ? scores.map((s) => Math.min(10, Math.max(0, s)) / 10) : neutral
+          }),
+          Effect.catch(() =>
+            Effect.map(elapsed, (latencyMs) => {
+              report?.(judgeAttempt(who, "failed", latencyMs, undefined, undefined))
+              return neutral
+            })
+          ),
+          Effect.timeoutOrElse({
+            duration: timeout,
+            orElse: () =>
+              Effect.map(elapsed, (latencyMs) => {
+                report?.(judgeAttempt(who, "timeout", latencyMs, undefined, undefined))
+                return neutral
+              })
+          })
+        )
       })
-    )
   }
-})
+}
 
 /** The default scorers of `weighted-score`: quality, schema validity, tool-call validity and agreement. */
 export const defaults: ReadonlyArray<Scorer.Scorer> = [heuristic, schemaValidity, toolCallValidity, agreement]

@@ -887,6 +887,73 @@ describe("Mixture", () => {
     )
   })
 
+  describe("judge accounting", () => {
+    it.effect("a judge named by provider and model goes through the pool and is billed in the answer's charges", () =>
+      Effect.gen(function* () {
+        const a = yield* Scripted.make([Scripted.text(good, { usage: { inputTokens: 100, outputTokens: 50 } })])
+        const b = yield* Scripted.make([Scripted.text("Paris.", { usage: { inputTokens: 100, outputTokens: 5 } })])
+        const judge = yield* Scripted.make([
+          Scripted.text('{"scores":[9,4]}', { usage: { inputTokens: 1000, outputTokens: 20 } })
+        ])
+        const pool = yield* ProviderPool.ProviderPool
+        const model = yield* Mixture.make({
+          members: [member("a", a, { model: "gpt-4o-mini" }), member("b", b, { model: "gpt-4o-mini" })],
+          strategy: Mixture.weightedScore({
+            judge: { provider: "referee", model: "gpt-4o-mini", languageModel: judge.languageModel }
+          })
+        })
+        const response = yield* model.generateText({ prompt: "capital of France?" })
+        const charges = Mixture.decisionOf(response)!.charges!
+        assert.deepStrictEqual(
+          charges.map((c) => [c.provider, c.inputTokens, c.outputTokens, c.estimated]),
+          [
+            ["a", 100, 50, false],
+            ["b", 100, 5, false],
+            ["referee", 1000, 20, false]
+          ]
+        )
+        // gpt-4o-mini: $0.15 per million input tokens and $0.60 per million output tokens.
+        assert.closeTo(charges[2]!.costUsd!, (1000 * 0.15 + 20 * 0.6) / 1e6, 1e-12)
+        const referee = (yield* pool.usage).find((u) => u.provider === "referee")!
+        assert.strictEqual(referee.requests, 1)
+        assert.strictEqual(referee.inputTokens, 1000)
+        const [event] = yield* pool.recent(1)
+        assert.deepStrictEqual(
+          event!.scoring!.map((x) => [x.provider, x.outcome]),
+          [["referee", "answered"]]
+        )
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+
+    it.effect("a bare judge is billed as `judge`, unpriced; a judge that fails is billed as an estimate", () =>
+      Effect.gen(function* () {
+        const a = yield* Scripted.make([Scripted.text(good)], { cycle: true })
+        const b = yield* Scripted.make([Scripted.text("Paris.")], { cycle: true })
+        const judge = yield* Scripted.make([
+          Scripted.text('{"scores":[9,4]}', { usage: { inputTokens: 700, outputTokens: 9 } }),
+          Scripted.fail(new AiError.InternalProviderError({ description: "judge down" }))
+        ])
+        const model = yield* Mixture.make({
+          members: [member("a", a), member("b", b)],
+          strategy: Mixture.weightedScore({ judge: judge.languageModel })
+        })
+        const first = Mixture.decisionOf(yield* model.generateText({ prompt: "capital of France?" }))!
+        assert.deepStrictEqual(first.charges!.at(-1), {
+          provider: "judge",
+          model: "judge",
+          inputTokens: 700,
+          outputTokens: 9,
+          estimated: false
+        })
+        const second = Mixture.decisionOf(yield* model.generateText({ prompt: "capital of France?" }))!
+        const failed = second.charges!.at(-1)!
+        assert.strictEqual(failed.provider, "judge")
+        assert.isTrue(failed.estimated)
+        assert.strictEqual(second.provider, "a")
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
+  })
+
   it.effect("works as the program's LanguageModel layer", () =>
     Effect.gen(function* () {
       const response = yield* LanguageModel.generateText({ prompt: "q" })

@@ -9,6 +9,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Mixture from "../Mixture.ts"
 import * as MixtureEvent from "../MixtureEvent.ts"
+import type * as Scorer from "../Scorer.ts"
 
 const encodeParts = Schema.encodeUnknownEffect(Schema.Array(Response.Part()))
 const decodeSummary = Schema.decodeUnknownResult(MixtureEvent.DecisionSummary)
@@ -17,9 +18,10 @@ const decodeSummary = Schema.decodeUnknownResult(MixtureEvent.DecisionSummary)
 export const schemaFailure = (method: string) => (error: Schema.SchemaError) =>
   AiError.make({ module: "Mixture", method, reason: AiError.InvalidOutputError.fromSchemaError(error) })
 
-// Every attempt that reached its provider may be billed; one that never started (skipped) may not.
+// Every attempt that reached its provider may be billed, the scorers' (a judge's) included; one that never
+// started (skipped) may not.
 const chargesOf = (event: MixtureEvent.FanOut): Array<MixtureEvent.Charge> =>
-  event.attempts
+  [...event.attempts, ...(event.scoring ?? [])]
     .filter((a) => a.outcome !== "skipped")
     .map((a) => ({
       provider: a.provider,
@@ -70,12 +72,25 @@ export const annotate = <P extends { readonly type: string }>(
   return at === -1 ? [annotated, ...parts] : parts.map((p, i) => (i === at ? annotated : p))
 }
 
+// The parts a candidate's adapter sent, when the fan-out took them directly from it: its answer needs no encoding.
+const encodedParts = new WeakMap<Scorer.Candidate, ReadonlyArray<Response.PartEncoded>>()
+
+/** Keeps the parts `candidate`'s adapter sent, so that `encode` returns them rather than encoding its response. */
+export const keepEncoded = (candidate: Scorer.Candidate, parts: ReadonlyArray<Response.PartEncoded>): void => {
+  encodedParts.set(candidate, parts)
+}
+
 /** The winner's response as encoded parts for `generateText`, annotated with the decision. */
 export const encode = (
   decision: Mixture.Decision,
   strategy: string
-): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
-  encodeWith(decision.winner.response.content, summaryOf(decision, strategy), "generateText")
+): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
+  const summary = summaryOf(decision, strategy)
+  const kept = encodedParts.get(decision.winner)
+  return kept === undefined
+    ? encodeWith(decision.winner.response.content, summary, "generateText")
+    : Effect.succeed(annotate(kept, summary))
+}
 
 /** The decision of the mixture that produced `response`, if a mixture did. */
 export const decisionOf = (response: {

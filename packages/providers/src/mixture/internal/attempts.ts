@@ -106,6 +106,7 @@ export const publish = (
     readonly members: ReadonlyArray<Mixture.Member>
     readonly records: ReadonlyArray<AttemptRecord>
     readonly winner: { readonly provider: string; readonly model: string } | undefined
+    readonly scoring?: ReadonlyArray<MixtureEvent.Attempt>
   }
 ): Effect.Effect<MixtureEvent.FanOut> =>
   Effect.flatMap(Clock.currentTimeMillis, (end) =>
@@ -116,6 +117,7 @@ export const publish = (
       ...(fanOut.winner === undefined
         ? {}
         : { winner: { provider: fanOut.winner.provider, model: fanOut.winner.model } }),
-      attempts: fanOut.members.map((member, i) => toAttempt(member, fanOut.records[i]!))
+      attempts: fanOut.members.map((member, i) => toAttempt(member, fanOut.records[i]!)),
+      ...(fanOut.scoring === undefined || fanOut.scoring.length === 0 ? {} : { scoring: fanOut.scoring })
     })
   )

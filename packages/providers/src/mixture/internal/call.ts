@@ -2,14 +2,19 @@
  * Calling one member of the mixture: the request as the member receives it, and what the pool needs to
  * account the call (target, token usage, token estimate).
  */
-import type * as AiError from "effect/ai/AiError"
-import type * as LanguageModel from "effect/ai/LanguageModel"
+import * as AiError from "effect/ai/AiError"
+import * as IdGenerator from "effect/ai/IdGenerator"
+import * as LanguageModel from "effect/ai/LanguageModel"
 import type * as Prompt from "effect/ai/Prompt"
-import type * as Response from "effect/ai/Response"
+import * as Response from "effect/ai/Response"
 import type * as Tool from "effect/ai/Tool"
+import * as Toolkit from "effect/ai/Toolkit"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
+import * as Common from "../../internal/common.ts"
 import type * as Mixture from "../Mixture.ts"
 import type * as ProviderPool from "../ProviderPool.ts"
 
@@ -54,6 +59,56 @@ interface LooseModel {
   readonly streamText: (options: unknown) => Stream.Stream<Response.StreamPart<any, "deferred">, AiError.AiError>
 }
 
+/** A member's answer, and its parts as the adapter sent them when they were taken directly from it. */
+export interface Answered {
+  readonly response: AnyResponse
+  readonly encoded: ReadonlyArray<Response.PartEncoded> | undefined
+}
+
+// `LanguageModel` compiles a new parts decoder on every call that has no tools (it caches only per toolkit), which
+// made up most of the mixture's own cost. A plain text turn of one of our adapters is decoded here with one
+// decoder compiled once, and its encoded parts are kept so that the winner is not encoded again.
+const decodeTextParts = Schema.decodeEffect(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+
+const plainText = (request: LanguageModel.ProviderOptions): boolean =>
+  request.tools.length === 0 && request.responseFormat.type === "text"
+
+const generateDirect = (
+  methods: Common.LanguageModelMethods,
+  request: LanguageModel.ProviderOptions
+): Effect.Effect<Answered, AiError.AiError> =>
+  Effect.gen(function* () {
+    const ids = Option.getOrElse(
+      yield* Effect.serviceOption(IdGenerator.IdGenerator),
+      () => IdGenerator.defaultIdGenerator
+    )
+    const encoded = yield* Effect.provideService(methods.generateText(request), IdGenerator.IdGenerator, ids)
+    const content = yield* decodeTextParts(encoded).pipe(
+      Effect.mapError((error) =>
+        AiError.make({
+          module: "Mixture",
+          method: "generateText",
+          reason: AiError.InvalidOutputError.fromSchemaError(error)
+        })
+      )
+    )
+    return { response: new LanguageModel.GenerateTextResponse(content) as unknown as AnyResponse, encoded }
+  })
+
+/**
+ * One model turn of a member: a plain text turn of one of our adapters directly from its methods, otherwise
+ * `generateObject` for JSON requests and `generateText` for the rest.
+ */
+export const answer = (
+  model: LanguageModel.LanguageModel,
+  request: LanguageModel.ProviderOptions
+): Effect.Effect<Answered, AiError.AiError> => {
+  const methods = plainText(request) ? Common.methodsOf(model) : undefined
+  return methods === undefined
+    ? Effect.map(generate(model, request), (response) => ({ response, encoded: undefined }))
+    : generateDirect(methods, request)
+}
+
 /** One model turn of a member: `generateObject` for JSON requests, `generateText` otherwise. */
 export const generate = (
   model: LanguageModel.LanguageModel,
@@ -88,6 +143,9 @@ export const usageOf = (response: AnyResponse): ProviderPool.TokenUsage | undefi
   const finish = response.content.find((p) => p.type === "finish")
   return finish === undefined ? undefined : finishUsage(finish)
 }
+
+/** The token usage of a member's answer, for the pool's accounting. */
+export const answeredUsage = (answered: Answered): ProviderPool.TokenUsage | undefined => usageOf(answered.response)
 
 /**
  * A rough input-token count of a prompt (its system and text parts, about four characters a token): what the rate

@@ -12,9 +12,11 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Mixture from "../Mixture.ts"
 import * as MixtureError from "../MixtureError.ts"
+import type * as MixtureEvent from "../MixtureEvent.ts"
 import * as ProviderPool from "../ProviderPool.ts"
 import type * as Scorer from "../Scorer.ts"
 import * as Scorers from "../Scorers.ts"
+import * as Answer from "./answer.ts"
 import * as Attempts from "./attempts.ts"
 import * as Call from "./call.ts"
 import * as Failure from "./failure.ts"
@@ -72,8 +74,8 @@ export const decide = (
       const attempt = (index: number): Effect.Effect<Scorer.Candidate, ProviderPool.CallError> => {
         const member = members[index]!
         const call = rules.persist(
-          pool.call(Call.target(member), Call.generate(member.languageModel, request), {
-            usageOf: Call.usageOf,
+          pool.call(Call.target(member), Call.answer(member.languageModel, request), {
+            usageOf: Call.answeredUsage,
             estimatedTokens
           })
         )
@@ -84,12 +86,14 @@ export const decide = (
           return yield* call.pipe(
             Effect.map((accounted): Scorer.Candidate => {
               Attempts.recordAnswer(record, accounted, "answered")
-              return {
+              const candidate: Scorer.Candidate = {
                 provider: member.provider,
                 model: member.model,
                 weight: member.weight ?? 1,
-                response: accounted.value
+                response: accounted.value.response
               }
+              if (accounted.value.encoded !== undefined) Answer.keepEncoded(candidate, accounted.value.encoded)
+              return candidate
             }),
             Effect.tapError((error) =>
               Effect.map(Clock.currentTimeMillis, (end) => {
@@ -178,14 +182,16 @@ export const decide = (
       }
 
       let scores: Mixture.Decision["scores"] = []
+      let scoring: ReadonlyArray<MixtureEvent.Attempt> = []
       if (rules.conclude !== undefined) {
         const verdict = yield* rules.conclude(candidates, records, request)
         winner = verdict.winner
         scores = verdict.scores
+        scoring = verdict.scoring ?? []
       }
 
       if (winner !== undefined) records[candidates.indexOf(winner)]!.outcome = "won"
-      const event = yield* Attempts.publish(pool, { strategy: name, startedAt, members, records, winner })
+      const event = yield* Attempts.publish(pool, { strategy: name, startedAt, members, records, winner, scoring })
 
       if (winner === undefined) {
         const failures = members.map((member, i): MixtureError.ProviderFailure => {

@@ -5,6 +5,7 @@
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import type * as Effect from "effect/Effect"
 import type * as Mixture from "../Mixture.ts"
+import type * as MixtureEvent from "../MixtureEvent.ts"
 import type * as ProviderPool from "../ProviderPool.ts"
 import type * as Scorer from "../Scorer.ts"
 import type * as Attempts from "./attempts.ts"
@@ -17,6 +18,8 @@ import * as WeightedScore from "./weightedScore.ts"
 export interface Verdict {
   readonly winner: Scorer.Candidate | undefined
   readonly scores: Mixture.Decision["scores"]
+  /** The billable calls the scorers made (a judge model's). */
+  readonly scoring?: ReadonlyArray<MixtureEvent.Attempt>
 }
 
 /** What the fan-out asks of a strategy. */

@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Mixture from "../Mixture.ts"
+import type * as MixtureEvent from "../MixtureEvent.ts"
 import * as Scorer from "../Scorer.ts"
 import * as Scorers from "../Scorers.ts"
 import * as Attempts from "./attempts.ts"
@@ -18,12 +19,16 @@ export const rules = (strategy: Extract<Mixture.Strategy, { readonly _tag: "Weig
   order: "slowest-first",
   persist: (call) => call,
   tally: () => () => undefined,
-  conclude: (candidates, records, request) =>
-    Effect.map(
+  conclude: (candidates, records, request) => {
+    const scoring: Array<MixtureEvent.Attempt> = []
+    return Effect.map(
       Scorer.scoreAll(
         strategy.scorers,
         candidates.filter((c): c is Scorer.Candidate => c !== undefined),
-        request
+        request,
+        (call) => {
+          scoring.push(call)
+        }
       ),
       (scored): Strategy.Verdict => {
         let best: Scorer.Scored | undefined
@@ -43,8 +48,10 @@ export const rules = (strategy: Extract<Mixture.Strategy, { readonly _tag: "Weig
             provider: s.candidate.provider,
             score: s.total,
             ...(s.rejectedBy === undefined ? {} : { rejectedBy: s.rejectedBy })
-          }))
+          })),
+          scoring
         }
       }
     )
+  }
 })
