@@ -360,7 +360,7 @@ interface State {
 const Go = Schema.TaggedStruct("Go", {})
 
 /** A run id that sorts by start time: `20261130T110512-k3f9c2`. */
-const newRunId = Effect.gen(function* () {
+export const newRunId: Effect.Effect<string> = Effect.gen(function* () {
   const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[-:]/g, "").slice(0, 15)
   const suffix = (yield* Random.nextIntBetween(0, 36 ** 6)).toString(36).padStart(6, "0")
   return `${stamp}-${suffix}`

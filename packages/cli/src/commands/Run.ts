@@ -12,8 +12,15 @@ import * as Option from "effect/Option"
 export const command = Command.make(
   "run",
   {
-    spec: Argument.String("spec").pipe(Argument.withDescription("The agent spec (YAML)")),
-    goal: Flag.String("goal").pipe(Flag.withDescription("What the agent is to achieve")),
+    spec: Argument.String("spec").pipe(
+      Argument.withDescription("The agent spec (YAML); with --resume, the run's own spec by default"),
+      Argument.optional
+    ),
+    goal: Flag.String("goal").pipe(Flag.withDescription("What the agent is to achieve"), Flag.optional),
+    resume: Flag.String("resume").pipe(
+      Flag.withDescription("Resume the run RUN_ID after a crash or an exit 3: completed steps are not done again"),
+      Flag.optional
+    ),
     workspace: Flag.String("workspace").pipe(
       Flag.withDescription("The directory the agent works in (default: the current one)"),
       Flag.optional
@@ -36,8 +43,9 @@ export const command = Command.make(
       Effect.promise(() => import("./RunAgent.ts")),
       (implementation) =>
         implementation.run({
-          spec: flags.spec,
-          goal: flags.goal,
+          spec: Option.getOrUndefined(flags.spec),
+          goal: Option.getOrUndefined(flags.goal),
+          resume: Option.getOrUndefined(flags.resume),
           workspace: Option.getOrUndefined(flags.workspace),
           yes: flags.yes,
           wait: flags.wait,

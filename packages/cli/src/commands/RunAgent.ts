@@ -1,6 +1,6 @@
 /**
  * `troupe run SPEC --goal GOAL [--workspace DIR] [--yes] [--wait] [--json]`: the standalone agentic mode, one agent
- * pursuing one goal to its end.
+ * pursuing one goal to its end. `troupe run --resume RUN_ID` resumes a run after a crash or an exit 3.
  *
  * The agent works in `--workspace` (default: the current directory), with its tools confined to it, its memory in
  * `$TROUPE_HOME/memory` and every event of the run in `$TROUPE_HOME/runs/<runId>/audit.jsonl`. A tool call that
@@ -12,13 +12,18 @@
  * line redrawn below them (step, tokens, cost, goals, approvals waiting); then the answer and a summary;
  * with `--json`, the last line is `{ runId, status, steps, usage, costUsd, error? }`. Exit codes: 0 done, 1 failed,
  * 2 bad input (spec errors are printed positioned), 3 waiting for an approval, 4 budget exceeded.
+ *
+ * Every run is durable: its journal (`$TROUPE_HOME/runs/<runId>/journal.jsonl`, see `RunJournal`) records each model
+ * call, tool call and approval decision before the run goes on, and `invocation.json` beside it the spec, workspace
+ * and goal. `--resume RUN_ID` replays the run from its journal (nothing completed is asked or done again) and goes
+ * on; the spec must be unchanged since the run started.
  */
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as NodeReadline from "node:readline"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Agent, type AgentEvent, AgentEvents, AuditLog, type Run, type Spend } from "@troupe/agent"
+import { Agent, type AgentEvent, AgentEvents, AuditLog, Run, RunJournal, type Spend } from "@troupe/agent"
 import { type AgentSpec, SpecLoader } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
@@ -29,6 +34,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as LiveView from "../LiveView.ts"
@@ -36,8 +42,10 @@ import * as TroupeHome from "../TroupeHome.ts"
 
 /** The options of `troupe run`. */
 export interface Input {
-  readonly spec: string
-  readonly goal: string
+  readonly spec: string | undefined
+  readonly goal: string | undefined
+  /** The run to resume. */
+  readonly resume?: string | undefined
   readonly workspace: string | undefined
   readonly yes: boolean
   readonly wait: boolean
@@ -142,17 +150,87 @@ const loadAgent = (file: string): Effect.Effect<AgentSpec.AgentSpec, CliExit, Sp
     )
   )
 
+/** What a run was started with, kept beside its journal so that `--resume RUN_ID` needs nothing else. */
+const Invocation = Schema.Struct({
+  spec: Schema.String,
+  workspace: Schema.String,
+  goal: Schema.String,
+  specDigest: Schema.String
+})
+
+type Invocation = typeof Invocation.Type
+
+const runIdPattern = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+
+const invocationPath = (runsDir: string, runId: string) => NodePath.join(runsDir, runId, "invocation.json")
+
+const readInvocation = (runsDir: string, runId: string): Effect.Effect<Invocation, CliExit> => {
+  const missing = new CliExit({ code: ExitCode.badInput, message: `--resume: no run ${runId} in ${runsDir}` })
+  if (!runIdPattern.test(runId)) return Effect.fail(missing)
+  return Effect.try({
+    try: () => NodeFs.readFileSync(invocationPath(runsDir, runId), "utf8"),
+    catch: () => missing
+  }).pipe(
+    Effect.flatMap((text) =>
+      Schema.decodeUnknownEffect(Schema.fromJsonString(Invocation))(text).pipe(
+        Effect.mapError(
+          () => new CliExit({ code: ExitCode.badInput, message: `--resume: run ${runId} has an unreadable record` })
+        )
+      )
+    )
+  )
+}
+
+const writeInvocation = (runsDir: string, runId: string, invocation: Invocation): Effect.Effect<void, CliExit> =>
+  Effect.try({
+    try: () => {
+      NodeFs.mkdirSync(NodePath.join(runsDir, runId), { recursive: true, mode: 0o700 })
+      NodeFs.writeFileSync(invocationPath(runsDir, runId), `${JSON.stringify(invocation)}\n`, { mode: 0o600 })
+    },
+    catch: (error) =>
+      new CliExit({
+        code: ExitCode.failed,
+        message: `cannot record the run in ${runsDir}: ${(error as NodeJS.ErrnoException).code ?? "error"}`
+      })
+  })
+
 /** Runs `troupe run`. */
 export const run = (input: Input) =>
   Effect.gen(function* () {
-    const spec = yield* loadAgent(input.spec)
+    const runsDir = NodePath.resolve(yield* TroupeHome.home, "runs")
+    const resumed = input.resume === undefined ? undefined : yield* readInvocation(runsDir, input.resume)
+    const specFile = input.spec ?? resumed?.spec
+    if (specFile === undefined) {
+      return yield* new CliExit({ code: ExitCode.badInput, message: "troupe run needs a SPEC (or --resume RUN_ID)" })
+    }
+    const goal = resumed?.goal ?? input.goal
+    if (goal === undefined) {
+      return yield* new CliExit({ code: ExitCode.badInput, message: "troupe run needs --goal (or --resume RUN_ID)" })
+    }
+    const spec = yield* loadAgent(specFile)
+    const specDigest = yield* Run.digestOf(spec)
+    if (resumed !== undefined && resumed.specDigest !== specDigest) {
+      return yield* new CliExit({
+        code: ExitCode.badInput,
+        message: `--resume: the spec ${specFile} changed since run ${input.resume} started; a resumed run replays the same agent`
+      })
+    }
     const memoryDir = yield* TroupeHome.memoryDirectory
-    const workspaceDir = NodePath.resolve(input.workspace ?? ".")
+    const workspaceDir = NodePath.resolve(input.workspace ?? resumed?.workspace ?? ".")
     if (!NodeFs.existsSync(workspaceDir) || !NodeFs.statSync(workspaceDir).isDirectory()) {
       return yield* new CliExit({ code: ExitCode.badInput, message: `--workspace ${workspaceDir} is not a directory` })
     }
     const interactive = process.stdin.isTTY === true && !input.yes
     const person = NodeOs.userInfo().username
+    const runId = input.resume ?? (yield* Agent.newRunId)
+    if (resumed === undefined) {
+      yield* writeInvocation(runsDir, runId, {
+        spec: NodePath.resolve(specFile),
+        workspace: workspaceDir,
+        goal,
+        specDigest
+      })
+    }
 
     const program = Effect.gen(function* () {
       const memory = spec.memory.enabled ? Option.some(yield* Memory.Memory) : Option.none()
@@ -170,11 +248,10 @@ export const run = (input: Input) =>
       const live = process.stdout.isTTY === true && !input.json
       let stats = LiveView.empty
       const waiting = Deferred.makeUnsafe<{ readonly runId: string; readonly approvalId: string }>()
-      let runId = ""
+      if (resumed !== undefined && !input.json) yield* line(`resuming run ${runId}`)
       const watcher = yield* Effect.forkChild(
         Stream.runForEach(agent.events, (event) =>
           Effect.gen(function* () {
-            if (event._tag === "AgentRunStarted") runId = event.runId
             const text = describe(event)
             if (live) {
               stats = LiveView.update(stats, event)
@@ -199,7 +276,7 @@ export const run = (input: Input) =>
       )
       yield* Effect.sleep("1 millis")
       const outcome = yield* Effect.raceFirst(
-        Effect.map(Effect.result(agent.run(input.goal)), (result) => ({ _tag: "Ended" as const, result })),
+        Effect.map(Effect.result(agent.run(goal, { runId })), (result) => ({ _tag: "Ended" as const, result })),
         Effect.map(Deferred.await(waiting), (pending) => ({ _tag: "Waiting" as const, pending }))
       )
       yield* Fiber.interrupt(watcher)
@@ -210,7 +287,7 @@ export const run = (input: Input) =>
         if (input.json) yield* line(JSON.stringify(result))
         return yield* new CliExit({
           code: ExitCode.waitingForApproval,
-          message: `run ${outcome.pending.runId} waits for approval ${outcome.pending.approvalId}: troupe approvals approve ${outcome.pending.approvalId} (or deny), then run again`
+          message: `run ${outcome.pending.runId} waits for approval ${outcome.pending.approvalId}: troupe approvals approve ${outcome.pending.approvalId} (or deny), then troupe run --resume ${outcome.pending.runId}`
         })
       }
       if (outcome.result._tag === "Success") {
@@ -251,6 +328,7 @@ export const run = (input: Input) =>
           Tools.layerNode,
           Workspace.layer(workspaceDir),
           TroupeHome.auditLayer,
+          RunJournal.layer({ directory: runsDir }),
           memoryLayers
         )
       )
