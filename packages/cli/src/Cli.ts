@@ -14,6 +14,7 @@ import * as Approvals from "./commands/Approvals.ts"
 import * as Audit from "./commands/Audit.ts"
 import * as Init from "./commands/Init.ts"
 import * as MemoryCommand from "./commands/Memory.ts"
+import * as Orchestrate from "./commands/Orchestrate.ts"
 import * as Prompt from "./commands/Prompt.ts"
 import * as RunCommand from "./commands/Run.ts"
 import * as SchemaCommand from "./commands/Schema.ts"
@@ -108,6 +109,7 @@ export const command = Command.make(
   Command.withSubcommands([
     Validate.command,
     RunCommand.command,
+    Orchestrate.command,
     Audit.command,
     Approvals.command,
     Init.command,

@@ -1,0 +1,53 @@
+/**
+ * The `troupe orchestrate` command's flags; the orchestration itself (`OrchestrateTeam.ts`) is loaded only when the
+ * command runs, so that the other commands do not pay for loading agents, tools and memory.
+ */
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+
+/** The team file used when `--team` is not given. */
+export const defaultTeam = "agents/team.yaml"
+
+/** The `orchestrate` command. */
+export const command = Command.make(
+  "orchestrate",
+  {
+    goal: Flag.String("goal").pipe(Flag.withDescription("What the team is to achieve")),
+    team: Flag.String("team").pipe(Flag.withDescription(`The team file (default ${defaultTeam})`), Flag.optional),
+    workspace: Flag.String("workspace").pipe(
+      Flag.withDescription("The directory the agents work in (default: the current one)"),
+      Flag.optional
+    ),
+    concurrency: Flag.Int("concurrency").pipe(
+      Flag.withDescription("Subtasks running at once, at most (default 4)"),
+      Flag.optional
+    ),
+    yes: Flag.Boolean("yes").pipe(
+      Flag.withDescription("Approve the calls the policies ask about (never those they deny)"),
+      Flag.withDefault(false)
+    ),
+    json: Flag.Boolean("json").pipe(
+      Flag.withDescription("Print one JSON object as the last line"),
+      Flag.withDefault(false)
+    )
+  },
+  (flags) =>
+    Effect.flatMap(
+      Effect.promise(() => import("./OrchestrateTeam.ts")),
+      (implementation) =>
+        implementation.run({
+          goal: flags.goal,
+          team: Option.getOrElse(flags.team, () => defaultTeam),
+          workspace: Option.getOrUndefined(flags.workspace),
+          concurrency: Option.getOrUndefined(flags.concurrency),
+          yes: flags.yes,
+          json: flags.json
+        })
+    )
+).pipe(
+  Command.withDescription(
+    "Pursue a goal with a team: decomposed by its manager, delegated, supervised (orchestrated mode)"
+  )
+)

@@ -1,0 +1,183 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
+import * as Effect from "effect/Effect"
+import { troupe } from "../support.ts"
+
+const teamYaml = [
+  "name: notes-team",
+  "manager: { name: lead, persona: Team lead, memory: { enabled: false } }",
+  "agents:",
+  '  - { name: writer, description: Writes notes, memory: { enabled: false }, tools: [{ fs_write: { paths: ["notes/**"] } }] }',
+  "  - { name: checker, description: Checks notes, memory: { enabled: false }, tools: [fs_read] }"
+].join("\n")
+
+/** A temp dir with a workspace, a TROUPE_HOME and the team file. */
+const setup = Effect.acquireRelease(
+  Effect.sync(() => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-orchestrate-"))
+    const workspace = join(dir, "work")
+    mkdirSync(workspace)
+    writeFileSync(join(dir, "team.yaml"), teamYaml)
+    writeFileSync(join(dir, "agent.yaml"), "name: alone\n")
+    return { dir, workspace, home: join(dir, "home"), team: join(dir, "team.yaml"), agent: join(dir, "agent.yaml") }
+  }),
+  ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+interface Message {
+  readonly role: string
+  readonly content?: unknown
+}
+
+const messagesOf = (request: FakeServer.Received) => (request.body as { messages: Array<Message> }).messages ?? []
+
+const schemaName = (request: FakeServer.Received) =>
+  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
+
+// Who is asking: the system prompt opens with "You are NAME".
+const agentOf = (request: FakeServer.Received) => {
+  const system = messagesOf(request).find((m) => m.role === "system")
+  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
+}
+
+const answers: Record<string, string> = { writer: "Wrote notes/hello.md", checker: "The note reads well" }
+
+/** The team over the real OpenAI adapter: the lead decomposes, the writer writes, the checker reads (or gives up). */
+const server = (checker: "done" | "give-up") =>
+  FakeOpenAi.make({
+    turns: (request) => {
+      const agent = agentOf(request) ?? "unknown"
+      switch (schemaName(request)) {
+        case "decomposition":
+          return {
+            text: JSON.stringify({
+              subtasks: [
+                {
+                  id: "write",
+                  title: "Write the note",
+                  task: "Write notes/hello.md",
+                  dependsOn: [],
+                  capabilities: ["fs_write"],
+                  agent: "writer"
+                },
+                {
+                  id: "check",
+                  title: "Check the note",
+                  task: "Read notes/hello.md and judge it",
+                  dependsOn: ["write"],
+                  capabilities: ["fs_read"]
+                }
+              ]
+            })
+          }
+        case "plan":
+          return { text: JSON.stringify({ goals: [] }) }
+        case "reflection":
+          return {
+            text: JSON.stringify(
+              agent === "checker" && checker === "give-up"
+                ? { outcome: "give-up", reasoning: "the note is missing a title", progress: [] }
+                : { outcome: "done", reasoning: "finished", progress: [], answer: answers[agent] }
+            )
+          }
+        default: {
+          const usedTool = messagesOf(request).some((m) => m.role === "tool")
+          if (usedTool) return { text: answers[agent] ?? "done" }
+          return agent === "writer"
+            ? { toolCalls: [{ name: "fs_write", arguments: { path: "notes/hello.md", content: "Hello, team." } }] }
+            : { toolCalls: [{ name: "fs_read", arguments: { path: "notes/hello.md" } }] }
+        }
+      }
+    }
+  })
+
+const lastJson = (stdout: string) => JSON.parse(stdout.trimEnd().split("\n").at(-1)!)
+
+describe("troupe orchestrate", () => {
+  it.live(
+    "a team pursues a goal end to end: decomposed, delegated, real files written, one verified trail",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        const fake = yield* server("done")
+        const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home, HOME: t.dir }
+        const args = [
+          "orchestrate",
+          "--goal",
+          "write a note and check it",
+          "--team",
+          t.team,
+          "--workspace",
+          t.workspace
+        ]
+        const run = yield* troupe([...args, "--json"], env)
+        assert.strictEqual(run.code, 0, run.stderr)
+        const result = lastJson(run.stdout)
+        assert.strictEqual(result.status, "done")
+        assert.deepStrictEqual(
+          result.subtasks.map((s: { id: string; agent: string; answer: string }) => [s.id, s.agent, s.answer]),
+          [
+            ["write", "writer", "Wrote notes/hello.md"],
+            ["check", "checker", "The note reads well"]
+          ]
+        )
+        assert.strictEqual(result.audit, "intact")
+        assert.isAbove(result.costUsd, 0)
+        assert.strictEqual(result.steps, 4)
+        assert.strictEqual(readFileSync(join(t.workspace, "notes/hello.md"), "utf8"), "Hello, team.")
+        // The checker was handed the writer's answer.
+        const checkerAsked = fake.requests
+          .filter((r) => agentOf(r) === "checker")
+          .flatMap((r) => messagesOf(r).filter((m) => m.role === "user"))
+          .map((m) => JSON.stringify(m.content))
+          .join("\n")
+        assert.include(checkerAsked, "write (writer): Wrote notes/hello.md")
+        // The orchestration's own trail verifies with the usual command and names its agents' runs.
+        const verify = yield* troupe(["audit", result.orchestrationId, "--verify"], env)
+        assert.strictEqual(verify.code, 0, verify.stderr)
+        const trail = readFileSync(join(t.home, "runs", result.orchestrationId, "audit.jsonl"), "utf8")
+        for (const s of result.subtasks) assert.include(trail, s.runIds[0])
+
+        // Without --json: the plan, each subtask and the report, for people.
+        const plain = yield* troupe(args, env)
+        assert.strictEqual(plain.code, 0, plain.stderr)
+        assert.include(plain.stdout, "plan by lead: write; check (after write)")
+        assert.include(plain.stdout, "check done by checker: The note reads well")
+        assert.match(plain.stdout, /orchestration orch-[0-9T]+-[a-z0-9]+: done, 2 subtasks, 4 steps/)
+      }),
+    90_000
+  )
+
+  it.live(
+    "exit codes: 1 when a subtask fails for good (naming it), 2 for an agent file or a missing team",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        const fake = yield* server("give-up")
+        const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home, HOME: t.dir }
+        const failed = yield* troupe(
+          ["orchestrate", "--goal", "write and check", "--team", t.team, "--workspace", t.workspace, "--json"],
+          env
+        )
+        assert.strictEqual(failed.code, 1, failed.stderr)
+        const result = lastJson(failed.stdout)
+        assert.strictEqual(result.status, "failed")
+        assert.strictEqual(result.error.tag, "SubtaskFailed")
+        assert.include(failed.stderr, "subtask check failed after 2 attempts (checker): the agent gave up")
+        assert.strictEqual(result.audit, "intact")
+
+        const agent = yield* troupe(["orchestrate", "--goal", "x", "--team", t.agent, "--workspace", t.workspace], env)
+        assert.strictEqual(agent.code, 2)
+        assert.include(agent.stderr, "is one agent, not a team")
+        const missing = yield* troupe(
+          ["orchestrate", "--goal", "x", "--team", join(t.dir, "nope.yaml"), "--workspace", t.workspace],
+          env
+        )
+        assert.strictEqual(missing.code, 2)
+      }),
+    90_000
+  )
+})
