@@ -189,4 +189,76 @@ describe("troupe (interactive mode, piped)", () => {
       }),
     90_000
   )
+
+  it.live(
+    "slash commands switch the agent, the model and the mixture; misuse is said on stderr and is exit code 2",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        const bad = join(t.dir, "bad.yaml")
+        writeFileSync(bad, "name: Bad Name\n")
+        const server = yield* scripted({ answer: () => "Hello \u001b]0;owned\u0007\u001b[31mred\u001b[0m there" })
+        const run = yield* troupe(
+          [],
+          // A second provider, never called: enough for the mixture to be offered.
+          { ...envOf(t, server), ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: "http://127.0.0.1:9" },
+          {
+            cwd: t.workspace,
+            stdin: [
+              "/help",
+              "/agent",
+              "/agent tester",
+              `/agent ${bad}`,
+              "/agent generic",
+              "/mixture on",
+              "/mixture off",
+              "/model openai/gpt-test",
+              "/frobnicate",
+              "say hello",
+              ""
+            ].join("\n")
+          }
+        )
+        assert.strictEqual(run.code, 2, run.stderr)
+        assert.include(run.stdout, "  /cost              tokens and money spent in this session")
+        assert.include(run.stdout, "agent generic (openai/gpt-5-mini): A general assistant")
+        assert.match(run.stdout, /built-in agents: .*generic.*tester/)
+        assert.include(run.stdout, "agent tester (openai/gpt-5-mini)")
+        // A broken spec is reported positioned; the running agent stays.
+        assert.match(run.stderr, /bad\.yaml:1:7: /)
+        assert.include(run.stdout, "agent generic (mixture of openai/gpt-5-mini, anthropic/claude-sonnet-4-5)")
+        assert.include(run.stdout, "agent generic (openai/gpt-test)")
+        assert.include(run.stderr, "unknown command /frobnicate")
+        // The model's escape sequences never reach the terminal; the switched model is the one asked.
+        assert.include(run.stdout, "Hello red there")
+        assert.notInclude(run.stdout, "\u001b")
+        assert.notInclude(run.stdout, "owned")
+        assert.isTrue(server.requests.every((r) => (r.body as { model?: string }).model === "gpt-test"))
+        assert.isAbove(server.requests.length, 0)
+      }),
+    90_000
+  )
+
+  it.live(
+    "with no provider configured, says how to configure one and points at pnpm demo: exit 2, no stack trace",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        const run = yield* troupe([], { TROUPE_HOME: t.home, HOME: t.dir }, { cwd: t.workspace, stdin: "hello\n" })
+        assert.strictEqual(run.code, 2)
+        for (const variable of [
+          "OPENAI_API_KEY",
+          "ANTHROPIC_API_KEY",
+          "GEMINI_API_KEY",
+          "OLLAMA_HOST",
+          "OPENAI_BASE_URL"
+        ]) {
+          assert.include(run.stderr, variable)
+        }
+        assert.include(run.stderr, "pnpm demo")
+        assert.notMatch(run.stderr, /\n\s+at /)
+        assert.strictEqual(run.stdout, "")
+      }),
+    30_000
+  )
 })
