@@ -7,7 +7,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { parse } from "@mermaid-js/parser"
 import * as Effect from "effect/Effect"
-import { call, calls, read, say, scenario, tempDir, toolResults } from "./support.ts"
+import { call, calls, read, say, scenario, slow, tempDir, toolResults } from "./support.ts"
 
 const design = `# Todo service: architecture
 
@@ -48,7 +48,7 @@ architecture-beta
 const mermaidBlocks = (markdown: string): ReadonlyArray<string> =>
   [...markdown.matchAll(/^```mermaid\n([\s\S]*?)^```$/gmu)].map((m) => m[1]!)
 
-describe("architect agent", () => {
+describe("architect agent", slow, () => {
   it.live("writes a design document whose Mermaid diagram parses and names every component and interface", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir("architect")

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { type Act, call, calls, read, runIn, say, scenario, toolCalls, toolResults } from "./support.ts"
+import { type Act, call, calls, read, runIn, say, scenario, slow, toolCalls, toolResults } from "./support.ts"
 
 const packageJson = JSON.stringify({ name: "todos", private: true, type: "module" }, null, 2)
 
@@ -58,7 +58,7 @@ test("creates a todo and lists it", async () => {
 
 const runTests = call("shell_run", { command: "node", args: ["--test"] })
 
-describe("backend agent", () => {
+describe("backend agent", slow, () => {
   it.live("writes a service and its tests, runs them, reads the failure and fixes the code until they pass", () =>
     scenario(
       "backend",

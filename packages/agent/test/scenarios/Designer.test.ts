@@ -7,7 +7,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { XMLParser, XMLValidator } from "fast-xml-parser"
-import { call, calls, read, say, scenario, tempDir, toolResults } from "./support.ts"
+import { call, calls, read, say, scenario, slow, tempDir, toolResults } from "./support.ts"
 
 const brief = `# Sign-up: design brief
 
@@ -59,7 +59,7 @@ const contrast = (a: string, b: string) => {
   return (hi! + 0.05) / (lo! + 0.05)
 }
 
-describe("designer agent", () => {
+describe("designer agent", slow, () => {
   it.live("writes a brief with every screen's states, tokens, and SVG wireframes that parse as SVG", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir("designer")

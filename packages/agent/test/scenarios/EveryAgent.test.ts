@@ -10,13 +10,13 @@ import { SpecLoader } from "@troupe/agent-spec"
 import { Mailer } from "@troupe/tools"
 import * as Effect from "effect/Effect"
 import * as Agent from "../../src/Agent.ts"
-import { agentsDir, inWorkspace, start } from "./support.ts"
+import { agentsDir, inWorkspace, slow, start } from "./support.ts"
 
 const builtins = readdirSync(agentsDir)
   .filter((file) => file.endsWith(".yaml") && file !== "team.yaml")
   .map((file) => file.slice(0, -".yaml".length))
 
-describe("the built-in agents", () => {
+describe("the built-in agents", slow, () => {
   it("are the ten of the README, each with a scenario", () => {
     assert.sameMembers(builtins, [
       "generic",

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { call, calls, read, runIn, say, scenario, toolResults } from "./support.ts"
+import { call, calls, read, runIn, say, scenario, slow, toolResults } from "./support.ts"
 
 const packageJson = JSON.stringify({ name: "todos-web", private: true, type: "module" })
 
@@ -75,7 +75,7 @@ test("adds a trimmed todo, ignores a blank one", () => {
 
 const buildCommand = call("shell_run", { command: "node", args: ["web/build.mjs"] })
 
-describe("frontend agent", () => {
+describe("frontend agent", slow, () => {
   it.live(
     "writes a page that builds: the build's accessibility check fails, the page is fixed, the build exits 0",
     () =>

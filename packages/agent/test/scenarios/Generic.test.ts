@@ -6,9 +6,9 @@ import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { call, read, say, scenario, tempDir, toolResults } from "./support.ts"
+import { call, read, say, scenario, slow, tempDir, toolResults } from "./support.ts"
 
-describe("generic agent", () => {
+describe("generic agent", slow, () => {
   it.live("answers a question without touching the workspace", () =>
     scenario("generic", [say("42")], {}, ({ agent, events }) =>
       Effect.gen(function* () {

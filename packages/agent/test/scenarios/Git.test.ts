@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { call, calls, runIn, type Seen, say, scenario, tempDir, toolResults } from "./support.ts"
+import { call, calls, runIn, type Seen, say, scenario, slow, tempDir, toolResults } from "./support.ts"
 
 const git = (cwd: string, ...args: ReadonlyArray<string>): string => {
   const ran = runIn(cwd, "git", args)
@@ -43,7 +43,7 @@ const messageFromDiff = (seen: Seen) => {
   return `Add ${added.join(", ")} to ${file}\n\nThe greeting module could say hello but not goodbye.`
 }
 
-describe("git agent", () => {
+describe("git agent", slow, () => {
   it.live("branches on request, commits with a message written from the diff, and pushes once approved", () =>
     Effect.gen(function* () {
       const { dir, origin } = yield* repository

@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Mailer } from "@troupe/tools"
 import * as Effect from "effect/Effect"
 import { SMTPServer } from "smtp-server"
-import { call, say, scenario, tempDir, toolResults } from "./support.ts"
+import { call, say, scenario, slow, tempDir, toolResults } from "./support.ts"
 
 interface Received {
   readonly from: string
@@ -49,7 +49,7 @@ const outbox = (dir: string): ReadonlyArray<string> => {
   return files.includes("outbox") ? readdirSync(join(dir, "outbox")) : []
 }
 
-describe("mailer agent", () => {
+describe("mailer agent", slow, () => {
   it.live("drafts from the facts, waits for approval, then sends the draft's exact bytes over SMTP", () =>
     Effect.gen(function* () {
       const { port, received } = yield* smtpServer

@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Agent from "../../src/Agent.ts"
-import { builtin, call, calls, gather, inWorkspace, read, say, start, toolResults } from "./support.ts"
+import { builtin, call, calls, gather, inWorkspace, read, say, slow, start, toolResults } from "./support.ts"
 
 const brief = `# Sign-up brief
 
@@ -29,7 +29,7 @@ architecture-beta
 \`\`\`
 `
 
-describe("manager agent", () => {
+describe("manager agent", slow, () => {
   it.live("decomposes a goal, delegates each task to the specialist it fits, and checks the results in hand", () =>
     inWorkspace(
       (dir) =>

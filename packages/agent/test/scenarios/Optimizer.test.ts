@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { call, calls, read, runIn, say, scenario, tempDir, toolCalls, toolResults } from "./support.ts"
+import { call, calls, read, runIn, say, scenario, slow, tempDir, toolCalls, toolResults } from "./support.ts"
 
 // Quadratic: indexOf scans the array for every element.
-const slow = "export const dedupe = (xs) => xs.filter((x, i) => xs.indexOf(x) === i)\n"
+const quadratic = "export const dedupe = (xs) => xs.filter((x, i) => xs.indexOf(x) === i)\n"
 // Faster, but sorted: the order of first appearance is lost, and a test says so.
 const broken = "export const dedupe = (xs) => [...new Set(xs)].sort()\n"
 // Linear, and a Set keeps insertion order.
@@ -41,7 +41,7 @@ console.log(\`dedupe 20000 items x5: \${(performance.now() - start).toFixed(1)} 
 const runTests = () => call("shell_run", { command: "node", args: ["--test"] })
 const runBench = () => call("shell_run", { command: "node", args: ["bench/dedupe.bench.mjs"] })
 
-describe("optimizer agent", () => {
+describe("optimizer agent", slow, () => {
   it.live(
     "runs the tests before and after each change, reverts the change that breaks them, keeps the one that passes",
     () =>
@@ -50,7 +50,7 @@ describe("optimizer agent", () => {
         mkdirSync(join(dir, "src"))
         mkdirSync(join(dir, "test"))
         writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "lists", private: true, type: "module" }))
-        writeFileSync(join(dir, "src/dedupe.js"), slow)
+        writeFileSync(join(dir, "src/dedupe.js"), quadratic)
         writeFileSync(join(dir, "test/dedupe.test.js"), tests)
         let asRead = ""
         const figures: Array<string> = []
@@ -115,7 +115,9 @@ describe("optimizer agent", () => {
               // code as it was read.
               const steps = toolCalls(events).flatMap((c) =>
                 c.tool === "fs_write" && c.params.path === "src/dedupe.js"
-                  ? [`write ${c.params.content === slow ? "slow" : c.params.content === broken ? "broken" : "fast"}`]
+                  ? [
+                      `write ${c.params.content === quadratic ? "slow" : c.params.content === broken ? "broken" : "fast"}`
+                    ]
                   : c.tool === "shell_run" && c.params.args[0] === "--test"
                     ? ["test"]
                     : []

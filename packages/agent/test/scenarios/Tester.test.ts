@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { call, calls, read, runIn, say, scenario, tempDir, toolResults } from "./support.ts"
+import { call, calls, read, runIn, say, scenario, slow, tempDir, toolResults } from "./support.ts"
 
 // The code under test: a discount over 100% gives a negative total instead of being refused.
 const price = `export const total = (items, discountPercent = 0) => {
@@ -68,7 +68,7 @@ const acts = [
   }
 ]
 
-describe("tester agent", () => {
+describe("tester agent", slow, () => {
   it.live("writes tests for behaviour and edges, runs them, and reports the failure they find", () =>
     Effect.gen(function* () {
       const dir = yield* project(price)

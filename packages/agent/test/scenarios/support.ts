@@ -320,3 +320,9 @@ export const toolResults = (events: ReadonlyArray<AgentEvent.AgentEvent>) =>
   events.flatMap((e) =>
     e._tag === "AgentToolResult" ? [{ tool: e.tool, isFailure: e.isFailure, result: e.result as any }] : []
   )
+
+/**
+ * The time a scenario may take: it starts real programs (node, git), which on a loaded two-core machine running
+ * every package's tests at once can take many times what they take alone.
+ */
+export const slow = { timeout: 60_000 }
