@@ -15,7 +15,6 @@ import * as Audit from "./commands/Audit.ts"
 import * as Init from "./commands/Init.ts"
 import * as MemoryCommand from "./commands/Memory.ts"
 import * as Orchestrate from "./commands/Orchestrate.ts"
-import * as Prompt from "./commands/Prompt.ts"
 import * as RunCommand from "./commands/Run.ts"
 import * as SchemaCommand from "./commands/Schema.ts"
 import * as Validate from "./commands/Validate.ts"
@@ -94,7 +93,8 @@ export const command = Command.make(
           message: `--timeout '${TerminalText.sanitize(flags.timeout.value)}' is not a duration; write it like 90s, 2m or 1h.`
         })
       }
-      yield* Prompt.run({
+      const prompt = yield* Effect.promise(() => import("./commands/Prompt.ts"))
+      yield* prompt.run({
         prompt: flags.prompt.value,
         json: flags.json,
         mixture: flags.mixture,

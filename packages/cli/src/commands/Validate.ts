@@ -7,14 +7,16 @@
  * size limit) is one line. Output is bounded: at most `SpecError.maxReportedProblems` problems per file, then
  * `FILE: and N more problems`, and no line quotes more than a short excerpt of what a file holds.
  */
-import { SpecError, SpecLoader } from "@troupe/agent-spec"
+import type { SpecError as SpecErrors, SpecLoader as SpecLoading } from "@troupe/agent-spec"
 import * as Console from "effect/Console"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Effect from "effect/Effect"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 
-const summary = (loaded: SpecLoader.LoadedAgent | SpecLoader.LoadedTeam): string => {
+type SpecError = typeof SpecErrors
+
+const summary = (SpecError: SpecError, loaded: SpecLoading.LoadedAgent | SpecLoading.LoadedTeam): string => {
   const what =
     loaded._tag === "Team"
       ? `team ${loaded.team.name}, ${loaded.team.agents.length} agents${loaded.team.manager === undefined ? "" : " and a manager"}`
@@ -36,11 +38,13 @@ export const command = Command.make(
   },
   ({ files }) =>
     Effect.gen(function* () {
+      // Loaded when the command runs, so that the other commands start without the spec loader.
+      const { SpecError, SpecLoader } = yield* Effect.promise(() => import("@troupe/agent-spec"))
       let invalid = 0
       for (const file of files) {
         const result = yield* Effect.result(SpecLoader.load(file))
         if (result._tag === "Success") {
-          yield* Console.log(summary(result.success))
+          yield* Console.log(summary(SpecError, result.success))
         } else {
           invalid++
           for (const line of result.failure.lines) yield* Console.error(line)

@@ -1,0 +1,118 @@
+/**
+ * `pnpm bench cli [--json]`: how fast the `troupe` command starts, as a person types it (`node
+ * packages/cli/src/bin.ts ...`, what `pnpm troupe` runs, without pnpm's own start-up).
+ *
+ * Builds the bundled command first (`packages/cli/src/BundleBuild.ts`; the launcher runs the build when it is current),
+ * then times, in rounds that alternate the cases so that drift on a shared machine hits them alike:
+ * - `node -e 0`, the floor Node itself sets;
+ * - `troupe --version`;
+ * - `troupe validate agents/generic.yaml`;
+ * - `troupe -p` against a fake OpenAI server on 127.0.0.1: the time from the spawn to the server receiving the request
+ *   (first request), and to the process's exit (answer printed);
+ * - `troupe --version` and the first request of `troupe -p` from the sources (`TROUPE_BUNDLE=0`), as before the build.
+ *
+ * Each figure is the median wall time over `BENCH_RUNS` rounds (default 15) after 2 warm-up rounds (which fill Node's
+ * compile cache), with its ratio to `node -e 0` in the same run. Targets: `--version` ≤ 150 ms, first request ≤ 250 ms,
+ * `validate` ≤ 300 ms.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { FakeOpenAi } from "@troupe/providers/testing"
+import * as Effect from "effect/Effect"
+import { quantile, report } from "./_report.ts"
+
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const bin = "packages/cli/src/bin.ts"
+const runs = Number(process.env.BENCH_RUNS ?? 15)
+const warmup = 2
+
+interface Sample {
+  readonly exitMs: number
+  readonly requestMs?: number
+}
+
+// One process, timed from the spawn to its exit; with a server, also to the server's first request from it.
+const time = (args: ReadonlyArray<string>, env: Record<string, string>, server?: FakeOpenAiServer) =>
+  Effect.callback<Sample, string>((resume) => {
+    const seen = server?.requests.length ?? 0
+    const start = performance.now()
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: "ignore"
+    })
+    child.on("close", (code) => {
+      const exitMs = performance.now() - start
+      if (code !== 0) return resume(Effect.fail(`${args.join(" ")} exited with ${code}`))
+      const request = server?.requests[seen]
+      resume(Effect.succeed(request === undefined ? { exitMs } : { exitMs, requestMs: request.receivedAt - start }))
+    })
+  })
+
+type FakeOpenAiServer = Effect.Success<ReturnType<typeof FakeOpenAi.make>>
+
+const median = (values: ReadonlyArray<number>) =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5
+  )
+
+const program = Effect.gen(function* () {
+  const build = spawnSync(process.execPath, ["packages/cli/src/BundleBuild.ts"], { cwd: root, encoding: "utf8" })
+  const bundled = build.status === 0
+  if (!bundled) console.error(`no bundled build, timing the sources: ${build.stderr.trim()}`)
+  const server = yield* FakeOpenAi.make({ turns: [{ text: "Hello!", usage: { input: 5, output: 2 } }] })
+  const promptEnv = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: server.url }
+  const sources = { TROUPE_BUNDLE: "0" }
+  const cases = {
+    node: () => time(["-e", "0"], {}),
+    version: () => time([bin, "--version"], {}),
+    validate: () => time([bin, "validate", "agents/generic.yaml"], {}),
+    prompt: () => time([bin, "-p", "Say hello"], promptEnv, server),
+    versionSources: () => time([bin, "--version"], sources),
+    promptSources: () => time([bin, "-p", "Say hello"], { ...promptEnv, ...sources }, server)
+  }
+  const samples: Record<string, Array<Sample>> = {}
+  for (let round = 0; round < warmup + runs; round++) {
+    for (const [name, run] of Object.entries(cases)) {
+      const sample = yield* run()
+      if (round >= warmup) (samples[name] ??= []).push(sample)
+    }
+  }
+  const exit = (name: string) => median(samples[name]!.map((s) => s.exitMs))
+  const request = (name: string) => median(samples[name]!.map((s) => s.requestMs ?? Number.NaN))
+  const node = exit("node")
+  const figures = {
+    bundled,
+    runs,
+    node_ms: node,
+    version_ms: exit("version"),
+    version_ratio: exit("version") / node,
+    validate_ms: exit("validate"),
+    validate_ratio: exit("validate") / node,
+    prompt_first_request_ms: request("prompt"),
+    prompt_first_request_ratio: request("prompt") / node,
+    prompt_exit_ms: exit("prompt"),
+    sources_version_ms: exit("versionSources"),
+    sources_prompt_first_request_ms: request("promptSources")
+  }
+  const ms = (v: number) => `${v.toFixed(0)} ms`
+  const row = (label: string, value: number, target?: number): [string, string] => [
+    label,
+    `${ms(value)} (${(value / node).toFixed(1)}× node -e 0)${target === undefined ? "" : `, target ≤ ${target} ms`}`
+  ]
+  report(`troupe start-up, median of ${runs} runs${bundled ? "" : " (no bundled build)"}`, figures, [
+    ["node -e 0", ms(node)],
+    row("troupe --version", figures.version_ms, 150),
+    row("troupe validate (one spec)", figures.validate_ms, 300),
+    row("troupe -p: first request", figures.prompt_first_request_ms, 250),
+    row("troupe -p: answered, exited", figures.prompt_exit_ms),
+    row("sources: troupe --version", figures.sources_version_ms),
+    row("sources: troupe -p first request", figures.sources_prompt_first_request_ms)
+  ])
+})
+
+Effect.runPromise(Effect.scoped(program)).catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
