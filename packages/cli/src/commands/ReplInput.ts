@@ -114,7 +114,7 @@ export const make = (options: {
         const text = decoder.write(chunk)
         let start = 0
         for (let newline = text.indexOf("\n"); newline !== -1; newline = text.indexOf("\n", start)) {
-          if (!dropping) emit(pending + text.slice(start, newline))
+          emit(dropping ? pending : (pending + text.slice(start, newline)).slice(0, maxLine))
           pending = ""
           dropping = false
           start = newline + 1
@@ -127,7 +127,7 @@ export const make = (options: {
         }
       }
       const onEnd = () => {
-        const rest = pending + (dropping ? "" : decoder.end())
+        const rest = dropping ? pending : (pending + decoder.end()).slice(0, maxLine)
         pending = ""
         if (rest !== "") emit(rest)
         Queue.offerUnsafe(lines, end)

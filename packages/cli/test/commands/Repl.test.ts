@@ -261,4 +261,27 @@ describe("troupe (interactive mode, piped)", () => {
       }),
     30_000
   )
+
+  it.live(
+    "cuts a line longer than 64 KiB and reads CRLF lines as lines",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        const server = yield* scripted({ answer: (task) => (task.includes("second") ? "two" : "one") })
+        const run = yield* troupe([], envOf(t, server), {
+          cwd: t.workspace,
+          stdin: `${"x".repeat(70_000)}TAIL\r\nthe second\r\n`
+        })
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.deepStrictEqual(
+          run.stdout.split("\n").filter((l) => !l.startsWith("(")),
+          ["one", "two", ""]
+        )
+        const first = server.requests.find((r) => textOf(r).includes("xxxx"))!
+        assert.include(textOf(first), "x".repeat(65_536))
+        assert.notInclude(textOf(first), "x".repeat(65_537))
+        assert.isFalse(server.requests.some((r) => textOf(r).includes("TAIL")))
+      }),
+    90_000
+  )
 })
