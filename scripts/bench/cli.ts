@@ -72,11 +72,11 @@ const program = Effect.gen(function* () {
     versionSources: () => time([bin, "--version"], sources),
     promptSources: () => time([bin, "-p", "Say hello"], { ...promptEnv, ...sources }, server)
   }
-  const samples: Record<string, Array<Sample>> = {}
+  const samples: Record<string, Array<Sample>> = Object.fromEntries(Object.keys(cases).map((name) => [name, []]))
   for (let round = 0; round < warmup + runs; round++) {
     for (const [name, run] of Object.entries(cases)) {
       const sample = yield* run()
-      if (round >= warmup) (samples[name] ??= []).push(sample)
+      if (round >= warmup) samples[name]!.push(sample)
     }
   }
   const exit = (name: string) => median(samples[name]!.map((s) => s.exitMs))
