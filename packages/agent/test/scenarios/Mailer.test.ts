@@ -50,7 +50,7 @@ const outbox = (dir: string): ReadonlyArray<string> => {
 }
 
 describe("mailer agent", slow, () => {
-  it.live("drafts from the facts, waits for approval, then sends the draft's exact bytes over SMTP", () =>
+  it.live("drafts from the facts, waits for approval, then sends over SMTP exactly the draft it keeps", () =>
     Effect.gen(function* () {
       const { port, received } = yield* smtpServer
       const dir = yield* tempDir("mailer")
