@@ -57,17 +57,23 @@ export const make = (options: {
     const interrupts = yield* Queue.unbounded<{ readonly hadText: boolean }>()
     let paused = false
 
-    const takeLine: Effect.Effect<Item> = Effect.flatMap(Queue.take(lines), (item) =>
-      Effect.sync(() => {
-        // The end stays at the head, for every later reader.
-        if (item._tag === "End") Queue.offerUnsafe(lines, end)
-        if (paused && Queue.sizeUnsafe(lines) < highWater / 4) {
-          paused = false
-          process.stdin.resume()
-        }
-        return item
-      })
-    )
+    // Rung whenever a line or a Ctrl-C arrives, for `next`, which watches both queues.
+    const arrived = yield* Queue.unbounded<void>()
+
+    const taken = (item: Item): Item => {
+      // The end stays at the head, for every later reader.
+      if (item._tag === "End") Queue.offerUnsafe(lines, end)
+      if (paused && Queue.sizeUnsafe(lines) < highWater / 4) {
+        paused = false
+        process.stdin.resume()
+      }
+      return item
+    }
+    const takeLine: Effect.Effect<Item> = Effect.map(Queue.take(lines), taken)
+    const offerLine = (item: Item) => {
+      Queue.offerUnsafe(lines, item)
+      Queue.offerUnsafe(arrived, undefined)
+    }
 
     let show: (prompt: string) => void = () => {}
     if (options.terminal) {
@@ -84,8 +90,8 @@ export const make = (options: {
         ),
         (editor) => Effect.sync(() => editor.close())
       )
-      editor.on("line", (text: string) => void Queue.offerUnsafe(lines, { _tag: "Line", text }))
-      editor.on("close", () => void Queue.offerUnsafe(lines, end))
+      editor.on("line", (text: string) => offerLine({ _tag: "Line", text }))
+      editor.on("close", () => offerLine(end))
       editor.on("SIGINT", () => {
         const hadText = editor.line !== ""
         // Ctrl-E then Ctrl-U: to the end of the line, then erase it whole.
@@ -94,6 +100,7 @@ export const make = (options: {
           editor.write(null, { ctrl: true, name: "u" })
         }
         Queue.offerUnsafe(interrupts, { hadText })
+        Queue.offerUnsafe(arrived, undefined)
       })
       show = (prompt) => {
         editor.setPrompt(TerminalText.sanitize(prompt))
@@ -104,7 +111,7 @@ export const make = (options: {
       let pending = ""
       let dropping = false
       const emit = (text: string) => {
-        Queue.offerUnsafe(lines, { _tag: "Line", text: text.endsWith("\r") ? text.slice(0, -1) : text })
+        offerLine({ _tag: "Line", text: text.endsWith("\r") ? text.slice(0, -1) : text })
         if (!paused && Queue.sizeUnsafe(lines) >= highWater) {
           paused = true
           process.stdin.pause()
@@ -130,7 +137,7 @@ export const make = (options: {
         const rest = dropping ? pending : (pending + decoder.end()).slice(0, maxLine)
         pending = ""
         if (rest !== "") emit(rest)
-        Queue.offerUnsafe(lines, end)
+        offerLine(end)
       }
       yield* Effect.acquireRelease(
         Effect.sync(() => {
@@ -154,13 +161,19 @@ export const make = (options: {
         () => Effect.map(takeLine, (item) => (item._tag === "Line" ? item.text : undefined))
       )
 
+    // Polls both queues rather than racing two takes, which could take an item from each and drop one.
     const next = (prompt: string): Effect.Effect<Event> =>
       Effect.andThen(
         Effect.sync(() => show(prompt)),
-        Effect.raceFirst(
-          takeLine,
-          Effect.map(Queue.take(interrupts), ({ hadText }): Event => ({ _tag: "Interrupt", hadText }))
-        )
+        Effect.gen(function* () {
+          while (true) {
+            const interrupt = yield* Queue.poll(interrupts)
+            if (interrupt._tag === "Some") return { _tag: "Interrupt", hadText: interrupt.value.hadText } as const
+            const item = yield* Queue.poll(lines)
+            if (item._tag === "Some") return taken(item.value)
+            yield* Queue.takeAll(arrived)
+          }
+        })
       )
 
     return {
