@@ -36,6 +36,34 @@ export const createTodoServer = () => {
 }
 `
 
+// The same service with its responses written in one place.
+const refactored = `import { createServer } from "node:http"
+
+const send = (res, status, body) => {
+  res.writeHead(status, body === undefined ? {} : { "content-type": "application/json" })
+  res.end(body === undefined ? undefined : JSON.stringify(body))
+}
+
+/** An in-memory todo list over HTTP: POST /todos { title } creates one, GET /todos lists them. */
+export const createTodoServer = () => {
+  const todos = []
+  return createServer((req, res) => {
+    if (req.method === "POST" && req.url === "/todos") {
+      let body = ""
+      req.on("data", (chunk) => (body += chunk))
+      req.on("end", () => {
+        const todo = { id: todos.length + 1, title: JSON.parse(body).title, done: false }
+        todos.push(todo)
+        send(res, 201, todo)
+      })
+      return
+    }
+    if (req.method === "GET" && req.url === "/todos") return send(res, 200, todos)
+    send(res, 404)
+  })
+}
+`
+
 const tests = `import assert from "node:assert/strict"
 import { test } from "node:test"
 import { createTodoServer } from "../src/todos.js"
@@ -59,47 +87,63 @@ test("creates a todo and lists it", async () => {
 const runTests = call("shell_run", { command: "node", args: ["--test"] })
 
 describe("backend agent", slow, () => {
-  it.live("writes a service and its tests, runs them, reads the failure and fixes the code until they pass", () =>
-    scenario(
-      "backend",
-      [
-        calls(
-          ["fs_write", { path: "package.json", content: packageJson }],
-          ["fs_write", { path: "test/todos.test.js", content: tests }],
-          // The first version answers 200 where the test expects 201 Created.
-          ["fs_write", { path: "src/todos.js", content: service(200) }]
-        ),
-        runTests,
-        (seen) => {
-          const run = seen.result("shell_run")!.result
-          return run.exitCode !== 0 && /201/.test(run.stdout)
-            ? call("fs_write", { path: "src/todos.js", content: service(201) })
-            : say("unexpected: the first run passed")
+  it.live(
+    "test first: writes the test, then the service, reads each failure and fixes it, refactors with the tests green",
+    () =>
+      scenario(
+        "backend",
+        [
+          calls(
+            ["fs_write", { path: "package.json", content: packageJson }],
+            ["fs_write", { path: "test/todos.test.js", content: tests }]
+          ),
+          runTests,
+          // The test fails for want of the module: the first version of the service answers 200, not 201 Created.
+          (seen) =>
+            seen.result("shell_run")!.result.exitCode !== 0
+              ? call("fs_write", { path: "src/todos.js", content: service(200) })
+              : say("unexpected: a test passed without a service"),
+          runTests,
+          (seen) => {
+            const run = seen.result("shell_run")!.result
+            return run.exitCode !== 0 && /201/.test(run.stdout)
+              ? call("fs_write", { path: "src/todos.js", content: service(201) })
+              : say("unexpected: the first version passed")
+          },
+          runTests,
+          call("fs_write", { path: "src/todos.js", content: refactored }),
+          runTests,
+          (seen) =>
+            seen.result("shell_run")!.result.exitCode === 0
+              ? say("The todo service is written and its tests pass.")
+              : say("unexpected: the tests fail after the refactoring")
+        ],
+        {
+          goals: [
+            { title: "Write the test first", doneAfter: 2 },
+            { title: "Make it pass", doneAfter: 6 },
+            "Refactor with the tests green"
+          ]
         },
-        runTests,
-        (seen) =>
-          seen.result("shell_run")!.result.exitCode === 0
-            ? say("The todo service is written and its tests pass.")
-            : say("unexpected: the tests still fail")
-      ],
-      { goals: ["Write the service", "Make its tests pass"] },
-      ({ agent, dir, events }) =>
-        Effect.gen(function* () {
-          const result = yield* agent.run("Write an in-memory todo service over HTTP with tests")
-          assert.strictEqual(result.answer, "The todo service is written and its tests pass.")
-          const runs = toolResults(events).filter((r) => r.tool === "shell_run")
-          assert.deepStrictEqual(
-            runs.map((r) => r.result.exitCode),
-            [1, 0]
-          )
-          // The code was fixed; the test was left as written.
-          assert.strictEqual(read(dir, "test/todos.test.js"), tests)
-          assert.match(read(dir, "src/todos.js"), /writeHead\(201/)
-          const again = runIn(dir, "node", ["--test"])
-          assert.strictEqual(again.status, 0, again.stdout)
-          assert.match(again.stdout, /pass 1\n/)
-        })
-    )
+        ({ agent, brain, dir, events }) =>
+          Effect.gen(function* () {
+            const result = yield* agent.run("Write an in-memory todo service over HTTP with tests")
+            assert.strictEqual(result.answer, "The todo service is written and its tests pass.")
+            const runs = toolResults(events).filter((r) => r.tool === "shell_run")
+            assert.deepStrictEqual(
+              runs.map((r) => r.result.exitCode),
+              [1, 1, 0, 0]
+            )
+            // Running the tests after every change is the method: the run never took it for a loop.
+            assert.notInclude(JSON.stringify(yield* brain.model.prompts), "repeating yourself")
+            // The code was fixed; the test was left as written.
+            assert.strictEqual(read(dir, "test/todos.test.js"), tests)
+            assert.strictEqual(read(dir, "src/todos.js"), refactored)
+            const again = runIn(dir, "node", ["--test"])
+            assert.strictEqual(again.status, 0, again.stdout)
+            assert.match(again.stdout, /pass 1\n/)
+          })
+      )
   )
 
   it.live("only allowlisted programs run, and only inside its folders", () =>
