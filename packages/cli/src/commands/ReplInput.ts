@@ -26,7 +26,10 @@ export type Event =
 export interface Input {
   /** Whether a person is at a terminal (a line editor, prompts shown). */
   readonly terminal: boolean
-  /** The next line (after showing `prompt` at a terminal), or the end of input. Ctrl-Cs wait for `interrupt`. */
+  /**
+   * The answer to a question: the next line (at a terminal, one typed after `prompt` is shown), or `undefined` at
+   * the end of input. Ctrl-Cs wait for `interrupt`.
+   */
   readonly line: (prompt: string) => Effect.Effect<string | undefined>
   /** The next line, the end of input, or a Ctrl-C: whichever comes first. */
   readonly next: (prompt: string) => Effect.Effect<Event>
@@ -155,10 +158,23 @@ export const make = (options: {
       )
     }
 
+    // At a terminal, lines typed before a question was shown were meant for the prompt, not as its answer: they are
+    // dropped (a stray line must never approve anything). From a pipe, the next line is the answer, by design.
+    const dropTypedAhead = options.terminal
+      ? Effect.flatMap(Queue.clear(lines), (dropped) =>
+          Effect.sync(() => {
+            if (dropped.some((item) => item._tag === "End")) Queue.offerUnsafe(lines, end)
+          })
+        )
+      : Effect.void
+
     const line = (prompt: string) =>
-      Effect.flatMap(
-        Effect.sync(() => show(prompt)),
-        () => Effect.map(takeLine, (item) => (item._tag === "Line" ? item.text : undefined))
+      Effect.andThen(
+        dropTypedAhead,
+        Effect.flatMap(
+          Effect.sync(() => show(prompt)),
+          () => Effect.map(takeLine, (item) => (item._tag === "Line" ? item.text : undefined))
+        )
       )
 
     // Polls both queues rather than racing two takes, which could take an item from each and drop one.
