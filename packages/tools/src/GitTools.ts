@@ -10,8 +10,10 @@
  * above the workspace. The file tools refuse `.git/**`, so a model cannot plant config there either. URLs with
  * credentials in git's output are masked (`https://***@host/...`).
  *
- * `git_commit` stages everything (`git add -A`) and commits; an empty message is refused; without a configured
- * identity it commits as `Troupe <troupe@localhost>`. `git_push` pushes one branch (the current one by default)
+ * `git_commit` stages everything (`git add -A`) and commits, or, given `paths`, stages and commits those alone (so
+ * that related changes go in one commit and the rest in others); each path is confined to the workspace as the
+ * file tools' are, `.git` refused, and read as a literal path, never as a git pathspec (`:(top)`, globs). An empty
+ * message is refused; without a configured identity it commits as `Troupe <troupe@localhost>`. `git_push` pushes one branch (the current one by default)
  * to the spec's `remote`, never forced, and refuses a branch that the spec's `branches` patterns do not match.
  * A git command that exits non-zero is a `GitFailed` failure with git's own words.
  */
@@ -28,7 +30,15 @@ import * as Globs from "./internal/globs.ts"
 import * as RunProcess from "./internal/runProcess.ts"
 import * as ProcessEnv from "./ProcessEnv.ts"
 import * as ShellTool from "./ShellTool.ts"
-import { BranchNotAllowed, GitFailed, InvalidArgument, IoFailed, TimedOut } from "./ToolError.ts"
+import {
+  BranchNotAllowed,
+  FileNotFound,
+  GitFailed,
+  InvalidArgument,
+  IoFailed,
+  PathRefused,
+  TimedOut
+} from "./ToolError.ts"
 import * as Workspace from "./Workspace.ts"
 
 const Output = Schema.Struct({ output: Schema.String, truncated: Schema.Boolean })
@@ -67,12 +77,20 @@ export const GitLog = Tool.make("git_log", {
   failureMode: "return"
 })
 
-/** Stages every change and commits it. */
+/** Stages every change, or the changes of some paths, and commits them. */
 export const GitCommit = Tool.make("git_commit", {
-  description: "Stage all changes of the workspace (git add -A) and commit them with a message.",
-  parameters: Schema.Struct({ message: Schema.String }),
+  description:
+    "Commit with a message: every change of the workspace (git add -A), or only the changes of `paths` (files or directories, added, changed or deleted).",
+  parameters: Schema.Struct({
+    message: Schema.String,
+    paths: Schema.optionalKey(
+      Schema.Array(Schema.String)
+        .check(Schema.isMaxLength(200))
+        .annotate({ description: "Commit only these workspace paths (default: every change)" })
+    )
+  }),
   success: Schema.Struct({ commit: Schema.String, output: Schema.String }),
-  failure: Schema.Union([GitFailed, TimedOut, IoFailed, InvalidArgument]),
+  failure: Schema.Union([GitFailed, TimedOut, IoFailed, InvalidArgument, PathRefused, FileNotFound]),
   failureMode: "return"
 })
 
@@ -129,6 +147,8 @@ export const gitEnvironment = (
     GIT_TERMINAL_PROMPT: "0",
     GIT_PAGER: "cat",
     GIT_EDITOR: "true",
+    // Paths a model names are paths, never pathspec magic (`:(top)`, `:!x`) or globs.
+    GIT_LITERAL_PATHSPECS: "1",
     GIT_CEILING_DIRECTORIES: Path.dirname(workspace.root)
   }
 }
@@ -208,12 +228,28 @@ export const handlers = (
           () => Effect.succeed({ output: "(no commits yet)", truncated: false })
         )
       ),
-    git_commit: ({ message }) =>
+    git_commit: ({ message, paths }) =>
       Effect.gen(function* () {
         if (message.trim() === "") return yield* new InvalidArgument({ argument: "message", reason: "is empty" })
-        yield* gitOk(["add", "-A"])
+        if (paths !== undefined && paths.length === 0)
+          return yield* new InvalidArgument({
+            argument: "paths",
+            reason: "is empty: leave it out to commit everything"
+          })
+        const only =
+          paths === undefined
+            ? []
+            : [
+                "--",
+                ...(yield* Effect.forEach(paths, (path) =>
+                  Effect.map(Workspace.resolve(workspace, path, ["**"], { directory: true }), (resolved) =>
+                    resolved.relative === "" ? "." : resolved.relative
+                  )
+                ))
+              ]
+        yield* gitOk(["add", "-A", ...only])
         const author = yield* identity
-        const committed = yield* gitOk([...author, "commit", "--no-verify", "--no-gpg-sign", "-m", message])
+        const committed = yield* gitOk([...author, "commit", "--no-verify", "--no-gpg-sign", "-m", message, ...only])
         const head = yield* gitOk(["rev-parse", "HEAD"])
         return { commit: head.output.trim(), output: committed.output }
       }),

@@ -68,6 +68,35 @@ describe("GitTools", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("commits only the paths it is given, read literally and confined to the workspace", () =>
+    Effect.gen(function* () {
+      const { root } = yield* repository
+      yield* withGit({}, root, (tool) =>
+        Effect.gen(function* () {
+          yield* write(root, "src/a.ts", "a\n")
+          yield* write(root, "docs/b.md", "b\n")
+          yield* write(root, "notes.txt", "n\n")
+          const first = yield* tool("git_commit", { message: "Add the source", paths: ["src"] })
+          assert.isFalse(first.isFailure, JSON.stringify(first.result))
+          assert.deepStrictEqual(git(root, "show", "--name-only", "--format=", "HEAD").trim().split("\n"), ["src/a.ts"])
+          // Pathspec magic and globs are plain names: ":(top)" and "*.md" match no file, so nothing is committed.
+          const magic = yield* tool("git_commit", { message: "magic", paths: [":(top)", "*.md"] })
+          assert.deepInclude(magic.result, { _tag: "GitFailed" })
+          assert.strictEqual(git(root, "rev-list", "--count", "HEAD").trim(), "1")
+          for (const path of ["../outside", "/etc/passwd", ".git/config"]) {
+            const refused = yield* tool("git_commit", { message: "escape", paths: [path] })
+            assert.deepInclude(refused.result, { _tag: "PathRefused" }, path)
+          }
+          const empty = yield* tool("git_commit", { message: "none", paths: [] })
+          assert.deepInclude(empty.result, { _tag: "InvalidArgument", argument: "paths" })
+          const second = yield* tool("git_commit", { message: "Add the docs", paths: ["docs/b.md"] })
+          assert.isFalse(second.isFailure, JSON.stringify(second.result))
+          assert.include(git(root, "status", "--short"), "?? notes.txt")
+        })
+      )
+    }).pipe(Effect.scoped)
+  )
+
   it.live("runs no hook planted in the workspace", () =>
     Effect.gen(function* () {
       const { root, base } = yield* repository
@@ -161,6 +190,7 @@ describe("GitTools", () => {
       GIT_TERMINAL_PROMPT: "0",
       GIT_PAGER: "cat",
       GIT_EDITOR: "true",
+      GIT_LITERAL_PATHSPECS: "1",
       GIT_CEILING_DIRECTORIES: "/w"
     })
   })
