@@ -99,7 +99,7 @@ const session = (input: Input, terminal: boolean, historyFile: string, gate: Rep
       yield* say(`Troupe: ${ReplAgent.describe(live)}`)
       yield* say(`Working in ${process.cwd()}. /help lists commands; Ctrl-C cancels a step; /exit leaves.`)
     }
-    if (live.note !== undefined) yield* say(live.note)
+    if (live.note !== undefined) yield* complain(live.note)
 
     // Switches to another spec or choice of model; on failure the running agent stays.
     const switchTo = (spec: AgentSpec.AgentSpec, next: ReplAgent.Choice) =>
@@ -114,7 +114,7 @@ const session = (input: Input, terminal: boolean, historyFile: string, gate: Rep
         base = spec
         choice = next
         yield* say(ReplAgent.describe(live))
-        if (live.note !== undefined) yield* say(live.note)
+        if (live.note !== undefined) yield* complain(live.note)
       })
 
     const command = (parsed: ReplCommands.Input) =>

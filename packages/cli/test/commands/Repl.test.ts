@@ -284,4 +284,29 @@ describe("troupe (interactive mode, piped)", () => {
       }),
     90_000
   )
+
+  it.live(
+    "uses a configured provider when the agent's own is not, and says so",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        const run = yield* troupe(
+          [],
+          {
+            ANTHROPIC_API_KEY: "sk-ant-test",
+            ANTHROPIC_BASE_URL: "http://127.0.0.1:9",
+            TROUPE_HOME: t.home,
+            HOME: t.dir
+          },
+          { cwd: t.workspace, stdin: "/model\n" }
+        )
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.strictEqual(run.stdout, "model: anthropic/claude-sonnet-4-5\n")
+        assert.include(
+          run.stderr,
+          "generic names openai/gpt-5-mini, whose provider is not configured: using anthropic/claude-sonnet-4-5"
+        )
+      }),
+    30_000
+  )
 })
