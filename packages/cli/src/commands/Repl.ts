@@ -101,7 +101,7 @@ const session = (input: Input, terminal: boolean, historyFile: string, gate: Rep
     }
     if (live.note !== undefined) yield* complain(live.note)
 
-    // Switches to another spec or choice of model; on failure the running agent stays.
+    // Switches to another spec or choice of model; when the new one cannot start, the previous one starts again.
     const switchTo = (spec: AgentSpec.AgentSpec, next: ReplAgent.Choice) =>
       Effect.gen(function* () {
         yield* ReplAgent.stop(live)
