@@ -71,6 +71,15 @@ export const DelegateOptions = Schema.Struct({
   )
 })
 
+/** Options of `wait_for` (wait for a file change in the workspace, or for time to pass). */
+export const WaitForOptions = Schema.Struct({
+  paths: paths("watch for changes"),
+  maxWait: SpecDuration.withDefault(
+    "Longest one wait may last: a longer sleep is refused, and a wait for a change gives up at it.",
+    "10m"
+  )
+})
+
 const noKeys = Schema.makeFilter((options: object) =>
   Object.keys(options).map((key) => ({
     path: [key],
@@ -147,6 +156,11 @@ export const catalogue = {
   },
   delegate: { description: "Hand a task to another agent.", irreversible: false, options: DelegateOptions },
   ask_human: { description: "Ask a person a question and wait.", irreversible: false, options: NoOptions },
+  wait_for: {
+    description: "Wait for files of the workspace to change, or for some time to pass.",
+    irreversible: false,
+    options: WaitForOptions
+  },
   // A server's tool can do anything: irreversible unless the approvals say otherwise.
   mcp: { description: "Tools of a Model Context Protocol server.", irreversible: true, options: McpOptions }
 } as const

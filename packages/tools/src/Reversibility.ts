@@ -59,6 +59,8 @@ export const table: { readonly [K in ToolSpec.ToolName]: (params?: unknown) => R
   // The delegated agent's own actions go through its own approvals; handing over the task undoes nothing here.
   delegate: always("reversible"),
   ask_human: always("reversible"),
+  // Waiting changes nothing.
+  wait_for: always("reversible"),
   // A server's tool may do anything; unless approvals say otherwise it is treated as the worst case.
   mcp: always("irreversible")
 }

@@ -64,9 +64,19 @@ export const every = (interval: Duration.Input): Stream.Stream<number> =>
 export interface FileChangeOptions {
   /** Globs of the workspace-relative paths to report (default `["**"]`). */
   readonly paths?: ReadonlyArray<string>
+  /** Globs that bound `paths`: a path is reported only when it matches both (an agent's allowlist, say). */
+  readonly within?: ReadonlyArray<string>
   /** The quiet time that closes a batch (default 200 ms). */
   readonly debounce?: Duration.Input
 }
+
+// The errno code alone when there is one (`ENOSPC` when the system runs out of watches): a message quotes paths.
+const reasonOf = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
+    ? cause.code
+    : cause instanceof Error
+      ? cause.message
+      : String(cause)
 
 const isGitPath = (path: string) => path === ".git" || path.startsWith(".git/") || path.includes("/.git/")
 
@@ -79,6 +89,7 @@ export const fileChanges = (
   options: FileChangeOptions = {}
 ): Stream.Stream<ReadonlyArray<string>, SensorError> => {
   const matcher = Globs.paths(options.paths ?? ["**"])
+  const within = Globs.paths(options.within ?? ["**"])
   const debounce = options.debounce ?? Duration.millis(200)
   return Stream.callback<ReadonlyArray<string>, SensorError>((out) =>
     Effect.gen(function* () {
@@ -89,15 +100,17 @@ export const fileChanges = (
             const watcher = NodeFs.watch(workspace.root, { recursive: true }, (_event, filename) => {
               if (filename === null) return
               const path = filename.split("\\").join("/")
-              if (!isGitPath(path) && matcher.matches(path)) Queue.offerUnsafe(raw, path)
+              if (!isGitPath(path) && matcher.matches(path) && within.matches(path)) Queue.offerUnsafe(raw, path)
             })
             watcher.on("error", (error) => {
-              Queue.failCauseUnsafe(raw, Cause.fail(new SensorError({ sensor: "fileChanges", reason: error.message })))
+              Queue.failCauseUnsafe(
+                raw,
+                Cause.fail(new SensorError({ sensor: "fileChanges", reason: reasonOf(error) }))
+              )
             })
             return watcher
           },
-          catch: (cause) =>
-            new SensorError({ sensor: "fileChanges", reason: cause instanceof Error ? cause.message : String(cause) })
+          catch: (cause) => new SensorError({ sensor: "fileChanges", reason: reasonOf(cause) })
         }),
         (watcher) => Effect.sync(() => watcher.close())
       )

@@ -52,6 +52,7 @@ import * as McpTools from "./McpTools.ts"
 import * as Reversibility from "./Reversibility.ts"
 import * as ShellTool from "./ShellTool.ts"
 import * as TeamTools from "./TeamTools.ts"
+import * as WaitTool from "./WaitTool.ts"
 import * as Workspace from "./Workspace.ts"
 
 /** What `needsApproval` is asked about one call. */
@@ -79,6 +80,8 @@ export interface Options {
   readonly git?: Pick<GitTools.Options, "timeout" | "maxOutputBytes">
   /** Bounds of `http_fetch` (defaults in `HttpTool`). */
   readonly http?: Pick<HttpTool.Options, "maxResponseBytes" | "maxRequestBytes" | "maxRedirects">
+  /** Bounds of `wait_for`'s reports (defaults in `WaitTool`). */
+  readonly wait?: Pick<WaitTool.Options, "debounce" | "maxReportedPaths">
 }
 
 /** What one tool of the toolkit is, beyond its definition. */
@@ -173,6 +176,10 @@ const entriesOf = (spec: ToolSpec.ToolSpec, workspace: Workspace.Service, option
       case "ask_human": {
         const human = yield* need(Human.Human, spec.name, "Human")
         return [builtin(spec.name, TeamTools.AskHuman, TeamTools.askHuman(human))]
+      }
+      case "wait_for": {
+        const handlers = WaitTool.handlers(workspace, { ...options.wait, ...spec.options })
+        return [builtin(spec.name, WaitTool.WaitFor, handlers.wait_for)]
       }
       case "delegate": {
         const delegation = yield* need(Delegation.Delegation, spec.name, "Delegation")

@@ -26,6 +26,8 @@ export * as ProcessEnv from "./ProcessEnv.ts"
 export * as Reversibility from "./Reversibility.ts"
 /** What an agent can wait on: the clock, file changes, a process's exit. */
 export * as Sensor from "./Sensor.ts"
+/** Sensor waits kept apart from a run's working time. */
+export * as SensorWaits from "./SensorWaits.ts"
 /** `shell_run`. */
 export * as ShellTool from "./ShellTool.ts"
 /** `ask_human` and `delegate`. */
@@ -34,5 +36,7 @@ export * as TeamTools from "./TeamTools.ts"
 export * as ToolError from "./ToolError.ts"
 /** The toolkit of one agent, from its spec's tools list. */
 export * as Tools from "./Tools.ts"
+/** `wait_for`: a file change in the workspace, or time passing. */
+export * as WaitTool from "./WaitTool.ts"
 /** The workspace and the confinement of paths to it. */
 export * as Workspace from "./Workspace.ts"
