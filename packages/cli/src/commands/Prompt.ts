@@ -8,7 +8,6 @@
  * Exit codes: 0 answered, 1 the providers failed (one line on stderr says what to check), 2 bad input or no
  * provider configured. `--verbose` adds the full failure on stderr.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import {
   Mixture,
   type MixtureError,
@@ -23,6 +22,7 @@ import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Stdio from "effect/Stdio"
 import * as Stream from "effect/Stream"
 import { CliExit, ExitCode } from "../ExitCode.ts"
@@ -199,5 +199,7 @@ export const run = (input: Input): Effect.Effect<void, CliExit, Stdio.Stdio> =>
     Effect.catchTag("ProviderConfigError", (error) =>
       Effect.fail(new CliExit({ code: ExitCode.badInput, message: `${error.provider}: ${error.description}` }))
     ),
-    Effect.provide(NodeHttpClient.layerUndici)
+    // One request per process: Node's own fetch starts at once, where loading undici from disk costs more than the
+    // per-request time it saves (`pnpm bench cli`, `pnpm bench providers`).
+    Effect.provide(FetchHttpClient.layer)
   )
