@@ -36,9 +36,9 @@ const goal = (id: string, title: string) => ({
   subgoals: []
 })
 
-/** One tmux server of its own (`-L`), so the test never touches a person's sessions. */
+/** One tmux server of its own (its socket in the test's directory), so the test never touches a person's sessions. */
 const terminal = (socket: string) => {
-  const tmux = (...args: Array<string>) => spawnSync("tmux", ["-L", socket, ...args], { encoding: "utf8" })
+  const tmux = (...args: Array<string>) => spawnSync("tmux", ["-S", socket, ...args], { encoding: "utf8" })
   const screen = () => tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "repl").stdout ?? ""
   return {
     start: (command: string, cwd: string) =>
@@ -72,8 +72,7 @@ describe("troupe (interactive mode, at a terminal)", () => {
         const home = join(dir, "home")
         mkdirSync(workspace)
         writeFileSync(join(workspace, "old.txt"), "old")
-        const socket = `troupe-test-${process.pid}-${Date.now()}`
-        const tty = terminal(socket)
+        const tty = terminal(join(dir, "tmux.sock"))
         yield* Effect.addFinalizer(() =>
           Effect.andThen(
             tty.kill,
