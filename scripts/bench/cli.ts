@@ -58,9 +58,10 @@ const median = (values: ReadonlyArray<number>) =>
   )
 
 const program = Effect.gen(function* () {
-  const build = spawnSync(process.execPath, ["packages/cli/src/BundleBuild.ts"], { cwd: root, encoding: "utf8" })
-  const bundled = build.status === 0
-  if (!bundled) console.error(`no bundled build, timing the sources: ${build.stderr.trim()}`)
+  const build = () => spawnSync(process.execPath, ["packages/cli/src/BundleBuild.ts"], { cwd: root, encoding: "utf8" })
+  const before = build()
+  const bundled = before.status === 0
+  if (!bundled) console.error(`no bundled build, timing the sources: ${before.stderr.trim()}`)
   const server = yield* FakeOpenAi.make({ turns: [{ text: "Hello!", usage: { input: 5, output: 2 } }] })
   const promptEnv = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: server.url }
   const sources = { TROUPE_BUNDLE: "0" }
@@ -79,11 +80,15 @@ const program = Effect.gen(function* () {
       if (round >= warmup) samples[name]!.push(sample)
     }
   }
+  // A source edited during the run (a shared checkout) sends the launcher back to the sources until it is rebuilt.
+  const stable = bundled && build().stdout === before.stdout
+  if (bundled && !stable) console.error("the sources changed during the run: some runs were not of the build")
   const exit = (name: string) => median(samples[name]!.map((s) => s.exitMs))
   const request = (name: string) => median(samples[name]!.map((s) => s.requestMs ?? Number.NaN))
   const node = exit("node")
   const figures = {
     bundled,
+    stable,
     runs,
     node_ms: node,
     version_ms: exit("version"),
