@@ -1,0 +1,543 @@
+/**
+ * The jobs of a server: every goal submitted over HTTP or MCP, pursued by the server's team (the local
+ * `Orchestrator`), by a team file or by one agent a request names, with each job's state, answer and events.
+ *
+ * A job's id is its trail's: the orchestration's id for a team, the run's id for an agent. Its events (the agents'
+ * and the orchestrator's) are kept in order, the first `maxEventsPerJob` of them for late readers, and published as
+ * they come to live readers (`events`), ending with a `JobEnded` event. A team or an agent pursues one goal at a
+ * time: a second one while it works is a `Conflict`.
+ *
+ * Teams and agents named by a request are loaded from files under `specRoot` only (a path that leaves it, through
+ * `..` or a symbolic link, is refused), started on first use and kept for the next requests. A spec that does not
+ * validate is refused with the count of its problems, never their text: the text quotes the file.
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { Agent, AgentEvent, AgentEvents, type ApprovalStore, type AuditLog, type Spend } from "@troupe/agent"
+import { type AgentSpec, SpecLoader, type TeamSpec } from "@troupe/agent-spec"
+import type { KnowledgeBase, Memory } from "@troupe/memory"
+import { Orchestrator, OrchestratorEvent } from "@troupe/orchestrator"
+import { type ProviderConfig, type ProviderPool, TerminalText } from "@troupe/providers"
+import type { ActorError, ActorSystem } from "@troupe/runtime"
+import type { Tools } from "@troupe/tools"
+import type * as LanguageModel from "effect/ai/LanguageModel"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as FileSystem from "effect/FileSystem"
+import type * as HttpClient from "effect/http/HttpClient"
+import type * as Path from "effect/Path"
+import * as PubSub from "effect/PubSub"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as Stream from "effect/Stream"
+import { Conflict, InvalidRequest, type Job, type JobEvent, type JobState, NotFound } from "./ServerApi.ts"
+
+/** Options of `make`. */
+export interface Options {
+  /** The server's own team, pursuing goals that name no file. */
+  readonly team: TeamSpec.Team | undefined
+  /** Where the team files and agent specs a request names are looked for. */
+  readonly specRoot: string
+  readonly approvals: ApprovalStore.Store
+  readonly audit: AuditLog.Service
+  readonly memory?: Memory.Service | undefined
+  readonly knowledgeBase?: KnowledgeBase.KnowledgeBase["Service"] | undefined
+  /** Subtasks of one orchestration running at once (default 4). */
+  readonly concurrency?: number | undefined
+  /** Models in place of the specs' (tests, scripted demos). */
+  readonly models?: ((spec: AgentSpec.AgentSpec) => LanguageModel.LanguageModel | undefined) | undefined
+  /** Events kept per job for readers that come late (default 10,000); live readers get every one. */
+  readonly maxEventsPerJob?: number | undefined
+  /** Ended jobs remembered (default 1,000); the oldest are forgotten first. Their trails stay on disk. */
+  readonly maxEndedJobs?: number | undefined
+}
+
+/** What the jobs start teams and agents with (their tools also use a `Workspace` and the node services). */
+export type Requirements =
+  | ActorSystem.ActorSystem
+  | AgentEvents.AgentEvents
+  | ProviderPool.ProviderPool
+  | HttpClient.HttpClient
+  | FileSystem.FileSystem
+  | Path.Path
+  | Scope.Scope
+
+/** The jobs of a server. */
+export interface Jobs {
+  /** The server's team, once started; its members are the agents MCP offers. */
+  readonly team: Orchestrator.Orchestrator | undefined
+  /** Starts a job and returns it as it stands once it has an id. */
+  readonly submit: (
+    goal: string,
+    target: { readonly team?: string | undefined; readonly agent?: string | undefined },
+    by: string
+  ) => Effect.Effect<Job, InvalidRequest | Conflict>
+  /** Hands a task to one member of the server's team and waits for its end. */
+  readonly delegate: (agent: string, task: string, by: string) => Effect.Effect<Job, NotFound | Conflict>
+  readonly status: (id: string) => Effect.Effect<Job, NotFound>
+  /** Waits for a job's end. */
+  readonly await: (id: string) => Effect.Effect<Job, NotFound>
+  /** A job's events from its first, live until it ends (the last is `JobEnded`). */
+  readonly events: (id: string) => Effect.Effect<Stream.Stream<JobEvent>, NotFound>
+}
+
+// -----------------------------------------------------------------------------
+// A job's record
+// -----------------------------------------------------------------------------
+
+interface Entry {
+  readonly id: string
+  readonly kind: Job["kind"]
+  readonly name: string
+  readonly goal: string
+  readonly submittedBy: string
+  readonly startedAt: number
+  state: JobState
+  endedAt: number | undefined
+  answer: string | undefined
+  error: { readonly tag: string; readonly message: string } | undefined
+  spend: { steps: number; inputTokens: number; outputTokens: number; costUsd: number }
+  readonly pending: Set<string>
+  readonly runIds: Set<string>
+  readonly kept: Array<JobEvent>
+  seq: number
+  readonly live: PubSub.PubSub<JobEvent>
+  readonly ended: Deferred.Deferred<void>
+}
+
+const snapshot = (entry: Entry): Job => ({
+  id: entry.id,
+  kind: entry.kind,
+  name: entry.name,
+  goal: entry.goal,
+  state: entry.state === "running" && entry.pending.size > 0 ? "awaiting-approval" : entry.state,
+  submittedBy: entry.submittedBy,
+  startedAt: entry.startedAt,
+  ...(entry.endedAt === undefined ? {} : { endedAt: entry.endedAt }),
+  ...(entry.answer === undefined ? {} : { answer: entry.answer }),
+  ...(entry.error === undefined ? {} : { error: entry.error }),
+  spend: { ...entry.spend },
+  pendingApprovals: [...entry.pending],
+  runIds: [...entry.runIds]
+})
+
+const encodeAgentEvent = Schema.encodeSync(AgentEvent.AgentEvent)
+const encodeOrchestratorEvent = Schema.encodeSync(OrchestratorEvent.OrchestratorEvent)
+
+type Source =
+  | { readonly _tag: "Agent"; readonly event: AgentEvent.AgentEvent }
+  | { readonly _tag: "Orchestrator"; readonly event: OrchestratorEvent.OrchestratorEvent }
+
+const record = (entry: Entry, source: Source, maxKept: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const event = source.event
+    if (source._tag === "Agent") {
+      switch (event._tag) {
+        case "AgentRunStarted":
+          entry.runIds.add(event.runId)
+          break
+        case "AgentStepStarted":
+          entry.spend.steps++
+          break
+        case "AgentModelCalled":
+          entry.spend.inputTokens += event.inputTokens
+          entry.spend.outputTokens += event.outputTokens
+          entry.spend.costUsd += event.costUsd
+          break
+        case "AgentApprovalRequested":
+          entry.pending.add(event.approvalId)
+          break
+        case "AgentApprovalDecided":
+          entry.pending.delete(event.approvalId)
+          break
+      }
+    }
+    const encoded = source._tag === "Agent" ? encodeAgentEvent(source.event) : encodeOrchestratorEvent(source.event)
+    const jobEvent: JobEvent = {
+      seq: entry.seq++,
+      type: event._tag,
+      ...("agent" in event && typeof event.agent === "string" ? { agent: event.agent } : {}),
+      event: encoded as Schema.Json
+    }
+    if (entry.kept.length < maxKept) entry.kept.push(jobEvent)
+    return Effect.asVoid(PubSub.publish(entry.live, jobEvent))
+  })
+
+const stateOf = (tag: string): JobState =>
+  tag === "BudgetExceeded" || tag === "TeamBudgetExceeded"
+    ? "budget-exceeded"
+    : tag === "RunCancelled" || tag === "OrchestrationCancelled"
+      ? "cancelled"
+      : "failed"
+
+const fromSpend = (spend: Spend.Spend) => ({
+  steps: spend.steps,
+  inputTokens: spend.inputTokens,
+  outputTokens: spend.outputTokens,
+  costUsd: spend.costUsd
+})
+
+// The end of a job: its state, answer or error (sanitised: it may quote a model or a tool), and the closing event.
+const finish = (
+  entry: Entry,
+  exit: Exit.Exit<
+    { readonly answer: string; readonly spend: Spend.Spend },
+    { readonly _tag: string; readonly message: string }
+  >
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    entry.endedAt = yield* Clock.currentTimeMillis
+    entry.pending.clear()
+    if (Exit.isSuccess(exit)) {
+      entry.state = "done"
+      entry.answer = TerminalText.sanitize(exit.value.answer)
+      entry.spend = fromSpend(exit.value.spend)
+    } else {
+      const failure = Cause.findErrorOption(exit.cause)
+      const error =
+        failure._tag === "Some"
+          ? failure.value
+          : {
+              _tag: Cause.hasInterruptsOnly(exit.cause) ? "RunCancelled" : "JobCrashed",
+              message: "the job ended abnormally"
+            }
+      entry.state = stateOf(error._tag)
+      entry.error = { tag: error._tag, message: TerminalText.sanitize(error.message).slice(0, 2000) }
+      if ("partial" in error) {
+        const partial = (error as { readonly partial?: { readonly spend?: Spend.Spend } }).partial
+        if (partial?.spend !== undefined) entry.spend = fromSpend(partial.spend)
+      }
+    }
+    const last: JobEvent = {
+      seq: entry.seq++,
+      type: "JobEnded",
+      event: snapshot(entry) as unknown as Schema.Json
+    }
+    entry.kept.push(last)
+    yield* PubSub.publish(entry.live, last)
+    yield* Deferred.succeed(entry.ended, undefined)
+  })
+
+// -----------------------------------------------------------------------------
+// Loading what a request names
+// -----------------------------------------------------------------------------
+
+type Started =
+  | { readonly _tag: "Team"; readonly orchestrator: Orchestrator.Orchestrator; readonly members: ReadonlySet<string> }
+  | { readonly _tag: "Agent"; readonly agent: Agent.Agent }
+
+const insideRoot = (specRoot: string, name: string): Effect.Effect<string, InvalidRequest> =>
+  Effect.suspend(() => {
+    const refused = Effect.fail(
+      new InvalidRequest({ message: "the spec must be a file under the server's spec directory" })
+    )
+    if (name.includes("\0") || NodePath.isAbsolute(name)) return refused
+    const root = NodeFs.realpathSync.native(specRoot)
+    const candidate = NodePath.resolve(root, name)
+    if (!NodeFs.existsSync(candidate)) return refused
+    const real = NodeFs.realpathSync.native(candidate)
+    const relative = NodePath.relative(root, real)
+    if (relative === "" || relative.startsWith("..") || NodePath.isAbsolute(relative)) return refused
+    if (!NodeFs.statSync(real).isFile()) return refused
+    return Effect.succeed(real)
+  })
+
+// -----------------------------------------------------------------------------
+// The service
+// -----------------------------------------------------------------------------
+
+/**
+ * Starts the server's team (when there is one) and returns the jobs. Requires what a team needs to start (the
+ * actor system, the agents' event hub, the provider pool, HTTP, the workspace and the node services); they are kept
+ * to start the teams and agents that requests name later. Everything stops with the scope.
+ */
+export const make = (
+  options: Options
+): Effect.Effect<Jobs, ProviderConfig.ProviderConfigError | Tools.ToolsetError | ActorError.StartError, Requirements> =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const services = yield* Effect.context<Requirements>()
+    const hub = yield* AgentEvents.AgentEvents
+    const maxKept = Math.max(1, Math.floor(options.maxEventsPerJob ?? 10_000))
+    const maxEnded = Math.max(1, Math.floor(options.maxEndedJobs ?? 1_000))
+    const jobs = new Map<string, Entry>()
+    const startedByFile = new Map<string, Started>()
+    const starting = yield* Semaphore.make(1)
+
+    const orchestratorOptions = {
+      concurrency: options.concurrency,
+      approvals: options.approvals,
+      audit: options.audit,
+      memory: options.memory,
+      knowledgeBase: options.knowledgeBase,
+      models: options.models
+    }
+    const startTeam = (team: TeamSpec.Team) =>
+      Effect.map(
+        Orchestrator.make(team, orchestratorOptions),
+        (orchestrator): Started => ({
+          _tag: "Team",
+          orchestrator,
+          members: new Set(orchestrator.members.map((m) => m.name))
+        })
+      )
+    const startAgent = (spec: AgentSpec.AgentSpec) =>
+      Effect.map(
+        Agent.make(spec, {
+          model: options.models?.(spec),
+          approvals: options.approvals,
+          audit: options.audit,
+          memory: options.memory,
+          knowledgeBase: options.knowledgeBase
+        }),
+        (agent): Started => ({ _tag: "Agent", agent })
+      )
+    const inScope = <A, E>(effect: Effect.Effect<A, E, Requirements>): Effect.Effect<A, E> =>
+      effect.pipe(Effect.provide(services), Scope.provide(scope))
+
+    const startFailed = (error: unknown) =>
+      new Conflict({
+        message:
+          typeof error === "object" && error !== null && "_tag" in error && String(error._tag).startsWith("Actor")
+            ? "a team or agent of that name already runs on this server"
+            : `it cannot start: ${TerminalText.sanitize(String((error as { message?: unknown }).message ?? "unknown")).slice(0, 300)}`
+      })
+
+    const teamStarted = options.team === undefined ? undefined : yield* startTeam(options.team)
+    const team = teamStarted?._tag === "Team" ? teamStarted.orchestrator : undefined
+
+    const load = (file: string): Effect.Effect<Started, InvalidRequest | Conflict> =>
+      starting.withPermit(
+        Effect.gen(function* () {
+          const known = startedByFile.get(file)
+          if (known !== undefined) return known
+          const loaded = yield* inScope(SpecLoader.load(file)).pipe(
+            Effect.mapError(
+              (invalid) =>
+                new InvalidRequest({
+                  message: `the spec does not validate (${invalid.lines.length} problems); check it with troupe validate`
+                })
+            )
+          )
+          const started = yield* inScope(
+            loaded._tag === "Team" ? startTeam(loaded.team) : startAgent(loaded.spec)
+          ).pipe(Effect.mapError(startFailed))
+          startedByFile.set(file, started)
+          return started
+        })
+      )
+
+    const forget = Effect.sync(() => {
+      const ended = [...jobs.values()].filter((j) => j.endedAt !== undefined)
+      for (const entry of ended.slice(0, Math.max(0, ended.length - maxEnded))) jobs.delete(entry.id)
+    })
+
+    const newEntry = (id: string, kind: Job["kind"], name: string, goal: string, by: string) =>
+      Effect.gen(function* () {
+        const entry: Entry = {
+          id,
+          kind,
+          name,
+          goal,
+          submittedBy: by,
+          startedAt: yield* Clock.currentTimeMillis,
+          state: "running",
+          endedAt: undefined,
+          answer: undefined,
+          error: undefined,
+          spend: { steps: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
+          pending: new Set(),
+          runIds: new Set(),
+          kept: [],
+          seq: 0,
+          live: yield* PubSub.unbounded<JobEvent>(),
+          ended: Deferred.makeUnsafe<void>()
+        }
+        jobs.set(id, entry)
+        yield* forget
+        return entry
+      })
+
+    // Routes events to the entry until the run ends, then what is left in the subscriptions, then the end.
+    const follow = <A, E>(
+      entry: Entry,
+      run: Fiber.Fiber<A, E>,
+      subscriptions: ReadonlyArray<{
+        readonly subscription: PubSub.Subscription<Source["event"]>
+        readonly route: (event: Source["event"]) => Source | undefined
+      }>,
+      outcome: (exit: Exit.Exit<A, E>) => Parameters<typeof finish>[1],
+      jobScope: Scope.Closeable
+    ) => {
+      const take = (s: (typeof subscriptions)[number]) =>
+        Effect.flatMap(PubSub.take(s.subscription), (event) => {
+          const source = s.route(event)
+          return source === undefined ? Effect.void : record(entry, source, maxKept)
+        })
+      const drain = Effect.forEach(subscriptions, (s) =>
+        Effect.flatMap(PubSub.takeUpTo(s.subscription, Number.MAX_SAFE_INTEGER), (events) =>
+          Effect.forEach(events, (event) => {
+            const source = s.route(event)
+            return source === undefined ? Effect.void : record(entry, source, maxKept)
+          })
+        )
+      )
+      return Effect.raceFirst(
+        Effect.forEach(subscriptions, (s) => Effect.forever(take(s)), { concurrency: "unbounded" }),
+        Fiber.await(run)
+      ).pipe(
+        Effect.andThen(drain),
+        Effect.andThen(Fiber.await(run)),
+        Effect.flatMap((exit) => finish(entry, outcome(exit))),
+        Effect.ensuring(Scope.close(jobScope, Exit.void)),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+    }
+
+    const agentRoute =
+      (runId: string) =>
+      (event: Source["event"]): Source | undefined =>
+        "runId" in event && event.runId === runId && event._tag.startsWith("Agent")
+          ? { _tag: "Agent", event: event as AgentEvent.AgentEvent }
+          : undefined
+
+    const submitAgent = (agent: Agent.Agent, goal: string, by: string) =>
+      Effect.gen(function* () {
+        const status = yield* agent.status.pipe(Effect.orElseSucceed(() => undefined))
+        if (status !== undefined && status.state !== "idle") {
+          return yield* new Conflict({ message: `agent ${agent.name} is pursuing another goal` })
+        }
+        const runId = yield* Agent.newRunId
+        const jobScope = yield* Scope.make()
+        const subscription = yield* hub.subscribe.pipe(Scope.provide(jobScope))
+        const entry = yield* newEntry(runId, "agent", agent.name, goal, by)
+        const run = yield* Effect.forkIn(agent.run(goal, { runId }), scope)
+        yield* follow(
+          entry,
+          run,
+          [{ subscription: subscription as PubSub.Subscription<Source["event"]>, route: agentRoute(runId) }],
+          (exit) => exit,
+          jobScope
+        )
+        return snapshot(entry)
+      })
+
+    const submitTeam = (started: Extract<Started, { _tag: "Team" }>, goal: string, by: string) =>
+      Effect.gen(function* () {
+        const orchestrator = started.orchestrator
+        const status = yield* orchestrator.status.pipe(Effect.orElseSucceed(() => undefined))
+        if (status !== undefined && status.state !== "idle") {
+          return yield* new Conflict({ message: `team ${orchestrator.team} is pursuing another goal` })
+        }
+        const jobScope = yield* Scope.make()
+        const teamEvents = yield* orchestrator.subscribe.pipe(Scope.provide(jobScope))
+        const agentEvents = yield* hub.subscribe.pipe(Scope.provide(jobScope))
+        const run = yield* Effect.forkIn(orchestrator.orchestrate(goal), scope)
+        // The orchestration's id comes with its first event; a refusal (busy) ends the run before it.
+        const first = yield* Effect.raceFirst(
+          Effect.map(PubSub.take(teamEvents), (event) => ({ _tag: "Event" as const, event })),
+          Effect.map(Fiber.await(run), (exit) => ({ _tag: "Ended" as const, exit }))
+        )
+        if (first._tag === "Ended" || first.event._tag !== "OrchestrationStarted") {
+          yield* Scope.close(jobScope, Exit.void)
+          return yield* new Conflict({ message: `team ${orchestrator.team} could not start the goal` })
+        }
+        const orchestrationId = first.event.orchestrationId
+        const entry = yield* newEntry(orchestrationId, "team", orchestrator.team, goal, by)
+        yield* record(entry, { _tag: "Orchestrator", event: first.event }, maxKept)
+        yield* follow(
+          entry,
+          run,
+          [
+            {
+              subscription: teamEvents as PubSub.Subscription<Source["event"]>,
+              route: (event) =>
+                "orchestrationId" in event && event.orchestrationId === orchestrationId
+                  ? { _tag: "Orchestrator", event: event as OrchestratorEvent.OrchestratorEvent }
+                  : undefined
+            },
+            {
+              subscription: agentEvents as PubSub.Subscription<Source["event"]>,
+              route: (event) =>
+                event._tag.startsWith("Agent") && "agent" in event && started.members.has(event.agent)
+                  ? { _tag: "Agent", event: event as AgentEvent.AgentEvent }
+                  : undefined
+            }
+          ],
+          (exit) => Exit.map(exit, (report) => ({ answer: report.summary, spend: report.spend })),
+          jobScope
+        )
+        return snapshot(entry)
+      })
+
+    const find = (id: string) =>
+      Effect.suspend(() => {
+        const entry = jobs.get(id)
+        return entry === undefined ? Effect.fail(new NotFound({ message: "no such job" })) : Effect.succeed(entry)
+      })
+
+    const self: Jobs = {
+      team,
+      submit: (goal, target, by) =>
+        Effect.gen(function* () {
+          if (target.team !== undefined && target.agent !== undefined) {
+            return yield* new InvalidRequest({ message: "name a team or an agent, not both" })
+          }
+          const named = target.team ?? target.agent
+          if (named === undefined) {
+            if (teamStarted?._tag !== "Team") {
+              return yield* new InvalidRequest({ message: "this server has no team: name a team or an agent" })
+            }
+            return yield* submitTeam(teamStarted, goal, by)
+          }
+          const file = yield* insideRoot(options.specRoot, named)
+          const started = yield* load(file)
+          if (target.team !== undefined && started._tag !== "Team") {
+            return yield* new InvalidRequest({ message: "that file is an agent spec, not a team: name it as agent" })
+          }
+          if (target.agent !== undefined && started._tag !== "Agent") {
+            return yield* new InvalidRequest({ message: "that file is a team, not an agent spec: name it as team" })
+          }
+          return started._tag === "Team"
+            ? yield* submitTeam(started, goal, by)
+            : yield* submitAgent(started.agent, goal, by)
+        }),
+      delegate: (name, task, by) =>
+        Effect.gen(function* () {
+          const member = team?.members.find((m) => m.name === name)
+          if (member === undefined) return yield* new NotFound({ message: "the team has no such agent" })
+          const job = yield* submitAgent(member, task, by)
+          return yield* self.await(job.id)
+        }),
+      status: (id) => Effect.map(find(id), snapshot),
+      await: (id) =>
+        Effect.flatMap(find(id), (entry) => Effect.as(Deferred.await(entry.ended), snapshot(entry))).pipe(
+          Effect.map(() => snapshot(jobs.get(id)!))
+        ),
+      events: (id) =>
+        Effect.map(find(id), (entry) =>
+          Stream.unwrap(
+            Effect.gen(function* () {
+              const subscription = yield* PubSub.subscribe(entry.live)
+              const kept = entry.kept.slice()
+              const last = kept.at(-1)?.seq ?? -1
+              if (Deferred.isDoneUnsafe(entry.ended)) return Stream.fromIterable(kept)
+              return Stream.concat(
+                Stream.fromIterable(kept),
+                Stream.fromSubscription(subscription).pipe(
+                  Stream.filter((event) => event.seq > last),
+                  Stream.takeUntil((event) => event.type === "JobEnded")
+                )
+              )
+            })
+          )
+        )
+    }
+    return self
+  })
