@@ -39,24 +39,22 @@ import { Actor, type ActorError, type ActorRef, ActorSystem, Next, ReplyTo, Supe
 import type { Tools } from "@troupe/tools"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as PubSub from "effect/PubSub"
-import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
-import * as Orchestration from "./internal/orchestration.ts"
+import type * as Orchestration from "./internal/orchestration.ts"
+import * as Running from "./internal/running.ts"
 import * as OrchestratorError from "./OrchestratorError.ts"
 import type * as OrchestratorEvent from "./OrchestratorEvent.ts"
 import type * as Report from "./Report.ts"
-import * as TeamBudget from "./TeamBudget.ts"
+import type * as TeamBudget from "./TeamBudget.ts"
 import * as TeamMemory from "./TeamMemory.ts"
-import * as TeamTrail from "./TeamTrail.ts"
 
 // -----------------------------------------------------------------------------
 // Protocol
@@ -133,131 +131,15 @@ export interface Options {
 // The actor
 // -----------------------------------------------------------------------------
 
-/** What the orchestrator's behaviour runs with. */
-interface Environment {
-  readonly team: TeamSpec.Team
-  /** Filled once the members are started. */
-  readonly members: Array<Orchestration.Context["members"][number]>
-  readonly plannerModel: LanguageModel.LanguageModel
-  readonly concurrency: number
-  readonly retries: number
-  readonly runTimeout: number
-  readonly budget: TeamBudget.Limits
-  readonly audit: AuditLog.Service | undefined
-  readonly publish: (event: OrchestratorEvent.OrchestratorEvent) => Effect.Effect<void>
-  /** The budget of the orchestration in progress: the agents' events are counted into it as they are published. */
-  readonly budgetOf: { tracker: TeamBudget.Tracker | undefined }
-}
-
-interface Current {
-  readonly orchestrationId: string
-  readonly cancel: Deferred.Deferred<void>
-  readonly progress: Array<Orchestration.SubtaskProgress>
-}
-
 interface State {
-  readonly current: Current | undefined
+  readonly current: Running.Current | undefined
 }
 
 const Go = Schema.TaggedStruct("Go", {})
 
-/** An orchestration id that sorts by start time: `orch-20261130T110512-k3f9c2`. */
-const newOrchestrationId = Effect.gen(function* () {
-  const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[-:]/g, "").slice(0, 15)
-  const suffix = (yield* Random.nextIntBetween(0, 36 ** 6)).toString(36).padStart(6, "0")
-  return `orch-${stamp}-${suffix}`
-})
-
-const statusOf = (error: OrchestratorError.OrchestrationError): OrchestratorEvent.Status =>
-  error._tag === "TeamBudgetExceeded"
-    ? "budget-exceeded"
-    : error._tag === "OrchestrationCancelled"
-      ? "cancelled"
-      : "failed"
-
-// The orchestration with its trail: every event written to it before it is published, each run linked with its
-// trail's head, the trail synced before the orchestration answers.
-const withTrail = (
-  env: Environment,
-  current: Current,
-  goal: string
-): Effect.Effect<Report.Report, Exclude<OrchestratorError.OrchestrationError, { _tag: "OrchestratorBusy" }>> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const audit = env.audit
-      const trail =
-        audit === undefined ? undefined : yield* audit.open(current.orchestrationId, "orchestrator").pipe(Effect.orDie)
-      const emit = (event: OrchestratorEvent.OrchestratorEvent) =>
-        trail === undefined
-          ? env.publish(event)
-          : Effect.andThen(trail.appendEvent(event).pipe(Effect.orDie), env.publish(event))
-      const base = { orchestrationId: current.orchestrationId, team: env.team.name }
-      const link = (subtaskId: string, agent: string, runId: string) =>
-        audit === undefined
-          ? Effect.void
-          : Effect.flatMap(TeamTrail.headOf(audit, runId), (found) =>
-              Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                emit({ _tag: "OrchestrationRunLinked", ...base, at, subtaskId, agent, runId, ...found })
-              )
-            )
-      const budget = yield* TeamBudget.make(env.budget, (over) =>
-        Effect.flatMap(Clock.currentTimeMillis, (at) =>
-          emit({ _tag: "OrchestrationBudgetWarning", ...base, at, ...over })
-        )
-      )
-      env.budgetOf.tracker = budget
-      const started = yield* Clock.currentTimeMillis
-      const exit = yield* Effect.exit(
-        Orchestration.execute({
-          orchestrationId: current.orchestrationId,
-          team: env.team.name,
-          goal,
-          members: env.members,
-          manager: env.team.manager,
-          plannerModel: env.plannerModel,
-          concurrency: env.concurrency,
-          retries: env.retries,
-          runTimeout: env.runTimeout,
-          budget,
-          emit,
-          link,
-          cancel: current.cancel,
-          progress: current.progress
-        })
-      ).pipe(
-        Effect.ensuring(
-          Effect.sync(() => {
-            env.budgetOf.tracker = undefined
-          })
-        )
-      )
-      const spend = yield* budget.spend
-      const at = yield* Clock.currentTimeMillis
-      const failure = exit._tag === "Failure" ? Cause.findErrorOption(exit.cause) : undefined
-      yield* emit({
-        _tag: "OrchestrationEnded",
-        ...base,
-        at,
-        status:
-          exit._tag === "Success"
-            ? "done"
-            : failure !== undefined && failure._tag === "Some"
-              ? statusOf(failure.value)
-              : "failed",
-        spend,
-        durationMs: at - started,
-        ...(failure !== undefined && failure._tag === "Some"
-          ? { error: { tag: failure.value._tag, message: failure.value.message } }
-          : {})
-      })
-      if (trail !== undefined) yield* trail.sync.pipe(Effect.orDie)
-      return yield* exit
-    })
-  )
-
 const runner = (
-  env: Environment,
-  current: Current,
+  env: Running.Environment,
+  current: Running.Current,
   goal: string,
   replyTo: ReplyTo.ReplyTo<Report.Report, OrchestratorError.OrchestrationError>,
   orchestrator: ActorRef.ActorRef<Message>
@@ -266,7 +148,7 @@ const runner = (
     protocol: Go,
     init: () => Effect.void,
     receive: () =>
-      withTrail(env, current, goal).pipe(
+      Running.run(env, current, goal).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
           // The orchestrator hears of the end before the asker does: a goal or a status request sent on the
@@ -297,7 +179,7 @@ const runner = (
       )
   })
 
-const behavior = (env: Environment): Actor.Behavior<Message, State> =>
+const behavior = (env: Running.Environment): Actor.Behavior<Message, State> =>
   Actor.make({
     protocol: Message,
     init: () => Effect.succeed<State>({ current: undefined }),
@@ -315,8 +197,8 @@ const behavior = (env: Environment): Actor.Behavior<Message, State> =>
               )
               return Next.continueWith(state)
             }
-            const current: Current = {
-              orchestrationId: yield* newOrchestrationId,
+            const current: Running.Current = {
+              orchestrationId: yield* Running.newOrchestrationId,
               cancel: Deferred.makeUnsafe<void>(),
               progress: []
             }
@@ -403,7 +285,7 @@ export const make = (
     const hub = yield* AgentEvents.AgentEvents
     const system = yield* ActorSystem.ActorSystem
     const events = yield* PubSub.unbounded<OrchestratorEvent.OrchestratorEvent>()
-    const budgetOf: Environment["budgetOf"] = { tracker: undefined }
+    const budgetOf: Running.Environment["budgetOf"] = { tracker: undefined }
     // The agents publish through this hub: each event is counted into the team budget before anyone sees it, and
     // a step or model call that takes the team past its budget is held there until the orchestrator cancels the run,
     // so the limit holds at the step that passes it, however fast the model answers.
@@ -446,7 +328,7 @@ export const make = (
       }).pipe(Effect.provideService(AgentEvents.AgentEvents, counting))
     )
     const planner = team.manager ?? team.agents[0]!
-    const env: Environment = {
+    const env: Running.Environment = {
       team,
       members: [],
       plannerModel: options.models?.(planner) ?? (yield* AgentModel.make(planner)),

@@ -124,8 +124,8 @@ describe("Orchestrator", () => {
       for (const name of names) {
         const scripted = yield* worker({ answer: `${name} done` })
         const model = scripted.languageModel
-        // A run is in flight from its plan to its reflection; the first runs wait until `limit` are in flight
-        // (bounded, so that a limiter admitting fewer shows as a lower peak rather than a hang).
+        // A run is in flight from its plan to its reflection; each waits until `limit` are in flight (bounded, so
+        // that a limiter admitting fewer shows as a lower peak rather than a hang).
         models.set(name, {
           ...model,
           generateObject: ((options: { readonly objectName?: string }) =>
@@ -135,6 +135,8 @@ describe("Orchestrator", () => {
                 peak = Math.max(peak, running)
                 if (running >= limit) yield* Deferred.succeed(enough, undefined)
                 yield* Effect.timeout(Deferred.await(enough), "2 seconds").pipe(Effect.ignore)
+                // Holding the slot a moment, so that a run the limit should hold back would show in the peak.
+                yield* Effect.sleep("100 millis")
               }
               const answer = yield* (model.generateObject as (o: unknown) => Effect.Effect<unknown, never>)(options)
               if (options.objectName === "reflection") running--

@@ -24,6 +24,14 @@ export const command = Command.make(
       Flag.withDescription("Subtasks running at once, at most (default 4)"),
       Flag.optional
     ),
+    maxSteps: Flag.Int("max-steps").pipe(
+      Flag.withDescription("The team's budget of steps, across all its agents"),
+      Flag.optional
+    ),
+    maxCost: Flag.Finite("max-cost").pipe(
+      Flag.withDescription("The team's budget in US dollars, across all its agents"),
+      Flag.optional
+    ),
     yes: Flag.Boolean("yes").pipe(
       Flag.withDescription("Approve the calls the policies ask about (never those they deny)"),
       Flag.withDefault(false)
@@ -42,6 +50,8 @@ export const command = Command.make(
           team: Option.getOrElse(flags.team, () => defaultTeam),
           workspace: Option.getOrUndefined(flags.workspace),
           concurrency: Option.getOrUndefined(flags.concurrency),
+          maxSteps: Option.getOrUndefined(flags.maxSteps),
+          maxCostUsd: Option.getOrUndefined(flags.maxCost),
           yes: flags.yes,
           json: flags.json
         })

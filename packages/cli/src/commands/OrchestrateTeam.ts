@@ -1,5 +1,6 @@
 /**
- * `troupe orchestrate --goal GOAL [--team FILE] [--workspace DIR] [--concurrency N] [--yes] [--json]`: the
+ * `troupe orchestrate --goal GOAL [--team FILE] [--workspace DIR] [--concurrency N] [--max-steps N] [--max-cost USD]
+ * [--yes] [--json]`: the
  * orchestrated mode, a team pursuing one goal: its manager decomposes it, each subtask goes to a capable member,
  * independent subtasks run at once, and the answers come back as one report.
  *
@@ -42,6 +43,9 @@ export interface Input {
   readonly team: string
   readonly workspace: string | undefined
   readonly concurrency: number | undefined
+  /** The team's budget across all its agents. */
+  readonly maxSteps: number | undefined
+  readonly maxCostUsd: number | undefined
   readonly yes: boolean
   readonly json: boolean
 }
@@ -166,6 +170,12 @@ export const run = (input: Input) =>
     if (input.concurrency !== undefined && input.concurrency < 1) {
       return yield* new CliExit({ code: ExitCode.badInput, message: "--concurrency must be at least 1" })
     }
+    if (
+      (input.maxSteps !== undefined && input.maxSteps < 1) ||
+      (input.maxCostUsd !== undefined && !(input.maxCostUsd > 0))
+    ) {
+      return yield* new CliExit({ code: ExitCode.badInput, message: "--max-steps and --max-cost must be positive" })
+    }
     const memoryDir = yield* TroupeHome.memoryDirectory
     const withMemory = [team.manager, ...team.agents].some((spec) => spec?.memory.enabled === true)
     const interactive = process.stdin.isTTY === true && !input.yes
@@ -178,6 +188,7 @@ export const run = (input: Input) =>
       const hub = yield* AgentEvents.AgentEvents
       const orchestrator = yield* Orchestrator.make(team, {
         concurrency: input.concurrency,
+        budget: { maxSteps: input.maxSteps, maxCostUsd: input.maxCostUsd },
         approveAsk: input.yes,
         approvals: yield* TroupeHome.approvals,
         audit,
@@ -200,7 +211,8 @@ export const run = (input: Input) =>
           Effect.gen(function* () {
             const text = describeAgentEvent(event)
             if (text !== undefined && !input.json) yield* line(`  [${event.agent}] ${text}`)
-            if (event._tag !== "AgentApprovalRequested") return
+            // With --yes the policies' `ask` calls are approved as they are requested.
+            if (event._tag !== "AgentApprovalRequested" || input.yes) return
             const agent = orchestrator.members.find((m) => m.name === event.agent)!
             if (interactive) {
               const approved = yield* askAtTerminal(

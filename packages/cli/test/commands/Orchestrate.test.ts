@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -14,6 +14,18 @@ const teamYaml = [
   "  - { name: checker, description: Checks notes, memory: { enabled: false }, tools: [fs_read] }"
 ].join("\n")
 
+// A team whose one member deletes a file: irreversible, so it asks first.
+const cleanersYaml = [
+  "name: cleaners",
+  "manager: { name: lead, memory: { enabled: false } }",
+  "agents:",
+  "  - { name: cleaner, description: Removes old files, memory: { enabled: false }, tools: [fs_delete] }"
+].join("\n")
+
+const cleanup = [
+  { id: "clean", title: "Remove old.txt", task: "Delete old.txt", dependsOn: [], capabilities: ["fs_delete"] }
+]
+
 /** A temp dir with a workspace, a TROUPE_HOME and the team file. */
 const setup = Effect.acquireRelease(
   Effect.sync(() => {
@@ -22,7 +34,15 @@ const setup = Effect.acquireRelease(
     mkdirSync(workspace)
     writeFileSync(join(dir, "team.yaml"), teamYaml)
     writeFileSync(join(dir, "agent.yaml"), "name: alone\n")
-    return { dir, workspace, home: join(dir, "home"), team: join(dir, "team.yaml"), agent: join(dir, "agent.yaml") }
+    writeFileSync(join(dir, "cleaners.yaml"), cleanersYaml)
+    return {
+      dir,
+      workspace,
+      home: join(dir, "home"),
+      team: join(dir, "team.yaml"),
+      agent: join(dir, "agent.yaml"),
+      cleaners: join(dir, "cleaners.yaml")
+    }
   }),
   ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
@@ -43,36 +63,47 @@ const agentOf = (request: FakeServer.Received) => {
   return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
 }
 
-const answers: Record<string, string> = { writer: "Wrote notes/hello.md", checker: "The note reads well" }
+const answers: Record<string, string> = {
+  writer: "Wrote notes/hello.md",
+  checker: "The note reads well",
+  cleaner: "Deleted old.txt"
+}
 
-/** The team over the real OpenAI adapter: the lead decomposes, the writer writes, the checker reads (or gives up). */
-const server = (checker: "done" | "give-up") =>
+const notes = [
+  {
+    id: "write",
+    title: "Write the note",
+    task: "Write notes/hello.md",
+    dependsOn: [],
+    capabilities: ["fs_write"],
+    agent: "writer"
+  },
+  {
+    id: "check",
+    title: "Check the note",
+    task: "Read notes/hello.md and judge it",
+    dependsOn: ["write"],
+    capabilities: ["fs_read"]
+  }
+]
+
+const firstCall: Record<string, { readonly name: string; readonly arguments: unknown }> = {
+  writer: { name: "fs_write", arguments: { path: "notes/hello.md", content: "Hello, team." } },
+  checker: { name: "fs_read", arguments: { path: "notes/hello.md" } },
+  cleaner: { name: "fs_delete", arguments: { path: "old.txt" } }
+}
+
+/**
+ * The team over the real OpenAI adapter: the lead decomposes into `subtasks`, each member makes its one tool call and
+ * answers (the checker gives up when told to).
+ */
+const server = (checker: "done" | "give-up", subtasks: ReadonlyArray<unknown> = notes) =>
   FakeOpenAi.make({
     turns: (request) => {
       const agent = agentOf(request) ?? "unknown"
       switch (schemaName(request)) {
         case "decomposition":
-          return {
-            text: JSON.stringify({
-              subtasks: [
-                {
-                  id: "write",
-                  title: "Write the note",
-                  task: "Write notes/hello.md",
-                  dependsOn: [],
-                  capabilities: ["fs_write"],
-                  agent: "writer"
-                },
-                {
-                  id: "check",
-                  title: "Check the note",
-                  task: "Read notes/hello.md and judge it",
-                  dependsOn: ["write"],
-                  capabilities: ["fs_read"]
-                }
-              ]
-            })
-          }
+          return { text: JSON.stringify({ subtasks }) }
         case "plan":
           return { text: JSON.stringify({ goals: [] }) }
         case "reflection":
@@ -85,10 +116,8 @@ const server = (checker: "done" | "give-up") =>
           }
         default: {
           const usedTool = messagesOf(request).some((m) => m.role === "tool")
-          if (usedTool) return { text: answers[agent] ?? "done" }
-          return agent === "writer"
-            ? { toolCalls: [{ name: "fs_write", arguments: { path: "notes/hello.md", content: "Hello, team." } }] }
-            : { toolCalls: [{ name: "fs_read", arguments: { path: "notes/hello.md" } }] }
+          const call = firstCall[agent]
+          return usedTool || call === undefined ? { text: answers[agent] ?? "done" } : { toolCalls: [call] }
         }
       }
     }
@@ -177,6 +206,60 @@ describe("troupe orchestrate", () => {
           env
         )
         assert.strictEqual(missing.code, 2)
+      }),
+    90_000
+  )
+
+  it.live(
+    "exit 3 without a terminal when a member waits for an approval; --yes approves it and the team finishes",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        writeFileSync(join(t.workspace, "old.txt"), "old")
+        const fake = yield* server("done", cleanup)
+        const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home, HOME: t.dir }
+        const args = ["orchestrate", "--goal", "remove old.txt", "--team", t.cleaners, "--workspace", t.workspace]
+        const waiting = yield* troupe([...args, "--json"], env)
+        assert.strictEqual(waiting.code, 3, waiting.stderr)
+        assert.strictEqual(lastJson(waiting.stdout).status, "awaiting-approval")
+        assert.include(waiting.stderr, "cleaner waits for approval")
+        assert.isTrue(existsSync(join(t.workspace, "old.txt")))
+        const approved = yield* troupe([...args, "--yes", "--json"], env)
+        assert.strictEqual(approved.code, 0, approved.stderr)
+        assert.strictEqual(lastJson(approved.stdout).status, "done")
+        assert.isFalse(existsSync(join(t.workspace, "old.txt")))
+      }),
+    90_000
+  )
+
+  it.live(
+    "exit 4 when the team budget runs out, across its agents",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        const fake = yield* server("done")
+        const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home, HOME: t.dir }
+        const run = yield* troupe(
+          [
+            "orchestrate",
+            "--goal",
+            "write",
+            "--team",
+            t.team,
+            "--workspace",
+            t.workspace,
+            "--max-steps",
+            "3",
+            "--json"
+          ],
+          env
+        )
+        assert.strictEqual(run.code, 4, run.stderr)
+        const result = lastJson(run.stdout)
+        assert.strictEqual(result.status, "budget-exceeded")
+        assert.strictEqual(result.error.tag, "TeamBudgetExceeded")
+        assert.include(run.stderr, "team budget exceeded: steps 4 of 3")
+        assert.strictEqual(result.audit, "intact")
       }),
     90_000
   )
