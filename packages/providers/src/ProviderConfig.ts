@@ -35,6 +35,7 @@ import * as AnthropicLanguageModel from "./AnthropicLanguageModel.ts"
 import type * as Connection from "./Connection.ts"
 import * as GeminiEmbeddingModel from "./GeminiEmbeddingModel.ts"
 import * as GeminiLanguageModel from "./GeminiLanguageModel.ts"
+import { parseDuration } from "./internal/duration.ts"
 import * as OpenAiEmbeddingModel from "./OpenAiEmbeddingModel.ts"
 import * as OpenAiLanguageModel from "./OpenAiLanguageModel.ts"
 import * as ProviderCatalog from "./ProviderCatalog.ts"
@@ -213,17 +214,7 @@ export const timeoutVariable = "TROUPE_TIMEOUT"
  * A time limit as people write it: `90s`, `2m`, `1h`, `500ms`, or Effect's `"2 minutes"`; `undefined` when it is
  * not a positive duration.
  */
-export const parseDuration = (text: string): Duration.Duration | undefined => {
-  const short = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim())
-  const duration = short
-    ? Option.some(
-        Duration.millis(
-          Number(short[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[short[2] as "ms" | "s" | "m" | "h"]
-        )
-      )
-    : Duration.fromInput(text.trim() as Duration.Input)
-  return Option.isSome(duration) && Duration.toMillis(duration.value) > 0 ? duration.value : undefined
-}
+export { parseDuration }
 
 /** `TROUPE_TIMEOUT` as a duration: `undefined` when unset, `ProviderConfigError` when it is not a duration. */
 export const processDeadline: Effect.Effect<Duration.Duration | undefined, ProviderConfigError> = Effect.flatMap(

@@ -67,6 +67,7 @@ import type * as MixtureEvent from "./MixtureEvent.ts"
 import * as ProviderPool from "./ProviderPool.ts"
 import type * as Scorer from "./Scorer.ts"
 import * as Scorers from "./Scorers.ts"
+import { strategyNames } from "./StrategyNames.ts"
 
 // -----------------------------------------------------------------------------
 // Model
@@ -122,7 +123,7 @@ export const defaultMemberTimeout: Duration.Duration = Call.defaultTimeout
 // -----------------------------------------------------------------------------
 
 /** The names of the strategies, as configurations write them (`--strategy`, a spec's `mixture.strategy`). */
-export const strategyNames = ["weighted-score", "first-valid", "quorum", "fallback"] as const
+export { strategyNames }
 
 /** The name of a strategy. */
 export const StrategyName = Schema.Literals(strategyNames)
