@@ -61,8 +61,12 @@ export interface Tracker {
   ) => Effect.Effect<A | A2, E | E2, R | R2>
 }
 
-/** A tracker with no wait seen yet. */
+/**
+ * A tracker with no wait seen yet. It passes every wait on to the {@link Waiting} in context when it is made, so
+ * trackers nest: an application watching its agents still sees the waits of a run that tracks its own.
+ */
 export const make: Effect.Effect<Tracker> = Effect.gen(function* () {
+  const outer = yield* Waiting
   // Open while no wait is in progress: the deadline parks on it instead of polling through a long wait.
   const idle = yield* Latch.make(true)
   let active = 0
@@ -89,10 +93,12 @@ export const make: Effect.Effect<Tracker> = Effect.gen(function* () {
   )
   const waiting: Service = {
     around: (wait) =>
-      Effect.acquireUseRelease(
-        begin,
-        () => wait,
-        () => end
+      outer.around(
+        Effect.acquireUseRelease(
+          begin,
+          () => wait,
+          () => end
+        )
       )
   }
   const timeoutOrElse: Tracker["timeoutOrElse"] = (effect, { duration, orElse }) =>

@@ -88,6 +88,17 @@ describe("SensorWaits", () => {
     })
   )
 
+  it.effect("trackers nest: a wait reaches the Waiting around the tracker too", () =>
+    Effect.gen(function* () {
+      const outer = yield* SensorWaits.make
+      const inner = yield* SensorWaits.make.pipe(Effect.provideService(SensorWaits.Waiting, outer.waiting))
+      const fiber = yield* Effect.forkChild(inner.waiting.around(work(20)))
+      yield* TestClock.adjust("20 seconds")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual([yield* inner.waited, yield* outer.waited], [20_000, 20_000])
+    })
+  )
+
   it.effect("an interrupted wait ends", () =>
     Effect.gen(function* () {
       const tracker = yield* SensorWaits.make
