@@ -3,6 +3,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { AuditLog } from "@troupe/agent"
 import { ProviderPool } from "@troupe/providers"
+import { ActorSystem } from "@troupe/runtime"
 import { Workspace } from "@troupe/tools"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Deferred from "effect/Deferred"
@@ -263,6 +264,41 @@ describe("Orchestrator", () => {
         [["crashy", "RunCrashed", "retry"]]
       )
       assert.strictEqual(outcome._tag === "Success" ? outcome.success.subtasks[0]!.answer : "", "done after a restart")
+    }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
+  it.live("an agent whose own supervisor gives up is restarted by the team's, and the subtask goes on", () =>
+    Effect.gen(function* () {
+      const scripted = yield* worker({ answer: "done by the new incarnation" })
+      let calls = 0
+      const crashing: LanguageModel.LanguageModel = {
+        ...scripted.languageModel,
+        generateText: ((options: unknown) =>
+          calls++ === 0
+            ? Effect.die("the model adapter has a bug")
+            : (scripted.languageModel.generateText as (o: unknown) => Effect.Effect<unknown>)(options)) as never
+      }
+      const boss = yield* manager([subtask("only")])
+      const models = new Map([
+        ["fragile", crashing],
+        ["manager", boss.languageModel]
+      ])
+      // No restart allowed by its own spec: the first crash is one too many for the agent's supervisor.
+      const fragile = spec({ name: "fragile", supervision: { restart: "transient", maxRestarts: 0, within: "5s" } })
+      const system = yield* ActorSystem.ActorSystem
+      const lifecycle = yield* system.subscribe
+      const orchestrator = yield* Orchestrator.make(team([fragile], { manager: spec({ name: "manager" }) }), {
+        models: (s) => models.get(s.name)
+      })
+      const report = yield* orchestrator.orchestrate("survive a crash")
+      assert.strictEqual(report.subtasks[0]!.answer, "done by the new incarnation")
+      assert.strictEqual(report.subtasks[0]!.attempts, 2)
+      const seen = (yield* PubSub.takeAll(lifecycle)) as ReadonlyArray<{
+        readonly _tag: string
+        readonly path?: string
+      }>
+      assert.isTrue(seen.some((e) => e._tag === "SupervisorGaveUp" && e.path === "/team-test/agents/fragile"))
+      assert.isTrue(seen.some((e) => e._tag === "ActorRestarted" && e.path === "/team-test/agents/fragile"))
     }).pipe(Effect.scoped, Effect.provide(services))
   )
 
