@@ -16,6 +16,7 @@ import * as Init from "./commands/Init.ts"
 import * as MemoryCommand from "./commands/Memory.ts"
 import * as Orchestrate from "./commands/Orchestrate.ts"
 import * as RunCommand from "./commands/Run.ts"
+import * as RunnerCommand from "./commands/Runner.ts"
 import * as SchemaCommand from "./commands/Schema.ts"
 import * as Validate from "./commands/Validate.ts"
 import { CliExit, ExitCode } from "./ExitCode.ts"
@@ -114,6 +115,7 @@ export const command = Command.make(
     Approvals.command,
     Init.command,
     SchemaCommand.command,
-    MemoryCommand.command
+    MemoryCommand.command,
+    RunnerCommand.command
   ])
 )

@@ -1,0 +1,88 @@
+/**
+ * `troupe runner --postgres URL [--host H] [--port N] [--workspace DIR] [--yes]`: a runner of the distributed mode.
+ *
+ * It joins the cluster whose storage is the PostgreSQL database at `URL` (creating the cluster's tables the first
+ * time), listens for the other runners on `--port` (a free one by default) and runs the agent tasks placed on its
+ * shards until it is stopped (Ctrl-C hands its shards to the other runners). It prints `runner HOST:PORT ready`
+ * once it has joined, then one line as each task starts and ends. Calls a spec's policy asks about are denied
+ * unless `--yes` approves them: no one is at a runner to ask.
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { Runner, ThrowawayPostgres } from "@troupe/cluster"
+import { TerminalText } from "@troupe/providers"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as References from "effect/References"
+import { CliExit, ExitCode } from "../ExitCode.ts"
+
+/** The options of `troupe runner`. */
+export interface Input {
+  readonly postgres: string
+  readonly host: string | undefined
+  readonly port: number | undefined
+  readonly workspace: string | undefined
+  readonly yes: boolean
+}
+
+const line = (text: string) => Effect.sync(() => void process.stdout.write(`${TerminalText.sanitize(text)}\n`))
+
+// The URL may hold a password: only its host and database are ever printed.
+const describeUrl = (url: URL) => `${url.hostname}:${url.port === "" ? "5432" : url.port}${url.pathname}`
+
+/** Runs `troupe runner` until interrupted. */
+export const run = (input: Input) =>
+  Effect.gen(function* () {
+    const url = URL.canParse(input.postgres) ? new URL(input.postgres) : undefined
+    if (url === undefined || (url.protocol !== "postgres:" && url.protocol !== "postgresql:")) {
+      return yield* new CliExit({
+        code: ExitCode.badInput,
+        message: "--postgres must be a PostgreSQL URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+      })
+    }
+    if (input.port !== undefined && (input.port < 1 || input.port > 65535)) {
+      return yield* new CliExit({ code: ExitCode.badInput, message: `--port ${input.port} is not a TCP port` })
+    }
+    const workspace = NodePath.resolve(input.workspace ?? ".")
+    if (!NodeFs.existsSync(workspace) || !NodeFs.statSync(workspace).isDirectory()) {
+      return yield* new CliExit({ code: ExitCode.badInput, message: `--workspace ${workspace} is not a directory` })
+    }
+    const host = input.host ?? "127.0.0.1"
+    const port = input.port ?? (yield* Effect.orDie(ThrowawayPostgres.freePort))
+    const runner = Runner.layer({
+      postgres: input.postgres,
+      host,
+      port,
+      workspace,
+      approveAsk: input.yes,
+      onTask: (event, taskId) => line(`task ${taskId} ${event}`)
+    })
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        yield* Layer.build(runner)
+        yield* line(`runner ${host}:${port} ready (storage ${describeUrl(url)}, workspace ${workspace})`)
+        return yield* Effect.never
+      })
+    ).pipe(
+      Effect.catch((error) =>
+        Effect.fail(
+          new CliExit({
+            code: ExitCode.failed,
+            message: `runner ${host}:${port} stopped: ${describeError(error)}`
+          })
+        )
+      )
+    )
+  }).pipe(
+    // The cluster's own informational logs would drown the task lines; warnings and errors still reach stderr.
+    Effect.provideService(References.MinimumLogLevel, "Warn"),
+    Effect.provideService(Logger.LogToStderr, true)
+  )
+
+// A storage or socket failure, in one line that never quotes the URL.
+const describeError = (error: unknown): string => {
+  const e = error as { readonly _tag?: string; readonly message?: string }
+  const text = `${e._tag ?? "error"}${e.message === undefined || e.message === "" ? "" : `: ${e.message}`}`
+  return text.split("\n")[0]!.slice(0, 300)
+}

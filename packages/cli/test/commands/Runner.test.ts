@@ -1,0 +1,247 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { AgentSpec } from "@troupe/agent-spec"
+import { AgentTask, Client, ThrowawayPostgres } from "@troupe/cluster"
+import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import { root, troupe } from "../support.ts"
+
+/**
+ * The distributed mode end to end: a throwaway PostgreSQL, three `troupe runner` processes on 127.0.0.1, fifty agent
+ * tasks submitted through a cluster client, and one runner killed with SIGKILL while it runs some of them. Each task
+ * records its key with an allowlisted command that keeps a ledger: the irreversible action, made idempotent by the
+ * key (a marker file created exclusively), so a task run again after the kill records nothing twice. Every call is
+ * also logged in `attempts.log`, which shows the repeats.
+ */
+
+const recorder = `import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs"
+const key = process.argv[2] ?? ""
+if (!/^[a-z0-9-]+$/.test(key)) { console.error("bad key"); process.exit(2) }
+appendFileSync("attempts.log", key + "\\n")
+mkdirSync("keys", { recursive: true })
+let fresh = true
+try { closeSync(openSync("keys/" + key, "wx")) } catch { fresh = false }
+if (fresh) appendFileSync("ledger.log", key + "\\n")
+console.log(fresh ? "recorded " + key : "already recorded " + key)
+`
+
+const spec = Schema.decodeUnknownSync(
+  AgentSpec.AgentSpec,
+  AgentSpec.parseOptions
+)({
+  name: "recorder",
+  memory: { enabled: false },
+  tools: [{ shell_run: { allow: ["node"] } }],
+  approvals: { tools: { shell_run: "auto" } },
+  limits: { maxSteps: 6 }
+})
+
+const schemaName = (request: FakeServer.Received) =>
+  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
+
+const messages = (request: FakeServer.Received) =>
+  (request.body as { messages?: Array<{ role: string; content?: unknown }> }).messages ?? []
+
+const keyOf = (request: FakeServer.Received) =>
+  /record the key ([a-z0-9-]+)/.exec(JSON.stringify(messages(request)))?.[1] ?? "unknown"
+
+/** The model: no plan, one call of the recorder with the goal's key, an answer, a reflection saying done. */
+const model = FakeOpenAi.make({
+  turns: (request) => {
+    const key = keyOf(request)
+    const name = schemaName(request)
+    if (name === "plan") return { text: JSON.stringify({ goals: [] }) }
+    if (name === "reflection") {
+      return {
+        text: JSON.stringify({ outcome: "done", reasoning: "recorded", progress: [], answer: `recorded ${key}` })
+      }
+    }
+    return messages(request).some((m) => m.role === "tool")
+      ? { text: `recorded ${key}` }
+      : { toolCalls: [{ name: "shell_run", arguments: { command: "node", args: ["record.mjs", key] } }] }
+  },
+  // Slow enough that a runner is caught between a task's action and its end (two more model calls).
+  latency: { fixedMs: 200 }
+})
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-runner-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+/** A runner process and what it printed: its address once ready, the tasks it started and finished. */
+interface RunnerProcess {
+  readonly child: ChildProcess
+  readonly ready: Deferred.Deferred<string>
+  readonly started: Set<string>
+  readonly finished: Set<string>
+  readonly output: { stdout: string; stderr: string }
+  readonly exited: Deferred.Deferred<number | null>
+}
+
+const node = `${root}node_modules/.bin/node`
+
+const startRunner = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync((): RunnerProcess => {
+      const child = spawn(node, ["packages/cli/src/bin.ts", "runner", ...args], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? "", ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      const runner: RunnerProcess = {
+        child,
+        ready: Deferred.makeUnsafe<string>(),
+        started: new Set(),
+        finished: new Set(),
+        output: { stdout: "", stderr: "" },
+        exited: Deferred.makeUnsafe<number | null>()
+      }
+      let pending = ""
+      child.stdout!.on("data", (chunk: Buffer) => {
+        runner.output.stdout += chunk.toString("utf8")
+        pending += chunk.toString("utf8")
+        const lines = pending.split("\n")
+        pending = lines.pop() ?? ""
+        for (const line of lines) {
+          const ready = /^runner (\S+) ready/.exec(line)
+          if (ready !== null) Deferred.doneUnsafe(runner.ready, Effect.succeed(ready[1]!))
+          const task = /^task (\S+) (started|done|failed)$/.exec(line)
+          if (task?.[2] === "started") runner.started.add(task[1]!)
+          else if (task !== null) runner.finished.add(task[1]!)
+        }
+      })
+      child.stderr!.on("data", (chunk: Buffer) => {
+        runner.output.stderr += chunk.toString("utf8")
+      })
+      // "close": after the exit and once everything it printed has been read.
+      child.on("close", (code) => Deferred.doneUnsafe(runner.exited, Effect.succeed(code)))
+      return runner
+    }),
+    (runner) =>
+      Effect.gen(function* () {
+        runner.child.kill("SIGTERM")
+        const stopped = yield* Deferred.await(runner.exited).pipe(Effect.timeoutOption("15 seconds"))
+        if (stopped._tag === "None") runner.child.kill("SIGKILL")
+      })
+  )
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [])
+
+describe("troupe runner", () => {
+  it.live(
+    "three runners share fifty tasks; one killed with SIGKILL mid-run: every task completes, each key recorded once",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const workspace = join(dir, "work")
+        mkdirSync(workspace)
+        writeFileSync(join(workspace, "record.mjs"), recorder)
+        const server = yield* model
+        const postgres = yield* ThrowawayPostgres.make()
+        const env = {
+          OPENAI_API_KEY: "sk-test",
+          OPENAI_BASE_URL: server.url,
+          TROUPE_BUNDLE: "0",
+          TROUPE_HOME: join(dir, "home"),
+          HOME: dir
+        }
+        const runners: Array<RunnerProcess> = []
+        const attempted = () => new Set(lines(join(workspace, "attempts.log")))
+        // The first runner found with a task whose irreversible action is done but whose run is not dies then and
+        // there: the task must run again elsewhere, and its action must not count twice.
+        const killMidRun = Effect.gen(function* () {
+          while (true) {
+            yield* Effect.sleep("10 millis")
+            const done = attempted()
+            const target = runners.find((r) => [...r.started].some((task) => !r.finished.has(task) && done.has(task)))
+            if (target === undefined) continue
+            target.child.kill("SIGKILL")
+            return { target, attemptedBefore: done }
+          }
+        })
+        // One after the other: the first creates the cluster's tables.
+        for (let i = 0; i < 3; i++) {
+          const runner = yield* startRunner(["--postgres", postgres.url, "--workspace", workspace], env)
+          runners.push(runner)
+          const ready = yield* Deferred.await(runner.ready).pipe(Effect.timeoutOption("60 seconds"))
+          assert.isTrue(ready._tag === "Some", `runner ${i} did not start: ${runner.output.stderr.slice(-2000)}`)
+        }
+        // Every runner sees the others before tasks arrive, so that shards are spread over the three.
+        yield* Effect.sleep("3 seconds")
+
+        const keys = Array.from({ length: 50 }, (_, i) => `task-${i + 1}`)
+        const results = yield* Effect.forEach(
+          keys,
+          (key) =>
+            Effect.gen(function* () {
+              const client = yield* Client.Client
+              return yield* client.submit(AgentTask.task(key, spec, `Please record the key ${key} once.`))
+            }),
+          { concurrency: "unbounded" }
+        ).pipe(
+          Effect.provide(Client.layer({ postgres: postgres.url })),
+          Effect.timeout("100 seconds"),
+          Effect.forkChild
+        )
+
+        const dead = yield* killMidRun.pipe(Effect.timeoutOption("60 seconds"))
+        if (dead._tag === "None") return assert.fail("no runner was ever caught between a task's action and its end")
+        const victim = dead.value.target
+        yield* Deferred.await(victim.exited)
+        const unfinished = [...victim.started].filter((task) => !victim.finished.has(task))
+        // The tasks whose action the killed runner had done: they ran again elsewhere.
+        const repeated = unfinished.filter((task) => dead.value.attemptedBefore.has(task))
+        const done = yield* Fiber.join(results)
+
+        // Every task completed, with its own answer, by a runner that was alive to finish it.
+        assert.strictEqual(done.length, 50)
+        assert.deepStrictEqual(
+          done.map((r) => r.answer),
+          keys.map((key) => `recorded ${key}`)
+        )
+        const victimAddress = yield* Deferred.await(victim.ready)
+        for (const task of unfinished) {
+          const result = done.find((r) => r.taskId === task)!
+          assert.notStrictEqual(result.runner, victimAddress, `${task} was reported by the killed runner`)
+        }
+        assert.isAbove(unfinished.length, 0)
+        // Tasks ran on more than one runner.
+        assert.isAbove(new Set(done.map((r) => r.runner)).size, 1)
+
+        // Each irreversible action exactly once: the ledger has every key once, whatever ran again.
+        const ledger = lines(join(workspace, "ledger.log"))
+        assert.strictEqual(ledger.length, 50)
+        assert.deepStrictEqual([...ledger].sort(), [...keys].sort())
+        const attempts = lines(join(workspace, "attempts.log"))
+        assert.isAbove(repeated.length, 0)
+        for (const task of repeated) {
+          assert.isAtLeast(attempts.filter((key) => key === task).length, 2, `${task} did not run again`)
+        }
+
+        // Submitting a task again waits for the same ending: nothing runs twice.
+        const again = yield* Effect.gen(function* () {
+          const client = yield* Client.Client
+          return yield* client.submit(AgentTask.task("task-1", spec, "Please record the key task-1 once."))
+        }).pipe(Effect.provide(Client.layer({ postgres: postgres.url })))
+        assert.strictEqual(again.answer, "recorded task-1")
+        assert.strictEqual(lines(join(workspace, "ledger.log")).length, 50)
+      }),
+    180_000
+  )
+
+  it.live("refuses a --postgres that is not a PostgreSQL URL, without echoing it", () =>
+    Effect.gen(function* () {
+      const run = yield* troupe(["runner", "--postgres", "mysql://root:hunter2@db/x"], { TROUPE_BUNDLE: "0" })
+      assert.strictEqual(run.code, 2, run.stderr)
+      assert.include(run.stderr, "--postgres must be a PostgreSQL URL")
+      assert.notInclude(run.stderr, "hunter2")
+    })
+  )
+})

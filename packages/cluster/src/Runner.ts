@@ -1,0 +1,92 @@
+/**
+ * A runner: a process that holds a share of the cluster's shards and runs the agent tasks placed on them.
+ *
+ * Runners find each other and their shards through PostgreSQL (`effect/cluster`'s SQL runner and message storage,
+ * over `@effect/sql-pg`), and talk to each other over sockets (`NodeClusterSocket`). Every task's request is stored
+ * before it is delivered, so when a runner dies the runner that takes over its shards runs its tasks again (see
+ * `AgentTask`); `ClusterTuning` says how soon. Tasks use the runner's `ProviderPool` (one breaker and rate limits for
+ * all the tasks of the process), its HTTP client and its workspace.
+ *
+ * @example
+ * ```ts
+ * import * as Layer from "effect/Layer"
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Runner } from "@troupe/cluster"
+ *
+ * Layer.launch(Runner.layer({ postgres: "postgres://postgres@127.0.0.1:5432/troupe", port: 34431, workspace: "." }))
+ *   .pipe(NodeRuntime.runMain)
+ * ```
+ */
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { ProviderPool } from "@troupe/providers"
+import { Tools, Workspace } from "@troupe/tools"
+import * as Duration from "effect/Duration"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as AgentTask from "./AgentTask.ts"
+import * as ClusterTuning from "./ClusterTuning.ts"
+import * as TaskRunning from "./internal/runTask.ts"
+
+/** Options of `layer`. */
+export interface Options {
+  /** The PostgreSQL URL every runner and client of the cluster shares. */
+  readonly postgres: string | Redacted.Redacted<string>
+  /** The address other runners reach this one at (default 127.0.0.1), and the port it listens on. */
+  readonly host?: string | undefined
+  readonly port: number
+  /** The directory tasks' tools work in. */
+  readonly workspace: string
+  /** Approve the calls a spec's policy asks about (`--yes`); without it they are denied. */
+  readonly approveAsk?: boolean | undefined
+  /** The longest a task may run (default 30 minutes). */
+  readonly taskTimeout?: Duration.Input | undefined
+  /** Told when a task starts and ends. */
+  readonly onTask?: TaskRunning.Settings["onTask"]
+  /** Connections of the storage pool (default 10). */
+  readonly maxConnections?: number | undefined
+}
+
+/** PostgreSQL as the cluster's `SqlClient`. */
+export const postgres = (url: string | Redacted.Redacted<string>, maxConnections = 10) =>
+  PgClient.layer({
+    url: typeof url === "string" ? Redacted.make(url) : url,
+    maxConnections,
+    connectTimeout: Duration.seconds(10)
+  })
+
+/** The agent-task entity's handlers, for a runner at `runner` (`HOST:PORT`). */
+export const handlers = (settings: TaskRunning.Settings) =>
+  AgentTask.AgentTask.toLayer(
+    AgentTask.AgentTask.of({
+      Run: (envelope) => TaskRunning.runTask(settings, envelope.payload)
+    })
+  )
+
+/**
+ * The runner for as long as the layer lives: registered in storage, listening on `port`, taking its share of
+ * shards and running the tasks on them. Stopping it hands its shards (and tasks in progress) to the others.
+ */
+export const layer = (options: Options) => {
+  const host = options.host ?? "127.0.0.1"
+  return handlers({
+    runner: `${host}:${options.port}`,
+    approveAsk: options.approveAsk ?? false,
+    timeout: options.taskTimeout ?? Duration.minutes(30),
+    onTask: options.onTask
+  }).pipe(
+    Layer.provide(
+      NodeClusterSocket.layer({ storage: "sql", shardingConfig: ClusterTuning.runner(host, options.port) })
+    ),
+    Layer.provide(postgres(options.postgres, options.maxConnections)),
+    Layer.provide(
+      Layer.mergeAll(
+        ProviderPool.layer(),
+        NodeHttpClient.layerUndici,
+        Tools.layerNode,
+        Workspace.layer(options.workspace)
+      )
+    )
+  )
+}

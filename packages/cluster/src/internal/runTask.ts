@@ -1,0 +1,91 @@
+/**
+ * One task on a runner: the spec decoded again, the agent made in an actor system and event hub of its own (so two
+ * tasks of the same agent never share a name or a stream), run on the goal, and its ending turned into the task's.
+ */
+import { Agent, AgentEvents } from "@troupe/agent"
+import { AgentSpec } from "@troupe/agent-spec"
+import type { ProviderPool } from "@troupe/providers"
+import { ActorSystem } from "@troupe/runtime"
+import type { Workspace } from "@troupe/tools"
+import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as AgentTask from "../AgentTask.ts"
+
+/** How a runner runs its tasks. */
+export interface Settings {
+  /** `HOST:PORT`, named in results and failures. */
+  readonly runner: string
+  /** Approve the calls a spec's policy asks about; without it they are denied, as no one is there to ask. */
+  readonly approveAsk: boolean
+  /** The longest a task may run, approvals included. */
+  readonly timeout: Duration.Input
+  /** Told when a task starts and ends (the runner prints it). */
+  readonly onTask?: ((event: "started" | "done" | "failed", taskId: string) => Effect.Effect<void>) | undefined
+}
+
+/** Whatever a run ends with, as a task's failure. */
+const failed = (settings: Settings, taskId: string, tag: string, reason: string) =>
+  new AgentTask.TaskFailed({ taskId, tag, reason: reason.slice(0, 2000), runner: settings.runner })
+
+const denyUnanswerable = (agent: Agent.Agent) =>
+  Stream.runForEach(agent.events, (event) =>
+    event._tag === "AgentApprovalRequested"
+      ? agent.deny(event.approvalId, "runner", "no one at the runner can approve it; the spec's approvals decide")
+      : Effect.void
+  )
+
+/** Runs one task to its end: the result, or `TaskFailed`. Interrupted when the runner stops. */
+export const runTask = (
+  settings: Settings,
+  task: AgentTask.Task
+): Effect.Effect<
+  AgentTask.TaskResult,
+  AgentTask.TaskFailed,
+  ProviderPool.ProviderPool | HttpClient.HttpClient | Workspace.Workspace
+> =>
+  Effect.gen(function* () {
+    const spec = yield* Schema.decodeUnknownEffect(AgentSpec.AgentSpec)(task.spec, AgentSpec.parseOptions).pipe(
+      Effect.mapError((error) => failed(settings, task.taskId, "SpecInvalid", error.message))
+    )
+    const agent = yield* Agent.make(spec, { approveAsk: settings.approveAsk }).pipe(
+      Effect.mapError((error) => failed(settings, task.taskId, error._tag, error.message))
+    )
+    if (!settings.approveAsk) yield* Effect.forkScoped(denyUnanswerable(agent))
+    // Lets the watcher subscribe before the run publishes its first event.
+    yield* Effect.yieldNow
+    const result = yield* agent
+      .run(task.goal, { runId: task.taskId, timeout: settings.timeout })
+      .pipe(Effect.mapError((error) => failed(settings, task.taskId, error._tag, error.message)))
+    return {
+      taskId: task.taskId,
+      runId: result.runId,
+      answer: result.answer,
+      steps: result.spend.steps,
+      inputTokens: result.spend.inputTokens,
+      outputTokens: result.spend.outputTokens,
+      costUsd: result.spend.costUsd,
+      durationMs: result.durationMs,
+      runner: settings.runner
+    }
+  }).pipe(
+    Effect.scoped,
+    Effect.provide([ActorSystem.layer(), AgentEvents.layer]),
+    Effect.catchDefect((defect) => Effect.fail(failed(settings, task.taskId, "Defect", String(defect)))),
+    Effect.catchTag("InvalidSupervisorSpec", (error) =>
+      Effect.fail(failed(settings, task.taskId, error._tag, error.message))
+    ),
+    (run) =>
+      settings.onTask === undefined
+        ? run
+        : Effect.andThen(
+            settings.onTask("started", task.taskId),
+            Effect.tapCause(
+              Effect.tap(run, () => settings.onTask!("done", task.taskId)),
+              (cause) => (Cause.hasInterruptsOnly(cause) ? Effect.void : settings.onTask!("failed", task.taskId))
+            )
+          )
+  )
