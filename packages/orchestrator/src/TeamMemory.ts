@@ -8,6 +8,10 @@
  * and anything else fails with `MemoryError` before touching the store. So an agent reads another agent's
  * namespace only through a grant of the team.
  *
+ * A raw SQL `where` predicate is refused through a view: the store joins predicates as text, so one with unbalanced
+ * parentheses (`true) OR (true`) could widen the namespace condition. Recalled and listed records are checked
+ * against the readable namespaces once more on the way out.
+ *
  * @example
  * ```ts
  * import { TeamMemory } from "@troupe/orchestrator"
@@ -57,6 +61,13 @@ export const view = (memory: Memory.Service, access: Access): Memory.Service => 
   const checkWrite = (operation: string, namespace: string) =>
     writable.includes(namespace) ? Effect.void : Effect.fail(refused(operation, namespace, access.agent))
   const namespaceOf = (m: MemoryRecord.NewMemory) => m.namespace ?? MemoryRecord.agentNamespace(m.agent)
+  const noWhere = (operation: string, filter: MemoryRecord.Filter | undefined) =>
+    filter?.where === undefined
+      ? Effect.void
+      : Effect.fail(
+          new MemoryError.MemoryError({ operation, message: "raw where predicates are not available in a team's view" })
+        )
+  const visible = (namespace: string) => readable.includes(namespace)
   // `undefined` when nothing readable is selected: the read returns nothing without asking the store.
   const readFilter = (filter: MemoryRecord.Filter | undefined): MemoryRecord.Filter | undefined => {
     const namespaces = narrow(filter?.namespace, readable)
@@ -71,29 +82,44 @@ export const view = (memory: Memory.Service, access: Access): Memory.Service => 
       ),
     recall: (query, options) => {
       const namespaces = narrow(options?.namespace ?? options?.filter?.namespace, readable)
-      if (namespaces.length === 0) return Effect.succeed([])
-      return memory.recall(query, {
-        ...options,
-        namespace: namespaces,
-        ...(options?.filter === undefined ? {} : { filter: { ...options.filter, namespace: namespaces } })
-      })
+      if (namespaces.length === 0) return Effect.andThen(noWhere("recall", options?.filter), Effect.succeed([]))
+      return Effect.andThen(
+        noWhere("recall", options?.filter),
+        memory.recall(query, {
+          ...options,
+          namespace: namespaces,
+          ...(options?.filter === undefined ? {} : { filter: { ...options.filter, namespace: namespaces } })
+        })
+      ).pipe(Effect.map((hits) => hits.filter((hit) => visible(hit.record.namespace))))
     },
     list: (filter, limit) => {
       const narrowed = readFilter(filter)
-      return narrowed === undefined ? Effect.succeed([]) : memory.list(narrowed, limit)
+      return Effect.andThen(
+        noWhere("list", filter),
+        narrowed === undefined ? Effect.succeed([]) : memory.list(narrowed, limit)
+      ).pipe(Effect.map((records) => records.filter((record) => visible(record.namespace))))
     },
     count: (filter) => {
       const narrowed = readFilter(filter)
-      return narrowed === undefined ? Effect.succeed(0) : memory.count(narrowed)
+      return Effect.andThen(
+        noWhere("count", filter),
+        narrowed === undefined ? Effect.succeed(0) : memory.count(narrowed)
+      )
     },
     forget: (filter) => {
       const namespaces = narrow(filter.namespace, writable)
-      return namespaces.length === 0 ? Effect.succeed(0) : memory.forget({ ...filter, namespace: namespaces })
+      return Effect.andThen(
+        noWhere("forget", filter),
+        namespaces.length === 0 ? Effect.succeed(0) : memory.forget({ ...filter, namespace: namespaces })
+      )
     },
     consolidate: (options) => Effect.andThen(checkWrite("consolidate", options.namespace), memory.consolidate(options)),
     exportJsonl: (path, filter) => {
       const narrowed = readFilter(filter)
-      return narrowed === undefined ? Effect.succeed(0) : memory.exportJsonl(path, narrowed)
+      return Effect.andThen(
+        noWhere("exportJsonl", filter),
+        narrowed === undefined ? Effect.succeed(0) : memory.exportJsonl(path, narrowed)
+      )
     },
     optimize: memory.optimize,
     status: memory.status

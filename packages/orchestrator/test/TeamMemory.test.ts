@@ -32,7 +32,7 @@ describe("TeamMemory", () => {
       // Asking for another agent's namespace outright yields nothing, whether as an option or in a filter.
       assert.deepStrictEqual(yield* reviewer.recall("migrations", { namespace: "backend" }), [])
       assert.deepStrictEqual(yield* reviewer.list({ namespace: ["backend"] }), [])
-      assert.strictEqual(yield* reviewer.count({ where: "true" }), 2)
+      assert.strictEqual(yield* reviewer.count(), 2)
       // A grant opens the backend's namespace to the auditor, and to it alone.
       assert.include(texts(yield* granted.recall("migrations", { k: 10 })), "Run the migrations before the API tests")
       assert.strictEqual(yield* granted.count(), 2)
@@ -41,7 +41,11 @@ describe("TeamMemory", () => {
         reviewer.remember({ agent: "reviewer", kind: "fact", namespace: "backend", text: "planted" })
       )
       assert.strictEqual(refused._tag, "MemoryError")
-      assert.strictEqual(yield* reviewer.forget({ namespace: "backend", where: "true" }), 0)
+      assert.strictEqual(yield* reviewer.forget({ namespace: "backend", kinds: ["lesson"] }), 0)
+      // A raw predicate could widen the namespace condition (the store joins predicates as text): refused.
+      const widened = yield* Effect.flip(reviewer.list({ where: "true) OR (true" }))
+      assert.strictEqual(widened._tag, "MemoryError")
+      assert.strictEqual((yield* Effect.flip(reviewer.forget({ where: "true) OR (true" })))._tag, "MemoryError")
       assert.strictEqual(yield* memory.count({ namespace: "backend" }), 1)
     }).pipe(Effect.scoped, Effect.provide(store))
   )
