@@ -8,6 +8,7 @@ import { Workspace } from "@troupe/tools"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as PubSub from "effect/PubSub"
 import * as Orchestrator from "../src/Orchestrator.ts"
 import type * as OrchestratorEvent from "../src/OrchestratorEvent.ts"
@@ -299,6 +300,83 @@ describe("Orchestrator", () => {
       }>
       assert.isTrue(seen.some((e) => e._tag === "SupervisorGaveUp" && e.path === "/team-test/agents/fragile"))
       assert.isTrue(seen.some((e) => e._tag === "ActorRestarted" && e.path === "/team-test/agents/fragile"))
+    }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
+  it.live("a decomposition that cannot run is asked for again with what was wrong, then fails the goal typed", () =>
+    Effect.gen(function* () {
+      const w = yield* worker({ answer: "never asked" })
+      const boss = yield* manager([subtask("x", { dependsOn: ["y"] }), subtask("y", { dependsOn: ["x"] })])
+      const models = new Map([
+        ["w", w.languageModel],
+        ["manager", boss.languageModel]
+      ])
+      const orchestrator = yield* Orchestrator.make(
+        team([spec({ name: "w" })], { manager: spec({ name: "manager" }) }),
+        {
+          models: (s) => models.get(s.name)
+        }
+      )
+      const error = yield* Effect.flip(orchestrator.orchestrate("go round in circles"))
+      assert.strictEqual(error._tag, "DecompositionFailed")
+      assert.include(error.message, "no usable decomposition after 2 attempts: the subtasks' dependencies form a cycle")
+      const asked = (yield* boss.requests).map(userText)
+      assert.strictEqual(asked.length, 2)
+      assert.include(asked[1]!, "Your previous answer could not be used: the subtasks' dependencies form a cycle")
+      assert.strictEqual((yield* w.requests).length, 0)
+    }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
+  it.live("a team without a manager is planned by its first member's model with the planner's prompt", () =>
+    Effect.gen(function* () {
+      const solo = yield* worker({ answer: "done alone", decomposition: [subtask("one")] })
+      const orchestrator = yield* Orchestrator.make(team([spec({ name: "solo" })]), {
+        models: (s) => (s.name === "solo" ? solo.languageModel : undefined)
+      })
+      const { outcome, events } = yield* collecting(orchestrator, orchestrator.orchestrate("do it"))
+      assert.strictEqual(outcome._tag === "Success" ? outcome.success.subtasks[0]!.answer : "", "done alone")
+      assert.strictEqual(ofTag(events, "OrchestrationPlanned")[0]!.by, "planner")
+      const system = (yield* solo.requests)[0]!.prompt.content[0]!
+      assert.include(system.role === "system" ? system.content : "", "You are the planner of team team-test")
+    }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
+  it.live("status while it runs, one goal at a time, and Cancel stops the goal and its agents' runs", () =>
+    Effect.gen(function* () {
+      const slow = yield* worker({ answer: "never", hangs: true })
+      const boss = yield* manager([subtask("wait", { title: "wait forever" })])
+      const models = new Map([
+        ["slow", slow.languageModel],
+        ["manager", boss.languageModel]
+      ])
+      const orchestrator = yield* Orchestrator.make(
+        team([spec({ name: "slow" })], { manager: spec({ name: "manager" }) }),
+        {
+          models: (s) => models.get(s.name)
+        }
+      )
+      const running = yield* Effect.forkChild(Effect.flip(orchestrator.orchestrate("wait")))
+      let member = yield* orchestrator.members[0]!.status
+      while (member.state !== "running") {
+        yield* Effect.sleep("5 millis")
+        member = yield* orchestrator.members[0]!.status
+      }
+      const status = yield* orchestrator.status
+      assert.strictEqual(status.state, "running")
+      assert.deepStrictEqual(
+        status.subtasks.map((s) => [s.id, s.title, s.status, s.agent]),
+        [["wait", "wait forever", "running", "slow"]]
+      )
+      const busy = yield* Effect.flip(orchestrator.orchestrate("another goal"))
+      assert.strictEqual(busy._tag, "OrchestratorBusy")
+      yield* orchestrator.cancel
+      const error = yield* Fiber.join(running)
+      assert.strictEqual(error._tag, "OrchestrationCancelled")
+      while (member.state !== "idle") {
+        yield* Effect.sleep("5 millis")
+        member = yield* orchestrator.members[0]!.status
+      }
+      assert.strictEqual((yield* orchestrator.status).state, "idle")
     }).pipe(Effect.scoped, Effect.provide(services))
   )
 

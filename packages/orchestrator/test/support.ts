@@ -69,6 +69,10 @@ export interface Worker {
   readonly endings?: ReadonlyArray<Ending> | undefined
   /** Tokens every call reports (default: estimated from the text). */
   readonly usage?: Scripted.TurnUsage | undefined
+  /** Never answers an acting turn (only a cancellation ends the run). */
+  readonly hangs?: boolean | undefined
+  /** Its answer when asked to decompose a goal (as a team without a manager asks its first member's model). */
+  readonly decomposition?: ReadonlyArray<Subtask.Subtask> | undefined
 }
 
 /**
@@ -83,6 +87,8 @@ export const worker = (behaviour: Worker) =>
       [
         Scripted.dynamic((request) => {
           switch (objectName(request)) {
+            case "decomposition":
+              return Scripted.text(JSON.stringify({ subtasks: behaviour.decomposition ?? [] }))
             case "plan":
               return Scripted.text(JSON.stringify({ goals: [] }), usage)
             case "reflection": {
@@ -99,6 +105,7 @@ export const worker = (behaviour: Worker) =>
               )
             }
             default:
+              if (behaviour.hangs === true) return Scripted.hang
               if (behaviour.writes !== undefined && lastRole(request.prompt) !== "tool") {
                 return Scripted.toolCalls([{ name: "fs_write", params: behaviour.writes }], usage)
               }
