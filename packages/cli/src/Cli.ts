@@ -18,6 +18,7 @@ import * as Orchestrate from "./commands/Orchestrate.ts"
 import * as RunCommand from "./commands/Run.ts"
 import * as RunnerCommand from "./commands/Runner.ts"
 import * as SchemaCommand from "./commands/Schema.ts"
+import * as Serve from "./commands/Serve.ts"
 import * as Validate from "./commands/Validate.ts"
 import { CliExit, ExitCode } from "./ExitCode.ts"
 
@@ -111,6 +112,7 @@ export const command = Command.make(
     Validate.command,
     RunCommand.command,
     Orchestrate.command,
+    Serve.command,
     Audit.command,
     Approvals.command,
     Init.command,

@@ -1,0 +1,209 @@
+/**
+ * `troupe serve [--team FILE] [--specs DIR] [--workspace DIR] [--host H] [--port P] [--token-env VAR]
+ * [--tls-cert FILE --tls-key FILE] [--postgres URL] [--concurrency N]`: the orchestrated mode over HTTP and MCP
+ * (`@troupe/server`).
+ *
+ * The server's team (default `agents/team.yaml` when it exists) pursues the goals that name no file; a request may
+ * name a team file or an agent spec under `--specs` instead. The agents work in `--workspace`, with their trails and
+ * approvals in `$TROUPE_HOME` as for `troupe run`: a tool call that waits for a person is listed at `GET /approvals`
+ * and decided over the API (or with `troupe approvals` beside it).
+ *
+ * Every request needs `Authorization: Bearer TOKEN`, the token read from `--token-env` (default `TROUPE_TOKEN`):
+ * without one the server does not start (exit 2, one line naming the variable). HTTPS with `--tls-cert` and
+ * `--tls-key`. Once it listens it prints one line, `troupe serve: listening on URL ...`, and serves until stopped.
+ */
+import * as NodeCrypto from "node:crypto"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { AgentEvents, AuditLog } from "@troupe/agent"
+import { SpecLoader, type TeamSpec } from "@troupe/agent-spec"
+import { KnowledgeBase, Memory } from "@troupe/memory"
+import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
+import { ActorSystem } from "@troupe/runtime"
+import { AgentTools, Server, Tokens } from "@troupe/server"
+import { Tools, Workspace } from "@troupe/tools"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { CliExit, ExitCode } from "../ExitCode.ts"
+import * as TroupeHome from "../TroupeHome.ts"
+
+/** The options of `troupe serve`. */
+export interface Input {
+  readonly team: string | undefined
+  readonly specs: string | undefined
+  readonly workspace: string | undefined
+  readonly host: string
+  readonly port: number
+  readonly tokenEnv: string
+  readonly tlsCert: string | undefined
+  readonly tlsKey: string | undefined
+  readonly postgres: string | undefined
+  readonly concurrency: number | undefined
+}
+
+/** The team file used when `--team` is not given, when it exists. */
+export const defaultTeam = "agents/team.yaml"
+
+/** The largest certificate or key file read. */
+const maxPemBytes = 1024 * 1024
+
+const line = (text: string) => Effect.sync(() => void process.stdout.write(`${TerminalText.sanitize(text)}\n`))
+const errorLine = (text: string) => Effect.sync(() => void process.stderr.write(`${TerminalText.sanitize(text)}\n`))
+
+const badInput = (message: string) => new CliExit({ code: ExitCode.badInput, message })
+
+/** Reads a PEM file: a regular file, bounded; the error names the flag and the file, never what it holds. */
+const readPem = (flag: string, file: string, check: (pem: string) => unknown) =>
+  Effect.try({
+    try: () => {
+      const descriptor = NodeFs.openSync(file, NodeFs.constants.O_RDONLY | NodeFs.constants.O_NONBLOCK)
+      const stat = NodeFs.fstatSync(descriptor)
+      const ok = stat.isFile() && stat.size <= maxPemBytes
+      const text = ok ? NodeFs.readFileSync(descriptor, "utf8") : ""
+      NodeFs.closeSync(descriptor)
+      if (!ok) return undefined
+      check(text)
+      return text
+    },
+    catch: () => badInput(`${flag} ${TerminalText.sanitize(file)}: not a readable PEM file of the right kind`)
+  }).pipe(
+    Effect.flatMap((text) =>
+      text === undefined
+        ? Effect.fail(badInput(`${flag} ${TerminalText.sanitize(file)}: not a regular file of at most 1 MiB`))
+        : Effect.succeed(text)
+    )
+  )
+
+const loadTeam = (file: string): Effect.Effect<TeamSpec.Team, CliExit, SpecLoader.Requirements> =>
+  SpecLoader.load(file).pipe(
+    Effect.catchTag("SpecInvalid", (invalid) =>
+      Effect.andThen(Effect.forEach(invalid.lines, errorLine, { discard: true }), Effect.fail(badInput("")))
+    ),
+    Effect.flatMap((loaded) =>
+      loaded._tag === "Team"
+        ? Effect.succeed(loaded.team)
+        : Effect.fail(badInput(`--team ${file} is one agent, not a team: requests can name it as an agent`))
+    )
+  )
+
+const directory = (flag: string, path: string | undefined) =>
+  Effect.suspend(() => {
+    const resolved = NodePath.resolve(path ?? ".")
+    return NodeFs.existsSync(resolved) && NodeFs.statSync(resolved).isDirectory()
+      ? Effect.succeed(resolved)
+      : Effect.fail(badInput(`${flag} ${TerminalText.sanitize(resolved)} is not a directory`))
+  })
+
+/** Runs `troupe serve` until it is stopped. */
+export const run = (input: Input) =>
+  Effect.gen(function* () {
+    // The token first: a server that would let anyone in never starts.
+    const tokens = yield* Tokens.fromEnvironment(input.tokenEnv, process.env).pipe(
+      Effect.mapError((error) =>
+        badInput(
+          `troupe serve: ${error.message} (export ${input.tokenEnv}=TOKEN of at least ${Tokens.minimumLength} characters, or NAME=TOKEN pairs separated by commas)`
+        )
+      )
+    )
+    if (!Number.isInteger(input.port) || input.port < 0 || input.port > 65_535) {
+      return yield* badInput("--port must be from 0 to 65535")
+    }
+    if (input.concurrency !== undefined && input.concurrency < 1) {
+      return yield* badInput("--concurrency must be at least 1")
+    }
+    if ((input.tlsCert === undefined) !== (input.tlsKey === undefined)) {
+      return yield* badInput("--tls-cert and --tls-key go together")
+    }
+    const tls =
+      input.tlsCert !== undefined && input.tlsKey !== undefined
+        ? {
+            cert: yield* readPem("--tls-cert", input.tlsCert, (pem) => new NodeCrypto.X509Certificate(pem)),
+            key: yield* readPem("--tls-key", input.tlsKey, (pem) => NodeCrypto.createPrivateKey(pem))
+          }
+        : undefined
+    if (tls !== undefined) {
+      const matches = new NodeCrypto.X509Certificate(tls.cert).checkPrivateKey(NodeCrypto.createPrivateKey(tls.key))
+      if (!matches) return yield* badInput("--tls-key is not the private key of --tls-cert")
+    }
+    const workspaceDir = yield* directory("--workspace", input.workspace)
+    const specRoot = yield* directory("--specs", input.specs)
+    const teamFile = input.team ?? (NodeFs.existsSync(defaultTeam) ? defaultTeam : undefined)
+
+    const team = teamFile === undefined ? undefined : yield* loadTeam(teamFile).pipe(Effect.provide(NodeServices.layer))
+    const withMemory = [team?.manager, ...(team?.agents ?? [])].some((spec) => spec?.memory.enabled === true)
+    const memoryDir = yield* TroupeHome.memoryDirectory
+
+    const program = Effect.gen(function* () {
+      const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
+      const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
+      if (input.postgres !== undefined) {
+        yield* errorLine(
+          "troupe serve: --postgres: handing goals to a cluster of runners is not wired into serve yet; the team runs in this process"
+        )
+      }
+      const running = yield* Server.start({
+        host: input.host,
+        port: input.port,
+        tokens,
+        tls,
+        jobs: {
+          team,
+          specRoot,
+          approvals: yield* TroupeHome.approvals,
+          audit: yield* AuditLog.AuditLog,
+          memory: Option.getOrUndefined(memory),
+          knowledgeBase: Option.getOrUndefined(knowledgeBase),
+          concurrency: input.concurrency
+        }
+      }).pipe(
+        Effect.catchTag("ServeError", () =>
+          Effect.fail(
+            new CliExit({
+              code: ExitCode.failed,
+              message: `troupe serve: cannot listen on ${TerminalText.sanitize(input.host)}:${input.port} (in use, or not an address of this machine)`
+            })
+          )
+        )
+      )
+      const names = running.jobs.team?.members.map((m) => m.name) ?? []
+      const what =
+        team === undefined ? "no team: requests name a team or an agent" : `team ${team.name}: ${names.join(", ")}`
+      const mcp = team === undefined ? "" : `; MCP at ${running.url}${AgentTools.path}`
+      yield* line(
+        `troupe serve: listening on ${running.url} (${what}; OpenAPI at ${running.url}${Server.openapiPath}${mcp})`
+      )
+      return yield* Effect.never
+    })
+
+    const memoryLayers = withMemory
+      ? Layer.mergeAll(
+          Memory.layer({ directory: memoryDir }).pipe(Layer.provide(LocalEmbedder.layer())),
+          KnowledgeBase.layer({ directory: memoryDir })
+        )
+      : Layer.empty
+    return yield* program.pipe(
+      Effect.scoped,
+      Effect.provide(
+        Layer.mergeAll(
+          ActorSystem.layer(),
+          AgentEvents.layer,
+          ProviderPool.layer(),
+          NodeHttpClient.layerUndici,
+          Tools.layerNode,
+          Workspace.layer(workspaceDir),
+          TroupeHome.auditLayer,
+          memoryLayers
+        )
+      )
+    )
+  }).pipe(
+    Effect.catchTags({
+      ProviderConfigError: (error: { readonly provider: string; readonly description: string }) =>
+        Effect.fail(badInput(`${error.provider}: ${error.description}`)),
+      ToolsetError: (error: { readonly tool: string; readonly reason: string }) =>
+        Effect.fail(badInput(`tool ${error.tool}: ${error.reason}`))
+    })
+  )
