@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -177,6 +177,10 @@ describe("troupe serve: the API", () => {
           const absolute = yield* submit({ goal: "x", agent: "/etc/passwd" })
           assert.strictEqual(absolute.status, 400)
           assert.notInclude(absolute.body, "root:")
+        symlinkSync(join(dirs.home), join(dirs.specs, "out"))
+        writeFileSync(join(dirs.home, "elsewhere.yaml"), "name: elsewhere\n")
+        const throughLink = yield* submit({ goal: "x", agent: "out/elsewhere.yaml" })
+        assert.strictEqual(throughLink.status, 400)
           writeFileSync(join(dirs.specs, "bad.yaml"), "name: Bad Name\nsecret: sk-live-0123456789abcdef\n")
           const invalid = yield* submit({ goal: "x", agent: "bad.yaml" })
           assert.strictEqual(invalid.status, 400)
