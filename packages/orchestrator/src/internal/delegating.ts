@@ -56,7 +56,7 @@ const runIdOf = (error: RunFailure): string | undefined =>
 const runOn = (member: Member, task: string, timeout: number) =>
   member.agent
     .run(task, { timeout })
-    .pipe(Effect.retry({ while: (e) => e._tag === "AgentBusy", schedule: Schedule.spaced("10 millis"), times: 6_000 }))
+    .pipe(Effect.retry({ while: (e) => e._tag === "AgentBusy", schedule: Schedule.spaced("1 millis"), times: 60_000 }))
 
 /** Runs `subtask` (as `task`) on `candidates` in order until one succeeds. */
 export const delegate = (
