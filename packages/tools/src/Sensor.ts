@@ -16,13 +16,13 @@
  * ```
  *
  * - a clock: {@link after}, {@link until}, {@link every}, all on effect's `Clock` (so `TestClock` drives them);
- * - file changes in the workspace: {@link fileChanges} and {@link fileChanged}, from a recursive `fs.watch` on the
- *   workspace root, reported as workspace-relative paths matching the globs (never `.git`), debounced: a batch is
- *   emitted once no change came for `debounce` (200 ms), so a save that writes three times wakes the agent once;
+ * - file changes in the workspace: {@link fileChanges} and {@link fileChanged}, from a watch on each directory that
+ *   can hold a path matching the globs (never `.git`), reported as workspace-relative paths, debounced: a batch is
+ *   emitted once no change of interest came for `debounce` (200 ms), so a save that writes three times wakes the
+ *   agent once;
  * - a process exit: {@link processExit}, for a process started with `effect/process`.
  */
 
-import * as NodeFs from "node:fs"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -33,6 +33,7 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Globs from "./internal/globs.ts"
+import * as SensorWatch from "./internal/sensorWatch.ts"
 import type * as Workspace from "./Workspace.ts"
 
 /** A sensor could not watch (the workspace vanished, too many watches, ...). */
@@ -66,23 +67,19 @@ export interface FileChangeOptions {
   readonly paths?: ReadonlyArray<string>
   /** Globs that bound `paths`: a path is reported only when it matches both (an agent's allowlist, say). */
   readonly within?: ReadonlyArray<string>
-  /** The quiet time that closes a batch (default 200 ms). */
+  /** The quiet time that closes a batch (default 200 ms); a batch never stays open longer than ten of them. */
   readonly debounce?: Duration.Input
+  /** Directories that may be watched at once (default 10,000); past it the sensor fails, asking for narrower paths. */
+  readonly maxDirectories?: number
 }
-
-// The errno code alone when there is one (`ENOSPC` when the system runs out of watches): a message quotes paths.
-const reasonOf = (cause: unknown): string =>
-  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
-    ? cause.code
-    : cause instanceof Error
-      ? cause.message
-      : String(cause)
 
 const isGitPath = (path: string) => path === ".git" || path.startsWith(".git/") || path.includes("/.git/")
 
 /**
  * Every batch of changed paths in the workspace (relative, sorted, each once per batch) that match
- * `options.paths`. A path is reported when it is created, written, renamed or deleted.
+ * `options.paths`. A path is reported when it is created, written, renamed or deleted; the files of a directory
+ * that appears are reported with it. Only directories that can hold a matching path are watched (`src/**` watches
+ * `src` and below, nothing else), symbolic links are not followed, and `.git` is never watched.
  */
 export const fileChanges = (
   workspace: Workspace.Service,
@@ -90,36 +87,40 @@ export const fileChanges = (
 ): Stream.Stream<ReadonlyArray<string>, SensorError> => {
   const matcher = Globs.paths(options.paths ?? ["**"])
   const within = Globs.paths(options.within ?? ["**"])
-  const debounce = options.debounce ?? Duration.millis(200)
+  const wanted = (path: string) => !isGitPath(path) && matcher.matches(path) && within.matches(path)
+  const reachable = (directory: string) =>
+    !isGitPath(directory) && matcher.leadsTo(directory) && within.leadsTo(directory)
+  const debounce = Duration.toMillis(Duration.fromInputUnsafe(options.debounce ?? Duration.millis(200)))
+  const failed = (reason: string) => new SensorError({ sensor: "fileChanges", reason })
   return Stream.callback<ReadonlyArray<string>, SensorError>((out) =>
     Effect.gen(function* () {
-      const raw = yield* Queue.unbounded<string, SensorError>()
-      yield* Effect.acquireRelease(
-        Effect.try({
-          try: () => {
-            const watcher = NodeFs.watch(workspace.root, { recursive: true }, (_event, filename) => {
-              if (filename === null) return
-              const path = filename.split("\\").join("/")
-              if (!isGitPath(path) && matcher.matches(path) && within.matches(path)) Queue.offerUnsafe(raw, path)
-            })
-            watcher.on("error", (error) => {
-              Queue.failCauseUnsafe(
-                raw,
-                Cause.fail(new SensorError({ sensor: "fileChanges", reason: reasonOf(error) }))
-              )
-            })
-            return watcher
-          },
-          catch: (cause) => new SensorError({ sensor: "fileChanges", reason: reasonOf(cause) })
-        }),
-        (watcher) => Effect.sync(() => watcher.close())
-      )
+      const raw = yield* Queue.unbounded<SensorWatch.RawEvent, SensorError>()
+      const tree = yield* SensorWatch.make({
+        root: workspace.root,
+        reachable,
+        maxDirectories: options.maxDirectories ?? 10_000,
+        onEvent: (event) => Queue.offerUnsafe(raw, event),
+        onFailure: (reason) => Queue.failCauseUnsafe(raw, Cause.fail(failed(reason)))
+      }).pipe(Effect.mapError((e) => failed(e.reason)))
+      const changed = (event: SensorWatch.RawEvent) =>
+        Effect.map(event.rename ? tree.renamed(event.path) : Effect.succeed([]), (inside) =>
+          [event.path, ...inside].filter(wanted)
+        ).pipe(Effect.mapError((e) => failed(e.reason)))
       while (true) {
-        const batch = new Set([yield* Queue.take(raw)])
+        const batch = new Set<string>()
+        while (batch.size === 0) for (const path of yield* changed(yield* Queue.take(raw))) batch.add(path)
+        // Only a change of interest extends the batch: a log written all the time elsewhere must not hold it open.
+        const opened = yield* Clock.currentTimeMillis
+        let quietFrom = opened
         while (true) {
-          const next = yield* Queue.take(raw).pipe(Effect.timeoutOption(debounce))
+          const left = Math.min(quietFrom + debounce, opened + 10 * debounce) - (yield* Clock.currentTimeMillis)
+          if (left <= 0) break
+          const next = yield* Queue.take(raw).pipe(Effect.timeoutOption(Duration.millis(left)))
           if (Option.isNone(next)) break
-          batch.add(next.value)
+          const paths = yield* changed(next.value)
+          if (paths.length === 0) continue
+          for (const path of paths) batch.add(path)
+          quietFrom = yield* Clock.currentTimeMillis
         }
         yield* Queue.offer(out, [...batch].sort())
       }

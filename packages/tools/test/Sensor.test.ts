@@ -1,3 +1,5 @@
+import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -73,6 +75,54 @@ describe("Sensor", () => {
         })
       assert.deepStrictEqual(yield* seen("first.txt"), ["first.txt"])
       assert.deepStrictEqual(yield* seen("second.txt"), ["second.txt"])
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("watches only directories that can hold a match, never follows a symbolic link, and is bounded", () =>
+    Effect.gen(function* () {
+      const { root, outside, workspace } = yield* sandbox
+      for (const dir of ["node_modules/a/b/c", "node_modules/d", "src/lib"]) yield* write(root, `${dir}/.keep`, "")
+      yield* Effect.promise(() => Fs.symlink(outside, Path.join(root, "src/out")))
+      // node_modules holds 4 directories: with src/** they are never walked.
+      const watching = yield* Effect.forkChild(
+        Sensor.fileChanged(workspace, { paths: ["src/**"], maxDirectories: 3, debounce: Duration.millis(300) })
+      )
+      let batch: ReadonlyArray<string> | undefined
+      for (let attempt = 0; attempt < 10 && batch === undefined; attempt++) {
+        yield* write(outside, "through-the-link.txt", String(attempt))
+        yield* write(root, "src/lib/x.ts", String(attempt))
+        batch = Option.getOrUndefined(yield* Fiber.join(watching).pipe(Effect.timeoutOption(Duration.seconds(1))))
+      }
+      assert.deepStrictEqual(batch, ["src/lib/x.ts"])
+      const everything = yield* Effect.flip(Sensor.fileChanged(workspace, { maxDirectories: 3 }))
+      assert.strictEqual(everything._tag, "SensorError")
+      assert.match(everything.reason, /more than 3 directories to watch: narrow the paths/)
+      assert.notInclude(everything.reason, root)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("reports a directory that appears with the files it holds, and watches it from then on", () =>
+    Effect.gen(function* () {
+      const { root, outside, workspace } = yield* sandbox
+      yield* write(root, "src/.keep", "")
+      const batches = yield* Queue.unbounded<ReadonlyArray<string>>()
+      yield* Sensor.fileChanges(workspace, { paths: ["src/**"], debounce: Duration.millis(300) }).pipe(
+        Stream.runForEach((batch) => Queue.offer(batches, batch)),
+        Effect.forkScoped
+      )
+      // Moved in at once: its files were never written inside a watched directory.
+      let moved: ReadonlyArray<string> = []
+      for (let attempt = 0; attempt < 10 && moved.length === 0; attempt++) {
+        const name = `pkg${attempt}`
+        yield* write(outside, `${name}/deep/a.ts`, "a")
+        yield* Effect.promise(() => Fs.rename(Path.join(outside, name), Path.join(root, "src", name)))
+        moved = Option.getOrElse(yield* Queue.take(batches).pipe(Effect.timeoutOption(Duration.seconds(1))), () => [])
+      }
+      const name = moved[0]!.slice("src/".length)
+      assert.deepStrictEqual(moved, [`src/${name}`, `src/${name}/deep`, `src/${name}/deep/a.ts`])
+      yield* write(root, `src/${name}/deep/b.ts`, "b")
+      const later = yield* Queue.take(batches).pipe(Effect.timeoutOption(Duration.seconds(5)))
+      assert.deepStrictEqual(Option.getOrUndefined(later), [`src/${name}/deep/b.ts`])
     }).pipe(Effect.scoped)
   )
 
