@@ -65,8 +65,9 @@ const program = Effect.gen(function* () {
     for (let attempt = 0; attempt < 30; attempt++) {
       const run = spawnSync(process.execPath, ["packages/cli/src/BundleBuild.ts"], { cwd: root, encoding: "utf8" })
       if (run.status === 0) return builds.add(run.stdout.trim())
-      // A launcher started the same build in the background: wait for it.
-      if (!run.stderr.includes("another build")) return console.error(`no bundled build: ${run.stderr.trim()}`)
+      // A launcher started the same build in the background, or a source changed while it ran: try again.
+      if (!/another build|sources changed/.test(run.stderr))
+        return console.error(`no bundled build: ${run.stderr.trim()}`)
       spawnSync("sleep", ["1"])
     }
   }
