@@ -46,6 +46,12 @@ export type Decomposition = typeof Decomposition.Type
 /** The most subtasks one goal may become. */
 export const maxSubtasks = 50
 
+/** The longest task text a subtask may carry, in characters (about 5,000 words: a task, not a document). */
+export const maxTaskLength = 32_000
+
+const maxTitleLength = 500
+const maxNames = 32
+
 const idPattern = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
 const quoted = (id: string): string => JSON.stringify(id.length <= 64 ? id : `${id.slice(0, 64)}…`)
@@ -69,6 +75,14 @@ export const problems = (
     if (ids.has(subtask.id)) out.push(`subtask id ${quoted(subtask.id)} is used twice`)
     ids.add(subtask.id)
     if (subtask.task.trim() === "") out.push(`subtask ${quoted(subtask.id)} has no task`)
+    if (subtask.task.length > maxTaskLength || subtask.title.length > maxTitleLength) {
+      out.push(
+        `subtask ${quoted(subtask.id)} is too long (task at most ${maxTaskLength} characters, title ${maxTitleLength})`
+      )
+    }
+    if (subtask.dependsOn.length > maxSubtasks || subtask.capabilities.length > maxNames) {
+      out.push(`subtask ${quoted(subtask.id)} lists too many dependencies or capabilities`)
+    }
   }
   for (const subtask of subtasks) {
     for (const dependency of subtask.dependsOn) {

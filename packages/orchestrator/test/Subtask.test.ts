@@ -39,6 +39,10 @@ describe("Subtask", () => {
     const cycle = { subtasks: [subtask("x", { dependsOn: ["y"] }), subtask("y", { dependsOn: ["x"] })] }
     assert.deepStrictEqual(Subtask.problems(cycle, capable), ["the subtasks' dependencies form a cycle"])
     assert.deepStrictEqual(Subtask.problems({ subtasks: [] }, capable), ["no subtasks: the goal needs at least one"])
+    const huge = { subtasks: [subtask("big", { task: "x".repeat(Subtask.maxTaskLength + 1) })] }
+    assert.deepStrictEqual(Subtask.problems(huge, capable), [
+      'subtask "big" is too long (task at most 32000 characters, title 500)'
+    ])
     const many = { subtasks: Array.from({ length: 51 }, (_, i) => subtask(`s${i}`)) }
     assert.deepStrictEqual(Subtask.problems(many, capable), ["51 subtasks: at most 50"])
   })
