@@ -1,27 +1,11 @@
-/**
- * The jobs of a server: every goal submitted over HTTP or MCP, pursued by the server's team (the local
- * `Orchestrator`), by a team file or by one agent a request names, with each job's state, answer and events.
- *
- * A job's id is its trail's: the orchestration's id for a team, the run's id for an agent. Its events (the agents'
- * and the orchestrator's) are kept in order, the first `maxEventsPerJob` of them for late readers, and published as
- * they come to live readers (`events`), ending with a `JobEnded` event. A team or an agent pursues one goal at a
- * time: a second one while it works is a `Conflict`.
- *
- * Teams and agents named by a request are loaded from files under `specRoot` only (a path that leaves it, through
- * `..` or a symbolic link, is refused), started on first use and kept for the next requests. A spec that does not
- * validate is refused with the count of its problems, never their text: the text quotes the file.
- */
-import * as NodeFs from "node:fs"
-import * as NodePath from "node:path"
-import { Agent, AgentEvent, AgentEvents, type ApprovalStore, type AuditLog, type Spend } from "@troupe/agent"
+import { Agent, type AgentEvent, AgentEvents, type ApprovalStore, type AuditLog } from "@troupe/agent"
 import { type AgentSpec, SpecLoader, type TeamSpec } from "@troupe/agent-spec"
 import type { KnowledgeBase, Memory } from "@troupe/memory"
-import { Orchestrator, OrchestratorEvent } from "@troupe/orchestrator"
+import { Orchestrator, type OrchestratorEvent } from "@troupe/orchestrator"
 import { type ProviderConfig, type ProviderPool, TerminalText } from "@troupe/providers"
 import type { ActorError, ActorSystem } from "@troupe/runtime"
 import type { Tools } from "@troupe/tools"
 import type * as LanguageModel from "effect/ai/LanguageModel"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -31,11 +15,12 @@ import type * as FileSystem from "effect/FileSystem"
 import type * as HttpClient from "effect/http/HttpClient"
 import type * as Path from "effect/Path"
 import * as PubSub from "effect/PubSub"
-import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
-import { Conflict, InvalidRequest, type Job, type JobEvent, type JobState, NotFound } from "./ServerApi.ts"
+import * as JobEntry from "./internal/jobEntry.ts"
+import * as SpecPath from "./internal/specPath.ts"
+import { Conflict, InvalidRequest, type Job, type JobEvent, NotFound } from "./ServerApi.ts"
 
 /** Options of `make`. */
 export interface Options {
@@ -86,166 +71,9 @@ export interface Jobs {
   readonly events: (id: string) => Effect.Effect<Stream.Stream<JobEvent>, NotFound>
 }
 
-// -----------------------------------------------------------------------------
-// A job's record
-// -----------------------------------------------------------------------------
-
-interface Entry {
-  readonly id: string
-  readonly kind: Job["kind"]
-  readonly name: string
-  readonly goal: string
-  readonly submittedBy: string
-  readonly startedAt: number
-  state: JobState
-  endedAt: number | undefined
-  answer: string | undefined
-  error: { readonly tag: string; readonly message: string } | undefined
-  spend: { steps: number; inputTokens: number; outputTokens: number; costUsd: number }
-  readonly pending: Set<string>
-  readonly runIds: Set<string>
-  readonly kept: Array<JobEvent>
-  seq: number
-  readonly live: PubSub.PubSub<JobEvent>
-  readonly ended: Deferred.Deferred<void>
-}
-
-const snapshot = (entry: Entry): Job => ({
-  id: entry.id,
-  kind: entry.kind,
-  name: entry.name,
-  goal: entry.goal,
-  state: entry.state === "running" && entry.pending.size > 0 ? "awaiting-approval" : entry.state,
-  submittedBy: entry.submittedBy,
-  startedAt: entry.startedAt,
-  ...(entry.endedAt === undefined ? {} : { endedAt: entry.endedAt }),
-  ...(entry.answer === undefined ? {} : { answer: entry.answer }),
-  ...(entry.error === undefined ? {} : { error: entry.error }),
-  spend: { ...entry.spend },
-  pendingApprovals: [...entry.pending],
-  runIds: [...entry.runIds]
-})
-
-const encodeAgentEvent = Schema.encodeSync(AgentEvent.AgentEvent)
-const encodeOrchestratorEvent = Schema.encodeSync(OrchestratorEvent.OrchestratorEvent)
-
-type Source =
-  | { readonly _tag: "Agent"; readonly event: AgentEvent.AgentEvent }
-  | { readonly _tag: "Orchestrator"; readonly event: OrchestratorEvent.OrchestratorEvent }
-
-const record = (entry: Entry, source: Source, maxKept: number): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const event = source.event
-    if (source._tag === "Agent") {
-      switch (event._tag) {
-        case "AgentRunStarted":
-          entry.runIds.add(event.runId)
-          break
-        case "AgentStepStarted":
-          entry.spend.steps++
-          break
-        case "AgentModelCalled":
-          entry.spend.inputTokens += event.inputTokens
-          entry.spend.outputTokens += event.outputTokens
-          entry.spend.costUsd += event.costUsd
-          break
-        case "AgentApprovalRequested":
-          entry.pending.add(event.approvalId)
-          break
-        case "AgentApprovalDecided":
-          entry.pending.delete(event.approvalId)
-          break
-      }
-    }
-    const encoded = source._tag === "Agent" ? encodeAgentEvent(source.event) : encodeOrchestratorEvent(source.event)
-    const jobEvent: JobEvent = {
-      seq: entry.seq++,
-      type: event._tag,
-      ...("agent" in event && typeof event.agent === "string" ? { agent: event.agent } : {}),
-      event: encoded as Schema.Json
-    }
-    if (entry.kept.length < maxKept) entry.kept.push(jobEvent)
-    return Effect.asVoid(PubSub.publish(entry.live, jobEvent))
-  })
-
-const stateOf = (tag: string): JobState =>
-  tag === "BudgetExceeded" || tag === "TeamBudgetExceeded"
-    ? "budget-exceeded"
-    : tag === "RunCancelled" || tag === "OrchestrationCancelled"
-      ? "cancelled"
-      : "failed"
-
-const fromSpend = (spend: Spend.Spend) => ({
-  steps: spend.steps,
-  inputTokens: spend.inputTokens,
-  outputTokens: spend.outputTokens,
-  costUsd: spend.costUsd
-})
-
-// The end of a job: its state, answer or error (sanitised: it may quote a model or a tool), and the closing event.
-const finish = (
-  entry: Entry,
-  exit: Exit.Exit<
-    { readonly answer: string; readonly spend: Spend.Spend },
-    { readonly _tag: string; readonly message: string }
-  >
-): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    entry.endedAt = yield* Clock.currentTimeMillis
-    entry.pending.clear()
-    if (Exit.isSuccess(exit)) {
-      entry.state = "done"
-      entry.answer = TerminalText.sanitize(exit.value.answer)
-      entry.spend = fromSpend(exit.value.spend)
-    } else {
-      const failure = Cause.findErrorOption(exit.cause)
-      const error =
-        failure._tag === "Some"
-          ? failure.value
-          : {
-              _tag: Cause.hasInterruptsOnly(exit.cause) ? "RunCancelled" : "JobCrashed",
-              message: "the job ended abnormally"
-            }
-      entry.state = stateOf(error._tag)
-      entry.error = { tag: error._tag, message: TerminalText.sanitize(error.message).slice(0, 2000) }
-      if ("partial" in error) {
-        const partial = (error as { readonly partial?: { readonly spend?: Spend.Spend } }).partial
-        if (partial?.spend !== undefined) entry.spend = fromSpend(partial.spend)
-      }
-    }
-    const last: JobEvent = {
-      seq: entry.seq++,
-      type: "JobEnded",
-      event: snapshot(entry) as unknown as Schema.Json
-    }
-    entry.kept.push(last)
-    yield* PubSub.publish(entry.live, last)
-    yield* Deferred.succeed(entry.ended, undefined)
-  })
-
-// -----------------------------------------------------------------------------
-// Loading what a request names
-// -----------------------------------------------------------------------------
-
 type Started =
   | { readonly _tag: "Team"; readonly orchestrator: Orchestrator.Orchestrator; readonly members: ReadonlySet<string> }
   | { readonly _tag: "Agent"; readonly agent: Agent.Agent }
-
-const insideRoot = (specRoot: string, name: string): Effect.Effect<string, InvalidRequest> =>
-  Effect.suspend(() => {
-    const refused = Effect.fail(
-      new InvalidRequest({ message: "the spec must be a file under the server's spec directory" })
-    )
-    if (name.includes("\0") || NodePath.isAbsolute(name)) return refused
-    const root = NodeFs.realpathSync.native(specRoot)
-    const candidate = NodePath.resolve(root, name)
-    if (!NodeFs.existsSync(candidate)) return refused
-    const real = NodeFs.realpathSync.native(candidate)
-    const relative = NodePath.relative(root, real)
-    if (relative === "" || relative.startsWith("..") || NodePath.isAbsolute(relative)) return refused
-    if (!NodeFs.statSync(real).isFile()) return refused
-    return Effect.succeed(real)
-  })
 
 // -----------------------------------------------------------------------------
 // The service
@@ -265,7 +93,7 @@ export const make = (
     const hub = yield* AgentEvents.AgentEvents
     const maxKept = Math.max(1, Math.floor(options.maxEventsPerJob ?? 10_000))
     const maxEnded = Math.max(1, Math.floor(options.maxEndedJobs ?? 1_000))
-    const jobs = new Map<string, Entry>()
+    const jobs = new Map<string, JobEntry.Entry>()
     const startedByFile = new Map<string, Started>()
     const starting = yield* Semaphore.make(1)
 
@@ -339,7 +167,7 @@ export const make = (
 
     const newEntry = (id: string, kind: Job["kind"], name: string, goal: string, by: string) =>
       Effect.gen(function* () {
-        const entry: Entry = {
+        const entry: JobEntry.Entry = {
           id,
           kind,
           name,
@@ -365,25 +193,25 @@ export const make = (
 
     // Routes events to the entry until the run ends, then what is left in the subscriptions, then the end.
     const follow = <A, E>(
-      entry: Entry,
+      entry: JobEntry.Entry,
       run: Fiber.Fiber<A, E>,
       subscriptions: ReadonlyArray<{
-        readonly subscription: PubSub.Subscription<Source["event"]>
-        readonly route: (event: Source["event"]) => Source | undefined
+        readonly subscription: PubSub.Subscription<JobEntry.Source["event"]>
+        readonly route: (event: JobEntry.Source["event"]) => JobEntry.Source | undefined
       }>,
-      outcome: (exit: Exit.Exit<A, E>) => Parameters<typeof finish>[1],
+      outcome: (exit: Exit.Exit<A, E>) => JobEntry.Outcome,
       jobScope: Scope.Closeable
     ) => {
       const take = (s: (typeof subscriptions)[number]) =>
         Effect.flatMap(PubSub.take(s.subscription), (event) => {
           const source = s.route(event)
-          return source === undefined ? Effect.void : record(entry, source, maxKept)
+          return source === undefined ? Effect.void : JobEntry.record(entry, source, maxKept)
         })
       const drain = Effect.forEach(subscriptions, (s) =>
         Effect.flatMap(PubSub.takeUpTo(s.subscription, Number.MAX_SAFE_INTEGER), (events) =>
           Effect.forEach(events, (event) => {
             const source = s.route(event)
-            return source === undefined ? Effect.void : record(entry, source, maxKept)
+            return source === undefined ? Effect.void : JobEntry.record(entry, source, maxKept)
           })
         )
       )
@@ -393,7 +221,7 @@ export const make = (
       ).pipe(
         Effect.andThen(drain),
         Effect.andThen(Fiber.await(run)),
-        Effect.flatMap((exit) => finish(entry, outcome(exit))),
+        Effect.flatMap((exit) => JobEntry.finish(entry, outcome(exit))),
         Effect.ensuring(Scope.close(jobScope, Exit.void)),
         Effect.forkIn(scope),
         Effect.asVoid
@@ -402,7 +230,7 @@ export const make = (
 
     const agentRoute =
       (runId: string) =>
-      (event: Source["event"]): Source | undefined =>
+      (event: JobEntry.Source["event"]): JobEntry.Source | undefined =>
         "runId" in event && event.runId === runId && event._tag.startsWith("Agent")
           ? { _tag: "Agent", event: event as AgentEvent.AgentEvent }
           : undefined
@@ -421,11 +249,11 @@ export const make = (
         yield* follow(
           entry,
           run,
-          [{ subscription: subscription as PubSub.Subscription<Source["event"]>, route: agentRoute(runId) }],
+          [{ subscription: subscription as PubSub.Subscription<JobEntry.Source["event"]>, route: agentRoute(runId) }],
           (exit) => exit,
           jobScope
         )
-        return snapshot(entry)
+        return JobEntry.snapshot(entry)
       })
 
     const submitTeam = (started: Extract<Started, { _tag: "Team" }>, goal: string, by: string) =>
@@ -450,20 +278,20 @@ export const make = (
         }
         const orchestrationId = first.event.orchestrationId
         const entry = yield* newEntry(orchestrationId, "team", orchestrator.team, goal, by)
-        yield* record(entry, { _tag: "Orchestrator", event: first.event }, maxKept)
+        yield* JobEntry.record(entry, { _tag: "Orchestrator", event: first.event }, maxKept)
         yield* follow(
           entry,
           run,
           [
             {
-              subscription: teamEvents as PubSub.Subscription<Source["event"]>,
+              subscription: teamEvents as PubSub.Subscription<JobEntry.Source["event"]>,
               route: (event) =>
                 "orchestrationId" in event && event.orchestrationId === orchestrationId
                   ? { _tag: "Orchestrator", event: event as OrchestratorEvent.OrchestratorEvent }
                   : undefined
             },
             {
-              subscription: agentEvents as PubSub.Subscription<Source["event"]>,
+              subscription: agentEvents as PubSub.Subscription<JobEntry.Source["event"]>,
               route: (event) =>
                 event._tag.startsWith("Agent") && "agent" in event && started.members.has(event.agent)
                   ? { _tag: "Agent", event: event as AgentEvent.AgentEvent }
@@ -473,7 +301,7 @@ export const make = (
           (exit) => Exit.map(exit, (report) => ({ answer: report.summary, spend: report.spend })),
           jobScope
         )
-        return snapshot(entry)
+        return JobEntry.snapshot(entry)
       })
 
     const find = (id: string) =>
@@ -496,7 +324,7 @@ export const make = (
             }
             return yield* submitTeam(teamStarted, goal, by)
           }
-          const file = yield* insideRoot(options.specRoot, named)
+          const file = yield* SpecPath.insideRoot(options.specRoot, named)
           const started = yield* load(file)
           if (target.team !== undefined && started._tag !== "Team") {
             return yield* new InvalidRequest({ message: "that file is an agent spec, not a team: name it as agent" })
@@ -515,10 +343,10 @@ export const make = (
           const job = yield* submitAgent(member, task, by)
           return yield* self.await(job.id)
         }),
-      status: (id) => Effect.map(find(id), snapshot),
+      status: (id) => Effect.map(find(id), JobEntry.snapshot),
       await: (id) =>
-        Effect.flatMap(find(id), (entry) => Effect.as(Deferred.await(entry.ended), snapshot(entry))).pipe(
-          Effect.map(() => snapshot(jobs.get(id)!))
+        Effect.flatMap(find(id), (entry) => Effect.as(Deferred.await(entry.ended), JobEntry.snapshot(entry))).pipe(
+          Effect.map(() => JobEntry.snapshot(jobs.get(id)!))
         ),
       events: (id) =>
         Effect.map(find(id), (entry) =>
