@@ -1,7 +1,7 @@
 /**
  * Turns a goal into subtasks: the team's manager, asked for a `Decomposition` as structured output with its own
- * system prompt (persona, instructions, constraints) and the team's roster. A team without a manager is planned
- * by its first member's model with a planner's prompt.
+ * system prompt (persona, instructions, constraints), the team's roster and what the team's memory holds about the
+ * goal. A team without a manager is planned by its first member's model with a planner's prompt.
  *
  * The answer is checked whole (`Subtask.problems`); an answer that does not parse or does not check is asked for
  * once more with what was wrong, and after that the decomposition fails: a plan that cannot run is never run.
@@ -30,6 +30,8 @@ export interface Input {
   /** The manager's spec, for its system prompt; the planner's prompt when absent. */
   readonly manager: AgentSpec.AgentSpec | undefined
   readonly model: LanguageModel.LanguageModel
+  /** Memories recalled for the goal, already rendered as context (`Prompting.recalled`). */
+  readonly recalled?: string | undefined
 }
 
 /** A checked decomposition and every charge the calls for it billed. */
@@ -98,10 +100,11 @@ export const decompose = (input: Input): Effect.Effect<Outcome, Undecomposable> 
     const charges: Array<Spend.Charge> = []
     let note: string | undefined
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const text =
-        note === undefined
+      const asked =
+        input.recalled === undefined
           ? request(input.goal, input.members)
-          : `${request(input.goal, input.members)}\n\nYour previous answer could not be used: ${note}`
+          : `${request(input.goal, input.members)}\n\n${input.recalled}`
+      const text = note === undefined ? asked : `${asked}\n\nYour previous answer could not be used: ${note}`
       const outcome = yield* Effect.result(
         model.generateObject({
           prompt: Prompt.setSystem(Prompt.make([{ role: "user", content: text }]), system),

@@ -31,7 +31,7 @@
  * })
  * ```
  */
-import { Agent, AgentEvents, AgentModel, type ApprovalStore, type AuditLog, Spend } from "@troupe/agent"
+import { Agent, AgentEvents, AgentModel, type ApprovalStore, type AuditLog, Prompting, Spend } from "@troupe/agent"
 import { AgentSpec, type TeamSpec } from "@troupe/agent-spec"
 import type { KnowledgeBase, Memory } from "@troupe/memory"
 import type { ProviderConfig, ProviderPool } from "@troupe/providers"
@@ -328,10 +328,23 @@ export const make = (
       }).pipe(Effect.provideService(AgentEvents.AgentEvents, counting))
     )
     const planner = team.manager ?? team.agents[0]!
+    // The planner recalls from its own namespace and the team's, as any agent does before it plans.
+    const plannerMemory =
+      options.memory === undefined || !planner.memory.enabled || planner.memory.recall === 0
+        ? undefined
+        : TeamMemory.view(options.memory, { agent: planner.name, own: AgentSpec.memoryNamespace(planner) })
+    const recall = (goal: string): Effect.Effect<string | undefined> =>
+      plannerMemory === undefined
+        ? Effect.succeed(undefined)
+        : plannerMemory.recall(goal, { k: planner.memory.recall }).pipe(
+            Effect.map((found) => Prompting.recalled(found.map((hit) => hit.record))),
+            Effect.catch((error) => Effect.as(Effect.logWarning(`memory recall failed: ${error.message}`), undefined))
+          )
     const env: Running.Environment = {
       team,
       members: [],
       plannerModel: options.models?.(planner) ?? (yield* AgentModel.make(planner)),
+      recall,
       concurrency: Math.max(1, Math.floor(options.concurrency ?? 4)),
       retries: Math.max(0, Math.floor(options.retries ?? 1)),
       runTimeout: Duration.toMillis(options.runTimeout ?? Duration.days(1)),

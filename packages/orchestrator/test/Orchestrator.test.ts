@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { AuditLog } from "@troupe/agent"
+import { Memory } from "@troupe/memory"
 import { ProviderPool } from "@troupe/providers"
 import { ActorSystem } from "@troupe/runtime"
 import { Workspace } from "@troupe/tools"
@@ -9,6 +10,7 @@ import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Orchestrator from "../src/Orchestrator.ts"
 import type * as OrchestratorEvent from "../src/OrchestratorEvent.ts"
@@ -378,6 +380,33 @@ describe("Orchestrator", () => {
       }
       assert.strictEqual((yield* orchestrator.status).state, "idle")
     }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
+  it.live("the manager plans with what the team's memory holds, never another agent's private memories", () =>
+    Effect.gen(function* () {
+      const memory = yield* Memory.Memory
+      yield* memory.remember({ agent: "w", kind: "lesson", namespace: "team", text: "Always write the tests first" })
+      yield* memory.remember({ agent: "w", kind: "lesson", namespace: "w", text: "Private notes about the tests" })
+      const w = yield* worker({ answer: "done" })
+      const boss = yield* manager([subtask("one")])
+      const models = new Map([
+        ["w", w.languageModel],
+        ["manager", boss.languageModel]
+      ])
+      const lead = spec({ name: "manager", memory: { enabled: true, recall: 5 } })
+      const orchestrator = yield* Orchestrator.make(team([spec({ name: "w" })], { manager: lead }), {
+        memory,
+        models: (s) => models.get(s.name)
+      })
+      yield* orchestrator.orchestrate("write the tests")
+      const asked = userText((yield* boss.requests)[0]!)
+      assert.include(asked, "Always write the tests first")
+      assert.notInclude(asked, "Private notes")
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(Layer.unwrap(Effect.map(tempDir("troupe-orchestrator-memory-"), (dir) => Memory.layerTest(dir)))),
+      Effect.provide(services)
+    )
   )
 
   it.live("the team budget spans every agent: going past it cancels the run in progress and fails the goal", () =>

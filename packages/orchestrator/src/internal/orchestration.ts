@@ -35,6 +35,8 @@ export interface Context {
   readonly members: ReadonlyArray<Delegating.Member & { readonly spec: AgentSpec.AgentSpec }>
   readonly manager: AgentSpec.AgentSpec | undefined
   readonly plannerModel: LanguageModel.LanguageModel
+  /** What the planner's memory holds about the goal, as context; nothing without memory. */
+  readonly recall: (goal: string) => Effect.Effect<string | undefined>
   readonly concurrency: number
   readonly retries: number
   readonly runTimeout: number
@@ -101,7 +103,8 @@ export const execute = (
         team: context.team,
         members: specs,
         manager: context.manager,
-        model: context.plannerModel
+        model: context.plannerModel,
+        recalled: yield* context.recall(context.goal)
       }).pipe(
         Effect.catchTag("Undecomposable", (e) =>
           Effect.flatMap(partial, (p) => new OrchestratorError.DecompositionFailed({ reason: e.reason, partial: p }))

@@ -23,6 +23,7 @@ export interface Environment {
   /** Filled once the members are started. */
   readonly members: Array<Orchestration.Context["members"][number]>
   readonly plannerModel: LanguageModel.LanguageModel
+  readonly recall: (goal: string) => Effect.Effect<string | undefined>
   readonly concurrency: number
   readonly retries: number
   readonly runTimeout: number
@@ -95,6 +96,7 @@ export const run = (
           members: env.members,
           manager: env.team.manager,
           plannerModel: env.plannerModel,
+          recall: env.recall,
           concurrency: env.concurrency,
           retries: env.retries,
           runTimeout: env.runTimeout,
