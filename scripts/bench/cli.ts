@@ -13,8 +13,8 @@
  * - `troupe --version` and the first request of `troupe -p` from the sources (`TROUPE_BUNDLE=0`), as before the build.
  *
  * Each figure is the median wall time over `BENCH_RUNS` rounds (default 15) after 2 warm-up rounds (which fill Node's
- * compile cache), with its ratio to `node -e 0` in the same run. Targets: `--version` ≤ 150 ms, first request ≤ 250 ms,
- * `validate` ≤ 300 ms.
+ * compile cache), with its ratio to `node -e 0` in the same run, and the fastest run (`best`). Targets: `--version`
+ * ≤ 150 ms, first request ≤ 250 ms, `validate` ≤ 300 ms.
  */
 import { spawn, spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -92,8 +92,10 @@ const program = Effect.gen(function* () {
       if (round >= warmup) samples[name]!.push(sample)
     }
   }
-  const exit = (name: string) => median(samples[name]!.map((s) => s.exitMs))
-  const request = (name: string) => median(samples[name]!.map((s) => s.requestMs ?? Number.NaN))
+  const exits = (name: string) => samples[name]!.map((s) => s.exitMs)
+  const requests = (name: string) => samples[name]!.map((s) => s.requestMs ?? Number.NaN)
+  const exit = (name: string) => median(exits(name))
+  const request = (name: string) => median(requests(name))
   const node = exit("node")
   const figures = {
     bundled,
@@ -108,20 +110,28 @@ const program = Effect.gen(function* () {
     prompt_first_request_ratio: request("prompt") / node,
     prompt_exit_ms: exit("prompt"),
     sources_version_ms: exit("versionSources"),
-    sources_prompt_first_request_ms: request("promptSources")
+    sources_prompt_first_request_ms: request("promptSources"),
+    // The fastest run of each: on a loaded machine, the nearest to what a quiet one does.
+    best: {
+      node_ms: Math.min(...exits("node")),
+      version_ms: Math.min(...exits("version")),
+      validate_ms: Math.min(...exits("validate")),
+      prompt_first_request_ms: Math.min(...requests("prompt")),
+      sources_version_ms: Math.min(...exits("versionSources"))
+    }
   }
   const ms = (v: number) => `${v.toFixed(0)} ms`
-  const row = (label: string, value: number, target?: number): [string, string] => [
+  const row = (label: string, value: number, best?: number, target?: number): [string, string] => [
     label,
-    `${ms(value)} (${(value / node).toFixed(1)}× node -e 0)${target === undefined ? "" : `, target ≤ ${target} ms`}`
+    `${ms(value)} (${(value / node).toFixed(1)}× node -e 0)${best === undefined ? "" : `, best ${ms(best)}`}${target === undefined ? "" : `, target ≤ ${target} ms`}`
   ]
   report(`troupe start-up, median of ${runs} runs${bundled ? "" : " (no bundled build)"}`, figures, [
-    ["node -e 0", ms(node)],
-    row("troupe --version", figures.version_ms, 150),
-    row("troupe validate (one spec)", figures.validate_ms, 300),
-    row("troupe -p: first request", figures.prompt_first_request_ms, 250),
+    ["node -e 0", `${ms(node)}, best ${ms(figures.best.node_ms)}`],
+    row("troupe --version", figures.version_ms, figures.best.version_ms, 150),
+    row("troupe validate (one spec)", figures.validate_ms, figures.best.validate_ms, 300),
+    row("troupe -p: first request", figures.prompt_first_request_ms, figures.best.prompt_first_request_ms, 250),
     row("troupe -p: answered, exited", figures.prompt_exit_ms),
-    row("sources: troupe --version", figures.sources_version_ms),
+    row("sources: troupe --version", figures.sources_version_ms, figures.best.sources_version_ms),
     row("sources: troupe -p first request", figures.sources_prompt_first_request_ms)
   ])
 })
