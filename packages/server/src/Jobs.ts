@@ -38,8 +38,25 @@ export interface Options {
   readonly models?: ((spec: AgentSpec.AgentSpec) => LanguageModel.LanguageModel | undefined) | undefined
   /** Events kept per job for readers that come late (default 10,000); live readers get every one. */
   readonly maxEventsPerJob?: number | undefined
+  /**
+   * Where agent runs go instead of this process (`troupe serve --postgres`: a cluster's runners). The server's team
+   * still orchestrates here; the agents named by requests, and the members MCP hands tasks to, run there.
+   */
+  readonly remote?: Remote | undefined
   /** Ended jobs remembered (default 1,000); the oldest are forgotten first. Their trails stay on disk. */
   readonly maxEndedJobs?: number | undefined
+}
+
+/** Runs an agent's run elsewhere, to its end: its answer and spending, or why it did not answer. */
+export interface Remote {
+  readonly run: (
+    spec: AgentSpec.AgentSpec,
+    goal: string,
+    runId: string
+  ) => Effect.Effect<
+    { readonly answer: string; readonly spend: JobEntry.Spent },
+    { readonly _tag: string; readonly message: string }
+  >
 }
 
 /** What the jobs start teams and agents with (their tools also use a `Workspace` and the node services). */
@@ -74,6 +91,7 @@ export interface Jobs {
 type Started =
   | { readonly _tag: "Team"; readonly orchestrator: Orchestrator.Orchestrator; readonly members: ReadonlySet<string> }
   | { readonly _tag: "Agent"; readonly agent: Agent.Agent }
+  | { readonly _tag: "Remote"; readonly spec: AgentSpec.AgentSpec }
 
 // -----------------------------------------------------------------------------
 // The service
@@ -153,7 +171,11 @@ export const make = (
             )
           )
           const started = yield* inScope(
-            loaded._tag === "Team" ? startTeam(loaded.team) : startAgent(loaded.spec)
+            loaded._tag === "Team"
+              ? startTeam(loaded.team)
+              : options.remote !== undefined
+                ? Effect.succeed<Started>({ _tag: "Remote", spec: loaded.spec })
+                : startAgent(loaded.spec)
           ).pipe(Effect.mapError(startFailed))
           startedByFile.set(file, started)
           return started
@@ -256,6 +278,18 @@ export const make = (
         return JobEntry.snapshot(entry)
       })
 
+    // A run handed to `options.remote` (a cluster's runners): its events stay where it runs; the job has its end.
+    const submitRemote = (spec: AgentSpec.AgentSpec, goal: string, by: string) =>
+      Effect.gen(function* () {
+        const remote = options.remote!
+        const runId = yield* Agent.newRunId
+        const entry = yield* newEntry(runId, "agent", spec.name, goal, by)
+        entry.runIds.add(runId)
+        const run = yield* Effect.forkIn(remote.run(spec, goal, runId), scope)
+        yield* follow(entry, run, [], (exit) => exit, yield* Scope.make())
+        return JobEntry.snapshot(entry)
+      })
+
     const submitTeam = (started: Extract<Started, { _tag: "Team" }>, goal: string, by: string) =>
       Effect.gen(function* () {
         const orchestrator = started.orchestrator
@@ -329,18 +363,27 @@ export const make = (
           if (target.team !== undefined && started._tag !== "Team") {
             return yield* new InvalidRequest({ message: "that file is an agent spec, not a team: name it as agent" })
           }
-          if (target.agent !== undefined && started._tag !== "Agent") {
+          if (target.agent !== undefined && started._tag === "Team") {
             return yield* new InvalidRequest({ message: "that file is a team, not an agent spec: name it as team" })
           }
-          return started._tag === "Team"
-            ? yield* submitTeam(started, goal, by)
-            : yield* submitAgent(started.agent, goal, by)
+          switch (started._tag) {
+            case "Team":
+              return yield* submitTeam(started, goal, by)
+            case "Agent":
+              return yield* submitAgent(started.agent, goal, by)
+            case "Remote":
+              return yield* submitRemote(started.spec, goal, by)
+          }
         }),
       delegate: (name, task, by) =>
         Effect.gen(function* () {
           const member = team?.members.find((m) => m.name === name)
-          if (member === undefined) return yield* new NotFound({ message: "the team has no such agent" })
-          const job = yield* submitAgent(member, task, by)
+          const spec = options.team?.agents.find((s) => s.name === name)
+          if (member === undefined || spec === undefined) {
+            return yield* new NotFound({ message: "the team has no such agent" })
+          }
+          const job =
+            options.remote === undefined ? yield* submitAgent(member, task, by) : yield* submitRemote(spec, task, by)
           return yield* self.await(job.id)
         }),
       status: (id) => Effect.map(find(id), JobEntry.snapshot),

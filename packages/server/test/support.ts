@@ -21,7 +21,7 @@ import type * as Prompt from "effect/ai/Prompt"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { Server, Tokens } from "../src/index.ts"
+import { type Jobs, Server, Tokens } from "../src/index.ts"
 
 /** The token of the tests, named `ana`; `ci` holds another. */
 export const token = "ana-0123456789abcdef"
@@ -139,7 +139,10 @@ const servicesLayer = (work: string) =>
 /** A server on 127.0.0.1 with the test team, its state in `home`, named specs in `specs`. */
 export const startServer = (
   dirs: { readonly home: string; readonly specs: string; readonly work: string },
-  options: { readonly tls?: { readonly cert: string; readonly key: string } } = {}
+  options: {
+    readonly tls?: { readonly cert: string; readonly key: string }
+    readonly remote?: Jobs.Remote
+  } = {}
 ) =>
   Effect.gen(function* () {
     writeFileSync(join(dirs.specs, "scribe.yaml"), scribeYaml)
@@ -150,7 +153,7 @@ export const startServer = (
       port: 0,
       tokens,
       tls: options.tls,
-      jobs: { team, specRoot: dirs.specs, approvals, audit, models: yield* models }
+      jobs: { team, specRoot: dirs.specs, approvals, audit, models: yield* models, remote: options.remote }
     })
     return { ...running, audit, approvals }
   })

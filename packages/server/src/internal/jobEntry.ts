@@ -2,7 +2,7 @@
  * A job's record inside `Jobs`: its state as its events arrive, the events kept for late readers and published to
  * live ones, and its end.
  */
-import { AgentEvent, type Spend } from "@troupe/agent"
+import { AgentEvent } from "@troupe/agent"
 import { OrchestratorEvent } from "@troupe/orchestrator"
 import { TerminalText } from "@troupe/providers"
 import * as Cause from "effect/Cause"
@@ -103,7 +103,15 @@ const stateOf = (tag: string): JobState =>
       ? "cancelled"
       : "failed"
 
-const fromSpend = (spend: Spend.Spend) => ({
+/** What a run spent, as a job reports it. */
+export interface Spent {
+  readonly steps: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+}
+
+const fromSpend = (spend: Spent) => ({
   steps: spend.steps,
   inputTokens: spend.inputTokens,
   outputTokens: spend.outputTokens,
@@ -112,7 +120,7 @@ const fromSpend = (spend: Spend.Spend) => ({
 
 /** How a job's run ended, as `finish` takes it. */
 export type Outcome = Exit.Exit<
-  { readonly answer: string; readonly spend: Spend.Spend },
+  { readonly answer: string; readonly spend: Spent },
   { readonly _tag: string; readonly message: string }
 >
 
@@ -140,7 +148,7 @@ export const finish = (entry: Entry, exit: Outcome): Effect.Effect<void> =>
       entry.state = stateOf(error._tag)
       entry.error = { tag: error._tag, message: TerminalText.sanitize(error.message).slice(0, 2000) }
       if ("partial" in error) {
-        const partial = (error as { readonly partial?: { readonly spend?: Spend.Spend } }).partial
+        const partial = (error as { readonly partial?: { readonly spend?: Spent } }).partial
         if (partial?.spend !== undefined) entry.spend = fromSpend(partial.spend)
       }
     }
