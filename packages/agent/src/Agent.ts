@@ -456,23 +456,25 @@ const runner = (
       ).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
+          // The agent hears that the run ended before the asker has its answer: a `Run` sent on receiving it lands
+          // behind the news in the agent's mailbox, so it finds the agent idle rather than busy.
           if (exit._tag === "Success") {
             return Effect.andThen(
-              ReplyTo.succeed(replyTo, exit.value),
-              agent.tell({ _tag: "RunEnded", runId: context.runId })
+              agent.tell({ _tag: "RunEnded", runId: context.runId }),
+              ReplyTo.succeed(replyTo, exit.value)
             )
           }
           const failure = Cause.findErrorOption(exit.cause)
           if (failure._tag === "Some") {
             return Effect.andThen(
-              ReplyTo.fail(replyTo, failure.value),
-              agent.tell({ _tag: "RunEnded", runId: context.runId })
+              agent.tell({ _tag: "RunEnded", runId: context.runId }),
+              ReplyTo.fail(replyTo, failure.value)
             )
           }
           const defect = Cause.pretty(exit.cause)
           return Effect.andThen(
-            ReplyTo.fail(replyTo, new AgentError.RunCrashed({ runId: context.runId, defect })),
-            agent.tell({ _tag: "RunDied", runId: context.runId, defect })
+            agent.tell({ _tag: "RunDied", runId: context.runId, defect }),
+            ReplyTo.fail(replyTo, new AgentError.RunCrashed({ runId: context.runId, defect }))
           )
         }),
         // Stopped with its agent: the asker still gets an answer.

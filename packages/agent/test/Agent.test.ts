@@ -70,6 +70,22 @@ describe("Agent", () => {
     }).pipe(Effect.scoped, Effect.provide(services))
   )
 
+  it.live("a goal sent as soon as the last one answered finds the agent idle, not busy", () =>
+    Effect.gen(function* () {
+      const { agent } = yield* agentWith([
+        planTurn("one"),
+        Scripted.text("first"),
+        reflectTurn("done", { answer: "first" }),
+        planTurn("two"),
+        Scripted.text("second"),
+        reflectTurn("done", { answer: "second" })
+      ])
+      const first = yield* agent.run("first goal")
+      const second = yield* agent.run("second goal")
+      assert.deepStrictEqual([first.answer, second.answer], ["first", "second"])
+    }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
   it.live("takes approvals, status requests and refuses a second goal while it runs", () =>
     Effect.gen(function* () {
       const { agent, notes } = yield* agentWith(
