@@ -210,7 +210,8 @@ export const run = (input: Input) =>
         (event) =>
           Effect.gen(function* () {
             const text = describeAgentEvent(event)
-            if (text !== undefined && !input.json) yield* line(`  [${event.agent}] ${text}`)
+            // A member's task runs over several lines (the subtask and its inputs): one line each here.
+            if (text !== undefined && !input.json) yield* line(`  [${event.agent}] ${short(text, 160)}`)
             // With --yes the policies' `ask` calls are approved as they are requested.
             if (event._tag !== "AgentApprovalRequested" || input.yes) return
             const agent = orchestrator.members.find((m) => m.name === event.agent)!
