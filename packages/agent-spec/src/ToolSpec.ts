@@ -39,6 +39,12 @@ export const ShellRunOptions = Schema.Struct({
   )
 })
 
+/** Options of `shell_start`: those of `shell_run`, with a timeout for programs left to run in the background. */
+export const ShellStartOptions = Schema.Struct({
+  ...ShellRunOptions.fields,
+  timeout: SpecDuration.withDefault("How long one program may run in the background before it is killed.", "10m")
+})
+
 /** Options of `git_push`. */
 export const GitPushOptions = Schema.Struct({
   remote: Fields.withDefault(Schema.String, "The remote pushed to.", "origin"),
@@ -126,6 +132,11 @@ export const catalogue = {
   fs_write: { description: "Create or overwrite a file of the workspace.", irreversible: false, options: FsOptions },
   fs_delete: { description: "Delete a file of the workspace.", irreversible: true, options: FsOptions },
   shell_run: { description: "Run a program in the workspace.", irreversible: true, options: ShellRunOptions },
+  shell_start: {
+    description: "Start a program in the workspace in the background; wait_for reports its exit.",
+    irreversible: true,
+    options: ShellStartOptions
+  },
   git_status: { description: "Show the working tree status.", irreversible: false, options: NoOptions },
   git_diff: { description: "Show changes.", irreversible: false, options: NoOptions },
   git_log: { description: "Show commit history.", irreversible: false, options: NoOptions },
@@ -157,7 +168,8 @@ export const catalogue = {
   delegate: { description: "Hand a task to another agent.", irreversible: false, options: DelegateOptions },
   ask_human: { description: "Ask a person a question and wait.", irreversible: false, options: NoOptions },
   wait_for: {
-    description: "Wait for files of the workspace to change, or for some time to pass.",
+    description:
+      "Wait for files of the workspace to change, a program started in the background to end, or time to pass.",
     irreversible: false,
     options: WaitForOptions
   },

@@ -60,7 +60,7 @@ describe("SpecLoader", () => {
           [
             "SpecSchemaError",
             "5:5",
-            'Unknown value "fs_raed" (did you mean "fs_read"?); expected one of fs_read, fs_list, fs_write, fs_delete, shell_run, git_status, git_diff, git_log, git_commit, git_push, http_fetch, mail_send, memory_recall, memory_remember, knowledge_query, knowledge_assert, delegate, ask_human, wait_for'
+            'Unknown value "fs_raed" (did you mean "fs_read"?); expected one of fs_read, fs_list, fs_write, fs_delete, shell_run, shell_start, git_status, git_diff, git_log, git_commit, git_push, http_fetch, mail_send, memory_recall, memory_remember, knowledge_query, knowledge_assert, delegate, ask_human, wait_for'
           ],
           ["SpecSchemaError", "6:25", 'Expected array, got "npm"'],
           ["SpecSchemaError", "6:30", 'Unknown key "timout" (did you mean "timeout"?)'],

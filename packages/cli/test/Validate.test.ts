@@ -107,7 +107,7 @@ describe("troupe validate", () => {
         `${bad}:1:7: Expected a name of lowercase letters, digits and dashes`,
         `${bad}:2:11: Unknown key "maxStep" (did you mean "maxSteps"?)`,
         `${crew}:2:1: Unknown key "bogus"; known keys: name, description, manager, agents, supervision`,
-        `${crew}:6:29: Unknown value "memory_store"; expected one of fs_read, fs_list, fs_write, fs_delete, shell_run, git_status, git_diff, git_log, git_commit, git_push, http_fetch, mail_send, memory_recall, memory_remember, knowledge_query, knowledge_assert, delegate, ask_human, wait_for`
+        `${crew}:6:29: Unknown value "memory_store"; expected one of fs_read, fs_list, fs_write, fs_delete, shell_run, shell_start, git_status, git_diff, git_log, git_commit, git_push, http_fetch, mail_send, memory_recall, memory_remember, knowledge_query, knowledge_assert, delegate, ask_human, wait_for`
       ])
       assert.strictEqual(exit._tag, "Failure")
     })

@@ -45,6 +45,7 @@ export const table: { readonly [K in ToolSpec.ToolName]: (params?: unknown) => R
   fs_write: always("compensable"),
   fs_delete: always("irreversible"),
   shell_run: always("irreversible"),
+  shell_start: always("irreversible"),
   git_status: always("reversible"),
   git_diff: always("reversible"),
   git_log: always("reversible"),

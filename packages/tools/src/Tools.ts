@@ -9,9 +9,9 @@
  *
  * Services: the `Workspace` is required. The others are looked up only for the tools listed, and a listed tool
  * whose service is missing fails the build with a {@link ToolsetError} naming it: `ChildProcessSpawner` for
- * `shell_run`, the git tools and stdio MCP servers; `HttpClient` for `http_fetch` and HTTP MCP servers (both in
+ * `shell_run`, `shell_start`, the git tools and stdio MCP servers; `HttpClient` for `http_fetch` and HTTP MCP servers (both in
  * {@link layerNode}); `Mailer` for `mail_send`; `Human` for `ask_human`; `Delegation` for `delegate`. MCP servers are started and connected during the build
- * and stay up until the `Scope` closes.
+ * and stay up until the `Scope` closes, like the programs `shell_start` leaves running.
  *
  * @example
  * ```ts
@@ -41,6 +41,7 @@ import * as Option from "effect/Option"
 import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as BackgroundProcesses from "./BackgroundProcesses.ts"
 import * as Delegation from "./Delegation.ts"
 import * as FsTools from "./FsTools.ts"
 import * as GitTools from "./GitTools.ts"
@@ -50,6 +51,7 @@ import * as Mailer from "./Mailer.ts"
 import * as MailTool from "./MailTool.ts"
 import * as McpTools from "./McpTools.ts"
 import * as Reversibility from "./Reversibility.ts"
+import * as ShellStartTool from "./ShellStartTool.ts"
 import * as ShellTool from "./ShellTool.ts"
 import * as TeamTools from "./TeamTools.ts"
 import * as WaitTool from "./WaitTool.ts"
@@ -74,7 +76,7 @@ export interface Options {
   readonly needsApproval?: (request: ApprovalRequest) => boolean | Effect.Effect<boolean>
   /** Bounds of the file tools (defaults in `FsTools`). */
   readonly fs?: Pick<FsTools.Options, "maxReadBytes" | "maxListEntries" | "maxWriteBytes">
-  /** Bounds of `shell_run` (defaults in `ShellTool`). */
+  /** Bounds of `shell_run` and `shell_start` (defaults in `ShellTool`). */
   readonly shell?: Pick<ShellTool.Options, "maxOutputBytes">
   /** Bounds of the git tools (defaults in `GitTools`). */
   readonly git?: Pick<GitTools.Options, "timeout" | "maxOutputBytes">
@@ -139,7 +141,12 @@ const builtin = (name: ToolSpec.ToolName, tool: Tool.Any, handler: Handler): Ent
 })
 
 // One entry of the spec as the tools it contributes.
-const entriesOf = (spec: ToolSpec.ToolSpec, workspace: Workspace.Service, options: Options) =>
+const entriesOf = (
+  spec: ToolSpec.ToolSpec,
+  workspace: Workspace.Service,
+  options: Options,
+  processes: BackgroundProcesses.Registry | undefined
+) =>
   Effect.gen(function* () {
     switch (spec.name) {
       case "fs_read":
@@ -153,6 +160,12 @@ const entriesOf = (spec: ToolSpec.ToolSpec, workspace: Workspace.Service, option
         const spawner = yield* need(ChildProcessSpawner, spec.name, "ChildProcessSpawner")
         const handlers = ShellTool.handlers(workspace, spawner, { ...options.shell, ...spec.options })
         return [builtin(spec.name, ShellTool.ShellRun, handlers.shell_run)]
+      }
+      case "shell_start": {
+        const spawner = yield* need(ChildProcessSpawner, spec.name, "ChildProcessSpawner")
+        const registry = processes ?? (yield* BackgroundProcesses.make())
+        const handlers = ShellStartTool.handlers(workspace, spawner, registry, { ...options.shell, ...spec.options })
+        return [builtin(spec.name, ShellStartTool.ShellStart, handlers.shell_start)]
       }
       case "git_status":
       case "git_diff":
@@ -178,7 +191,7 @@ const entriesOf = (spec: ToolSpec.ToolSpec, workspace: Workspace.Service, option
         return [builtin(spec.name, TeamTools.AskHuman, TeamTools.askHuman(human))]
       }
       case "wait_for": {
-        const handlers = WaitTool.handlers(workspace, { ...options.wait, ...spec.options })
+        const handlers = WaitTool.handlers(workspace, { ...options.wait, ...spec.options }, processes)
         return [builtin(spec.name, WaitTool.WaitFor, handlers.wait_for)]
       }
       case "delegate": {
@@ -225,9 +238,13 @@ export const toolkit = (
 ): Effect.Effect<Toolset, ToolsetError, Workspace.Workspace | Scope.Scope> =>
   Effect.gen(function* () {
     const workspace = yield* Workspace.Workspace
+    // The programs shell_start runs in the background, for wait_for to report; killed when the scope closes.
+    const processes = entries.some((spec) => spec.name === "shell_start")
+      ? yield* BackgroundProcesses.make()
+      : undefined
     const built: Array<Entry> = []
     for (const spec of entries) {
-      for (const entry of yield* entriesOf(spec, workspace, options)) {
+      for (const entry of yield* entriesOf(spec, workspace, options, processes)) {
         if (built.some((b) => b.info.name === entry.info.name)) continue
         built.push(entry)
       }

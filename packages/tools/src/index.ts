@@ -4,6 +4,8 @@
  * with a reversibility that approvals scale with. `Tools.toolkit` builds an agent's toolkit from its spec.
  */
 
+/** The programs `shell_start` runs in the background, until `wait_for` reports their end. */
+export * as BackgroundProcesses from "./BackgroundProcesses.ts"
 /** The team `delegate` hands tasks to. */
 export * as Delegation from "./Delegation.ts"
 /** `fs_read`, `fs_list`, `fs_write`, `fs_delete`. */
@@ -28,6 +30,8 @@ export * as Reversibility from "./Reversibility.ts"
 export * as Sensor from "./Sensor.ts"
 /** Sensor waits kept apart from a run's working time. */
 export * as SensorWaits from "./SensorWaits.ts"
+/** `shell_start`. */
+export * as ShellStartTool from "./ShellStartTool.ts"
 /** `shell_run`. */
 export * as ShellTool from "./ShellTool.ts"
 /** `ask_human` and `delegate`. */
