@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
 import * as ReplCost from "./ReplCost.ts"
 import type * as ReplInput from "./ReplInput.ts"
 import * as ReplPlanGate from "./ReplPlanGate.ts"
@@ -154,16 +153,6 @@ export const run = (context: Context, goal: string): Effect.Effect<Outcome, neve
         })
       )
 
-      // The agent hears that its last run ended just after that run answered: a run asked for in between is refused
-      // as busy, so the turn waits (briefly, bounded) for the agent to be idle.
-      yield* agent.status.pipe(
-        Effect.repeat({
-          until: (status) => status.state === "idle",
-          schedule: Schedule.spaced("5 millis"),
-          times: 400
-        }),
-        Effect.ignore
-      )
       const result = yield* Effect.result(agent.run(goal))
       // The run's last events were published before it answered; a run that died publishes no end, hence the bound.
       yield* Fiber.join(watcher).pipe(Effect.timeout("5 seconds"), Effect.ignore)
