@@ -270,7 +270,9 @@ describe("Orchestrator", () => {
     }).pipe(Effect.scoped, Effect.provide(services))
   )
 
-  it.live("an agent whose own supervisor gives up is restarted by the team's, and the subtask goes on", () =>
+  // A member whose own spec allows no restart crashes once; the team's supervisor restarts it (and, one-for-all, its
+  // teammate too), and the subtask goes on with the new incarnation.
+  const givesUp = (strategy: "one-for-one" | "one-for-all") =>
     Effect.gen(function* () {
       const scripted = yield* worker({ answer: "done by the new incarnation" })
       let calls = 0
@@ -281,18 +283,19 @@ describe("Orchestrator", () => {
             ? Effect.die("the model adapter has a bug")
             : (scripted.languageModel.generateText as (o: unknown) => Effect.Effect<unknown>)(options)) as never
       }
-      const boss = yield* manager([subtask("only")])
+      const boss = yield* manager([subtask("only", { agent: "fragile" })])
+      const bystander = yield* worker({ answer: "not asked" })
       const models = new Map([
         ["fragile", crashing],
+        ["bystander", bystander.languageModel],
         ["manager", boss.languageModel]
       ])
-      // No restart allowed by its own spec: the first crash is one too many for the agent's supervisor.
       const fragile = spec({ name: "fragile", supervision: { restart: "transient", maxRestarts: 0, within: "5s" } })
-      const system = yield* ActorSystem.ActorSystem
-      const lifecycle = yield* system.subscribe
-      const orchestrator = yield* Orchestrator.make(team([fragile], { manager: spec({ name: "manager" }) }), {
-        models: (s) => models.get(s.name)
-      })
+      const lifecycle = yield* (yield* ActorSystem.ActorSystem).subscribe
+      const orchestrator = yield* Orchestrator.make(
+        team([fragile, spec({ name: "bystander" })], { manager: spec({ name: "manager" }), strategy }),
+        { models: (s) => models.get(s.name) }
+      )
       const report = yield* orchestrator.orchestrate("survive a crash")
       assert.strictEqual(report.subtasks[0]!.answer, "done by the new incarnation")
       assert.strictEqual(report.subtasks[0]!.attempts, 2)
@@ -302,6 +305,20 @@ describe("Orchestrator", () => {
       }>
       assert.isTrue(seen.some((e) => e._tag === "SupervisorGaveUp" && e.path === "/team-test/agents/fragile"))
       assert.isTrue(seen.some((e) => e._tag === "ActorRestarted" && e.path === "/team-test/agents/fragile"))
+      return seen.some((e) => e._tag === "ActorRestarted" && e.path === "/team-test/agents/bystander")
+    })
+
+  it.live(
+    "an agent whose own supervisor gives up is restarted by the team's, one-for-one, and the subtask goes on",
+    () =>
+      Effect.gen(function* () {
+        assert.isFalse(yield* givesUp("one-for-one"))
+      }).pipe(Effect.scoped, Effect.provide(services))
+  )
+
+  it.live("with the team's one-for-all strategy, its teammates are restarted with it", () =>
+    Effect.gen(function* () {
+      assert.isTrue(yield* givesUp("one-for-all"))
     }).pipe(Effect.scoped, Effect.provide(services))
   )
 

@@ -27,13 +27,17 @@ export const spec = (input: Partial<AgentSpec.AgentSpecInput> & { readonly name:
 /** A resolved team. */
 export const team = (
   agents: ReadonlyArray<AgentSpec.AgentSpec>,
-  options: { readonly manager?: AgentSpec.AgentSpec; readonly name?: string } = {}
+  options: {
+    readonly manager?: AgentSpec.AgentSpec
+    readonly name?: string
+    readonly strategy?: TeamSpec.Team["supervision"]["strategy"]
+  } = {}
 ): TeamSpec.Team => ({
   name: options.name ?? "team-test",
   description: "",
   manager: options.manager,
   agents,
-  supervision: { strategy: "one-for-one", maxRestarts: 5, within: "1 minute" as never }
+  supervision: { strategy: options.strategy ?? "one-for-one", maxRestarts: 5, within: "1 minute" as never }
 })
 
 /** A subtask with defaults. */
