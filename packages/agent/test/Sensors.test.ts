@@ -1,7 +1,8 @@
 /**
  * An agent waiting on the world through `wait_for`, in a real run over a scripted model: it waits for a file to
- * change, is told which, and reads it; it waits for time to pass on the clock; every wait goes through
- * `SensorWaits.Waiting`, where a loop can leave it out of the run's working time.
+ * change, is told which, and reads it; it waits for a program it started in the background to end and reads its
+ * output; it waits for time to pass on the clock; every wait goes through `SensorWaits.Waiting`, where a loop can
+ * leave it out of the run's working time.
  */
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
@@ -46,10 +47,15 @@ const toolResults = (events: ReadonlyArray<AgentEvent.AgentEvent>, tool: string)
   events.flatMap((e) => (e._tag === "AgentToolResult" && e.tool === tool ? [e] : []))
 
 /** A harness whose toolkit is the one the spec's tools list builds, on a workspace at `root`. */
-const sensing = (root: string, turns: ReadonlyArray<Scripted.Turn>, tools: ReadonlyArray<unknown>) =>
+const sensing = (
+  root: string,
+  turns: ReadonlyArray<Scripted.Turn>,
+  tools: ReadonlyArray<unknown>,
+  options: { readonly approveAsk?: boolean } = {}
+) =>
   Effect.gen(function* () {
     const the = spec({ tools: tools as never })
-    const h = yield* harness(turns, { spec: the, tools: false })
+    const h = yield* harness(turns, { spec: the, tools: false, approveAsk: options.approveAsk ?? false })
     const workspace = yield* Workspace.make(root).pipe(Effect.orDie)
     const toolset = yield* Tools.toolkit(the.tools).pipe(
       Effect.provideService(Workspace.Workspace, workspace),
@@ -102,6 +108,43 @@ describe("an agent's sensors", () => {
       assert.strictEqual(lastResult(prompts[3]!, "fs_read").content, "all green")
       // Reflection was shown the answer made from the file the wait pointed to.
       assert.include(JSON.stringify(prompts[4]!.content), "The report says: all green")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("starts a program in the background once approved, waits for it to end and reads its output", () =>
+    Effect.gen(function* () {
+      const root = yield* workspaceDir
+      const h = yield* sensing(
+        root,
+        [
+          planTurn("build"),
+          callTurn({ name: "shell_start", params: { command: "sh", args: ["-c", "sleep 0.2; echo built; exit 0"] } }),
+          Scripted.dynamic((request) =>
+            Scripted.toolCalls([
+              {
+                name: "wait_for",
+                params: { until: "process-exit", process: lastResult(request.prompt, "shell_start").process }
+              }
+            ])
+          ),
+          Scripted.dynamic((request) => {
+            const ended = lastResult(request.prompt, "wait_for")
+            return Scripted.text(`The build exited with ${ended.exit.exitCode}: ${ended.exit.stdout.trim()}`)
+          }),
+          reflectTurn("done", { answer: "built", progress: [{ id: "build", status: "done" }] })
+        ],
+        [{ shell_start: { allow: ["sh"] } }, "wait_for"],
+        { approveAsk: true }
+      )
+      const result = yield* Run.execute(h.context, h.control)
+      assert.strictEqual(result.answer, "built")
+      // shell_start can do anything its program does: it went through the approval gate first.
+      const decided = h.events.flatMap((e) => (e._tag === "AgentApprovalDecided" ? [[e.approved, e.by]] : []))
+      assert.deepStrictEqual(decided, [[true, "auto-approve"]])
+      const [waited] = toolResults(h.events, "wait_for")
+      assert.deepInclude(waited!.result as object, { outcome: "exited" })
+      const prompts = yield* h.model.prompts
+      assert.include(JSON.stringify(prompts[4]!.content), "The build exited with 0: built")
     }).pipe(Effect.scoped)
   )
 

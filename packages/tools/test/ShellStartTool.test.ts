@@ -1,4 +1,3 @@
-import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ToolSpec } from "@troupe/agent-spec"
 import * as Effect from "effect/Effect"
@@ -115,7 +114,6 @@ describe("shell_start and wait_for process-exit", () => {
       assert.deepInclude(noId.result, { _tag: "InvalidArgument", argument: "process" })
       const mixed = yield* tool("wait_for", { until: "process-exit", process: "p1", paths: ["**"] })
       assert.deepInclude(mixed.result, { _tag: "InvalidArgument", argument: "paths" })
-      void Path
     }).pipe(Effect.scoped)
   )
 })
