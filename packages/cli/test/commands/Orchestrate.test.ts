@@ -110,7 +110,7 @@ const server = (checker: "done" | "give-up", subtasks: ReadonlyArray<unknown> = 
           return {
             text: JSON.stringify(
               agent === "checker" && checker === "give-up"
-                ? { outcome: "give-up", reasoning: "the note is missing a title", progress: [] }
+                ? { outcome: "give-up", reasoning: `the note is missing a title${hostile}`, progress: [] }
                 : { outcome: "done", reasoning: "finished", progress: [], answer: answers[agent] }
             )
           }
@@ -122,6 +122,9 @@ const server = (checker: "done" | "give-up", subtasks: ReadonlyArray<unknown> = 
       }
     }
   })
+
+// What a hostile model might answer: a clipboard write and a colour change, which must never reach a terminal.
+const hostile = "\u001b]52;c;ZXZpbA==\u0007\u001b[31m"
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trimEnd().split("\n").at(-1)!)
 
@@ -196,6 +199,15 @@ describe("troupe orchestrate", () => {
         assert.strictEqual(result.status, "failed")
         assert.strictEqual(result.error.tag, "SubtaskFailed")
         assert.include(failed.stderr, "subtask check failed after 2 attempts (checker): the agent gave up")
+        // The model's words reach the terminal stripped of escape sequences, in the JSON and the message alike.
+        assert.notInclude(failed.stdout + failed.stderr, "\u001b")
+        const plain = yield* troupe(
+          ["orchestrate", "--goal", "write and check", "--team", t.team, "--workspace", t.workspace],
+          env
+        )
+        assert.strictEqual(plain.code, 1)
+        assert.include(plain.stdout, "check failed on checker (GaveUp")
+        assert.notInclude(plain.stdout + plain.stderr, "\u001b")
         assert.strictEqual(result.audit, "intact")
 
         const agent = yield* troupe(["orchestrate", "--goal", "x", "--team", t.agent, "--workspace", t.workspace], env)
@@ -206,6 +218,11 @@ describe("troupe orchestrate", () => {
           env
         )
         assert.strictEqual(missing.code, 2)
+        const device = yield* troupe(
+          ["orchestrate", "--goal", "x", "--team", "/dev/zero", "--workspace", t.workspace],
+          env
+        )
+        assert.strictEqual(device.code, 2)
       }),
     90_000
   )
