@@ -60,6 +60,13 @@ const frameworks: ReadonlyArray<Framework> = (
       packages: []
     },
     {
+      key: "troupe_durable",
+      group: "troupe",
+      label: "Troupe durable (journal + audit)",
+      runner: join(here, "agent/troupeDurable.ts"),
+      packages: []
+    },
+    {
       key: "langgraph",
       group: "peers",
       label: "LangGraph.js",
@@ -321,6 +328,13 @@ for (const [key, entry] of all) {
   entry.ratio_to_floor_p99 = round2((entry.step_overhead_us_p99 as number) / (floor!.step_overhead_us_p99 as number))
 }
 
+// What durability costs per step: the durable row against the plain one, measured in the same rounds.
+const plain = all.get("troupe")
+const durable = all.get("troupe_durable")
+if (plain?.available === true && durable?.available === true) {
+  durable.durability_us_p50 = round1((durable.step_overhead_us_p50 as number) - (plain.step_overhead_us_p50 as number))
+}
+
 const group = (g: Group) =>
   Object.fromEntries(frameworks.filter((f) => f.group === g).map((f) => [f.key, all.get(f.key)]))
 const json = {
@@ -330,7 +344,8 @@ const json = {
   node: process.version,
   load: { start: loadAtStart.map(round1), end: loadAtEnd.map(round1) },
   seconds,
-  ...(frameworks.some((f) => f.group === "troupe") ? { troupe: all.get("troupe") } : {}),
+  ...(frameworks.some((f) => f.key === "troupe") ? { troupe: all.get("troupe") } : {}),
+  ...(frameworks.some((f) => f.key === "troupe_durable") ? { troupe_durable: all.get("troupe_durable") } : {}),
   peers: group("peers"),
   floor: group("floor"),
   ...(server.stray.length > 0 ? { stray_requests: server.stray.slice(0, 10) } : {})
@@ -384,6 +399,9 @@ rows.push([
   `${CONCURRENT} concurrent runs per framework, each framework in its own process (${LANES} at a time)`
 ])
 rows.push(["cold", `spawn → first request at the server, median of ${COLD}; fetch floor ${ms(floorCold)}`])
+if (durable?.durability_us_p50 !== undefined) {
+  rows.push(["durable", `journal + audit trail flushed: ${us(durable.durability_us_p50)} a step over Troupe's p50`])
+}
 rows.push([
   "load",
   `${loadAtStart.map((n) => n.toFixed(2)).join(" ")} → ${loadAtEnd.map((n) => n.toFixed(2)).join(" ")}`

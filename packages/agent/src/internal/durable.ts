@@ -56,16 +56,18 @@ export const make = (
       let modelCalls = 0
       return {
         step: <A, E>(name: string, effect: Effect.Effect<A, E>, error?: Schema.Top) =>
-          Effect.provideContext(
-            Activity.make({
-              name,
-              success: Schema.Any,
-              error: (error ?? Schema.Never) as Schema.Codec<E, unknown>,
-              execute: effect,
-              interruptRetryPolicy: noRetry
-            }),
-            services
-          ) as Effect.Effect<A, E>,
+          journal !== undefined
+            ? journal.activity(runId, name, effect, error)
+            : (Effect.provideContext(
+                Activity.make({
+                  name,
+                  success: Schema.Any,
+                  error: (error ?? Schema.Never) as Schema.Codec<E, unknown>,
+                  execute: effect,
+                  interruptRetryPolicy: noRetry
+                }),
+                services
+              ) as Effect.Effect<A, E>),
         toolCall: (toolCallId) => {
           const name = `tool/${modelCalls}/${toolCallId}`
           return { name, key: createHash("sha256").update(`${runId}/${name}`).digest("hex").slice(0, 32) }
@@ -83,18 +85,26 @@ export const make = (
 const encodeParts = Schema.encodeUnknownEffect(Schema.Array(Response.Part()))
 
 // The wrapped model is called with the request as the run's `LanguageModel` built it, tool calls left unresolved: the
-// outer `LanguageModel` decodes the journalled answer and runs the tools (each an activity of its own).
-const requestOf = (request: LanguageModel.ProviderOptions) => {
-  const tools: Record<string, Tool.Any> = {}
-  for (const tool of request.tools) tools[tool.name] = tool
+// outer `LanguageModel` decodes the journalled answer and runs the tools (each an activity of its own). Toolkits are
+// kept by their tools' names: `LanguageModel` compiles its answer decoders once per toolkit object.
+const requestOf = (toolkits: Map<string, unknown>, request: LanguageModel.ProviderOptions) => {
+  let toolkit: unknown
+  if (request.tools.length > 0) {
+    const key = request.tools.map((t) => t.name).join("\n")
+    toolkit = toolkits.get(key)
+    if (toolkit === undefined) {
+      const tools: Record<string, Tool.Any> = {}
+      for (const tool of request.tools) tools[tool.name] = tool
+      toolkit = { tools, handle: () => Effect.die("a durable model call never resolves tool calls") }
+      toolkits.set(key, toolkit)
+    }
+  }
   return {
     prompt: request.prompt,
     toolChoice: request.toolChoice,
     disableToolCallResolution: true as const,
     toolCallValidation: "deferred" as const,
-    ...(request.tools.length === 0
-      ? {}
-      : { toolkit: { tools, handle: () => Effect.die("a durable model call never resolves tool calls") } })
+    ...(toolkit === undefined ? {} : { toolkit })
   }
 }
 
@@ -109,15 +119,16 @@ export const model = (
   durable: Durable
 ): Effect.Effect<LanguageModel.LanguageModel> => {
   const loose = inner as unknown as LooseModel
+  const toolkits = new Map<string, unknown>()
   const generateText = (request: LanguageModel.ProviderOptions) => {
     const call =
       request.responseFormat.type === "json"
         ? loose.generateObject({
-            ...requestOf(request),
+            ...requestOf(toolkits, request),
             schema: request.responseFormat.schema,
             objectName: request.responseFormat.objectName
           })
-        : loose.generateText(requestOf(request))
+        : loose.generateText(requestOf(toolkits, request))
     const encoded = Effect.flatMap(call, (response) =>
       encodeParts(response.content).pipe(
         Effect.mapError((error) =>
@@ -157,8 +168,8 @@ interface Outcome {
 }
 
 /**
- * `toolkit` with every call an activity: its final result journalled (and the journal synced: the record of an
- * effect in the world), the call's idempotency key in `RunJournal.CurrentIdempotencyKey` while it runs. Preliminary
+ * `toolkit` with every call an activity: its final result journalled (synced at the run's next barrier, before the
+ * next tool runs), the call's idempotency key in `RunJournal.CurrentIdempotencyKey` while it runs. Preliminary
  * results are not replayed.
  */
 export const toolkit = (inner: Toolkit.WithHandler<any>, durable: Durable): Toolkit.WithHandler<any> => ({
@@ -181,8 +192,7 @@ export const toolkit = (inner: Toolkit.WithHandler<any>, durable: Durable): Tool
             })
         })
       ),
-      Effect.provideService(RunJournal.CurrentIdempotencyKey, call.key),
-      Effect.tap(() => durable.sync)
+      Effect.provideService(RunJournal.CurrentIdempotencyKey, call.key)
     )
     return Effect.map(durable.step(call.name, run, AiError.AiError), (outcome: Outcome) =>
       Stream.make({ ...outcome, preliminary: false })

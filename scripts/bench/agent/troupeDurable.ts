@@ -1,0 +1,76 @@
+/**
+ * Troupe durable: the `troupe` runner's agents with what `troupe run` adds to every run — the run journal
+ * (`RunJournal.layer`: each model call and tool call an activity journalled before the run goes on) and the audit
+ * trail (`durability: "written"`), both in a temporary `TROUPE_HOME` on the machine's disk and both fdatasynced at
+ * the run's barriers (before each tool runs, after its result is journalled, before the run answers).
+ */
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Agent, AgentEvents, AuditLog, RunJournal } from "@troupe/agent"
+import { AgentSpec } from "@troupe/agent-spec"
+import { ProviderPool } from "@troupe/providers"
+import { ActorSystem } from "@troupe/runtime"
+import { ConfigProvider, Effect, Layer, ManagedRuntime, Schema, Scope } from "effect"
+import { Tool, Toolkit } from "effect/ai"
+import { API_KEY, lookup, type MakeRunner, MODEL, prompt, TOOL } from "./task.ts"
+
+const Lookup = Tool.make(TOOL.name, {
+  description: TOOL.description,
+  parameters: Schema.Struct({ item: Schema.Int }),
+  success: Schema.String
+})
+
+const Tools = Toolkit.make(Lookup)
+
+const specOf = (name: string) =>
+  Schema.decodeUnknownSync(
+    AgentSpec.AgentSpec,
+    AgentSpec.parseOptions
+  )({ name, model: { provider: "openai", model: MODEL } })
+
+export const make: MakeRunner = async (baseUrl) => {
+  const home = mkdtempSync(join(tmpdir(), "troupe-bench-durable-"))
+  const config = ConfigProvider.fromEnvRecord({ OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl })
+  const runtime = ManagedRuntime.make(
+    Layer.mergeAll(
+      ActorSystem.layer(),
+      AgentEvents.layer,
+      ProviderPool.layer(),
+      NodeHttpClient.layerUndici,
+      RunJournal.layer({ directory: join(home, "runs") }),
+      AuditLog.layer({ home, durability: "written" })
+    )
+  )
+  const { scope, toolkit, audit } = await runtime.runPromise(
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const toolkit = yield* Tools.pipe(
+        Effect.provide(Tools.toLayer({ lookup: ({ item }) => Effect.succeed(lookup(item)) }))
+      )
+      return { scope, toolkit, audit: yield* AuditLog.AuditLog }
+    })
+  )
+  const idle: Array<Agent.Agent> = []
+  let agents = 0
+  const agent = () =>
+    idle.length > 0
+      ? Effect.succeed(idle.pop()!)
+      : Agent.make(specOf(`bench-${++agents}`), { toolkit, audit }).pipe(
+          Effect.provideService(ConfigProvider.ConfigProvider, config),
+          Scope.provide(scope),
+          Effect.orDie
+        )
+
+  const run = (tag: string) =>
+    runtime.runPromise(
+      Effect.flatMap(agent(), (worker) =>
+        Effect.map(worker.run(prompt(tag)), (result) => {
+          idle.push(worker)
+          return result.answer
+        })
+      )
+    )
+  return { run }
+}
