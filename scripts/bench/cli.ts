@@ -1,6 +1,6 @@
 /**
  * `pnpm bench cli [--json]`: how fast the `troupe` command starts, as a person types it (`node
- * packages/cli/src/bin.ts ...`, what `pnpm troupe` runs, without pnpm's own start-up).
+ * packages/cli/bin/troupe.mjs ...`, what `pnpm troupe` runs, without pnpm's own start-up).
  *
  * Builds the bundled command before each round (`packages/cli/src/BundleBuild.ts`, at once when the build of the current
  * sources exists; the launcher runs a build only when it is current, and a checkout being edited changes that), then
@@ -23,7 +23,7 @@ import * as Effect from "effect/Effect"
 import { quantile, report } from "./_report.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
-const bin = "packages/cli/src/bin.ts"
+const bin = "packages/cli/bin/troupe.mjs"
 const runs = Number(process.env.BENCH_RUNS ?? 15)
 const warmup = 2
 

@@ -1,6 +1,6 @@
 /**
- * Builds the bundled `troupe` (`Bundle.ts` says where it goes and when it is current) with rolldown, and removes
- * builds unused for a day. The launcher (`bin.ts`) starts this in the background when the sources have no build yet,
+ * Builds the bundled `troupe` (`bin/bundle.mjs` says where it goes and when it is current) with rolldown, and removes
+ * builds unused for a day. The launcher (`bin/troupe.mjs`) starts this in the background when the sources have no build yet,
  * so the run that finds none goes on from the sources and the next ones start from the build;
  * `node packages/cli/src/BundleBuild.ts` builds in the foreground (`pnpm bench cli` does).
  *
@@ -21,7 +21,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type { PluginContext } from "rolldown"
-import * as Bundle from "./Bundle.ts"
+import * as Bundle from "../bin/bundle.mjs"
 
 /** Packages imported from where they are installed rather than bundled. */
 export const unbundled: ReadonlyArray<string> = ["@lancedb/lancedb", "apache-arrow", "nodemailer", "undici"]
