@@ -83,7 +83,7 @@ export interface Options {
   /** Bounds of `http_fetch` (defaults in `HttpTool`). */
   readonly http?: Pick<HttpTool.Options, "maxResponseBytes" | "maxRequestBytes" | "maxRedirects">
   /** Bounds of `wait_for`'s reports (defaults in `WaitTool`). */
-  readonly wait?: Pick<WaitTool.Options, "debounce" | "maxReportedPaths">
+  readonly wait?: Pick<WaitTool.Options, "debounce" | "maxReportedPaths" | "maxDirectories">
 }
 
 /** What one tool of the toolkit is, beyond its definition. */

@@ -7,9 +7,10 @@
  *
  * Enforced by the tool (the spec's `WaitForOptions`): only paths the spec's `paths` globs allow are ever reported,
  * whatever the model asks to watch; no wait lasts longer than `maxWait` (10 minutes by default) — a longer sleep is
- * refused, and a wait for a change or an exit gives up at it with `outcome: "timed-out"`; a burst of writes is reported once,
- * when it has been quiet for `debounce` (200 ms), and at most `maxReportedPaths` (200) paths are listed, with the
- * count of the others in `more`.
+ * refused, and a wait for a change or an exit gives up at it with `outcome: "timed-out"`; a burst of writes is
+ * reported once, when it has been quiet for `debounce` (200 ms), and at most `maxReportedPaths` (200) paths are
+ * listed, with the count of the others in `more`; at most `maxDirectories` (10,000) directories are watched, only
+ * those the globs can reach (past it the model is told to narrow `paths`).
  *
  * Every wait runs through `SensorWaits.Waiting`, so that a run loop can leave it out of its working time (see
  * `SensorWaits` for why it should).
@@ -97,6 +98,8 @@ export interface Options extends Partial<ToolSpec.ToolOptions["wait_for"]> {
   readonly debounce?: Duration.Input
   /** Changed paths listed in one result (default 200). */
   readonly maxReportedPaths?: number
+  /** Directories watched at once for one wait (default 10,000). */
+  readonly maxDirectories?: number
 }
 
 // The model's globs are bounded like any input: picomatch compiles each one.
@@ -158,7 +161,13 @@ export const handlers = (
     const patterns = params.paths ?? ["**"]
     const problem = patternProblem(patterns)
     if (problem !== undefined) return invalid("paths", problem)
-    return Sensor.fileChanged(workspace, { paths: patterns, within: allowed, debounce }).pipe(
+    const watch = {
+      paths: patterns,
+      within: allowed,
+      debounce,
+      ...(options.maxDirectories === undefined ? {} : { maxDirectories: options.maxDirectories })
+    }
+    return Sensor.fileChanged(workspace, watch).pipe(
       Effect.timeoutOption(bound),
       Effect.map((batch) =>
         Option.isSome(batch)

@@ -62,6 +62,23 @@ describe("wait_for", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("tells the model to narrow paths when more directories than allowed would be watched", () =>
+    Effect.gen(function* () {
+      const { root, workspace } = yield* sandbox
+      for (const dir of ["a/b", "c/d"]) yield* write(root, `${dir}/.keep`, "")
+      const tool = waitTool(workspace, { maxDirectories: 3 })
+      const refused = yield* tool("wait_for", { until: "file-change" })
+      assert.deepStrictEqual(refused, {
+        isFailure: true,
+        result: { _tag: "IoFailed", operation: "watch", reason: "more than 3 directories to watch: narrow the paths" }
+      })
+      const narrow = yield* Effect.forkChild(
+        tool("wait_for", { until: "file-change", paths: ["a/**"], timeoutSeconds: 0.5 })
+      )
+      assert.strictEqual((yield* Fiber.join(narrow)).result.outcome, "timed-out")
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("waits the seconds asked for, on the clock, and refuses a wait longer than maxWait", () =>
     Effect.gen(function* () {
       const { workspace } = yield* sandbox
