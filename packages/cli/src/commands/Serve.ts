@@ -18,7 +18,9 @@ export const command = Command.make(
   "serve",
   {
     team: Flag.String("team").pipe(
-      Flag.withDescription("The server's team file (default agents/team.yaml when it exists)"),
+      Flag.withDescription(
+        "The server's team file: it pursues the goals that name no file, and its agents are the MCP tools"
+      ),
       Flag.optional
     ),
     specs: Flag.String("specs").pipe(

@@ -3,7 +3,7 @@
  * [--tls-cert FILE --tls-key FILE] [--postgres URL] [--concurrency N]`: the orchestrated mode over HTTP and MCP
  * (`@troupe/server`).
  *
- * The server's team (default `agents/team.yaml` when it exists) pursues the goals that name no file; a request may
+ * The server's team (`--team`, none by default) pursues the goals that name no file; a request may
  * name a team file or an agent spec under `--specs` instead. The agents work in `--workspace`, with their trails and
  * approvals in `$TROUPE_HOME` as for `troupe run`: a tool call that waits for a person is listed at `GET /approvals`
  * and decided over the API (or with `troupe approvals` beside it).
@@ -22,11 +22,13 @@ import { SpecLoader, type TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
 import { ActorSystem } from "@troupe/runtime"
-import { AgentTools, Server, Tokens } from "@troupe/server"
+import { AgentTools, type Jobs, Server, Tokens } from "@troupe/server"
 import { Tools, Workspace } from "@troupe/tools"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 
@@ -43,9 +45,6 @@ export interface Input {
   readonly postgres: string | undefined
   readonly concurrency: number | undefined
 }
-
-/** The team file used when `--team` is not given, when it exists. */
-export const defaultTeam = "agents/team.yaml"
 
 /** The largest certificate or key file read. */
 const maxPemBytes = 1024 * 1024
@@ -97,6 +96,47 @@ const directory = (flag: string, path: string | undefined) =>
       : Effect.fail(badInput(`${flag} ${TerminalText.sanitize(resolved)} is not a directory`))
   })
 
+/**
+ * Agent runs handed to the runners of the cluster whose storage is `postgres` (`troupe runner --postgres`), each as a
+ * task whose id is the job's. The cluster's client is loaded only then: its PostgreSQL driver costs the other runs
+ * nothing. The URL is never printed (it may hold a password).
+ */
+const clusterRemote = (postgres: string) =>
+  Effect.gen(function* () {
+    const { AgentTask, Client } = yield* Effect.promise(() => import("@troupe/cluster"))
+    // Built in the server's scope: the client lives as long as the server.
+    const built = yield* Layer.build(Client.layer({ postgres: Redacted.make(postgres) })).pipe(
+      Effect.mapError(
+        () =>
+          new CliExit({
+            code: ExitCode.failed,
+            message: "troupe serve: --postgres: cannot reach the cluster's storage"
+          })
+      )
+    )
+    const client = Context.get(built, Client.Client)
+    const remote: Jobs.Remote = {
+      run: (spec, goal, runId) =>
+        client.submit(AgentTask.task(runId, spec, goal)).pipe(
+          Effect.map((result) => ({
+            answer: result.answer,
+            spend: {
+              steps: result.steps,
+              inputTokens: result.inputTokens,
+              outputTokens: result.outputTokens,
+              costUsd: result.costUsd
+            }
+          })),
+          Effect.mapError((error) =>
+            error._tag === "TaskFailed"
+              ? { _tag: error.tag, message: `${error.reason} (on runner ${error.runner})` }
+              : { _tag: error._tag, message: error.message }
+          )
+        )
+    }
+    return remote
+  })
+
 /** Runs `troupe serve` until it is stopped. */
 export const run = (input: Input) =>
   Effect.gen(function* () {
@@ -130,7 +170,7 @@ export const run = (input: Input) =>
     }
     const workspaceDir = yield* directory("--workspace", input.workspace)
     const specRoot = yield* directory("--specs", input.specs)
-    const teamFile = input.team ?? (NodeFs.existsSync(defaultTeam) ? defaultTeam : undefined)
+    const teamFile = input.team
 
     const team = teamFile === undefined ? undefined : yield* loadTeam(teamFile).pipe(Effect.provide(NodeServices.layer))
     const withMemory = [team?.manager, ...(team?.agents ?? [])].some((spec) => spec?.memory.enabled === true)
@@ -139,11 +179,7 @@ export const run = (input: Input) =>
     const program = Effect.gen(function* () {
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
-      if (input.postgres !== undefined) {
-        yield* errorLine(
-          "troupe serve: --postgres: handing goals to a cluster of runners is not wired into serve yet; the team runs in this process"
-        )
-      }
+      const remote = input.postgres === undefined ? undefined : yield* clusterRemote(input.postgres)
       const running = yield* Server.start({
         host: input.host,
         port: input.port,
@@ -156,7 +192,8 @@ export const run = (input: Input) =>
           audit: yield* AuditLog.AuditLog,
           memory: Option.getOrUndefined(memory),
           knowledgeBase: Option.getOrUndefined(knowledgeBase),
-          concurrency: input.concurrency
+          concurrency: input.concurrency,
+          remote
         }
       }).pipe(
         Effect.catchTag("ServeError", () =>
@@ -172,8 +209,9 @@ export const run = (input: Input) =>
       const what =
         team === undefined ? "no team: requests name a team or an agent" : `team ${team.name}: ${names.join(", ")}`
       const mcp = team === undefined ? "" : `; MCP at ${running.url}${AgentTools.path}`
+      const where = remote === undefined ? "" : "; agents run on the cluster's runners"
       yield* line(
-        `troupe serve: listening on ${running.url} (${what}; OpenAPI at ${running.url}${Server.openapiPath}${mcp})`
+        `troupe serve: listening on ${running.url} (${what}; OpenAPI at ${running.url}${Server.openapiPath}${mcp}${where})`
       )
       return yield* Effect.never
     })

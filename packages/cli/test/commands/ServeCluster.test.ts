@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as NodeHttp from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { ThrowawayPostgres } from "@troupe/cluster"
+import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import { root } from "../support.ts"
+
+/**
+ * `troupe serve --postgres`: a goal for an agent spec submitted over HTTP runs on a `troupe runner` sharing a
+ * throwaway PostgreSQL, and its answer, spending and trail come back through the server.
+ */
+
+const token = "serve-cluster-0123456789"
+
+const schemaName = (request: FakeServer.Received) =>
+  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
+
+const usedTool = (request: FakeServer.Received) =>
+  ((request.body as { messages?: Array<{ role: string }> }).messages ?? []).some((m) => m.role === "tool")
+
+const model = FakeOpenAi.make({
+  turns: (request) => {
+    switch (schemaName(request)) {
+      case "plan":
+        return { text: JSON.stringify({ goals: [] }) }
+      case "reflection":
+        return { text: JSON.stringify({ outcome: "done", reasoning: "written", progress: [], answer: "Wrote far.md" }) }
+      default:
+        return usedTool(request)
+          ? { text: "Wrote far.md" }
+          : { toolCalls: [{ name: "fs_write", arguments: { path: "far.md", content: "From a runner." } }] }
+    }
+  }
+})
+
+const node = `${root}node_modules/.bin/node`
+
+/** A `troupe` process that stays up; `ready` resolves with the first stdout line matching `pattern`. */
+const daemon = (args: ReadonlyArray<string>, env: Record<string, string>, pattern: RegExp) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child: ChildProcess = spawn(node, ["packages/cli/src/bin.ts", ...args], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? "", ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      const ready = Deferred.makeUnsafe<string>()
+      const output = { stdout: "", stderr: "" }
+      child.stdout!.on("data", (chunk: Buffer) => {
+        output.stdout += chunk.toString("utf8")
+        const match = pattern.exec(output.stdout)
+        if (match !== null) Deferred.doneUnsafe(ready, Effect.succeed(match[1] ?? match[0]))
+      })
+      child.stderr!.on("data", (chunk: Buffer) => {
+        output.stderr += chunk.toString("utf8")
+      })
+      child.on("close", (code) =>
+        Deferred.doneUnsafe(ready, Effect.die(`exited ${code}: ${output.stderr.slice(-2000)}`))
+      )
+      return { child, ready, output }
+    }),
+    ({ child }) => Effect.sync(() => void child.kill("SIGKILL"))
+  )
+
+const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
+  Effect.callback<{ readonly status: number; readonly body: string }, Error>((resume) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` }
+    if (options.body !== undefined) headers["content-type"] = "application/json"
+    const req = NodeHttp.request(url, { method: options.method ?? "GET", headers }, (res) => {
+      let body = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk: string) => {
+        body += chunk
+      })
+      res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body })))
+    })
+    req.on("error", (error) => resume(Effect.fail(error)))
+    if (options.body !== undefined) req.write(JSON.stringify(options.body))
+    req.end()
+    return Effect.sync(() => req.destroy())
+  })
+
+describe("troupe serve --postgres", () => {
+  it.live(
+    "an agent's goal submitted over HTTP runs on a runner of the cluster and its answer and trail come back",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-serve-cluster-"))),
+          (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+        )
+        const work = join(dir, "work")
+        const specs = join(dir, "specs")
+        mkdirSync(work)
+        mkdirSync(specs)
+        writeFileSync(
+          join(specs, "far.yaml"),
+          "name: far\nmemory: { enabled: false }\ntools: [fs_write]\napprovals: { tools: { fs_write: auto } }\n"
+        )
+        const fake = yield* model
+        const postgres = yield* ThrowawayPostgres.make()
+        const env = {
+          OPENAI_API_KEY: "sk-test",
+          OPENAI_BASE_URL: fake.url,
+          TROUPE_BUNDLE: "0",
+          TROUPE_HOME: join(dir, "home"),
+          TROUPE_TOKEN: token,
+          HOME: dir
+        }
+        const runner = yield* daemon(
+          ["runner", "--postgres", postgres.url, "--workspace", work],
+          env,
+          /^runner (\S+) ready/m
+        )
+        yield* Deferred.await(runner.ready).pipe(Effect.timeout("60 seconds"))
+        const server = yield* daemon(
+          ["serve", "--port", "0", "--postgres", postgres.url, "--specs", specs, "--workspace", work],
+          env,
+          /listening on (http:\/\/[0-9.]+:\d+)/
+        )
+        const url = yield* Deferred.await(server.ready).pipe(Effect.timeout("60 seconds"))
+        assert.match(server.output.stdout, /agents run on the cluster's runners/)
+        assert.notInclude(server.output.stdout + server.output.stderr, postgres.url)
+
+        const submitted = yield* request(`${url}/goals`, {
+          method: "POST",
+          body: { goal: "Write far.md", agent: "far.yaml" }
+        })
+        assert.strictEqual(submitted.status, 202, submitted.body)
+        const job = JSON.parse(submitted.body)
+        yield* request(`${url}/jobs/${job.id}/events`)
+        const done = JSON.parse((yield* request(`${url}/jobs/${job.id}`)).body)
+        assert.strictEqual(done.state, "done", JSON.stringify(done))
+        assert.strictEqual(done.answer, "Wrote far.md")
+        assert.isAbove(done.spend.steps, 0)
+        assert.strictEqual(readFileSync(join(work, "far.md"), "utf8"), "From a runner.")
+        // It ran on the runner, as the task whose id is the job's (the runner prints its line once the reply is stored).
+        const ranThere = new RegExp(`^task ${job.id} done$`, "m")
+        for (let i = 0; i < 200 && !ranThere.test(runner.output.stdout); i++) yield* Effect.sleep("50 millis")
+        assert.match(runner.output.stdout, ranThere, runner.output.stdout)
+        // The runner wrote the run's trail under the job's id; the server reads and verifies it.
+        const verdict = JSON.parse((yield* request(`${url}/runs/${job.id}/audit/verify`)).body)
+        assert.isTrue(verdict.intact, JSON.stringify(verdict))
+      }).pipe(Effect.scoped),
+    180_000
+  )
+})
