@@ -96,8 +96,9 @@ export const make = (options: {
             catch: (cause) => new WatchFailed({ reason: reasonOf(cause) })
           }).pipe(Effect.catch((error) => (directory === "" ? Effect.fail(error) : Effect.succeed(false))))
 
-    // Watches `directory` and the reachable directories below it; returns every path found below it.
-    const walk = (directory: string): Effect.Effect<Array<string>, WatchFailed> =>
+    // Watches `directory` and the reachable directories below it; with `collect`, returns every path found below it
+    // (the first walk does not: what is there when the watch starts is not a change).
+    const walk = (directory: string, collect: boolean): Effect.Effect<Array<string>, WatchFailed> =>
       Effect.gen(function* () {
         if (watchers.has(directory) || !(yield* watchOne(directory))) return []
         const entries = yield* Effect.tryPromise(() =>
@@ -106,21 +107,26 @@ export const make = (options: {
         const found: Array<string> = []
         for (const entry of entries) {
           const path = child(directory, entry.name)
-          found.push(path)
+          if (collect) found.push(path)
           // Symbolic links are not followed: what they point to may be outside the workspace.
-          if (entry.isDirectory() && options.reachable(path)) found.push(...(yield* walk(path)))
+          if (entry.isDirectory() && options.reachable(path)) {
+            const below = yield* walk(path, collect)
+            for (const p of below) found.push(p)
+          }
         }
         return found
       })
 
-    yield* walk("")
+    yield* walk("", false)
     return {
       renamed: (path) => {
         if (path === "" || !options.reachable(path)) return Effect.succeed([])
         if (watchers.has(path)) unwatch(path)
         return Effect.tryPromise(() => NodeFs.promises.lstat(absolute(path))).pipe(
           Effect.option,
-          Effect.flatMap((stat) => (stat._tag === "Some" && stat.value.isDirectory() ? walk(path) : Effect.succeed([])))
+          Effect.flatMap((stat) =>
+            stat._tag === "Some" && stat.value.isDirectory() ? walk(path, true) : Effect.succeed([])
+          )
         )
       }
     }
