@@ -334,13 +334,21 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     return records[0]!
   })
 
+  // A `where` that could escape its parentheses is refused before any query (see `Filters.whereProblem`).
+  const checked = (filter: Filter): Effect.Effect<void, MemoryError> => {
+    const problem = Filters.whereProblem(filter)
+    return problem === undefined ? Effect.void : Effect.fail(new MemoryError({ operation: "filter", message: problem }))
+  }
+
   const list = Effect.fn("Memory.list")(function* (filter: Filter = {}, limit?: number) {
+    yield* checked(filter)
     const opened = yield* store.forRead
     if (opened === undefined) return []
     return yield* Table.list(opened, filter, limit)
   })
 
   const count = Effect.fn("Memory.count")(function* (filter: Filter = {}) {
+    yield* checked(filter)
     if (filter.metadata !== undefined) return (yield* list(filter)).length
     const opened = yield* store.forRead
     if (opened === undefined) return 0
@@ -349,6 +357,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   })
 
   const forget = Effect.fn("Memory.forget")(function* (filter: Filter) {
+    yield* checked(filter)
     if (Filters.isEmpty(filter)) return 0
     return yield* writeLock.withPermit(
       upkeep.exclusive(

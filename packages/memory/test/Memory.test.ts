@@ -96,6 +96,36 @@ describe("Memory", () => {
     )
   )
 
+  it.effect("a where that would escape its parentheses is refused; one that stays inside them narrows", () =>
+    withMemory((memory) =>
+      Effect.gen(function* () {
+        yield* memory.remember({ agent: "alice", kind: "fact", text: "alice (private) note" })
+        yield* memory.remember({ agent: "bob", kind: "fact", text: "bob's note" })
+        const escapes = [
+          "true) OR (true",
+          "true)) OR ((true",
+          "/* ( */ true) OR (true /* ) */",
+          "true) OR true --",
+          "true; DELETE FROM memories",
+          "text = 'unterminated"
+        ]
+        for (const where of escapes) {
+          const listed = yield* Effect.flip(memory.list({ namespace: "alice", where }))
+          assert.strictEqual(listed._tag, "MemoryError", where)
+          assert.strictEqual((yield* Effect.flip(memory.count({ namespace: "alice", where })))._tag, "MemoryError")
+          assert.strictEqual((yield* Effect.flip(memory.forget({ namespace: "alice", where })))._tag, "MemoryError")
+          const recalled = yield* Effect.flip(memory.recall("note", { namespace: "alice", filter: { where } }))
+          assert.strictEqual(recalled._tag, "InvalidRecallOptions", where)
+        }
+        assert.strictEqual(yield* memory.count({}), 2)
+        // Parentheses and quotes inside string literals are the literal's own.
+        assert.strictEqual(yield* memory.count({ namespace: "alice", where: "text LIKE '%(private)%'" }), 1)
+        assert.strictEqual(yield* memory.count({ where: "text = 'bob''s note' OR (text LIKE '%)%')" }), 2)
+        assert.strictEqual(yield* memory.count({ namespace: "bob", where: "(text LIKE '%(%')" }), 0)
+      })
+    )
+  )
+
   it.effect("filters by metadata, time and importance", () =>
     withMemory((memory) =>
       Effect.gen(function* () {

@@ -22,6 +22,38 @@ export const toSql = (filter: Filter): string | undefined => {
   ])
 }
 
+/**
+ * Why a filter's `where` cannot be combined with the other conditions, or `undefined` when it can. The predicate
+ * is joined to the namespace, agent and kind conditions as `(...) AND (where)`, so it must stay inside its own
+ * parentheses: a `where` of `true) OR (true` would otherwise widen a namespace-confined query to every namespace.
+ * Parentheses must balance outside string literals and quoted names, never closing more than they opened, and
+ * comments (which could hide a parenthesis from this check but not from SQL) and `;` are refused.
+ */
+export const whereProblem = (filter: Filter): string | undefined => {
+  const where = filter.where
+  if (where === undefined) return undefined
+  let depth = 0
+  let quote: string | undefined
+  for (let i = 0; i < where.length; i++) {
+    const c = where[i]!
+    if (quote !== undefined) {
+      // A doubled quote is the quote character itself, inside the literal.
+      if (c === quote && where[i + 1] === quote) i++
+      else if (c === quote) quote = undefined
+      continue
+    }
+    if (c === "'" || c === '"' || c === "`") quote = c
+    else if (c === "(") depth++
+    else if (c === ")" && --depth < 0) return "where closes a parenthesis it did not open"
+    else if (c === ";") return "where may not hold ';'"
+    else if ((c === "-" && where[i + 1] === "-") || (c === "/" && where[i + 1] === "*"))
+      return "where may not hold a comment"
+  }
+  if (quote !== undefined) return "where has an unterminated quote"
+  if (depth !== 0) return "where leaves a parenthesis open"
+  return undefined
+}
+
 /** Whether a record has every `metadata` entry of the filter (true when the filter has none). */
 export const matchesMetadata =
   (filter: Filter) =>

@@ -67,6 +67,8 @@ export const resolve = (
         return yield* new InvalidRecallOptions({ message: `weight ${name} must be finite and not negative, got ${w}` })
       }
     }
+    const where = options.filter === undefined ? undefined : Filters.whereProblem(options.filter)
+    if (where !== undefined) return yield* new InvalidRecallOptions({ message: where })
     const filter: Filter = {
       ...options.filter,
       ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
