@@ -19,8 +19,9 @@ import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import * as JobEntry from "./internal/jobEntry.ts"
+import * as JobRecords from "./internal/jobRecords.ts"
 import * as SpecPath from "./internal/specPath.ts"
-import { Conflict, InvalidRequest, type Job, type JobEvent, NotFound } from "./ServerApi.ts"
+import { Conflict, InvalidRequest, type Job, type JobEvent, NotFound, type ServerFailure } from "./ServerApi.ts"
 
 /** Options of `make`. */
 export interface Options {
@@ -43,6 +44,12 @@ export interface Options {
    * still orchestrates here; the agents named by requests, and the members MCP hands tasks to, run there.
    */
   readonly remote?: Remote | undefined
+  /**
+   * Where the jobs of named agents are recorded (`$TROUPE_HOME/runs`: `<runId>/job.json` beside the run's journal),
+   * so that a server started again resumes those it had not finished. With a `RunJournal` where the agents are made,
+   * a resumed run does not repeat its journalled model calls, tool calls and approvals.
+   */
+  readonly records?: string | undefined
   /** Ended jobs remembered (default 1,000); the oldest are forgotten first. Their trails stay on disk. */
   readonly maxEndedJobs?: number | undefined
 }
@@ -78,9 +85,13 @@ export interface Jobs {
     goal: string,
     target: { readonly team?: string | undefined; readonly agent?: string | undefined },
     by: string
-  ) => Effect.Effect<Job, InvalidRequest | Conflict>
+  ) => Effect.Effect<Job, InvalidRequest | Conflict | ServerFailure>
   /** Hands a task to one member of the server's team and waits for its end. */
-  readonly delegate: (agent: string, task: string, by: string) => Effect.Effect<Job, NotFound | Conflict>
+  readonly delegate: (
+    agent: string,
+    task: string,
+    by: string
+  ) => Effect.Effect<Job, NotFound | Conflict | ServerFailure>
   readonly status: (id: string) => Effect.Effect<Job, NotFound>
   /** Waits for a job's end. */
   readonly await: (id: string) => Effect.Effect<Job, NotFound>
@@ -222,7 +233,8 @@ export const make = (
         readonly route: (event: JobEntry.Source["event"]) => JobEntry.Source | undefined
       }>,
       outcome: (exit: Exit.Exit<A, E>) => JobEntry.Outcome,
-      jobScope: Scope.Closeable
+      jobScope: Scope.Closeable,
+      onEnd: Effect.Effect<void> = Effect.void
     ) => {
       const take = (s: (typeof subscriptions)[number]) =>
         Effect.flatMap(PubSub.take(s.subscription), (event) => {
@@ -244,6 +256,7 @@ export const make = (
         Effect.andThen(drain),
         Effect.andThen(Fiber.await(run)),
         Effect.flatMap((exit) => JobEntry.finish(entry, outcome(exit))),
+        Effect.andThen(onEnd),
         Effect.ensuring(Scope.close(jobScope, Exit.void)),
         Effect.forkIn(scope),
         Effect.asVoid
@@ -257,13 +270,22 @@ export const make = (
           ? { _tag: "Agent", event: event as AgentEvent.AgentEvent }
           : undefined
 
-    const submitAgent = (agent: Agent.Agent, goal: string, by: string) =>
+    // `spec` is the name the request gave, recorded for a restarted server; `runId` resumes that run.
+    const submitAgent = (
+      agent: Agent.Agent,
+      goal: string,
+      by: string,
+      durable: { readonly spec?: string; readonly runId?: string } = {}
+    ) =>
       Effect.gen(function* () {
         const status = yield* agent.status.pipe(Effect.orElseSucceed(() => undefined))
         if (status !== undefined && status.state !== "idle") {
           return yield* new Conflict({ message: `agent ${agent.name} is pursuing another goal` })
         }
-        const runId = yield* Agent.newRunId
+        const runId = durable.runId ?? (yield* Agent.newRunId)
+        const records = durable.spec === undefined ? undefined : options.records
+        const record = { spec: durable.spec ?? "", goal, submittedBy: by }
+        if (records !== undefined) yield* JobRecords.write(records, runId, { ...record, ended: false })
         const jobScope = yield* Scope.make()
         const subscription = yield* hub.subscribe.pipe(Scope.provide(jobScope))
         const entry = yield* newEntry(runId, "agent", agent.name, goal, by)
@@ -273,7 +295,10 @@ export const make = (
           run,
           [{ subscription: subscription as PubSub.Subscription<JobEntry.Source["event"]>, route: agentRoute(runId) }],
           (exit) => exit,
-          jobScope
+          jobScope,
+          records === undefined
+            ? Effect.void
+            : JobRecords.write(records, runId, { ...record, ended: true }).pipe(Effect.ignore)
         )
         return JobEntry.snapshot(entry)
       })
@@ -370,7 +395,7 @@ export const make = (
             case "Team":
               return yield* submitTeam(started, goal, by)
             case "Agent":
-              return yield* submitAgent(started.agent, goal, by)
+              return yield* submitAgent(started.agent, goal, by, { spec: named })
             case "Remote":
               return yield* submitRemote(started.spec, goal, by)
           }
@@ -409,6 +434,17 @@ export const make = (
             })
           )
         )
+    }
+    // The agent jobs a previous server did not finish go on where their journals stop.
+    if (options.records !== undefined) {
+      const records = options.records
+      for (const { runId, record } of yield* JobRecords.unfinished(records)) {
+        yield* Effect.gen(function* () {
+          const started = yield* load(yield* SpecPath.insideRoot(options.specRoot, record.spec))
+          if (started._tag !== "Agent") return yield* new InvalidRequest({ message: "no longer an agent spec" })
+          yield* submitAgent(started.agent, record.goal, record.submittedBy, { spec: record.spec, runId })
+        }).pipe(Effect.catch(() => JobRecords.write(records, runId, { ...record, ended: true }).pipe(Effect.ignore)))
+      }
     }
     return self
   })

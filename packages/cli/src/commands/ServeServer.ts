@@ -11,13 +11,16 @@
  * Every request needs `Authorization: Bearer TOKEN`, the token read from `--token-env` (default `TROUPE_TOKEN`):
  * without one the server does not start (exit 2, one line naming the variable). HTTPS with `--tls-cert` and
  * `--tls-key`. Once it listens it prints one line, `troupe serve: listening on URL ...`, and serves until stopped.
+ *
+ * Agent runs are durable (`RunJournal`, as `troupe run`): a server killed and started again resumes the jobs of named
+ * agents it had not finished, without repeating their journalled model calls, tool calls and approvals.
  */
 import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { AgentEvents, AuditLog } from "@troupe/agent"
+import { AgentEvents, AuditLog, RunJournal } from "@troupe/agent"
 import { SpecLoader, type TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
@@ -175,6 +178,7 @@ export const run = (input: Input) =>
     const team = teamFile === undefined ? undefined : yield* loadTeam(teamFile).pipe(Effect.provide(NodeServices.layer))
     const withMemory = [team?.manager, ...(team?.agents ?? [])].some((spec) => spec?.memory.enabled === true)
     const memoryDir = yield* TroupeHome.memoryDirectory
+    const runsDir = NodePath.resolve(yield* TroupeHome.home, "runs")
 
     const program = Effect.gen(function* () {
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
@@ -193,7 +197,8 @@ export const run = (input: Input) =>
           memory: Option.getOrUndefined(memory),
           knowledgeBase: Option.getOrUndefined(knowledgeBase),
           concurrency: input.concurrency,
-          remote
+          remote,
+          records: runsDir
         }
       }).pipe(
         Effect.catchTag("ServeError", () =>
@@ -233,6 +238,7 @@ export const run = (input: Input) =>
           Tools.layerNode,
           Workspace.layer(workspaceDir),
           TroupeHome.auditLayer,
+          RunJournal.layer({ directory: runsDir }),
           memoryLayers
         )
       )

@@ -254,4 +254,82 @@ describe("troupe serve", () => {
       }).pipe(Effect.scoped),
     60_000
   )
+
+  it.live(
+    "a job survives the server's SIGKILL: started again, the server resumes it at its approval, nothing done twice",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        writeFileSync(
+          join(t.specs, "scribe.yaml"),
+          "name: scribe\nmemory: { enabled: false }\ntools: [fs_write]\napprovals: { tools: { fs_write: ask } }\n"
+        )
+        const fake = yield* FakeOpenAi.make({
+          turns: (request) => {
+            switch (schemaName(request)) {
+              case "plan":
+                return { text: JSON.stringify({ goals: [] }) }
+              case "reflection":
+                return { text: JSON.stringify({ outcome: "done", reasoning: "done", progress: [], answer: "Scribed" }) }
+              default:
+                return messagesOf(request).some((m) => m.role === "tool")
+                  ? { text: "Scribed" }
+                  : { toolCalls: [{ name: "fs_write", arguments: { path: "scribe.md", content: "Once." } }] }
+            }
+          }
+        })
+        const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
+        const args = ["--specs", t.specs, "--workspace", t.work]
+        const pendingFor = (url: string, runId: string) =>
+          Effect.gen(function* () {
+            for (let i = 0; i < 400; i++) {
+              const reply = yield* request(`${url}/approvals`, { token })
+              const found = (JSON.parse(reply.body) as Array<any>).find(
+                (a) => a.request.runId === runId && a.decision === undefined
+              )
+              if (found !== undefined) return found.request.approvalId as string
+              yield* Effect.sleep("50 millis")
+            }
+            return yield* Effect.die("no approval came")
+          })
+
+        const first = yield* serve(args, env)
+        const submitted = yield* request(`${first.url}/goals`, {
+          method: "POST",
+          token,
+          body: { goal: "Scribe once", agent: "scribe.yaml" }
+        })
+        const job = JSON.parse(submitted.body)
+        const approvalBefore = yield* pendingFor(first.url, job.id)
+        const callsBefore = fake.requests.length
+        first.child.kill("SIGKILL")
+        yield* Fiber.join(first.run)
+
+        const second = yield* serve(args, env)
+        const resumed = JSON.parse((yield* request(`${second.url}/jobs/${job.id}`, { token })).body)
+        assert.strictEqual(resumed.id, job.id)
+        assert.strictEqual(resumed.submittedBy, "TROUPE_TOKEN")
+        const approvalId = yield* pendingFor(second.url, job.id)
+        assert.strictEqual(approvalId, approvalBefore)
+        const approved = yield* request(`${second.url}/approvals/${approvalId}/approve`, { method: "POST", token })
+        assert.strictEqual(approved.status, 200, approved.body)
+        const events = sseData((yield* request(`${second.url}/jobs/${job.id}/events`, { token })).body)
+        assert.strictEqual(events.at(-1).type, "JobEnded")
+        const done = JSON.parse((yield* request(`${second.url}/jobs/${job.id}`, { token })).body)
+        assert.strictEqual(done.state, "done", JSON.stringify(done))
+        assert.strictEqual(readFileSync(join(t.work, "scribe.md"), "utf8"), "Once.")
+        // The plan and the call asking to write were answered from the journal: the model was not asked again.
+        const plans = fake.requests.filter((r) => schemaName(r) === "plan").length
+        assert.strictEqual(plans, 1)
+        assert.strictEqual(fake.requests.length - callsBefore, 2)
+        const verdict = JSON.parse((yield* request(`${second.url}/runs/${job.id}/audit/verify`, { token })).body)
+        assert.isTrue(verdict.intact, verdict.lines.join("\n"))
+        // A third server finds nothing left to resume.
+        second.child.kill("SIGTERM")
+        yield* Fiber.join(second.run)
+        const third = yield* serve(args, env)
+        assert.strictEqual((yield* request(`${third.url}/jobs/${job.id}`, { token })).status, 404)
+      }).pipe(Effect.scoped),
+    90_000
+  )
 })

@@ -1,0 +1,63 @@
+/**
+ * The records of the agent jobs a server started, `<directory>/<runId>/job.json` beside the run's journal and trail,
+ * so that a server started again resumes the runs it had not finished (their journals answer what was done).
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { ServerFailure } from "../ServerApi.ts"
+
+/** What a job was started with: the spec as the request named it (under the spec directory), the goal, who asked. */
+export const JobRecord = Schema.Struct({
+  spec: Schema.String,
+  goal: Schema.String,
+  submittedBy: Schema.String,
+  ended: Schema.Boolean
+})
+
+/** What a job was started with. */
+export type JobRecord = typeof JobRecord.Type
+
+const decode = Schema.decodeUnknownOption(Schema.fromJsonString(JobRecord))
+
+// A record is small; anything larger was not written by a server.
+const maxRecordBytes = 64 * 1024
+
+const runIdPattern = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+
+const pathOf = (directory: string, runId: string) => NodePath.join(directory, runId, "job.json")
+
+/** Writes a job's record atomically (a temporary file renamed over it). */
+export const write = (directory: string, runId: string, record: JobRecord): Effect.Effect<void, ServerFailure> =>
+  Effect.try({
+    try: () => {
+      NodeFs.mkdirSync(NodePath.join(directory, runId), { recursive: true, mode: 0o700 })
+      const path = pathOf(directory, runId)
+      const temporary = `${path}.${process.pid}.tmp`
+      NodeFs.writeFileSync(temporary, `${JSON.stringify(record)}\n`, { mode: 0o600 })
+      NodeFs.renameSync(temporary, path)
+    },
+    catch: () => new ServerFailure({ message: "the job cannot be recorded in the state directory" })
+  })
+
+/** The records of jobs that did not end, by run id; unreadable or oversized records are skipped. */
+export const unfinished = (
+  directory: string
+): Effect.Effect<ReadonlyArray<{ readonly runId: string; readonly record: JobRecord }>> =>
+  Effect.try({
+    try: () => {
+      const found: Array<{ readonly runId: string; readonly record: JobRecord }> = []
+      const names = NodeFs.existsSync(directory) ? NodeFs.readdirSync(directory) : []
+      for (const runId of names.sort()) {
+        if (!runIdPattern.test(runId)) continue
+        const path = pathOf(directory, runId)
+        const stat = NodeFs.statSync(path, { throwIfNoEntry: false })
+        if (stat === undefined || !stat.isFile() || stat.size > maxRecordBytes) continue
+        const record = decode(NodeFs.readFileSync(path, "utf8"))
+        if (record._tag === "Some" && !record.value.ended) found.push({ runId, record: record.value })
+      }
+      return found
+    },
+    catch: () => "unreadable"
+  }).pipe(Effect.orElseSucceed(() => []))
