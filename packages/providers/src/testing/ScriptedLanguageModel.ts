@@ -215,6 +215,9 @@ export const make = Effect.fnUntraced(function* (script: ReadonlyArray<Turn>, op
   const wait = (turn: Concrete) =>
     turn._tag !== "Hang" && turn.delay !== undefined ? Effect.sleep(turn.delay) : Effect.void
 
+  // Tool calls without an id of their own get one unique over the model's life, as providers give them: two calls
+  // sharing an id would make an approved call look already answered.
+  let nextCallId = 0
   const finalParts = (
     request: LanguageModel.ProviderOptions,
     turn: Extract<Turn, { _tag: "Text" | "ToolCalls" | "Parts" }>
@@ -229,10 +232,10 @@ export const make = Effect.fnUntraced(function* (script: ReadonlyArray<Turn>, op
     }
     const out: Array<Response.PartEncoded> = [{ type: "response-metadata", modelId }]
     if (turn.text !== undefined) out.push({ type: "text", text: turn.text })
-    turn.calls.forEach((call, i) => {
+    turn.calls.forEach((call) => {
       out.push({
         type: "tool-call",
-        id: call.id ?? `call_${i}`,
+        id: call.id ?? `call_${nextCallId++}`,
         name: call.name,
         params: call.params,
         providerExecuted: false
