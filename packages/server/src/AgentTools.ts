@@ -4,6 +4,9 @@
  * `team_goal`, that hands a `goal` to the whole team and answers with its report. A task that waits for an approval
  * waits until it is decided over the API (`POST /approvals/{id}/approve`).
  *
+ * Each task is a job submitted as the name of the token the MCP client presented (the `Caller` the server's guard
+ * provides to every request).
+ *
  * An MCP client (Claude Desktop, an IDE, another agent framework) thereby uses a Troupe agent like any tool, while the
  * agent keeps its own budget, approvals and audit trail.
  */
@@ -17,16 +20,13 @@ import type * as HttpRouter from "effect/http/HttpRouter"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Jobs from "./Jobs.ts"
-import { type Job, maxGoalLength } from "./ServerApi.ts"
+import { Caller, type Job, maxGoalLength } from "./ServerApi.ts"
 
 /** Where the MCP endpoint is served. */
 export const path = "/mcp"
 
 /** The name of the tool that hands a goal to the whole team. */
 export const teamTool = "team_goal"
-
-/** Who MCP jobs are recorded as submitted by. */
-export const submitter = "mcp"
 
 /** A task handed over MCP did not end with an answer. */
 export class AgentTaskFailed extends Schema.TaggedError<AgentTaskFailed>()("AgentTaskFailed", {
@@ -68,19 +68,21 @@ export const layer = (jobs: Jobs.Jobs, team: TeamSpec.Team | undefined, version:
       }. Answers with its answer.`,
       parameters: Task,
       success: Schema.String,
-      failure: AgentTaskFailed
+      failure: AgentTaskFailed,
+      dependencies: [Caller]
     })
   )
   const goalTool = Tool.make(teamTool, {
     description: `Hand a goal to the team ${team.name}: decomposed by its manager, delegated, and reported.`,
     parameters: Goal,
     success: Schema.String,
-    failure: AgentTaskFailed
+    failure: AgentTaskFailed,
+    dependencies: [Caller]
   })
   const toolkit = Toolkit.make(...memberTools, goalTool) as unknown as Toolkit.Toolkit<Record<string, Tool.Any>>
-  const handlers: Record<string, (params: never) => Effect.Effect<string, AgentTaskFailed>> = {
+  const handlers: Record<string, (params: never) => Effect.Effect<string, AgentTaskFailed, Caller>> = {
     [teamTool]: (params: typeof Goal.Type) =>
-      jobs.submit(params.goal, {}, submitter).pipe(
+      Effect.flatMap(Caller, (caller) => jobs.submit(params.goal, {}, caller.name)).pipe(
         Effect.flatMap((job) => jobs.await(job.id)),
         Effect.mapError(failed(team.name)),
         Effect.flatMap((job) => answerOf(team.name, job))
@@ -88,7 +90,7 @@ export const layer = (jobs: Jobs.Jobs, team: TeamSpec.Team | undefined, version:
   }
   for (const spec of team.agents) {
     handlers[spec.name] = (params: typeof Task.Type) =>
-      jobs.delegate(spec.name, params.task, submitter).pipe(
+      Effect.flatMap(Caller, (caller) => jobs.delegate(spec.name, params.task, caller.name)).pipe(
         Effect.mapError(failed(spec.name)),
         Effect.flatMap((job) => answerOf(spec.name, job))
       )
@@ -101,5 +103,9 @@ export const layer = (jobs: Jobs.Jobs, team: TeamSpec.Team | undefined, version:
     path,
     protocols: [McpProtocol.v2025_11_25, McpProtocol.v2025_06_18, McpProtocol.v2025_03_26],
     registrations
-  }).pipe(Layer.orDie) as unknown as Layer.Layer<never, never, HttpRouter.HttpRouter>
+  }).pipe(Layer.orDie) as unknown as Layer.Layer<
+    never,
+    never,
+    HttpRouter.HttpRouter | HttpRouter.Request<"Requires", Caller>
+  >
 }

@@ -92,6 +92,8 @@ export interface Jobs {
     task: string,
     by: string
   ) => Effect.Effect<Job, NotFound | Conflict | ServerFailure>
+  /** The jobs remembered (every running one, the last `maxEndedJobs` ended ones), oldest first. */
+  readonly list: Effect.Effect<ReadonlyArray<Job>>
   readonly status: (id: string) => Effect.Effect<Job, NotFound>
   /** Waits for a job's end. */
   readonly await: (id: string) => Effect.Effect<Job, NotFound>
@@ -411,6 +413,7 @@ export const make = (
             options.remote === undefined ? yield* submitAgent(member, task, by) : yield* submitRemote(spec, task, by)
           return yield* self.await(job.id)
         }),
+      list: Effect.sync(() => [...jobs.values()].map(JobEntry.snapshot)),
       status: (id) => Effect.map(find(id), JobEntry.snapshot),
       await: (id) =>
         Effect.flatMap(find(id), (entry) => Effect.as(Deferred.await(entry.ended), JobEntry.snapshot(entry))).pipe(

@@ -27,7 +27,7 @@ import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import * as Layer from "effect/Layer"
 import * as AgentTools from "./AgentTools.ts"
 import * as Jobs from "./Jobs.ts"
-import { ServerApi } from "./ServerApi.ts"
+import { Caller, ServerApi } from "./ServerApi.ts"
 import * as ServerHandlers from "./ServerHandlers.ts"
 import * as Tokens from "./Tokens.ts"
 
@@ -63,15 +63,22 @@ const unauthorized = HttpServerResponse.jsonUnsafe(
   { status: 401, headers: { "www-authenticate": 'Bearer realm="troupe"' } }
 )
 
-/** Refuses every request without an accepted bearer token, and bounds every request body. */
+/**
+ * Refuses every request without an accepted bearer token, bounds every request body, and provides who holds the
+ * token (`Caller`) to every route.
+ */
 export const guard = (tokens: Tokens.Tokens, maxBodyBytes: number) =>
-  HttpRouter.middleware(
+  HttpRouter.middleware<{ provides: Caller }>()(
     (httpEffect) =>
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-        Tokens.check(tokens, request.headers.authorization) === undefined
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const name = Tokens.check(tokens, request.headers.authorization)
+        return name === undefined
           ? Effect.succeed(unauthorized)
-          : Effect.provideService(httpEffect, HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes))
-      ),
+          : httpEffect.pipe(
+              Effect.provideService(Caller, { name }),
+              Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes))
+            )
+      }),
     { global: true }
   )
 
@@ -88,9 +95,8 @@ export const start = (options: Options) =>
           ServerHandlers.layer({ jobs, approvals: options.jobs.approvals, audit: options.jobs.audit }, options.tokens)
         )
       ),
-      AgentTools.layer(jobs, options.jobs.team, version),
-      guard(options.tokens, options.maxBodyBytes ?? 1024 * 1024)
-    )
+      AgentTools.layer(jobs, options.jobs.team, version)
+    ).pipe(Layer.provideMerge(guard(options.tokens, options.maxBodyBytes ?? 1024 * 1024)))
     const tls = options.tls
     // Node's defaults let a client take 300 s to send one request; a minute is plenty for a goal.
     const timeouts = { requestTimeout: 60_000, headersTimeout: 30_000 }

@@ -4,6 +4,7 @@
  *
  * ```
  * POST /goals                      submit a goal to the server's team, or to a team file or agent spec it names
+ * GET  /jobs                       the jobs the server remembers, oldest first
  * GET  /jobs/{id}                  where a submitted goal stands, its answer once it has one
  * GET  /jobs/{id}/events           its events as Server-Sent Events, from the first, until it ends
  * GET  /approvals                  the approvals of the server's state directory, waiting or decided
@@ -201,6 +202,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       success: Job.pipe(HttpApiSchema.status(202)),
       error: [InvalidRequest, Conflict, ServerFailure]
     }),
+    HttpApiEndpoint.get("list", "/jobs", { success: Schema.Array(Job) }),
     HttpApiEndpoint.get("status", "/jobs/:id", { params: id, success: Job, error: NotFound }),
     HttpApiEndpoint.get("events", "/jobs/:id/events", {
       params: id,

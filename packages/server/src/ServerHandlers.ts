@@ -77,6 +77,7 @@ export const layer = (options: Options, tokens: Tokens.Tokens) => {
           options.jobs.submit(payload.goal, { team: payload.team, agent: payload.agent }, caller.name)
         )
       )
+      .handle("list", () => options.jobs.list)
       .handle("status", ({ params }) => options.jobs.status(params.id))
       .handle("events", ({ params }) => options.jobs.events(params.id))
   )

@@ -36,6 +36,12 @@ describe("troupe serve: the team's agents over MCP", () => {
       assert.notStrictEqual(result.isError, true)
       assert.include(textOf(result), "Wrote notes/hello.md")
       assert.strictEqual(readFileSync(join(dirs.work, "notes/hello.md"), "utf8"), "Hello.")
+      // The task was a job like any other, submitted as the name of the client's token.
+      const jobs = JSON.parse((yield* request(`${server.url}/jobs`, { token })).body) as Array<any>
+      assert.deepStrictEqual(
+        jobs.map((j) => [j.kind, j.name, j.state, j.submittedBy]),
+        [["agent", "writer", "done", "ana"]]
+      )
 
       const team = tools.find((t) => t.name === AgentTools.teamTool)!
       const report = yield* client.callTool({ tool: team, arguments: { goal: "Write a note and check it" } })

@@ -205,6 +205,7 @@ describe("troupe serve: nothing anonymous gets in", () => {
         Effect.gen(function* () {
           const targets: ReadonlyArray<{ readonly method: string; readonly path: string; readonly body?: unknown }> = [
             { method: "POST", path: "/goals", body: { goal: "anything" } },
+            { method: "GET", path: "/jobs" },
             { method: "GET", path: "/jobs/any" },
             { method: "GET", path: "/jobs/any/events" },
             { method: "GET", path: "/approvals" },
