@@ -243,6 +243,7 @@ describe("troupe serve: nothing anonymous gets in", () => {
           const openapi = JSON.parse(document.body)
           assert.includeMembers(Object.keys(openapi.paths), [
             "/goals",
+            "/jobs",
             "/jobs/{id}",
             "/jobs/{id}/events",
             "/approvals",
