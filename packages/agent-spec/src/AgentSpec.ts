@@ -106,7 +106,7 @@ export const Limits = Schema.Struct({
   ),
   maxRepeats: Fields.withDefault(
     Schema.Int.check(Schema.isGreaterThan(0)),
-    "How often one tool call (same tool, same arguments) may be repeated before the task is stopped as a loop.",
+    "How often one tool call (same tool, same arguments, same result) may be repeated before the task is stopped as a loop.",
     3
   ),
   maxStalledSteps: Fields.withDefault(

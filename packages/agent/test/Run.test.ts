@@ -1,9 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
 import * as AiError from "effect/ai/AiError"
+import * as Tool from "effect/ai/Tool"
+import * as Toolkit from "effect/ai/Toolkit"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/testing/TestClock"
 import * as Run from "../src/Run.ts"
 import { callTurn, harness, planTurn, reflectTurn, spec, tags } from "./support.ts"
@@ -255,6 +258,26 @@ describe("Run", () => {
         // After the first detection the model was told to change approach.
         const prompts = yield* h.model.prompts
         assert.match(JSON.stringify(prompts[6]!.content.at(-1)), /repeating yourself/)
+      })
+    )
+
+    it.effect("the same call told something new each time is progress, not a loop", () =>
+      Effect.gen(function* () {
+        // Running the tests again after each change: same arguments, a different outcome every time.
+        const RunTests = Tool.make("run_tests", { parameters: Schema.Struct({}), success: Schema.String })
+        const Kit = Toolkit.make(RunTests)
+        let runs = 0
+        const kit = yield* Kit.pipe(
+          Effect.provide(Kit.toLayer({ run_tests: () => Effect.sync(() => `${5 - ++runs} tests failing`) }))
+        )
+        const again = callTurn({ name: "run_tests", params: {} })
+        const h = yield* harness(
+          [planTurn("a"), again, again, again, again, again, Scripted.text("all green"), reflectTurn("done")],
+          { spec: spec({ reflection: { everySteps: 100 } }), tools: false }
+        )
+        const result = yield* Run.execute({ ...h.context, toolkit: kit }, h.control)
+        assert.strictEqual(runs, 5)
+        assert.strictEqual(result.answer, "all green")
       })
     )
 

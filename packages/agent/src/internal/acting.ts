@@ -6,6 +6,7 @@
  * A turn the model got wrong (a tool that does not exist, arguments that do not parse or do not match the tool's
  * parameters) is not a failure of the run: the model is told what was wrong and the step counts as failed.
  */
+import { createHash } from "node:crypto"
 import * as Prompt from "effect/ai/Prompt"
 import type * as Response from "effect/ai/Response"
 import type * as Toolkit from "effect/ai/Toolkit"
@@ -35,6 +36,18 @@ const modelMistakes = new Set(["ToolNotFoundError", "ToolParameterValidationErro
 
 /** The same tool with the same arguments: the key loop detection counts. */
 export const signature = (name: string, params: unknown): string => `${name} ${JSON.stringify(params)}`
+
+// A repeat is the same call answered the same way: running the tests again after a change, or waiting again for a
+// file, and being told something new is progress, not a loop. A call whose result is still to come (waiting for
+// approval) counts by its arguments alone.
+const repeatKey = (call: Response.ToolCallPart<string, unknown>, content: ReadonlyArray<Response.AnyPart>): string => {
+  const result = content.find((p) => p.type === "tool-result" && p.id === call.id) as
+    | { readonly encodedResult?: unknown; readonly result?: unknown }
+    | undefined
+  if (result === undefined) return signature(call.name, call.params)
+  const answer = JSON.stringify(result.encodedResult ?? result.result) ?? ""
+  return `${signature(call.name, call.params)} -> ${createHash("sha256").update(answer).digest("hex").slice(0, 16)}`
+}
 
 /** The toolkit, publishing each call before it runs and each final result after. */
 const observed = (context: RunContext, step: number, toolkit: Toolkit.WithHandler<any>): Toolkit.WithHandler<any> => ({
@@ -131,8 +144,10 @@ export const act = (
       const toolCalls = content.filter((p): p is Response.ToolCallPart<string, unknown> => p.type === "tool-call")
       const failures = content.filter((p) => p.type === "tool-result" && p.isFailure).length
       const calls = new Map(charged.calls)
-      for (const c of toolCalls)
-        calls.set(signature(c.name, c.params), (calls.get(signature(c.name, c.params)) ?? 0) + 1)
+      for (const c of toolCalls) {
+        const key = repeatKey(c, content)
+        calls.set(key, (calls.get(key) ?? 0) + 1)
+      }
       const approvals = content.flatMap((p): Array<Approvals.Request> => {
         if (p.type !== "tool-approval-request") return []
         const toolCall = toolCalls.find((c) => c.id === p.toolCallId)
