@@ -20,11 +20,14 @@
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
+import type { AuditLog } from "@troupe/agent"
 import { ProviderPool } from "@troupe/providers"
 import { Tools, Workspace } from "@troupe/tools"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Semaphore from "effect/Semaphore"
 import * as AgentTask from "./AgentTask.ts"
 import * as ClusterTuning from "./ClusterTuning.ts"
 import * as TaskRunning from "./internal/runTask.ts"
@@ -40,8 +43,18 @@ export interface Options {
   readonly workspace: string
   /** Approve the calls a spec's policy asks about (`--yes`); without it they are denied. */
   readonly approveAsk?: boolean | undefined
+  /**
+   * Tasks run at once, at most (default 16); the others wait on this runner. Agent tasks mostly wait for models, so
+   * the bound is about provider limits and memory more than CPU.
+   */
+  readonly concurrency?: number | undefined
   /** The longest a task may run (default 30 minutes). */
   readonly taskTimeout?: Duration.Input | undefined
+  /**
+   * Where each task's run writes its trail (`runs/<taskId>/audit.jsonl`, continued by the runner that takes a task
+   * over when the runners share the directory); none when absent.
+   */
+  readonly audit?: AuditLog.Service | undefined
   /** Told when a task starts and ends. */
   readonly onTask?: TaskRunning.Settings["onTask"]
   /** Connections of the storage pool (default 10). */
@@ -56,12 +69,17 @@ export const postgres = (url: string | Redacted.Redacted<string>, maxConnections
     connectTimeout: Duration.seconds(10)
   })
 
-/** The agent-task entity's handlers, for a runner at `runner` (`HOST:PORT`). */
-export const handlers = (settings: TaskRunning.Settings) =>
-  AgentTask.AgentTask.toLayer(
-    AgentTask.AgentTask.of({
-      Run: (envelope) => TaskRunning.runTask(settings, envelope.payload)
-    })
+/** The agent-task entity's handlers, running at most `concurrency` tasks at once. */
+export const handlers = (settings: TaskRunning.Settings, concurrency: number) =>
+  Layer.unwrap(
+    // One semaphore for the runner: the handlers' build runs once per entity, that is once per task.
+    Effect.map(Semaphore.make(Math.max(1, concurrency)), (slots) =>
+      AgentTask.AgentTask.toLayer(
+        AgentTask.AgentTask.of({
+          Run: (envelope) => slots.withPermit(TaskRunning.runTask(settings, envelope.payload))
+        })
+      )
+    )
   )
 
 /**
@@ -70,12 +88,16 @@ export const handlers = (settings: TaskRunning.Settings) =>
  */
 export const layer = (options: Options) => {
   const host = options.host ?? "127.0.0.1"
-  return handlers({
-    runner: `${host}:${options.port}`,
-    approveAsk: options.approveAsk ?? false,
-    timeout: options.taskTimeout ?? Duration.minutes(30),
-    onTask: options.onTask
-  }).pipe(
+  return handlers(
+    {
+      runner: `${host}:${options.port}`,
+      approveAsk: options.approveAsk ?? false,
+      timeout: options.taskTimeout ?? Duration.minutes(30),
+      onTask: options.onTask,
+      audit: options.audit
+    },
+    options.concurrency ?? 16
+  ).pipe(
     Layer.provide(
       NodeClusterSocket.layer({ storage: "sql", shardingConfig: ClusterTuning.runner(host, options.port) })
     ),

@@ -62,6 +62,19 @@ layer(Support.layer, { excludeTestServices: true, timeout: 120_000 })("a runner 
     })
   )
 
+  it.effect("a task id that could not name a run's directory is refused before anything runs", () =>
+    Effect.gen(function* () {
+      const cluster = yield* Support.TestCluster
+      const before = cluster.model.requests.length
+      const error = yield* Effect.flip(
+        submit(AgentTask.task("../../etc/escape", Support.spec(cluster.model.url), "Answer the key delta."))
+      )
+      assert.strictEqual(error._tag, "TaskFailed")
+      assert.strictEqual((error as AgentTask.TaskFailed).tag, "TaskIdInvalid")
+      assert.strictEqual(cluster.model.requests.length, before)
+    })
+  )
+
   it.effect("no one at a runner approves: a call the policy asks about is denied, and the model is told", () =>
     Effect.gen(function* () {
       const cluster = yield* Support.TestCluster

@@ -23,6 +23,10 @@ export const command = Command.make(
       Flag.withDescription("The directory the tasks' tools work in (default: the current one)"),
       Flag.optional
     ),
+    concurrency: Flag.Int("concurrency").pipe(
+      Flag.withDescription("Tasks this runner runs at once, at most (default 16)"),
+      Flag.optional
+    ),
     yes: Flag.Boolean("yes").pipe(
       Flag.withDescription("Approve the calls the specs' policies ask about (never those they deny)"),
       Flag.withDefault(false)
@@ -37,6 +41,7 @@ export const command = Command.make(
           host: Option.getOrUndefined(flags.host),
           port: Option.getOrUndefined(flags.port),
           workspace: Option.getOrUndefined(flags.workspace),
+          concurrency: Option.getOrUndefined(flags.concurrency),
           yes: flags.yes
         })
     )

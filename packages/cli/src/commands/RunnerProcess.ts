@@ -1,14 +1,16 @@
 /**
- * `troupe runner --postgres URL [--host H] [--port N] [--workspace DIR] [--yes]`: a runner of the distributed mode.
+ * `troupe runner --postgres URL [--host H] [--port N] [--workspace DIR] [--concurrency N] [--yes]`: a runner of the distributed mode.
  *
  * It joins the cluster whose storage is the PostgreSQL database at `URL` (creating the cluster's tables the first
  * time), listens for the other runners on `--port` (a free one by default) and runs the agent tasks placed on its
  * shards until it is stopped (Ctrl-C hands its shards to the other runners). It prints `runner HOST:PORT ready`
- * once it has joined, then one line as each task starts and ends. Calls a spec's policy asks about are denied
+ * once it has joined, then one line as each task starts and ends. Each task's run writes its audit trail under
+ * `$TROUPE_HOME/runs/<taskId>/` (`troupe audit TASK_ID --verify` there). Calls a spec's policy asks about are denied
  * unless `--yes` approves them: no one is at a runner to ask.
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { AuditLog } from "@troupe/agent"
 import { Runner, ThrowawayPostgres } from "@troupe/cluster"
 import { TerminalText } from "@troupe/providers"
 import * as Effect from "effect/Effect"
@@ -16,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import { CliExit, ExitCode } from "../ExitCode.ts"
+import * as TroupeHome from "../TroupeHome.ts"
 
 /** The options of `troupe runner`. */
 export interface Input {
@@ -23,6 +26,7 @@ export interface Input {
   readonly host: string | undefined
   readonly port: number | undefined
   readonly workspace: string | undefined
+  readonly concurrency?: number | undefined
   readonly yes: boolean
 }
 
@@ -44,19 +48,25 @@ export const run = (input: Input) =>
     if (input.port !== undefined && (input.port < 1 || input.port > 65535)) {
       return yield* new CliExit({ code: ExitCode.badInput, message: `--port ${input.port} is not a TCP port` })
     }
+    if (input.concurrency !== undefined && input.concurrency < 1) {
+      return yield* new CliExit({ code: ExitCode.badInput, message: "--concurrency must be at least 1" })
+    }
     const workspace = NodePath.resolve(input.workspace ?? ".")
     if (!NodeFs.existsSync(workspace) || !NodeFs.statSync(workspace).isDirectory()) {
       return yield* new CliExit({ code: ExitCode.badInput, message: `--workspace ${workspace} is not a directory` })
     }
     const host = input.host ?? "127.0.0.1"
     const port = input.port ?? (yield* Effect.orDie(ThrowawayPostgres.freePort))
+    const audit = yield* AuditLog.AuditLog
     const runner = Runner.layer({
       postgres: input.postgres,
       host,
       port,
       workspace,
       approveAsk: input.yes,
-      onTask: (event, taskId) => line(`task ${taskId} ${event}`)
+      concurrency: input.concurrency,
+      onTask: (event, taskId) => line(`task ${taskId} ${event}`),
+      audit
     })
     yield* Effect.scoped(
       Effect.gen(function* () {
@@ -75,6 +85,7 @@ export const run = (input: Input) =>
       )
     )
   }).pipe(
+    Effect.provide(TroupeHome.auditLayer),
     // The cluster's own informational logs would drown the task lines; warnings and errors still reach stderr.
     Effect.provideService(References.MinimumLogLevel, "Warn"),
     Effect.provideService(Logger.LogToStderr, true)

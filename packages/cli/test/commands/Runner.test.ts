@@ -225,6 +225,14 @@ describe("troupe runner", () => {
           assert.isAtLeast(attempts.filter((key) => key === task).length, 2, `${task} did not run again`)
         }
 
+        // Every run's trail verifies, the moved tasks' too: started on the killed runner, continued by another.
+        for (const task of [...repeated, "task-50"]) {
+          const verified = yield* troupe(["audit", task, "--verify"], env)
+          assert.strictEqual(verified.code, 0, `${task}: ${verified.stdout}${verified.stderr}`)
+        }
+        const moved = readFileSync(join(dir, "home", "runs", repeated[0]!, "audit.jsonl"), "utf8")
+        assert.strictEqual(moved.split("AgentRunStarted").length - 1, 2)
+
         // Submitting a task again waits for the same ending: nothing runs twice.
         const again = yield* Effect.gen(function* () {
           const client = yield* Client.Client

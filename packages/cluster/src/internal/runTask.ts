@@ -2,7 +2,7 @@
  * One task on a runner: the spec decoded again, the agent made in an actor system and event hub of its own (so two
  * tasks of the same agent never share a name or a stream), run on the goal, and its ending turned into the task's.
  */
-import { Agent, AgentEvents } from "@troupe/agent"
+import { Agent, AgentEvents, type AuditLog } from "@troupe/agent"
 import { AgentSpec } from "@troupe/agent-spec"
 import type { ProviderPool } from "@troupe/providers"
 import { ActorSystem } from "@troupe/runtime"
@@ -21,6 +21,8 @@ export interface Settings {
   readonly runner: string
   /** Approve the calls a spec's policy asks about; without it they are denied, as no one is there to ask. */
   readonly approveAsk: boolean
+  /** Where each task's run writes its trail (`runs/<taskId>/audit.jsonl`); none when absent. */
+  readonly audit?: AuditLog.Service | undefined
   /** The longest a task may run, approvals included. */
   readonly timeout: Duration.Input
   /** Told when a task starts and ends (the runner prints it). */
@@ -30,6 +32,9 @@ export interface Settings {
 /** Whatever a run ends with, as a task's failure. */
 const failed = (settings: Settings, taskId: string, tag: string, reason: string) =>
   new AgentTask.TaskFailed({ taskId, tag, reason: reason.slice(0, 2000), runner: settings.runner })
+
+// A task id names the run and its trail's directory: what a file name can safely be, nothing more.
+const taskIdPattern = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 
 const denyUnanswerable = (agent: Agent.Agent) =>
   Stream.runForEach(agent.events, (event) =>
@@ -48,12 +53,21 @@ export const runTask = (
   ProviderPool.ProviderPool | HttpClient.HttpClient | Workspace.Workspace
 > =>
   Effect.gen(function* () {
+    if (!taskIdPattern.test(task.taskId)) {
+      return yield* failed(
+        settings,
+        task.taskId.slice(0, 128),
+        "TaskIdInvalid",
+        "a task id is 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'"
+      )
+    }
     const spec = yield* Schema.decodeUnknownEffect(AgentSpec.AgentSpec)(task.spec, AgentSpec.parseOptions).pipe(
       Effect.mapError((error) => failed(settings, task.taskId, "SpecInvalid", error.message))
     )
-    const agent = yield* Agent.make(spec, { approveAsk: settings.approveAsk }).pipe(
-      Effect.mapError((error) => failed(settings, task.taskId, error._tag, error.message))
-    )
+    const agent = yield* Agent.make(spec, {
+      approveAsk: settings.approveAsk,
+      ...(settings.audit === undefined ? {} : { audit: settings.audit })
+    }).pipe(Effect.mapError((error) => failed(settings, task.taskId, error._tag, error.message)))
     if (!settings.approveAsk) yield* Effect.forkScoped(denyUnanswerable(agent))
     // Lets the watcher subscribe before the run publishes its first event.
     yield* Effect.yieldNow
