@@ -416,9 +416,7 @@ export const make = (
       list: Effect.sync(() => [...jobs.values()].map(JobEntry.snapshot)),
       status: (id) => Effect.map(find(id), JobEntry.snapshot),
       await: (id) =>
-        Effect.flatMap(find(id), (entry) => Effect.as(Deferred.await(entry.ended), JobEntry.snapshot(entry))).pipe(
-          Effect.map(() => JobEntry.snapshot(jobs.get(id)!))
-        ),
+        Effect.flatMap(find(id), (entry) => Effect.map(Deferred.await(entry.ended), () => JobEntry.snapshot(entry))),
       events: (id) =>
         Effect.map(find(id), (entry) =>
           Stream.unwrap(
