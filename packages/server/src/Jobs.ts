@@ -95,6 +95,8 @@ export interface Jobs {
   /** The jobs remembered (every running one, the last `maxEndedJobs` ended ones), oldest first. */
   readonly list: Effect.Effect<ReadonlyArray<Job>>
   readonly status: (id: string) => Effect.Effect<Job, NotFound>
+  /** Asks a running job to stop; it ends as `cancelled` (a job that ended already is a `Conflict`). */
+  readonly cancel: (id: string) => Effect.Effect<Job, NotFound | Conflict>
   /** Waits for a job's end. */
   readonly await: (id: string) => Effect.Effect<Job, NotFound>
   /** A job's events from its first, live until it ends (the last is `JobEnded`). */
@@ -219,7 +221,8 @@ export const make = (
           kept: [],
           seq: 0,
           live: yield* PubSub.unbounded<JobEvent>(),
-          ended: Deferred.makeUnsafe<void>()
+          ended: Deferred.makeUnsafe<void>(),
+          cancel: Effect.void
         }
         jobs.set(id, entry)
         yield* forget
@@ -292,6 +295,7 @@ export const make = (
         const subscription = yield* hub.subscribe.pipe(Scope.provide(jobScope))
         const entry = yield* newEntry(runId, "agent", agent.name, goal, by)
         const run = yield* Effect.forkIn(agent.run(goal, { runId }), scope)
+        entry.cancel = agent.cancel
         yield* follow(
           entry,
           run,
@@ -313,6 +317,7 @@ export const make = (
         const entry = yield* newEntry(runId, "agent", spec.name, goal, by)
         entry.runIds.add(runId)
         const run = yield* Effect.forkIn(remote.run(spec, goal, runId), scope)
+        entry.cancel = Effect.asVoid(Fiber.interrupt(run))
         yield* follow(entry, run, [], (exit) => exit, yield* Scope.make())
         return JobEntry.snapshot(entry)
       })
@@ -339,6 +344,7 @@ export const make = (
         }
         const orchestrationId = first.event.orchestrationId
         const entry = yield* newEntry(orchestrationId, "team", orchestrator.team, goal, by)
+        entry.cancel = orchestrator.cancel
         yield* JobEntry.record(entry, { _tag: "Orchestrator", event: first.event }, maxKept)
         yield* follow(
           entry,
@@ -415,6 +421,12 @@ export const make = (
         }),
       list: Effect.sync(() => [...jobs.values()].map(JobEntry.snapshot)),
       status: (id) => Effect.map(find(id), JobEntry.snapshot),
+      cancel: (id) =>
+        Effect.flatMap(find(id), (entry) =>
+          Deferred.isDoneUnsafe(entry.ended)
+            ? Effect.fail(new Conflict({ message: "that job has ended" }))
+            : Effect.as(entry.cancel, JobEntry.snapshot(entry))
+        ),
       await: (id) =>
         Effect.flatMap(find(id), (entry) => Effect.map(Deferred.await(entry.ended), () => JobEntry.snapshot(entry))),
       events: (id) =>

@@ -7,6 +7,7 @@
  * GET  /jobs                       the jobs the server remembers, oldest first
  * GET  /jobs/{id}                  where a submitted goal stands, its answer once it has one
  * GET  /jobs/{id}/events           its events as Server-Sent Events, from the first, until it ends
+ * POST /jobs/{id}/cancel           asks it to stop: it ends as cancelled
  * GET  /approvals                  the approvals of the server's state directory, waiting or decided
  * POST /approvals/{id}/approve     approve a waiting tool call (recorded as decided by the token's name)
  * POST /approvals/{id}/deny        deny it, with a reason
@@ -204,6 +205,11 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
     }),
     HttpApiEndpoint.get("list", "/jobs", { success: Schema.Array(Job) }),
     HttpApiEndpoint.get("status", "/jobs/:id", { params: id, success: Job, error: NotFound }),
+    HttpApiEndpoint.post("cancel", "/jobs/:id/cancel", {
+      params: id,
+      success: Job.pipe(HttpApiSchema.status(202)),
+      error: [NotFound, Conflict]
+    }),
     HttpApiEndpoint.get("events", "/jobs/:id/events", {
       params: id,
       success: HttpApiSchema.StreamSse({ data: JobEvent }),

@@ -124,6 +124,34 @@ describe("troupe serve: the API", () => {
     )
   )
 
+  it.live("a job waiting for its approval is cancelled over the API and ends as cancelled", () =>
+    withServer((server) =>
+      Effect.gen(function* () {
+        const submitted = yield* request(`${server.url}/goals`, {
+          method: "POST",
+          token,
+          body: { goal: "Scribe a note", agent: "scribe.yaml" }
+        })
+        const job = JSON.parse(submitted.body)
+        yield* eventually(
+          Effect.map(request(`${server.url}/jobs/${job.id}`, { token }), (reply) =>
+            JSON.parse(reply.body).state === "awaiting-approval" ? true : undefined
+          )
+        )
+        const cancelled = yield* request(`${server.url}/jobs/${job.id}/cancel`, { method: "POST", token })
+        assert.strictEqual(cancelled.status, 202, cancelled.body)
+        const events = sseData((yield* request(`${server.url}/jobs/${job.id}/events`, { token })).body)
+        assert.strictEqual(events.at(-1).type, "JobEnded")
+        const ended = JSON.parse((yield* request(`${server.url}/jobs/${job.id}`, { token })).body)
+        assert.strictEqual(ended.state, "cancelled", JSON.stringify(ended))
+        assert.strictEqual(ended.error.tag, "RunCancelled")
+        const again = yield* request(`${server.url}/jobs/${job.id}/cancel`, { method: "POST", token })
+        assert.strictEqual(again.status, 409)
+        assert.strictEqual((yield* request(`${server.url}/jobs/nope/cancel`, { method: "POST", token })).status, 404)
+      })
+    )
+  )
+
   it.live(
     "the server's team: a goal decomposed and delegated, its events and report, its trail and runs verified",
     () =>
@@ -246,6 +274,7 @@ describe("troupe serve: nothing anonymous gets in", () => {
             "/jobs",
             "/jobs/{id}",
             "/jobs/{id}/events",
+            "/jobs/{id}/cancel",
             "/approvals",
             "/approvals/{id}/approve",
             "/approvals/{id}/deny",

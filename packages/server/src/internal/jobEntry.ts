@@ -33,6 +33,8 @@ export interface Entry {
   seq: number
   readonly live: PubSub.PubSub<JobEvent>
   readonly ended: Deferred.Deferred<void>
+  /** Asks the job's run to stop (it ends as cancelled). */
+  cancel: Effect.Effect<void>
 }
 
 /** The job as the API shows it. */
