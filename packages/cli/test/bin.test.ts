@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi } from "@troupe/providers/testing"
 import type * as Command from "effect/cli/Command"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as BundleBuild from "../src/BundleBuild.ts"
 import * as Cli from "../src/Cli.ts"
 import { root, troupe } from "./support.ts"
@@ -66,13 +67,14 @@ describe("troupe (bin)", () => {
     "the bundled build answers like the sources: same output and exit code, for good and bad input",
     () =>
       Effect.gen(function* () {
+        // A launcher may be building the same sources in the background (or a source may change under a build):
+        // waiting and asking again finds the build made.
         const entry = yield* BundleBuild.build.pipe(
-          Effect.catch((reason) =>
-            // Built concurrently by a launcher: wait for it, then it exists.
-            reason === "another build of these sources is running"
-              ? Effect.andThen(Effect.sleep("5 seconds"), BundleBuild.build)
-              : Effect.fail(reason)
-          )
+          Effect.retry({
+            while: (reason) => /another build|sources changed/.test(reason),
+            schedule: Schedule.spaced("2 seconds"),
+            times: 45
+          })
         )
         assert.isTrue(entry.endsWith(".mjs"))
         const cases = [
