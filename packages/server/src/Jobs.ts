@@ -95,8 +95,11 @@ export interface Jobs {
   /** The jobs remembered (every running one, the last `maxEndedJobs` ended ones), oldest first. */
   readonly list: Effect.Effect<ReadonlyArray<Job>>
   readonly status: (id: string) => Effect.Effect<Job, NotFound>
-  /** Asks a running job to stop; it ends as `cancelled` (a job that ended already is a `Conflict`). */
-  readonly cancel: (id: string) => Effect.Effect<Job, NotFound | Conflict>
+  /**
+   * Asks a running job to stop; it ends as `cancelled` (a job that ended already is a `Conflict`), and the approvals it
+   * waited for are recorded as denied by `by`.
+   */
+  readonly cancel: (id: string, by: string) => Effect.Effect<Job, NotFound | Conflict>
   /** Waits for a job's end. */
   readonly await: (id: string) => Effect.Effect<Job, NotFound>
   /** A job's events from its first, live until it ends (the last is `JobEnded`). */
@@ -421,12 +424,21 @@ export const make = (
         }),
       list: Effect.sync(() => [...jobs.values()].map(JobEntry.snapshot)),
       status: (id) => Effect.map(find(id), JobEntry.snapshot),
-      cancel: (id) =>
-        Effect.flatMap(find(id), (entry) =>
-          Deferred.isDoneUnsafe(entry.ended)
-            ? Effect.fail(new Conflict({ message: "that job has ended" }))
-            : Effect.as(entry.cancel, JobEntry.snapshot(entry))
-        ),
+      cancel: (id, by) =>
+        Effect.flatMap(find(id), (entry) => {
+          if (Deferred.isDoneUnsafe(entry.ended)) return Effect.fail(new Conflict({ message: "that job has ended" }))
+          const job = JobEntry.snapshot(entry)
+          // The approvals it waited for would stay listed as waiting: once it has ended they are recorded as denied.
+          const closeApprovals = Effect.andThen(
+            Deferred.await(entry.ended),
+            Effect.forEach(job.pendingApprovals, (approvalId) =>
+              options.approvals
+                .decide(approvalId, { approved: false, by, reason: "the job was cancelled" })
+                .pipe(Effect.ignore)
+            )
+          )
+          return entry.cancel.pipe(Effect.andThen(Effect.forkIn(closeApprovals, scope)), Effect.as(job))
+        }),
       await: (id) =>
         Effect.flatMap(find(id), (entry) => Effect.map(Deferred.await(entry.ended), () => JobEntry.snapshot(entry))),
       events: (id) =>

@@ -79,7 +79,7 @@ export const layer = (options: Options, tokens: Tokens.Tokens) => {
       )
       .handle("list", () => options.jobs.list)
       .handle("status", ({ params }) => options.jobs.status(params.id))
-      .handle("cancel", ({ params }) => options.jobs.cancel(params.id))
+      .handle("cancel", ({ params }) => Effect.flatMap(Caller, (caller) => options.jobs.cancel(params.id, caller.name)))
       .handle("events", ({ params }) => options.jobs.events(params.id))
   )
   const approvals = HttpApiBuilder.group(ServerApi, "approvals", (handlers) =>

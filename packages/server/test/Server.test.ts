@@ -145,6 +145,14 @@ describe("troupe serve: the API", () => {
         const ended = JSON.parse((yield* request(`${server.url}/jobs/${job.id}`, { token })).body)
         assert.strictEqual(ended.state, "cancelled", JSON.stringify(ended))
         assert.strictEqual(ended.error.tag, "RunCancelled")
+        // Its approval no longer waits: it is recorded as denied by whoever cancelled the job.
+        const closed = yield* eventually(
+          Effect.map(request(`${server.url}/approvals`, { token }), (reply) => {
+            const approval = (JSON.parse(reply.body) as Array<any>).find((a) => a.request.runId === job.id)
+            return approval?.decision
+          })
+        )
+        assert.deepStrictEqual(closed, { approved: false, by: "ana", reason: "the job was cancelled" })
         const again = yield* request(`${server.url}/jobs/${job.id}/cancel`, { method: "POST", token })
         assert.strictEqual(again.status, 409)
         assert.strictEqual((yield* request(`${server.url}/jobs/nope/cancel`, { method: "POST", token })).status, 404)
