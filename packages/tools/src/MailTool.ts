@@ -7,11 +7,14 @@
  * none), or nothing is sent and nothing is written; addresses and the subject may not hold line breaks (no header
  * injection). The sender is the spec's `from`, or the Mailer's.
  *
- * When the draft is written: `effect/ai` asks for approval before it calls a handler, and offers no hook at the
- * moment a call is requested, so the draft cannot be written while the call waits for a person. The handler
- * therefore writes it and sends it in one go, once approved. For the approval screen, {@link preview} renders the
- * same message (and the recipients the tool would refuse) from the call's parameters, without effects.
+ * When the draft is written: as soon as a call is known to wait for a person ({@link writeDraft}, which the toolset
+ * runs when the call's `needsApproval` says so), under a name of its own (`outbox/<digest of the call id>.eml`), so
+ * that the person can read the very message in the outbox before deciding; once approved, the handler sends that
+ * draft's bytes. A call that needs no approval is drafted and sent in one go. A denied call's draft stays in the
+ * outbox, unsent. For the approval screen, {@link preview} renders the same message (and the recipients the tool
+ * would refuse) from the call's parameters, without effects.
  */
+import { createHash } from "node:crypto"
 import type { ToolSpec } from "@troupe/agent-spec"
 import * as Tool from "effect/ai/Tool"
 import * as Toolkit from "effect/ai/Toolkit"
@@ -151,25 +154,70 @@ const compose = (message: {
       })
   })
 
+/** A draft larger than this is not one this tool wrote: it is refused rather than sent. */
+const maxDraftBytes = 10 * 1024 * 1024
+
+/** Where the draft of the call `toolCallId` is kept: one name per call, so that drafting it again replaces it. */
+export const draftPath = (toolCallId: string): string =>
+  `outbox/${createHash("sha256").update(toolCallId).digest("hex").slice(0, 24)}.eml`
+
+// The message of a call, checked and composed, and the name it is kept under.
+const drafted = (params: Params, options: Options, mailer: Mailer.Service, toolCallId: string | undefined) =>
+  Effect.gen(function* () {
+    const refused = refusal(params, options)
+    if (refused !== undefined) return yield* refused
+    const from = options.from ?? mailer.from
+    if (from === undefined) return yield* new MailFailed({ reason: "no sender: set from in the spec or the Mailer" })
+    const now = yield* Clock.currentTimeMillis
+    const id = (yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)
+    const date = new Date(now)
+    const raw = yield* compose({ ...params, from, date, messageId: `<${now.toString(36)}.${id}@troupe>` })
+    const name =
+      toolCallId === undefined ? `outbox/${date.toISOString().replace(/[:.]/gu, "-")}-${id}.eml` : draftPath(toolCallId)
+    return { from, raw, name }
+  })
+
+/**
+ * Writes the draft of a call that waits for a person's approval, under {@link draftPath}; nothing when the tool
+ * would refuse the call. Returns the draft's path.
+ */
+export const writeDraft =
+  (workspace: Workspace.Service, mailer: Mailer.Service, options: Options = {}) =>
+  (params: Params, toolCallId: string) =>
+    Effect.gen(function* () {
+      const draft = yield* drafted(params, options, mailer, toolCallId)
+      const file = yield* Workspace.resolve(workspace, draft.name, ["outbox/**"])
+      yield* SafeFs.writeChecked(workspace, file, draft.raw)
+      return file.path
+    })
+
 /** The handler of `mail_send`, over one workspace and mailer. */
 export const handlers = (workspace: Workspace.Service, mailer: Mailer.Service, options: Options = {}) =>
   toolkit.of({
-    mail_send: (params) =>
+    mail_send: (params, context) =>
       Effect.gen(function* () {
+        const toolCallId = context?.toolCallId
         const refused = refusal(params, options)
         if (refused !== undefined) return yield* refused
-        const from = options.from ?? mailer.from
-        if (from === undefined)
-          return yield* new MailFailed({ reason: "no sender: set from in the spec or the Mailer" })
-        const now = yield* Clock.currentTimeMillis
-        const id = (yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)
-        const date = new Date(now)
-        const raw = yield* compose({ ...params, from, date, messageId: `<${now.toString(36)}.${id}@troupe>` })
-        const name = `outbox/${date.toISOString().replace(/[:.]/gu, "-")}-${id}.eml`
-        const draft = yield* Workspace.resolve(workspace, name, ["outbox/**"])
-        yield* SafeFs.writeChecked(workspace, draft, raw)
-        const sent = yield* mailer.send({ from, to: params.to }, raw)
-        return { draft: draft.path, accepted: sent.accepted, rejected: sent.rejected }
+        // The draft written while the call waited for approval is what the person saw: send exactly that.
+        const waited =
+          toolCallId === undefined
+            ? undefined
+            : yield* Workspace.resolve(workspace, draftPath(toolCallId), ["outbox/**"])
+        if (waited?.exists === true) {
+          const kept = yield* SafeFs.readCapped(workspace, waited, maxDraftBytes)
+          if (kept.truncated) return yield* new TooLarge({ what: waited.path, size: kept.size, limit: maxDraftBytes })
+          const from = options.from ?? mailer.from
+          if (from === undefined)
+            return yield* new MailFailed({ reason: "no sender: set from in the spec or the Mailer" })
+          const sent = yield* mailer.send({ from, to: params.to }, kept.bytes)
+          return { draft: waited.path, accepted: sent.accepted, rejected: sent.rejected }
+        }
+        const draft = yield* drafted(params, options, mailer, toolCallId)
+        const file = yield* Workspace.resolve(workspace, draft.name, ["outbox/**"])
+        yield* SafeFs.writeChecked(workspace, file, draft.raw)
+        const sent = yield* mailer.send({ from: draft.from, to: params.to }, draft.raw)
+        return { draft: file.path, accepted: sent.accepted, rejected: sent.rejected }
       })
   })
 

@@ -125,6 +125,8 @@ interface Entry {
   readonly tool: Tool.Any
   readonly handler: Handler
   readonly info: ToolInfo
+  /** Run as soon as a call is known to wait for a person (mail_send writes the draft the person will read). */
+  readonly prepare?: (params: any, toolCallId: string) => Effect.Effect<unknown, unknown>
 }
 
 const need = <I, S>(key: Context.Key<I, S>, tool: string, service: string) =>
@@ -184,7 +186,12 @@ const entriesOf = (
       }
       case "mail_send": {
         const mailer = yield* need(Mailer.Mailer, spec.name, "Mailer")
-        return [builtin(spec.name, MailTool.MailSend, MailTool.handlers(workspace, mailer, spec.options).mail_send)]
+        return [
+          {
+            ...builtin(spec.name, MailTool.MailSend, MailTool.handlers(workspace, mailer, spec.options).mail_send),
+            prepare: MailTool.writeDraft(workspace, mailer, spec.options)
+          }
+        ]
       }
       case "ask_human": {
         const human = yield* need(Human.Human, spec.name, "Human")
@@ -250,18 +257,30 @@ export const toolkit = (
       }
     }
     const ask = options.needsApproval
-    const tools = built.map(({ tool, info }) =>
+    const tools = built.map(({ tool, info, prepare }) =>
       ask === undefined
         ? tool
-        : tool.setNeedsApproval((params: unknown, context: Tool.NeedsApprovalContext) =>
-            ask({
+        : tool.setNeedsApproval((params: unknown, context: Tool.NeedsApprovalContext) => {
+            const asked = ask({
               tool: info.tool,
               name: info.name,
               params,
               reversibility: info.reversibility(params),
               toolCallId: context.toolCallId
             })
-          )
+            if (prepare === undefined) return asked
+            // Preparing is a courtesy to the person deciding: a failure of it never blocks the request.
+            return Effect.flatMap(Effect.isEffect(asked) ? asked : Effect.succeed(asked), (needs) =>
+              needs
+                ? prepare(params, context.toolCallId).pipe(
+                    Effect.catchCause((cause) =>
+                      Effect.logWarning(`${info.name}: could not prepare the call for approval`, cause)
+                    ),
+                    Effect.as(true)
+                  )
+                : Effect.succeed(false)
+            )
+          })
     )
     const kit = Toolkit.make(...tools) as unknown as Toolkit.Toolkit<Record<string, Tool.Any>>
     const handlers: Record<string, Handler> = {}

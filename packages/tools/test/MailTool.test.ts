@@ -8,6 +8,7 @@ import * as Redacted from "effect/Redacted"
 import { SMTPServer } from "smtp-server"
 import * as Mailer from "../src/Mailer.ts"
 import * as MailTool from "../src/MailTool.ts"
+import type * as Workspace from "../src/Workspace.ts"
 import { caller, sandbox } from "./support.ts"
 
 interface Received {
@@ -52,7 +53,13 @@ const smtpServer = Effect.acquireRelease(
 
 const withMail = <A, E>(
   options: MailTool.Options,
-  f: (env: { root: string; received: Array<Received>; tool: ReturnType<typeof caller> }) => Effect.Effect<A, E>
+  f: (env: {
+    root: string
+    received: Array<Received>
+    tool: ReturnType<typeof caller>
+    workspace: Workspace.Service
+    mailer: Mailer.Service
+  }) => Effect.Effect<A, E>
 ) =>
   Effect.gen(function* () {
     const { root, workspace } = yield* sandbox
@@ -65,7 +72,7 @@ const withMail = <A, E>(
       from: "bot@troupe.test"
     })
     const tool = caller(MailTool.toolkit, MailTool.toolkit.toLayer(MailTool.handlers(workspace, mailer, options)))
-    return yield* f({ root, received, tool })
+    return yield* f({ root, received, tool, workspace, mailer })
   }).pipe(Effect.scoped)
 
 describe("MailTool", () => {
@@ -90,6 +97,34 @@ describe("MailTool", () => {
         assert.include(draft, "To: Alice@example.com, bob@team.test")
         // The server receives exactly the draft (the SMTP layer may only add its own trace headers).
         assert.include(received[0]!.data.replace(/\r\n/gu, "\n"), draft.replace(/\r\n/gu, "\n").trim())
+      })
+    )
+  )
+
+  it.live("the draft is in the outbox while the call waits for approval, and exactly it is sent once approved", () =>
+    withMail({ to: ["@example.com"] }, ({ root, received, workspace, mailer }) =>
+      Effect.gen(function* () {
+        const params = { to: ["carol@example.com"], subject: "Release notes", body: "Version 2 is out.\nThanks." }
+        const path = yield* MailTool.writeDraft(workspace, mailer, { to: ["@example.com"] })(params, "call_7")
+        assert.strictEqual(path, MailTool.draftPath("call_7"))
+        const draft = yield* Effect.promise(() => Fs.readFile(Path.join(root, path), "utf8"))
+        assert.include(draft, "Subject: Release notes")
+        assert.strictEqual(received.length, 0)
+        const handle = MailTool.handlers(workspace, mailer, { to: ["@example.com"] }).mail_send
+        const sent = yield* handle(params, { toolCallId: "call_7", preliminary: () => Effect.void } as never)
+        assert.strictEqual(sent.draft, path)
+        assert.strictEqual(received.length, 1)
+        assert.include(received[0]!.data.replace(/\r\n/gu, "\n"), draft.replace(/\r\n/gu, "\n").trim())
+        assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(Path.join(root, "outbox"))), [path.slice(7)])
+        // A call the tool would refuse leaves no draft behind.
+        const refused = yield* Effect.flip(
+          MailTool.writeDraft(workspace, mailer, { to: ["@example.com"] })(
+            { ...params, to: ["eve@evil.test"] },
+            "call_8"
+          )
+        )
+        assert.strictEqual(refused._tag, "RecipientNotAllowed")
+        assert.lengthOf(yield* Effect.promise(() => Fs.readdir(Path.join(root, "outbox"))), 1)
       })
     )
   )

@@ -86,7 +86,8 @@ describe("mailer agent", slow, () => {
               ["mail_send"]
             )
             // Nothing was written or sent while the send waited for the person.
-            assert.deepStrictEqual(atApproval, [{ received: 0, drafts: 0 }])
+            // The person deciding can read the draft in the outbox; nothing is sent yet.
+            assert.deepStrictEqual(atApproval, [{ received: 0, drafts: 1 }])
             const drafts = outbox(dir)
             assert.strictEqual(drafts.length, 1)
             assert.match(drafts[0]!, /\.eml$/)
@@ -104,7 +105,7 @@ describe("mailer agent", slow, () => {
     })
   )
 
-  it.live("a denied send and a recipient outside the allowed domain send nothing and leave no draft", () =>
+  it.live("a denied send and a recipient outside the allowed domain send nothing; only the denied draft stays", () =>
     Effect.gen(function* () {
       const { port, received } = yield* smtpServer
       yield* scenario(
@@ -125,7 +126,10 @@ describe("mailer agent", slow, () => {
           Effect.gen(function* () {
             yield* agent.run("Say hi")
             assert.deepStrictEqual(received, [])
-            assert.deepStrictEqual(outbox(dir), [])
+            // The draft the person read and denied stays in the outbox, unsent; the refused recipient got none.
+            const drafts = outbox(dir)
+            assert.lengthOf(drafts, 1)
+            assert.include(readFileSync(join(dir, "outbox", drafts[0]!), "utf8"), "allowed, but denied")
             assert.deepStrictEqual(
               toolResults(events).map((r) => [r.tool, r.isFailure, r.result?._tag]),
               [["mail_send", true, "RecipientNotAllowed"]]
