@@ -1,7 +1,7 @@
 /**
  * Builds the bundled `troupe` (`bin/bundle.mjs` says where it goes and when it is current) with rolldown, and removes
- * builds unused for a day. The launcher (`bin/troupe.mjs`) starts this in the background when the sources have no build yet,
- * so the run that finds none goes on from the sources and the next ones start from the build;
+ * old builds. The launcher (`bin/troupe.mjs`) starts this in the background when the sources have no build yet, so the
+ * run that finds none goes on from the sources and the next ones start from the build;
  * `node packages/cli/src/BundleBuild.ts` builds in the foreground (`pnpm bench cli` does).
  *
  * Modules with native code (LanceDB, and Arrow, which LanceDB must share), nodemailer and undici (whose CommonJS
