@@ -13,6 +13,7 @@ import * as NodePath from "node:path"
 import { AuditLog } from "@troupe/agent"
 import { Runner, ThrowawayPostgres } from "@troupe/cluster"
 import { TerminalText } from "@troupe/providers"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -68,21 +69,25 @@ export const run = (input: Input) =>
       onTask: (event, taskId) => line(`task ${taskId} ${event}`),
       audit
     })
+    // Storage the cluster cannot use comes out of its layers as a defect: here it is one line and exit 1.
+    const joined = Layer.build(runner).pipe(
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.interrupt
+          : Effect.fail(
+              new CliExit({
+                code: ExitCode.failed,
+                message: `runner ${host}:${port} could not join the cluster at ${describeUrl(url)}: ${describeError(Cause.squash(cause))}`
+              })
+            )
+      )
+    )
     yield* Effect.scoped(
       Effect.gen(function* () {
-        yield* Layer.build(runner)
+        yield* joined
         yield* line(`runner ${host}:${port} ready (storage ${describeUrl(url)}, workspace ${workspace})`)
         return yield* Effect.never
       })
-    ).pipe(
-      Effect.catch((error) =>
-        Effect.fail(
-          new CliExit({
-            code: ExitCode.failed,
-            message: `runner ${host}:${port} stopped: ${describeError(error)}`
-          })
-        )
-      )
     )
   }).pipe(
     Effect.provide(TroupeHome.auditLayer),
@@ -91,7 +96,8 @@ export const run = (input: Input) =>
     Effect.provideService(Logger.LogToStderr, true)
   )
 
-// A storage or socket failure, in one line that never quotes the URL.
+// A storage or socket failure, in one line; the URL (and its password) is never part of it: the driver's messages
+// name the failing step, not the connection string.
 const describeError = (error: unknown): string => {
   const e = error as { readonly _tag?: string; readonly message?: string }
   const text = `${e._tag ?? "error"}${e.message === undefined || e.message === "" ? "" : `: ${e.message}`}`

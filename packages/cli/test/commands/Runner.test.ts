@@ -244,6 +244,19 @@ describe("troupe runner", () => {
     180_000
   )
 
+  it.live("a PostgreSQL it cannot reach stops the runner in one line naming the server, never the password", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.orDie(ThrowawayPostgres.freePort)
+      const run = yield* troupe(["runner", "--postgres", `postgres://postgres:s3cret-pw@127.0.0.1:${port}/cluster`], {
+        TROUPE_BUNDLE: "0"
+      })
+      assert.strictEqual(run.code, 1, run.stderr)
+      assert.include(run.stderr, `could not join the cluster at 127.0.0.1:${port}/cluster`)
+      assert.notInclude(`${run.stdout}${run.stderr}`, "s3cret")
+      assert.strictEqual(run.stderr.trim().split("\n").length, 1, run.stderr)
+    })
+  )
+
   it.live("refuses a --postgres that is not a PostgreSQL URL, without echoing it", () =>
     Effect.gen(function* () {
       const run = yield* troupe(["runner", "--postgres", "mysql://root:hunter2@db/x"], { TROUPE_BUNDLE: "0" })
