@@ -2,9 +2,9 @@
  * `pnpm bench cli [--json]`: how fast the `troupe` command starts, as a person types it (`node
  * packages/cli/bin/troupe.mjs ...`, what `pnpm troupe` runs, without pnpm's own start-up).
  *
- * Builds the bundled command before each round (`packages/cli/src/BundleBuild.ts`, at once when the build of the current
- * sources exists; the launcher runs a build only when it is current, and a checkout being edited changes that), then
- * times, in rounds that alternate the cases so that drift on a shared machine hits them alike:
+ * Builds the bundled command before each round (`packages/cli/src/BundleBuild.ts`, at once when the build of the
+ * current sources exists; the launcher starts from a build only while it is current, and a checkout being edited ends
+ * that), then times, in rounds that alternate the cases so that drift on a shared machine hits them alike:
  * - `node -e 0`, the floor Node itself sets;
  * - `troupe --version`;
  * - `troupe validate agents/generic.yaml`;
