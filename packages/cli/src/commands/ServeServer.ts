@@ -91,6 +91,9 @@ const loadTeam = (file: string): Effect.Effect<TeamSpec.Team, CliExit, SpecLoade
     )
   )
 
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+
 const directory = (flag: string, path: string | undefined) =>
   Effect.suspend(() => {
     const resolved = NodePath.resolve(path ?? ".")
@@ -184,6 +187,11 @@ export const run = (input: Input) =>
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
       const remote = input.postgres === undefined ? undefined : yield* clusterRemote(input.postgres)
+      if (tls === undefined && !isLoopback(input.host)) {
+        yield* errorLine(
+          `troupe serve: warning: plain HTTP on ${TerminalText.sanitize(input.host)}: bearer tokens cross the network readable; give --tls-cert and --tls-key`
+        )
+      }
       const running = yield* Server.start({
         host: input.host,
         port: input.port,

@@ -256,6 +256,23 @@ describe("troupe serve", () => {
   )
 
   it.live(
+    "plain HTTP on an address other than loopback is served with a warning on stderr",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        const server = yield* serve(["--host", "0.0.0.0", "--specs", t.specs], {
+          TROUPE_TOKEN: token,
+          TROUPE_HOME: t.home
+        })
+        server.child.kill("SIGTERM")
+        const ended = yield* Fiber.join(server.run)
+        assert.match(ended.stderr, /^troupe serve: warning: plain HTTP on 0\.0\.0\.0: bearer tokens cross the network/m)
+        assert.notInclude(ended.stderr, token)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
     "a job survives the server's SIGKILL: started again, the server resumes it at its approval, nothing done twice",
     () =>
       Effect.gen(function* () {
