@@ -9,6 +9,7 @@ import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { root, troupe } from "../support.ts"
 
@@ -136,7 +137,7 @@ const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").t
 
 describe("troupe runner", () => {
   it.live(
-    "three runners share fifty tasks; one killed with SIGKILL mid-run: every task completes, each key recorded once",
+    "three runners share fifty tasks; one killed with SIGKILL mid-run, one stopped with SIGTERM: every task completes, each key recorded once",
     () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -240,6 +241,41 @@ describe("troupe runner", () => {
         }).pipe(Effect.provide(Client.layer({ postgres: postgres.url })))
         assert.strictEqual(again.answer, "recorded task-1")
         assert.strictEqual(lines(join(workspace, "ledger.log")).length, 50)
+
+        // Stopped with SIGTERM (as Ctrl-C would), a runner hands the tasks it is running to the one left.
+        const survivors = runners.filter((r) => r !== victim)
+        const late = Array.from({ length: 10 }, (_, i) => `late-${i + 1}`)
+        const lateResults = yield* Effect.forEach(
+          late,
+          (key) =>
+            Effect.flatMap(Client.Client, (client) =>
+              client.submit(AgentTask.task(key, spec, `Please record the key ${key} once.`))
+            ),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.provide(Client.layer({ postgres: postgres.url })), Effect.timeout("60 seconds"), Effect.forkChild)
+        const stopping = yield* Effect.gen(function* () {
+          while (true) {
+            yield* Effect.sleep("10 millis")
+            const target = survivors.find((r) => late.some((task) => r.started.has(task) && !r.finished.has(task)))
+            if (target !== undefined) return target
+          }
+        }).pipe(Effect.timeoutOption("30 seconds"))
+        if (stopping._tag === "None") return assert.fail("no runner was running a late task")
+        stopping.value.child.kill("SIGTERM")
+        const code = yield* Deferred.await(stopping.value.exited).pipe(Effect.timeoutOption("30 seconds"))
+        assert.deepStrictEqual(code, Option.some(130))
+        const handedOver = late.filter((task) => stopping.value.started.has(task) && !stopping.value.finished.has(task))
+        const lateDone = yield* Fiber.join(lateResults)
+        assert.deepStrictEqual(
+          lateDone.map((r) => r.answer),
+          late.map((key) => `recorded ${key}`)
+        )
+        const last = yield* Deferred.await(survivors.find((r) => r !== stopping.value)!.ready)
+        for (const task of handedOver) {
+          assert.strictEqual(lateDone.find((r) => r.taskId === task)!.runner, last, `${task} was not handed over`)
+        }
+        assert.isAbove(handedOver.length, 0)
+        assert.deepStrictEqual([...lines(join(workspace, "ledger.log"))].sort(), [...keys, ...late].sort())
       }),
     180_000
   )
