@@ -164,12 +164,15 @@ export const make = (
     const inScope = <A, E>(effect: Effect.Effect<A, E, Requirements>): Effect.Effect<A, E> =>
       effect.pipe(Effect.provide(services), Scope.provide(scope))
 
-    const startFailed = (error: unknown) =>
+    const startFailed = (error: ProviderConfig.ProviderConfigError | Tools.ToolsetError | ActorError.StartError) =>
       new Conflict({
-        message:
-          typeof error === "object" && error !== null && "_tag" in error && String(error._tag).startsWith("Actor")
-            ? "a team or agent of that name already runs on this server"
-            : `it cannot start: ${TerminalText.sanitize(String((error as { message?: unknown }).message ?? "unknown")).slice(0, 300)}`
+        message: TerminalText.sanitize(
+          error._tag === "ProviderConfigError"
+            ? `it cannot start: ${error.provider}: ${error.description}`
+            : error._tag === "ToolsetError"
+              ? `it cannot start: tool ${error.tool}: ${error.reason}`
+              : `a team or agent of that name already runs on this server, or its actors cannot start (${error._tag})`
+        ).slice(0, 300)
       })
 
     const teamStarted = options.team === undefined ? undefined : yield* startTeam(options.team)

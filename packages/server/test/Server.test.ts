@@ -222,6 +222,11 @@ describe("troupe serve: the API", () => {
           assert.strictEqual(invalid.status, 400)
           assert.notInclude(invalid.body, "sk-live")
           assert.match(JSON.parse(invalid.body).message, /does not validate \(\d+ problems\)/)
+          // An agent named like the running team cannot take its place in the actor tree.
+          writeFileSync(join(dirs.specs, "clash.yaml"), "name: notes-team\nmemory: { enabled: false }\n")
+          const clash = yield* submit({ goal: "x", agent: "clash.yaml" })
+          assert.strictEqual(clash.status, 409)
+          assert.match(JSON.parse(clash.body).message, /already runs on this server/)
           const empty = yield* submit({ goal: "" })
           assert.strictEqual(empty.status, 400)
           assert.strictEqual((yield* request(`${server.url}/jobs/nope`, { token })).status, 404)

@@ -112,7 +112,8 @@ export const models = Effect.gen(function* () {
       (yield* worker({ writes: { path: "scribe.md", content: "Scribed." }, answer: "Wrote scribe.md" })).languageModel
     )
   }
-  return (s: AgentSpec.AgentSpec) => byName[s.name]
+  // Any other agent a test names answers like the checker.
+  return (s: AgentSpec.AgentSpec) => byName[s.name] ?? byName.checker
 })
 
 /** `scribe`: an agent spec whose `fs_write` waits for a person. */
