@@ -16,6 +16,7 @@
  */
 import * as NodeHttp from "node:http"
 import * as NodeHttps from "node:https"
+import * as NodeTls from "node:tls"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as ByteSize from "effect/ByteSize"
 import * as Effect from "effect/Effect"
@@ -25,6 +26,7 @@ import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import * as AgentTools from "./AgentTools.ts"
 import * as Jobs from "./Jobs.ts"
 import { Caller, ServerApi } from "./ServerApi.ts"
@@ -58,6 +60,13 @@ export interface Running {
   readonly jobs: Jobs.Jobs
 }
 
+/** The certificate and key given for TLS do not make a TLS context (unreadable, or not each other's). */
+export class TlsInvalid extends Schema.TaggedError<TlsInvalid>()("TlsInvalid", { reason: Schema.String }) {
+  override get message(): string {
+    return `TLS: ${this.reason}`
+  }
+}
+
 const unauthorized = HttpServerResponse.jsonUnsafe(
   { _tag: "Unauthorized", message: "a valid bearer token is required" },
   { status: 401, headers: { "www-authenticate": 'Bearer realm="troupe"' } }
@@ -88,6 +97,14 @@ export const guard = (tokens: Tokens.Tokens, maxBodyBytes: number) =>
  */
 export const start = (options: Options) =>
   Effect.gen(function* () {
+    const tls = options.tls
+    if (tls !== undefined) {
+      // Checked here, as a typed failure: Node's server would throw while it is being created.
+      yield* Effect.try({
+        try: () => NodeTls.createSecureContext({ cert: tls.cert, key: tls.key }),
+        catch: () => new TlsInvalid({ reason: "the certificate and key are not PEM, or not a pair" })
+      })
+    }
     const jobs = yield* Jobs.make(options.jobs)
     const routes = Layer.mergeAll(
       HttpApiBuilder.layer(ServerApi, { openapiPath }).pipe(
@@ -97,7 +114,6 @@ export const start = (options: Options) =>
       ),
       AgentTools.layer(jobs, options.jobs.team, version)
     ).pipe(Layer.provideMerge(guard(options.tokens, options.maxBodyBytes ?? 1024 * 1024)))
-    const tls = options.tls
     // Node's defaults let a client take 300 s to send one request; a minute is plenty for a goal.
     const timeouts = { requestTimeout: 60_000, headersTimeout: 30_000 }
     let server: NodeHttp.Server | undefined

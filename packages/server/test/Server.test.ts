@@ -316,6 +316,14 @@ describe("troupe serve: nothing anonymous gets in", () => {
       const anonymous = yield* request(`${server.url}/approvals`, { ca: tls.cert })
       assert.strictEqual(anonymous.status, 401)
       // An untrusted certificate is refused by the client, and plain HTTP gets no answer from the TLS port.
+      // A key that is not the certificate's is a typed failure before anything listens.
+      const other = selfSigned(join(dirs.dir, "other"))
+      const mismatch = yield* Effect.flip(
+        startServer(dirs, { tls: { cert: tls.cert, key: readFileSync(other.key, "utf8") } }).pipe(
+          Effect.provide(yield* services(dirs.work))
+        )
+      )
+      assert.strictEqual((mismatch as { _tag?: string })._tag, "TlsInvalid")
       const untrusted = yield* Effect.flip(request(`${server.url}/openapi.json`, { token }))
       assert.match(untrusted.message, /self-signed|certificate/i)
       const plain = yield* Effect.result(request(`${server.url.replace("https:", "http:")}/openapi.json`, { token }))

@@ -8,7 +8,7 @@ import { AgentError, AgentEvent } from "@troupe/agent"
 import { OrchestratorError, OrchestratorEvent } from "@troupe/orchestrator"
 import { MixtureError, MixtureEvent } from "@troupe/providers"
 import { ActorError, ExitReason, LifecycleEvent } from "@troupe/runtime"
-import { AgentTools, ServerApi, Tokens } from "../src/index.ts"
+import { AgentTools, Server, ServerApi, Tokens } from "../src/index.ts"
 
 interface Tagged {
   readonly fields: { readonly _tag: { readonly schema: { readonly literal: string } } }
@@ -26,7 +26,7 @@ const taggedIn = (module: object): Array<Tagged> => (Object.values(module) as Ar
 
 describe("the server's tags", () => {
   it("JobEnded and the server's errors share no tag with any event, error or exit reason of the other packages", () => {
-    const ours = ["JobEnded", ...[ServerApi, Tokens, AgentTools].flatMap(taggedIn).map(tagOf)]
+    const ours = ["JobEnded", ...[ServerApi, Tokens, AgentTools, Server].flatMap(taggedIn).map(tagOf)]
     assert.includeMembers(ours, ["Unauthorized", "NotFound", "InvalidRequest", "Conflict", "ServerFailure"])
     const others = [
       ...OrchestratorEvent.OrchestratorEvent.members.map(tagOf),

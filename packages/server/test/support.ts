@@ -229,6 +229,7 @@ export const eventually = <A>(check: Effect.Effect<A | undefined, unknown>, trie
 
 /** A self-signed certificate for 127.0.0.1 made with `openssl`. */
 export const selfSigned = (dir: string) => {
+  mkdirSync(dir, { recursive: true })
   const key = join(dir, "key.pem")
   const cert = join(dir, "cert.pem")
   execFileSync(
