@@ -8,6 +8,10 @@
  * defect in a run fails that run with `RunCrashed` and crashes the agent, which its supervisor restarts per the
  * spec's `supervision`.
  *
+ * With a `WorkflowEngine` in context when the agent is made (`RunJournal.layer` on one machine), each run is a
+ * workflow of that engine (`troupe/agent/NAME`, keyed by run id) and survives a crash: `Run { goal, runId }` (or
+ * `agent.run(goal, { runId })`) resumes it from its journal.
+ *
  * @example
  * ```ts
  * import * as Effect from "effect/Effect"
@@ -311,13 +315,22 @@ export const prepare = (
     }
   })
 
+// The workflow names registered with each engine: two live agents of one name get `NAME` and `NAME#2`.
+const registered = new WeakMap<object, Set<string>>()
+
 // With a `WorkflowEngine` in context, the agent's run workflow is registered with it for as long as the scope lasts.
 const durabilityOf = (spec: AgentSpec.AgentSpec): Effect.Effect<Durability | undefined, never, Scope.Scope> =>
   Effect.gen(function* () {
     const engine = yield* Effect.serviceOption(WorkflowEngine.WorkflowEngine)
     if (Option.isNone(engine)) return undefined
     const journal = yield* Effect.serviceOption(RunJournal.RunJournal)
-    const workflow = workflowOf(spec.name)
+    const names = registered.get(engine.value) ?? new Set<string>()
+    registered.set(engine.value, names)
+    let name = spec.name
+    for (let n = 2; names.has(name); n++) name = `${spec.name}#${n}`
+    names.add(name)
+    yield* Effect.addFinalizer(() => Effect.sync(() => names.delete(name)))
+    const workflow = workflowOf(name)
     const runs: Durability["runs"] = new Map()
     yield* engine.value
       .register(workflow, (payload) =>

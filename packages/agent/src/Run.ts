@@ -13,6 +13,10 @@
  * context and state to the next state. The end is always explicit: a result, or a typed error carrying the
  * partial result and what was spent. Time spent waiting for a person (approvals) does not count against
  * `limits.timeout`; the model calls and tools do.
+ *
+ * A durable run (`context.durable`, see `RunJournal`) is the same machine replayed from its start: its model calls,
+ * tool calls, approval decisions and memory steps are activities answered from the journal once they completed, so
+ * it goes on where it stopped; the events it emits again are already in its trail and are not written twice.
  */
 import { createHash } from "node:crypto"
 import { AgentSpec } from "@troupe/agent-spec"

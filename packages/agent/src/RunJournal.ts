@@ -76,10 +76,19 @@ export interface Service {
     executionId: string,
     name: string,
     effect: Effect.Effect<A, E>,
-    error?: Schema.Top
+    options?: ActivityOptions<A>
   ) => Effect.Effect<A, E>
   /** The journal's first line, when `executionId` has a journal. */
   readonly header: (executionId: string) => Effect.Effect<Option.Option<Header>, RunJournalError>
+}
+
+/** How an activity's result is journalled. */
+export interface ActivityOptions<A> {
+  /** The schema of its typed failures; without one, failures are not journalled (the activity runs again). */
+  readonly error?: Schema.Top | undefined
+  /** The value as the journal keeps it (JSON), and back; the identity by default. */
+  readonly encode?: ((value: A) => unknown) | undefined
+  readonly decode?: ((encoded: unknown) => A) | undefined
 }
 
 /** The run journal of the `WorkflowEngine` in context (see `layer`). */
@@ -336,13 +345,16 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       return found === undefined ? Effect.void : sync(found)
     },
     completed: (executionId, name) => journals.get(executionId)?.activities.has(name) ?? false,
-    activity: <A, E>(executionId: string, name: string, effect: Effect.Effect<A, E>, error?: Schema.Top) =>
+    activity: <A, E>(executionId: string, name: string, effect: Effect.Effect<A, E>, options?: ActivityOptions<A>) =>
       Effect.suspend((): Effect.Effect<A, E> => {
         const journal = journals.get(executionId)
         if (journal === undefined) return effect
+        const error = options?.error
         const done = journal.activities.get(name)
         if (done !== undefined) {
-          if (Exit.isSuccess(done)) return Effect.succeed(done.value as A)
+          if (Exit.isSuccess(done)) {
+            return Effect.succeed(options?.decode === undefined ? (done.value as A) : options.decode(done.value))
+          }
           // Failures are kept encoded, as the journal has them.
           const failure = Cause.findErrorOption(done.cause)
           return error === undefined || failure._tag === "None"
@@ -351,8 +363,12 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         }
         return Effect.flatMap(Effect.exit(effect), (exit) => {
           let line: { readonly ok: boolean; readonly value: unknown } | undefined
-          if (Exit.isSuccess(exit)) line = { ok: true, value: exit.value ?? null }
-          else if (error !== undefined && !Cause.hasDies(exit.cause) && !Cause.hasInterrupts(exit.cause)) {
+          if (Exit.isSuccess(exit)) {
+            line = {
+              ok: true,
+              value: (options?.encode === undefined ? exit.value : options.encode(exit.value)) ?? null
+            }
+          } else if (error !== undefined && !Cause.hasDies(exit.cause) && !Cause.hasInterrupts(exit.cause)) {
             const failure = Cause.findErrorOption(exit.cause)
             if (failure._tag === "Some") line = { ok: false, value: codecOf(error).encode(failure.value) }
           }

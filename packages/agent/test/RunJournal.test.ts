@@ -8,6 +8,7 @@ import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
 import { ActorSystem } from "@troupe/runtime"
 import * as Tool from "effect/ai/Tool"
 import * as Toolkit from "effect/ai/Toolkit"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -80,7 +81,7 @@ const process = (home: string, turns: ReadonlyArray<Scripted.Turn>, world: World
       toolkit: yield* toolsFor(world),
       audit
     }).pipe(Effect.provideContext(context), Scope.provide(scope))
-    return { agent, model, scope, audit }
+    return { agent, model, scope, audit, context }
   })
 
 const temp = Effect.acquireRelease(
@@ -167,6 +168,27 @@ describe("RunJournal", () => {
       yield* Scope.close(second.scope, Exit.void)
       const verification = yield* second.audit.verify(runId).pipe(Effect.provide(AuditLog.layerTest(home)))
       assert.strictEqual(verification._tag, "Intact")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("two live agents of one name share an engine: each run goes to its own agent", () =>
+    Effect.gen(function* () {
+      const home = yield* temp
+      const world: World = { counter: { value: 0, keys: [] }, reached: Deferred.makeUnsafe() }
+      const script = [planTurn("x"), Scripted.text("done"), reflectTurn("done", { answer: "done" })]
+      const first = yield* process(home, script, world)
+      const model = yield* Scripted.make(script)
+      // Another actor system (one system holds one agent of a name), the same engine.
+      const system = yield* Layer.buildWithScope(ActorSystem.layer(), first.scope)
+      const second = yield* Agent.make(spec({ name: "tester" }), { model: model.languageModel }).pipe(
+        Effect.provideContext(Context.merge(first.context, system)),
+        Scope.provide(first.scope)
+      )
+      const [a, b] = yield* Effect.all([first.agent.run("one"), second.run("two")], { concurrency: 2 })
+      assert.strictEqual(a.answer, "done")
+      assert.strictEqual(b.answer, "done")
+      assert.notStrictEqual(a.runId, b.runId)
+      yield* Scope.close(first.scope, Exit.void)
     }).pipe(Effect.scoped)
   )
 })

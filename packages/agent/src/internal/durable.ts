@@ -31,9 +31,13 @@ import * as RunJournal from "../RunJournal.ts"
 export interface Durable {
   /**
    * Runs `effect` as the activity `name`: answered from the journal when it completed before (with a value, or a
-   * typed failure of `error`); otherwise run, and its result journalled before the run goes on.
+   * typed failure of `options.error`); otherwise run, and its result journalled before the run goes on.
    */
-  readonly step: <A, E>(name: string, effect: Effect.Effect<A, E>, error?: Schema.Top) => Effect.Effect<A, E>
+  readonly step: <A, E>(
+    name: string,
+    effect: Effect.Effect<A, E>,
+    options?: RunJournal.ActivityOptions<A>
+  ) => Effect.Effect<A, E>
   /** The activity name and idempotency key of a tool call made at this point of the run. */
   readonly toolCall: (toolCallId: string) => { readonly name: string; readonly key: string }
   /** Returns once the journal is durable (a barrier). */
@@ -55,19 +59,22 @@ export const make = (
     (services: Context.Context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>): Durable => {
       let modelCalls = 0
       return {
-        step: <A, E>(name: string, effect: Effect.Effect<A, E>, error?: Schema.Top) =>
-          journal !== undefined
-            ? journal.activity(runId, name, effect, error)
-            : (Effect.provideContext(
-                Activity.make({
-                  name,
-                  success: Schema.Any,
-                  error: (error ?? Schema.Never) as Schema.Codec<E, unknown>,
-                  execute: effect,
-                  interruptRetryPolicy: noRetry
-                }),
-                services
-              ) as Effect.Effect<A, E>),
+        step: <A, E>(name: string, effect: Effect.Effect<A, E>, options?: RunJournal.ActivityOptions<A>) => {
+          if (journal !== undefined) return journal.activity(runId, name, effect, options)
+          const encode = options?.encode
+          const decode = options?.decode
+          const activity = Activity.make({
+            name,
+            success: Schema.Any,
+            error: (options?.error ?? Schema.Never) as Schema.Codec<E, unknown>,
+            execute: encode === undefined ? effect : Effect.map(effect, encode),
+            interruptRetryPolicy: noRetry
+          })
+          return Effect.provideContext(
+            decode === undefined ? activity : Effect.map(activity, decode),
+            services
+          ) as Effect.Effect<A, E>
+        },
         toolCall: (toolCallId) => {
           const name = `tool/${modelCalls}/${toolCallId}`
           return { name, key: createHash("sha256").update(`${runId}/${name}`).digest("hex").slice(0, 32) }
@@ -140,19 +147,85 @@ export const model = (
         )
       )
     )
-    return durable.step(durable.nextModelCall(), encoded, AiError.AiError) as Effect.Effect<
+    return durable.step(durable.nextModelCall(), encoded, { error: AiError.AiError }) as Effect.Effect<
       Array<Response.PartEncoded>,
       AiError.AiError
     >
   }
-  return LanguageModel.make({
-    generateText,
-    // The run never streams; a streamed request is answered whole.
-    streamText: (request) =>
-      Stream.fromIterableEffect(
-        Effect.map(generateText(request), (parts) => parts as unknown as ReadonlyArray<Response.StreamPartEncoded>)
-      )
-  })
+  // A call without tools is journalled whole, answer and all: live, the inner model's answer is used as it is (its
+  // encoded parts are not decoded a second time), and only its journal line is encoded.
+  const whole = <R extends { readonly content: ReadonlyArray<unknown> }>(
+    call: Effect.Effect<R, AiError.AiError>,
+    rebuild: (content: Array<Response.AnyPart>, line: { readonly value?: unknown }) => R,
+    value?: (response: R) => unknown
+  ) =>
+    durable.step(durable.nextModelCall(), call, {
+      error: AiError.AiError,
+      encode: (response) => ({
+        content: encodePartsSync(response.content),
+        ...(value === undefined ? {} : { value: value(response) })
+      }),
+      decode: (encoded) => {
+        const line = encoded as { readonly content: unknown; readonly value?: unknown }
+        return rebuild(decodePartsSync(line.content) as Array<Response.AnyPart>, line)
+      }
+    })
+  const plain = inner as unknown as LooseService
+  return Effect.map(
+    LanguageModel.make({
+      generateText,
+      // The run never streams; a streamed request is answered whole.
+      streamText: (request) =>
+        Stream.fromIterableEffect(
+          Effect.map(generateText(request), (parts) => parts as unknown as ReadonlyArray<Response.StreamPartEncoded>)
+        )
+    }),
+    (withTools): LanguageModel.LanguageModel => {
+      const service = withTools as unknown as LooseService
+      return {
+        ...withTools,
+        generateText: ((options: { readonly toolkit?: unknown }) =>
+          options.toolkit !== undefined
+            ? service.generateText(options)
+            : whole(
+                plain.generateText(options),
+                (content) => new LanguageModel.GenerateTextResponse(content as never)
+              )) as never,
+        generateObject: ((options: { readonly toolkit?: unknown; readonly schema: Schema.Top }) => {
+          if (options.toolkit !== undefined) return service.generateObject(options)
+          const codec = valueCodecOf(options.schema)
+          return whole(
+            plain.generateObject(options),
+            (content, line) => new LanguageModel.GenerateObjectResponse(codec.decode(line.value), content as never),
+            (response) => codec.encode(response.value)
+          )
+        }) as never
+      }
+    }
+  )
+}
+
+interface LooseService {
+  readonly generateText: (options: unknown) => Effect.Effect<any, AiError.AiError>
+  readonly generateObject: (options: unknown) => Effect.Effect<any, AiError.AiError>
+}
+
+const encodePartsSync = Schema.encodeUnknownSync(Schema.Array(Response.Part()))
+const decodePartsSync = Schema.decodeUnknownSync(Schema.Array(Response.Part()))
+
+// The JSON codec of a structured answer's schema, built once per schema.
+const valueCodecs = new WeakMap<
+  Schema.Top,
+  { readonly encode: (u: unknown) => unknown; readonly decode: (u: unknown) => unknown }
+>()
+const valueCodecOf = (schema: Schema.Top) => {
+  let codec = valueCodecs.get(schema)
+  if (codec === undefined) {
+    const json = Schema.toCodecJson(schema as Schema.Codec<unknown, unknown>)
+    codec = { encode: Schema.encodeUnknownSync(json), decode: Schema.decodeUnknownSync(json) }
+    valueCodecs.set(schema, codec)
+  }
+  return codec
 }
 
 // -----------------------------------------------------------------------------
@@ -194,7 +267,7 @@ export const toolkit = (inner: Toolkit.WithHandler<any>, durable: Durable): Tool
       ),
       Effect.provideService(RunJournal.CurrentIdempotencyKey, call.key)
     )
-    return Effect.map(durable.step(call.name, run, AiError.AiError), (outcome: Outcome) =>
+    return Effect.map(durable.step(call.name, run, { error: AiError.AiError }), (outcome: Outcome) =>
       Stream.make({ ...outcome, preliminary: false })
     )
   }) as Toolkit.WithHandler<any>["handle"]
