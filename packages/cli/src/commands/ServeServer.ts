@@ -209,6 +209,7 @@ export const run = (input: Input) =>
           records: runsDir
         }
       }).pipe(
+        Effect.catchTag("TlsInvalid", (error) => Effect.fail(badInput(`troupe serve: ${error.message}`))),
         Effect.catchTag("ServeError", () =>
           Effect.fail(
             new CliExit({
