@@ -52,6 +52,8 @@ export interface Options {
   readonly records?: string | undefined
   /** Ended jobs remembered (default 1,000); the oldest are forgotten first. Their trails stay on disk. */
   readonly maxEndedJobs?: number | undefined
+  /** Events kept across all jobs (default 200,000): past it, the oldest ended jobs are forgotten. */
+  readonly maxEventsTotal?: number | undefined
 }
 
 /** Runs an agent's run elsewhere, to its end: its answer and spending, or why it did not answer. */
@@ -129,6 +131,7 @@ export const make = (
     const hub = yield* AgentEvents.AgentEvents
     const maxKept = Math.max(1, Math.floor(options.maxEventsPerJob ?? 10_000))
     const maxEnded = Math.max(1, Math.floor(options.maxEndedJobs ?? 1_000))
+    const maxEventsTotal = Math.max(maxKept, Math.floor(options.maxEventsTotal ?? 200_000))
     const jobs = new Map<string, JobEntry.Entry>()
     const startedByFile = new Map<string, Started>()
     const starting = yield* Semaphore.make(1)
@@ -203,9 +206,17 @@ export const make = (
         })
       )
 
+    // Ended jobs beyond `maxEnded`, or while the events kept for all jobs exceed `maxEventsTotal`, are forgotten,
+    // oldest first: memory stays bounded however many jobs a server sees.
     const forget = Effect.sync(() => {
       const ended = [...jobs.values()].filter((j) => j.endedAt !== undefined)
-      for (const entry of ended.slice(0, Math.max(0, ended.length - maxEnded))) jobs.delete(entry.id)
+      let kept = 0
+      for (const entry of jobs.values()) kept += entry.kept.length
+      for (const [index, entry] of ended.entries()) {
+        if (ended.length - index <= maxEnded && kept <= maxEventsTotal) break
+        jobs.delete(entry.id)
+        kept -= entry.kept.length
+      }
     })
 
     const newEntry = (id: string, kind: Job["kind"], name: string, goal: string, by: string) =>

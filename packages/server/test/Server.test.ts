@@ -238,6 +238,39 @@ describe("troupe serve: the API", () => {
   )
 })
 
+describe("troupe serve: bounded memory", () => {
+  it.live("ended jobs past the limits are forgotten, oldest first; their trails stay on disk", () =>
+    Effect.gen(function* () {
+      const dirs = yield* tempDirs
+      writeFileSync(join(dirs.specs, "quick.yaml"), "name: quick\nmemory: { enabled: false }\n")
+      const server = yield* startServer(dirs, { limits: { maxEndedJobs: 1 } }).pipe(
+        Effect.provide(yield* services(dirs.work))
+      )
+      const run = Effect.gen(function* () {
+        const submitted = yield* request(`${server.url}/goals`, {
+          method: "POST",
+          token,
+          body: { goal: "Answer", agent: "quick.yaml" }
+        })
+        const job = JSON.parse(submitted.body)
+        yield* request(`${server.url}/jobs/${job.id}/events`, { token })
+        return job.id as string
+      })
+      const first = yield* run
+      const second = yield* run
+      const third = yield* run
+      const listed = JSON.parse((yield* request(`${server.url}/jobs`, { token })).body) as Array<any>
+      assert.deepStrictEqual(
+        listed.map((j) => j.id),
+        [second, third]
+      )
+      assert.strictEqual((yield* request(`${server.url}/jobs/${first}`, { token })).status, 404)
+      const verdict = JSON.parse((yield* request(`${server.url}/runs/${first}/audit/verify`, { token })).body)
+      assert.isTrue(verdict.intact)
+    }).pipe(Effect.scoped)
+  )
+})
+
 describe("troupe serve: nothing anonymous gets in", () => {
   it.live(
     "the API, the SSE stream, the OpenAPI document, the MCP endpoint and unknown paths refuse a missing or wrong token",

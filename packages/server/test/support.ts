@@ -143,6 +143,7 @@ export const startServer = (
   options: {
     readonly tls?: { readonly cert: string; readonly key: string }
     readonly remote?: Jobs.Remote
+    readonly limits?: Pick<Jobs.Options, "maxEndedJobs" | "maxEventsTotal" | "maxEventsPerJob">
   } = {}
 ) =>
   Effect.gen(function* () {
@@ -154,7 +155,15 @@ export const startServer = (
       port: 0,
       tokens,
       tls: options.tls,
-      jobs: { team, specRoot: dirs.specs, approvals, audit, models: yield* models, remote: options.remote }
+      jobs: {
+        team,
+        specRoot: dirs.specs,
+        approvals,
+        audit,
+        models: yield* models,
+        remote: options.remote,
+        ...options.limits
+      }
     })
     return { ...running, audit, approvals }
   })
