@@ -19,6 +19,7 @@ import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import * as JobEntry from "./internal/jobEntry.ts"
+import * as JobFollow from "./internal/jobFollow.ts"
 import * as JobRecords from "./internal/jobRecords.ts"
 import * as SpecPath from "./internal/specPath.ts"
 import { Conflict, InvalidRequest, type Job, type JobEvent, NotFound, type ServerFailure } from "./ServerApi.ts"
@@ -246,45 +247,6 @@ export const make = (
         return entry
       })
 
-    // Routes events to the entry until the run ends, then what is left in the subscriptions, then the end.
-    const follow = <A, E>(
-      entry: JobEntry.Entry,
-      run: Fiber.Fiber<A, E>,
-      subscriptions: ReadonlyArray<{
-        readonly subscription: PubSub.Subscription<JobEntry.Source["event"]>
-        readonly route: (event: JobEntry.Source["event"]) => JobEntry.Source | undefined
-      }>,
-      outcome: (exit: Exit.Exit<A, E>) => JobEntry.Outcome,
-      jobScope: Scope.Closeable,
-      onEnd: Effect.Effect<void> = Effect.void
-    ) => {
-      const take = (s: (typeof subscriptions)[number]) =>
-        Effect.flatMap(PubSub.take(s.subscription), (event) => {
-          const source = s.route(event)
-          return source === undefined ? Effect.void : JobEntry.record(entry, source, maxKept)
-        })
-      const drain = Effect.forEach(subscriptions, (s) =>
-        Effect.flatMap(PubSub.takeUpTo(s.subscription, Number.MAX_SAFE_INTEGER), (events) =>
-          Effect.forEach(events, (event) => {
-            const source = s.route(event)
-            return source === undefined ? Effect.void : JobEntry.record(entry, source, maxKept)
-          })
-        )
-      )
-      return Effect.raceFirst(
-        Effect.forEach(subscriptions, (s) => Effect.forever(take(s)), { concurrency: "unbounded" }),
-        Fiber.await(run)
-      ).pipe(
-        Effect.andThen(drain),
-        Effect.andThen(Fiber.await(run)),
-        Effect.flatMap((exit) => JobEntry.finish(entry, outcome(exit))),
-        Effect.andThen(onEnd),
-        Effect.ensuring(Scope.close(jobScope, Exit.void)),
-        Effect.forkIn(scope),
-        Effect.asVoid
-      )
-    }
-
     const agentRoute =
       (runId: string) =>
       (event: JobEntry.Source["event"]): JobEntry.Source | undefined =>
@@ -313,16 +275,21 @@ export const make = (
         const entry = yield* newEntry(runId, "agent", agent.name, goal, by)
         const run = yield* Effect.forkIn(agent.run(goal, { runId }), scope)
         entry.cancel = agent.cancel
-        yield* follow(
+        yield* JobFollow.follow({
+          scope,
+          maxKept,
           entry,
           run,
-          [{ subscription: subscription as PubSub.Subscription<JobEntry.Source["event"]>, route: agentRoute(runId) }],
-          (exit) => exit,
+          subscriptions: [
+            { subscription: subscription as PubSub.Subscription<JobEntry.Source["event"]>, route: agentRoute(runId) }
+          ],
+          outcome: (exit) => exit,
           jobScope,
-          records === undefined
-            ? Effect.void
-            : JobRecords.write(records, runId, { ...record, ended: true }).pipe(Effect.ignore)
-        )
+          onEnd:
+            records === undefined
+              ? undefined
+              : JobRecords.write(records, runId, { ...record, ended: true }).pipe(Effect.ignore)
+        })
         return JobEntry.snapshot(entry)
       })
 
@@ -335,7 +302,15 @@ export const make = (
         entry.runIds.add(runId)
         const run = yield* Effect.forkIn(remote.run(spec, goal, runId), scope)
         entry.cancel = Effect.asVoid(Fiber.interrupt(run))
-        yield* follow(entry, run, [], (exit) => exit, yield* Scope.make())
+        yield* JobFollow.follow({
+          scope,
+          maxKept,
+          entry,
+          run,
+          subscriptions: [],
+          outcome: (exit) => exit,
+          jobScope: yield* Scope.make()
+        })
         return JobEntry.snapshot(entry)
       })
 
@@ -363,10 +338,12 @@ export const make = (
         const entry = yield* newEntry(orchestrationId, "team", orchestrator.team, goal, by)
         entry.cancel = orchestrator.cancel
         yield* JobEntry.record(entry, { _tag: "Orchestrator", event: first.event }, maxKept)
-        yield* follow(
+        yield* JobFollow.follow({
+          scope,
+          maxKept,
           entry,
           run,
-          [
+          subscriptions: [
             {
               subscription: teamEvents as PubSub.Subscription<JobEntry.Source["event"]>,
               route: (event) =>
@@ -382,9 +359,9 @@ export const make = (
                   : undefined
             }
           ],
-          (exit) => Exit.map(exit, (report) => ({ answer: report.summary, spend: report.spend })),
+          outcome: (exit) => Exit.map(exit, (report) => ({ answer: report.summary, spend: report.spend })),
           jobScope
-        )
+        })
         return JobEntry.snapshot(entry)
       })
 
