@@ -2,7 +2,7 @@
  * `pnpm bench orchestrator [--json]`: the distributed mode on this machine — a throwaway PostgreSQL, `troupe runner`
  * processes on 127.0.0.1, agent tasks submitted through a cluster client, and fake OpenAI servers as the models.
  *
- * - Throughput on 1, 2 and 3 runners: `BENCH_TASKS` tasks (default 240) at once, each an agent that plans, answers
+ * - Throughput on 1, 2 and 3 runners: `BENCH_TASKS` tasks (default 600: with fewer, the hash of their ids splits them less evenly) at once, each an agent that plans, answers
  *   and reflects (three model calls of `BENCH_LATENCY_MS`, default 150 ms, as a real provider would take), each runner
  *   running at most `BENCH_CONCURRENCY` tasks at once (default 4). Tasks per second from the first submit to the last
  *   result; `scaling_3_vs_1` is the ratio of the 3-runner figure to the 1-runner one. Tasks are placed by the hash of
@@ -35,7 +35,7 @@ import * as Schema from "effect/Schema"
 import { quantile, report } from "./_report.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
-const tasks = Number(process.env.BENCH_TASKS ?? 240)
+const tasks = Number(process.env.BENCH_TASKS ?? 600)
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 150)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
 const overheadRuns = Number(process.env.BENCH_RUNS ?? 30)
