@@ -25,7 +25,7 @@ export interface Settings {
   readonly audit?: AuditLog.Service | undefined
   /** The longest a task may run, approvals included. */
   readonly timeout: Duration.Input
-  /** Told when a task starts and ends (the runner prints it). */
+  /** Told when a task starts and ends (the runner prints it), with its id cut to 128 characters. */
   readonly onTask?: ((event: "started" | "done" | "failed", taskId: string) => Effect.Effect<void>) | undefined
 }
 
@@ -35,6 +35,9 @@ const failed = (settings: Settings, taskId: string, tag: string, reason: string)
 
 // A task id names the run and its trail's directory: what a file name can safely be, nothing more.
 const taskIdPattern = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+
+// What is told of a task id that may be anything a client sent: a bounded piece of it.
+const shownId = (taskId: string) => (taskId.length <= 128 ? taskId : `${taskId.slice(0, 128)}…`)
 
 const denyUnanswerable = (agent: Agent.Agent) =>
   Stream.runForEach(agent.events, (event) =>
@@ -96,10 +99,11 @@ export const runTask = (
       settings.onTask === undefined
         ? run
         : Effect.andThen(
-            settings.onTask("started", task.taskId),
+            settings.onTask("started", shownId(task.taskId)),
             Effect.tapCause(
-              Effect.tap(run, () => settings.onTask!("done", task.taskId)),
-              (cause) => (Cause.hasInterruptsOnly(cause) ? Effect.void : settings.onTask!("failed", task.taskId))
+              Effect.tap(run, () => settings.onTask!("done", shownId(task.taskId))),
+              (cause) =>
+                Cause.hasInterruptsOnly(cause) ? Effect.void : settings.onTask!("failed", shownId(task.taskId))
             )
           )
   )
