@@ -20,6 +20,7 @@
  */
 import { createHash } from "node:crypto"
 import { AgentSpec } from "@troupe/agent-spec"
+import { SensorWaits } from "@troupe/tools"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -135,6 +136,7 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
     // The latest state, for the partial result of a run cut short from outside (a timeout, a cancellation).
     let latest: RunState = initial
     let paused = 0
+    const waits = yield* SensorWaits.make
     const timeoutMillis = Duration.toMillis(context.spec.limits.timeout)
     const stepMillis = Duration.toMillis(context.spec.limits.stepTimeout)
     const publish = (state: RunState): RunState => {
@@ -142,16 +144,17 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
       control.onState({ runId: context.runId, step: state.step, plan: state.plan, spend: state.spend })
       return state
     }
-    // Working time left: the run's timeout, minus what was spent, not counting time spent waiting for a person.
+    // Working time left: the run's timeout, minus what was spent, not counting time spent waiting for a person or
+    // on a sensor (whose waits the tools report through `SensorWaits.Waiting`).
     const bounded = <A, E>(
       effect: Effect.Effect<A, E>,
       stepLimit: boolean
     ): Effect.Effect<A, E | AgentError.BudgetExceeded> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const left = timeoutMillis - (now - started - paused)
+      Effect.flatMap(Effect.zip(Clock.currentTimeMillis, waits.waited), ([now, waited]) => {
+        const left = timeoutMillis - (now - started - paused - waited)
         const limit: AgentError.Limit = stepLimit && stepMillis < left ? "step-time" : "time"
         const millis = Math.max(0, limit === "step-time" ? stepMillis : left)
-        return Effect.timeoutOrElse(effect, {
+        return waits.timeoutOrElse(Effect.provideService(effect, SensorWaits.Waiting, waits.waiting), {
           duration: Duration.millis(millis),
           orElse: () =>
             Effect.fail(

@@ -51,10 +51,10 @@ const sensing = (
   root: string,
   turns: ReadonlyArray<Scripted.Turn>,
   tools: ReadonlyArray<unknown>,
-  options: { readonly approveAsk?: boolean } = {}
+  options: { readonly approveAsk?: boolean; readonly limits?: Record<string, string> } = {}
 ) =>
   Effect.gen(function* () {
-    const the = spec({ tools: tools as never })
+    const the = spec({ tools: tools as never, limits: (options.limits ?? {}) as never })
     const h = yield* harness(turns, { spec: the, tools: false, approveAsk: options.approveAsk ?? false })
     const workspace = yield* Workspace.make(root).pipe(Effect.orDie)
     const toolset = yield* Tools.toolkit(the.tools).pipe(
@@ -183,6 +183,47 @@ describe("an agent's sensors", () => {
       assert.strictEqual(prompts.length, 4)
       assert.include(JSON.stringify(prompts[3]!.content), "Waited 90 seconds.")
       assert.strictEqual(yield* tracker.waited, 90_000)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a sensor wait counts against neither stepTimeout nor timeout; the work around it still does", () =>
+    Effect.gen(function* () {
+      const root = yield* workspaceDir
+      const limits = { stepTimeout: "1m", timeout: "2m" }
+      const waitThen = (last: Scripted.Turn) =>
+        sensing(
+          root,
+          [
+            planTurn("later"),
+            callTurn({ name: "wait_for", params: { until: "time", seconds: 300 } }),
+            last,
+            reflectTurn("done", { answer: "waited" })
+          ],
+          [{ wait_for: { maxWait: "10m" } }],
+          { limits }
+        )
+      const patient = yield* waitThen(Scripted.text("waited five minutes"))
+      const fiber = yield* Effect.forkChild(Run.execute(patient.context, patient.control).pipe(Effect.exit))
+      for (let seconds = 0; seconds < 400 && fiber.pollUnsafe() === undefined; seconds++) {
+        yield* TestClock.adjust("1 second")
+      }
+      const [waited] = toolResults(patient.events, "wait_for")
+      assert.deepInclude(waited!.result as object, { outcome: "elapsed", waitedSeconds: 300 })
+      const ended = yield* Fiber.join(fiber)
+      assert.strictEqual(ended._tag, "Success")
+
+      // After the wait, a model turn that never answers is still stopped by stepTimeout, one minute of work later.
+      const hung = yield* waitThen(Scripted.hang)
+      const stuck = yield* Effect.forkChild(Effect.flip(Run.execute(hung.context, hung.control)))
+      for (let seconds = 0; seconds < 400 && stuck.pollUnsafe() === undefined; seconds++) {
+        yield* TestClock.adjust("1 second")
+      }
+      const error = yield* Fiber.join(stuck)
+      assert.strictEqual(error._tag, "BudgetExceeded")
+      assert.strictEqual(error._tag === "BudgetExceeded" ? error.limit : undefined, "step-time")
+      const end = hung.events.find((e) => e._tag === "AgentRunEnded")!
+      const [woke] = toolResults(hung.events, "wait_for")
+      assert.strictEqual(end.at - woke!.at, 60_000)
     }).pipe(Effect.scoped)
   )
 })
