@@ -60,8 +60,7 @@ const model = (hang: { at: number | undefined }) =>
     faults: (index) => (index === hang.at ? FakeServer.hang : undefined)
   })
 
-// The sources themselves: what is resumed is this checkout's run loop, not a bundled build of it.
-const base = { OPENAI_API_KEY: "sk-test", TROUPE_BUNDLE: "0" }
+const base = { OPENAI_API_KEY: "sk-test" }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trimEnd().split("\n").at(-1)!)
 
