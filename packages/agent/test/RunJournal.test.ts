@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ProviderPool } from "@troupe/providers"
 import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
 import { ActorSystem } from "@troupe/runtime"
+import { Workspace } from "@troupe/tools"
 import * as Tool from "effect/ai/Tool"
 import * as Toolkit from "effect/ai/Toolkit"
 import * as Context from "effect/Context"
@@ -189,6 +190,57 @@ describe("RunJournal", () => {
       assert.strictEqual(b.answer, "done")
       assert.notStrictEqual(a.runId, b.runId)
       yield* Scope.close(first.scope, Exit.void)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a question pending at a crash is asked again after it; once answered, never again", () =>
+    Effect.gen(function* () {
+      const home = yield* temp
+      const asker = (turns: ReadonlyArray<Scripted.Turn>) =>
+        Effect.gen(function* () {
+          const scope = yield* Scope.make()
+          const context = yield* Layer.buildWithScope(
+            Layer.mergeAll(services, RunJournal.layer({ directory: join(home, "runs") }), Workspace.layer(home)),
+            scope
+          )
+          const model = yield* Scripted.make(turns)
+          const agent = yield* Agent.make(spec({ name: "asker", tools: ["ask_human"] }), {
+            model: model.languageModel
+          }).pipe(Effect.provideContext(context), Scope.provide(scope))
+          return { agent, model, scope }
+        })
+      const question = (agent: Agent.Agent) =>
+        Effect.gen(function* () {
+          while (true) {
+            const status = yield* agent.status
+            if (status.pendingQuestions.length > 0) return status.pendingQuestions[0]!
+            yield* Effect.sleep("5 millis")
+          }
+        })
+      const first = yield* asker([
+        planTurn("ask"),
+        callTurn({ name: "ask_human", params: { question: "Which branch?" } })
+      ])
+      const running = yield* Effect.forkChild(first.agent.run("pick a branch"))
+      yield* question(first.agent)
+      const runId = (yield* first.agent.status).runId!
+      yield* Scope.close(first.scope, Exit.void)
+      yield* Fiber.await(running)
+
+      const second = yield* asker([Scripted.text("Using main"), reflectTurn("done", { answer: "main" })])
+      const resumed = yield* Effect.forkChild(second.agent.run("pick a branch", { runId }))
+      const asked = yield* question(second.agent)
+      assert.strictEqual(asked.question, "Which branch?")
+      yield* second.agent.answer(asked.questionId, "main")
+      assert.strictEqual((yield* Fiber.join(resumed)).answer, "main")
+      // The plan and the call were not asked again.
+      assert.strictEqual((yield* second.model.requests).length, 2)
+      yield* Scope.close(second.scope, Exit.void)
+
+      const third = yield* asker([])
+      assert.strictEqual((yield* third.agent.run("pick a branch", { runId })).answer, "main")
+      assert.strictEqual((yield* third.agent.status).pendingQuestions.length, 0)
+      yield* Scope.close(third.scope, Exit.void)
     }).pipe(Effect.scoped)
   )
 })
