@@ -5,9 +5,9 @@
  * `${VAR}`s and `instructionsFile` resolved there, never from the runner's environment or files), and the goal, so
  * any runner can run any agent without sharing files with the client. Its one request, `Run`, is persisted in PostgreSQL
  * before it is delivered and keyed by the task id: a task submitted twice runs once and both callers get its reply,
- * and a task whose runner dies is delivered again to the runner that takes over the shard, which runs the agent
- * from the start. A step in flight at the kill therefore runs again: tools with an irreversible effect must be made
- * idempotent by a key (the task id is a natural one).
+ * and a task whose runner dies is delivered again to the runner that takes over the shard, which goes on from the
+ * run's journal (its workflow on `ClusterWorkflowEngine`, see `Runner`). A step in flight at the kill runs again:
+ * tools with an irreversible effect must be made idempotent by a key.
  *
  * @example
  * ```ts

@@ -3,8 +3,9 @@
  *
  * Runners find each other and their shards through PostgreSQL (`effect/cluster`'s SQL runner and message storage,
  * over `@effect/sql-pg`), and talk to each other over sockets (`NodeClusterSocket`). Every task's request is stored
- * before it is delivered, so when a runner dies the runner that takes over its shards runs its tasks again (see
- * `AgentTask`); `ClusterTuning` says how soon. Tasks use the runner's `ProviderPool` (one breaker and rate limits for
+ * before it is delivered, and its run is a workflow of `ClusterWorkflowEngine` (model calls, tool calls and approvals
+ * journalled as activities), so when a runner dies the runner that takes over its shards goes on with its tasks
+ * from their journals (see `AgentTask`); `ClusterTuning` says how soon. Tasks use the runner's `ProviderPool` (one breaker and rate limits for
  * all the tasks of the process), its HTTP client and its workspace.
  *
  * @example
@@ -23,6 +24,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import type { AuditLog } from "@troupe/agent"
 import { ProviderPool } from "@troupe/providers"
 import { Tools, Workspace } from "@troupe/tools"
+import * as ClusterWorkflowEngine from "effect/cluster/ClusterWorkflowEngine"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -30,6 +32,7 @@ import * as Redacted from "effect/Redacted"
 import * as Semaphore from "effect/Semaphore"
 import * as AgentTask from "./AgentTask.ts"
 import * as ClusterTuning from "./ClusterTuning.ts"
+import * as DurableTasks from "./internal/durableTasks.ts"
 import * as TaskRunning from "./internal/runTask.ts"
 
 /** Options of `layer`. */
@@ -69,17 +72,22 @@ export const postgres = (url: string | Redacted.Redacted<string>, maxConnections
     connectTimeout: Duration.seconds(10)
   })
 
-/** The agent-task entity's handlers, running at most `concurrency` tasks at once. */
-export const handlers = (settings: TaskRunning.Settings, concurrency: number) =>
+/**
+ * The agent-task entity's handlers, running at most `concurrency` tasks at once, each task's run a workflow of the
+ * `WorkflowEngine` in context (the cluster's).
+ */
+export const handlers = (settings: Omit<TaskRunning.Settings, "durable">, concurrency: number) =>
   Layer.unwrap(
-    // One semaphore for the runner: the handlers' build runs once per entity, that is once per task.
-    Effect.map(Semaphore.make(Math.max(1, concurrency)), (slots) =>
-      AgentTask.AgentTask.toLayer(
+    // Made once for the runner: the handlers' build runs once per entity, that is once per task.
+    Effect.gen(function* () {
+      const slots = yield* Semaphore.make(Math.max(1, concurrency))
+      const durable = yield* DurableTasks.makeRegistry
+      return AgentTask.AgentTask.toLayer(
         AgentTask.AgentTask.of({
-          Run: (envelope) => slots.withPermit(TaskRunning.runTask(settings, envelope.payload))
+          Run: (envelope) => slots.withPermit(TaskRunning.runTask({ ...settings, durable }, envelope.payload))
         })
       )
-    )
+    })
   )
 
 /**
@@ -98,7 +106,8 @@ export const layer = (options: Options) => {
     },
     options.concurrency ?? 16
   ).pipe(
-    Layer.provide(
+    Layer.provide(ClusterWorkflowEngine.layer),
+    Layer.provideMerge(
       NodeClusterSocket.layer({ storage: "sql", shardingConfig: ClusterTuning.runner(host, options.port) })
     ),
     Layer.provide(postgres(options.postgres, options.maxConnections)),

@@ -11,9 +11,12 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as HttpClient from "effect/http/HttpClient"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as AgentTask from "../AgentTask.ts"
+import * as DurableTasks from "./durableTasks.ts"
 
 /** How a runner runs its tasks. */
 export interface Settings {
@@ -23,6 +26,8 @@ export interface Settings {
   readonly approveAsk: boolean
   /** Where each task's run writes its trail (`runs/<taskId>/audit.jsonl`); none when absent. */
   readonly audit?: AuditLog.Service | undefined
+  /** With it, each task's run is a workflow of the cluster's engine: what it did is replayed after a takeover. */
+  readonly durable?: DurableTasks.Registry | undefined
   /** The longest a task may run, approvals included. */
   readonly timeout: Duration.Input
   /** Told when a task starts and ends (the runner prints it), with its id cut to 128 characters. */
@@ -39,10 +44,23 @@ const taskIdPattern = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 // What is told of a task id that may be anything a client sent: a bounded piece of it.
 const shownId = (taskId: string) => (taskId.length <= 128 ? taskId : `${taskId.slice(0, 128)}…`)
 
+// A request is published before the gate waits on it, and a durable run's gate waits only once its activity has
+// started (a storage round trip later): the denial is sent once the agent reports the request pending.
 const denyUnanswerable = (agent: Agent.Agent) =>
   Stream.runForEach(agent.events, (event) =>
     event._tag === "AgentApprovalRequested"
-      ? agent.deny(event.approvalId, "runner", "no one at the runner can approve it; the spec's approvals decide")
+      ? Effect.forkChild(
+          agent.status.pipe(
+            Effect.map((status) => status.pendingApprovals.some((p) => p.approvalId === event.approvalId)),
+            Effect.orElseSucceed(() => false),
+            Effect.repeat({ until: (pending) => pending, schedule: Schedule.spaced("50 millis") }),
+            Effect.timeout("5 minutes"),
+            Effect.andThen(
+              agent.deny(event.approvalId, "runner", "no one at the runner can approve it; the spec's approvals decide")
+            ),
+            Effect.ignore
+          )
+        )
       : Effect.void
   )
 
@@ -70,7 +88,12 @@ export const runTask = (
     const agent = yield* Agent.make(spec, {
       approveAsk: settings.approveAsk,
       ...(settings.audit === undefined ? {} : { audit: settings.audit })
-    }).pipe(Effect.mapError((error) => failed(settings, task.taskId, error._tag, error.message)))
+    }).pipe(
+      Effect.mapError((error) => failed(settings, task.taskId, error._tag, error.message)),
+      settings.durable === undefined
+        ? (make) => make
+        : Effect.provideService(WorkflowEngine.WorkflowEngine, DurableTasks.engineFor(settings.durable, task.taskId))
+    )
     if (!settings.approveAsk) yield* Effect.forkScoped(denyUnanswerable(agent))
     // Lets the watcher subscribe before the run publishes its first event.
     yield* Effect.yieldNow
