@@ -165,8 +165,10 @@ const runIdPattern = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 const invocationPath = (runsDir: string, runId: string) => NodePath.join(runsDir, runId, "invocation.json")
 
 const readInvocation = (runsDir: string, runId: string): Effect.Effect<Invocation, CliExit> => {
+  if (!runIdPattern.test(runId)) {
+    return Effect.fail(new CliExit({ code: ExitCode.badInput, message: "--resume: that is not a run id" }))
+  }
   const missing = new CliExit({ code: ExitCode.badInput, message: `--resume: no run ${runId} in ${runsDir}` })
-  if (!runIdPattern.test(runId)) return Effect.fail(missing)
   return Effect.try({
     try: () => NodeFs.readFileSync(invocationPath(runsDir, runId), "utf8"),
     catch: () => missing

@@ -179,6 +179,10 @@ describe("troupe run --resume", () => {
       const env = { ...base, OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
       const unknown = yield* troupe(["run", "--resume", "../../etc"], env)
       assert.strictEqual(unknown.code, 2)
+      assert.include(unknown.stderr, "not a run id")
+      const absent = yield* troupe(["run", "--resume", "20261130T000000-absent"], env)
+      assert.strictEqual(absent.code, 2)
+      assert.include(absent.stderr, "no run 20261130T000000-absent")
       const done = yield* troupe(["run", t.spec, "--goal", "bump", "--workspace", t.workspace, "--json"], env)
       assert.strictEqual(done.code, 0, done.stderr)
       writeFileSync(t.spec, `${readFileSync(t.spec, "utf8")}\ndescription: changed\n`)
