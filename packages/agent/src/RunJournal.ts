@@ -268,13 +268,16 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           Effect.provideService(WorkflowEngine.WorkflowEngine, engine),
           Effect.provideService(WorkflowEngine.WorkflowInstance, instance)
         )
-        // A finished execution lets go of its journal (a resumed one opens it again).
-        const finished = Effect.tap(run, (result) => {
-          const journal = journals.get(request.executionId)
-          if (result._tag !== "Complete" || journal === undefined) return Effect.void
-          journals.delete(request.executionId)
-          return close(journal)
-        })
+        // An execution that ended, however it ended, lets go of its journal (a resumed one opens it again).
+        const finished = Effect.ensuring(
+          run,
+          Effect.suspend(() => {
+            const journal = journals.get(request.executionId)
+            if (journal === undefined) return Effect.void
+            journals.delete(request.executionId)
+            return close(journal)
+          })
+        )
         if (request.discard) {
           yield* Effect.forkIn(finished, scope)
           return undefined
