@@ -1,6 +1,7 @@
 /**
  * One task on a runner: the spec decoded again, the agent made in an actor system and event hub of its own (so two
- * tasks of the same agent never share a name or a stream), run on the goal, and its ending turned into the task's.
+ * tasks of the same agent never share a name or a stream), run on the goal as a workflow of the cluster's engine
+ * when the runner has one (`durableTasks`), and its ending turned into the task's.
  */
 import { Agent, AgentEvents, type AuditLog } from "@troupe/agent"
 import { AgentSpec } from "@troupe/agent-spec"
