@@ -21,7 +21,7 @@
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import type { AuditLog } from "@troupe/agent"
+import type { ApprovalStore, AuditLog } from "@troupe/agent"
 import { ProviderPool } from "@troupe/providers"
 import { Tools, Workspace } from "@troupe/tools"
 import * as ClusterWorkflowEngine from "effect/cluster/ClusterWorkflowEngine"
@@ -44,8 +44,10 @@ export interface Options {
   readonly port: number
   /** The directory tasks' tools work in. */
   readonly workspace: string
-  /** Approve the calls a spec's policy asks about (`--yes`); without it they are denied. */
+  /** Approve the calls a spec's policy asks about (`--yes`); without it (and `approvals`) they are denied. */
   readonly approveAsk?: boolean | undefined
+  /** Where the calls a spec's policy asks about wait for a person's decision (`--wait`), instead of being denied. */
+  readonly approvals?: ApprovalStore.Store | undefined
   /**
    * Tasks run at once, at most (default 16); the others wait on this runner. Agent tasks mostly wait for models, so
    * the bound is about provider limits and memory more than CPU.
@@ -102,7 +104,8 @@ export const layer = (options: Options) => {
       approveAsk: options.approveAsk ?? false,
       timeout: options.taskTimeout ?? Duration.minutes(30),
       onTask: options.onTask,
-      audit: options.audit
+      audit: options.audit,
+      approvals: options.approvals
     },
     options.concurrency ?? 16
   ).pipe(

@@ -27,6 +27,12 @@ export const command = Command.make(
       Flag.withDescription("Tasks this runner runs at once, at most (default 16)"),
       Flag.optional
     ),
+    wait: Flag.Boolean("wait").pipe(
+      Flag.withDescription(
+        "Calls the specs' policies ask about wait in $TROUPE_HOME/approvals for troupe approvals (instead of a denial)"
+      ),
+      Flag.withDefault(false)
+    ),
     yes: Flag.Boolean("yes").pipe(
       Flag.withDescription("Approve the calls the specs' policies ask about (never those they deny)"),
       Flag.withDefault(false)
@@ -42,6 +48,7 @@ export const command = Command.make(
           port: Option.getOrUndefined(flags.port),
           workspace: Option.getOrUndefined(flags.workspace),
           concurrency: Option.getOrUndefined(flags.concurrency),
+          wait: flags.wait,
           yes: flags.yes
         })
     )

@@ -1,12 +1,13 @@
 /**
- * `troupe runner --postgres URL [--host H] [--port N] [--workspace DIR] [--concurrency N] [--yes]`: a runner of the distributed mode.
+ * `troupe runner --postgres URL [--host H] [--port N] [--workspace DIR] [--concurrency N] [--wait] [--yes]`: a runner of the distributed mode.
  *
  * It joins the cluster whose storage is the PostgreSQL database at `URL` (creating the cluster's tables the first
  * time), listens for the other runners on `--port` (a free one by default) and runs the agent tasks placed on its
  * shards until it is stopped (Ctrl-C hands its shards to the other runners). It prints `runner HOST:PORT ready`
  * once it has joined, then one line as each task starts and ends. Each task's run writes its audit trail under
  * `$TROUPE_HOME/runs/<taskId>/` (`troupe audit TASK_ID --verify` there). Calls a spec's policy asks about are denied
- * unless `--yes` approves them: no one is at a runner to ask.
+ * (no one is at a runner to ask) unless `--yes` approves them or, with `--wait`, they wait in `$TROUPE_HOME/approvals`
+ * for `troupe approvals approve|deny ID` on the runner's machine.
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -28,6 +29,7 @@ export interface Input {
   readonly port: number | undefined
   readonly workspace: string | undefined
   readonly concurrency?: number | undefined
+  readonly wait?: boolean | undefined
   readonly yes: boolean
 }
 
@@ -59,6 +61,14 @@ export const run = (input: Input) =>
     const host = input.host ?? "127.0.0.1"
     const port = input.port ?? (yield* Effect.orDie(ThrowawayPostgres.freePort))
     const audit = yield* AuditLog.AuditLog
+    const approvals =
+      input.wait === true
+        ? yield* TroupeHome.approvals.pipe(
+            Effect.mapError(
+              (error) => new CliExit({ code: ExitCode.failed, message: `--wait: ${describeError(error)}` })
+            )
+          )
+        : undefined
     const runner = Runner.layer({
       postgres: input.postgres,
       host,
@@ -67,7 +77,8 @@ export const run = (input: Input) =>
       approveAsk: input.yes,
       concurrency: input.concurrency,
       onTask: (event, taskId) => line(`task ${taskId} ${event}`),
-      audit
+      audit,
+      approvals
     })
     // Storage the cluster cannot use comes out of its layers as a defect: here it is one line and exit 1.
     const joined = Layer.build(runner).pipe(

@@ -284,6 +284,54 @@ describe("troupe runner", () => {
     180_000
   )
 
+  it.live(
+    "with --wait, a call the policy asks about waits at the runner for troupe approvals, then runs",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const workspace = join(dir, "work")
+        mkdirSync(workspace)
+        writeFileSync(join(workspace, "record.mjs"), recorder)
+        const server = yield* model
+        const postgres = yield* ThrowawayPostgres.make()
+        const env = {
+          OPENAI_API_KEY: "sk-test",
+          OPENAI_BASE_URL: server.url,
+          TROUPE_BUNDLE: "0",
+          TROUPE_HOME: join(dir, "home"),
+          HOME: dir
+        }
+        const runner = yield* startRunner(["--postgres", postgres.url, "--workspace", workspace, "--wait"], env)
+        const ready = yield* Deferred.await(runner.ready).pipe(Effect.timeoutOption("60 seconds"))
+        assert.isTrue(ready._tag === "Some", runner.output.stderr.slice(-2000))
+        // The spec's policy asks before running a program.
+        const asking = Schema.decodeUnknownSync(
+          AgentSpec.AgentSpec,
+          AgentSpec.parseOptions
+        )({ name: "asker", memory: { enabled: false }, tools: [{ shell_run: { allow: ["node"] } }] })
+        const result = yield* Effect.flatMap(Client.Client, (client) =>
+          client.submit(AgentTask.task("asked-1", asking, "Please record the key asked-1 once."))
+        ).pipe(Effect.provide(Client.layer({ postgres: postgres.url })), Effect.forkChild)
+        let pending: string | undefined
+        for (let i = 0; i < 300 && pending === undefined; i++) {
+          yield* Effect.sleep("200 millis")
+          const listed = yield* troupe(["approvals", "list"], env)
+          pending = listed.stdout
+            .split("\n")
+            .find((l) => l.includes("pending") && l.includes("shell_run"))
+            ?.split(/\s+/)[0]
+        }
+        if (pending === undefined) return assert.fail("no approval was ever pending")
+        assert.deepStrictEqual(lines(join(workspace, "ledger.log")), [])
+        const approved = yield* troupe(["approvals", "approve", pending], env)
+        assert.strictEqual(approved.code, 0, approved.stderr)
+        const done = yield* Fiber.join(result).pipe(Effect.timeout("60 seconds"))
+        assert.strictEqual(done.answer, "recorded asked-1")
+        assert.deepStrictEqual(lines(join(workspace, "ledger.log")), ["asked-1"])
+      }),
+    120_000
+  )
+
   it.live("a PostgreSQL it cannot reach stops the runner in one line naming the server, never the password", () =>
     Effect.gen(function* () {
       const port = yield* Effect.orDie(ThrowawayPostgres.freePort)

@@ -3,7 +3,7 @@
  * tasks of the same agent never share a name or a stream), run on the goal as a workflow of the cluster's engine
  * when the runner has one (`durableTasks`), and its ending turned into the task's.
  */
-import { Agent, AgentEvents, type AuditLog } from "@troupe/agent"
+import { Agent, AgentEvents, type ApprovalStore, type AuditLog } from "@troupe/agent"
 import { AgentSpec } from "@troupe/agent-spec"
 import type { ProviderPool } from "@troupe/providers"
 import { ActorSystem } from "@troupe/runtime"
@@ -25,6 +25,11 @@ export interface Settings {
   readonly runner: string
   /** Approve the calls a spec's policy asks about; without it they are denied, as no one is there to ask. */
   readonly approveAsk: boolean
+  /**
+   * Where the calls a spec's policy asks about wait for a person instead of being denied (`troupe approvals` on the
+   * runner's machine decides them).
+   */
+  readonly approvals?: ApprovalStore.Store | undefined
   /** Where each task's run writes its trail (`runs/<taskId>/audit.jsonl`); none when absent. */
   readonly audit?: AuditLog.Service | undefined
   /** With it, each task's run is a workflow of the cluster's engine: what it did is replayed after a takeover. */
@@ -88,14 +93,15 @@ export const runTask = (
     )
     const agent = yield* Agent.make(spec, {
       approveAsk: settings.approveAsk,
-      ...(settings.audit === undefined ? {} : { audit: settings.audit })
+      ...(settings.audit === undefined ? {} : { audit: settings.audit }),
+      ...(settings.approvals === undefined ? {} : { approvals: settings.approvals })
     }).pipe(
       Effect.mapError((error) => failed(settings, task.taskId, error._tag, error.message)),
       settings.durable === undefined
         ? (make) => make
         : Effect.provideService(WorkflowEngine.WorkflowEngine, DurableTasks.engineFor(settings.durable, task.taskId))
     )
-    if (!settings.approveAsk) yield* Effect.forkScoped(denyUnanswerable(agent))
+    if (!settings.approveAsk && settings.approvals === undefined) yield* Effect.forkScoped(denyUnanswerable(agent))
     // Lets the watcher subscribe before the run publishes its first event.
     yield* Effect.yieldNow
     const result = yield* agent
