@@ -19,20 +19,17 @@ import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as NodeReadline from "node:readline"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { AgentEvents, AuditLog, Spend } from "@troupe/agent"
 import { SpecLoader, type TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { Orchestrator, type OrchestratorEvent, type Report, TeamTrail } from "@troupe/orchestrator"
-import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
-import { ActorSystem } from "@troupe/runtime"
-import { Tools, Workspace } from "@troupe/tools"
+import { TerminalText } from "@troupe/providers"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as AgentServices from "../AgentServices.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 import { describe as describeAgentEvent } from "./RunAgent.ts"
@@ -287,26 +284,9 @@ export const run = (input: Input) =>
       })
     })
 
-    const memoryLayers = withMemory
-      ? Layer.mergeAll(
-          Memory.layer({ directory: memoryDir }).pipe(Layer.provide(LocalEmbedder.layer())),
-          KnowledgeBase.layer({ directory: memoryDir })
-        )
-      : Layer.empty
     return yield* program.pipe(
       Effect.scoped,
-      Effect.provide(
-        Layer.mergeAll(
-          ActorSystem.layer(),
-          AgentEvents.layer,
-          ProviderPool.layer(),
-          NodeHttpClient.layerUndici,
-          Tools.layerNode,
-          Workspace.layer(workspaceDir),
-          TroupeHome.auditLayer,
-          memoryLayers
-        )
-      )
+      Effect.provide(AgentServices.layer({ workspace: workspaceDir, memory: withMemory ? memoryDir : undefined }))
     )
   }).pipe(
     Effect.catchTags({

@@ -16,17 +16,14 @@
  */
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { AuditLog } from "@troupe/agent"
 import { AgentSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
-import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
-import { ActorSystem } from "@troupe/runtime"
-import { Tools, Workspace } from "@troupe/tools"
+import { TerminalText } from "@troupe/providers"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import * as AgentServices from "../AgentServices.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as ProviderSelection from "../ProviderSelection.ts"
 import * as TroupeHome from "../TroupeHome.ts"
@@ -252,17 +249,7 @@ export const run = (input: Input) =>
     return yield* session(input, terminal, ReplHistory.fileIn(home), gate).pipe(
       Effect.scoped,
       Effect.provide(
-        Layer.mergeAll(
-          ActorSystem.layer(),
-          ReplPlanGate.layer(gate),
-          ProviderPool.layer(),
-          NodeHttpClient.layerUndici,
-          Tools.layerNode,
-          Workspace.layer(process.cwd()),
-          TroupeHome.auditLayer,
-          Memory.layer({ directory: memoryDir }).pipe(Layer.provide(LocalEmbedder.layer())),
-          KnowledgeBase.layer({ directory: memoryDir })
-        )
+        AgentServices.layer({ workspace: process.cwd(), memory: memoryDir, events: ReplPlanGate.layer(gate) })
       )
     )
   }).pipe(

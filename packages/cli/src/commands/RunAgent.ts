@@ -22,20 +22,17 @@ import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as NodeReadline from "node:readline"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Agent, type AgentEvent, AgentEvents, AuditLog, Run, RunJournal, type Spend } from "@troupe/agent"
+import { Agent, type AgentEvent, AuditLog, Run, type Spend } from "@troupe/agent"
 import { type AgentSpec, SpecLoader } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
-import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
-import { ActorSystem } from "@troupe/runtime"
-import { Tools, Workspace } from "@troupe/tools"
+import { TerminalText } from "@troupe/providers"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as AgentServices from "../AgentServices.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as LiveView from "../LiveView.ts"
 import * as TroupeHome from "../TroupeHome.ts"
@@ -313,26 +310,14 @@ export const run = (input: Input) =>
       })
     })
 
-    const memoryLayers = spec.memory.enabled
-      ? Layer.mergeAll(
-          Memory.layer({ directory: memoryDir }).pipe(Layer.provide(LocalEmbedder.layer())),
-          KnowledgeBase.layer({ directory: memoryDir })
-        )
-      : Layer.empty
     return yield* program.pipe(
       Effect.scoped,
       Effect.provide(
-        Layer.mergeAll(
-          ActorSystem.layer(),
-          AgentEvents.layer,
-          ProviderPool.layer(),
-          NodeHttpClient.layerUndici,
-          Tools.layerNode,
-          Workspace.layer(workspaceDir),
-          TroupeHome.auditLayer,
-          RunJournal.layer({ directory: runsDir }),
-          memoryLayers
-        )
+        AgentServices.layer({
+          workspace: workspaceDir,
+          runs: runsDir,
+          memory: spec.memory.enabled ? memoryDir : undefined
+        })
       )
     )
   }).pipe(

@@ -18,20 +18,18 @@
 import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { AgentEvents, AuditLog, RunJournal } from "@troupe/agent"
+import { AuditLog } from "@troupe/agent"
 import { SpecLoader, type TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
-import { LocalEmbedder, ProviderPool, TerminalText } from "@troupe/providers"
-import { ActorSystem } from "@troupe/runtime"
+import { TerminalText } from "@troupe/providers"
 import { AgentTools, type Jobs, Server, Tokens } from "@troupe/server"
-import { Tools, Workspace } from "@troupe/tools"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as AgentServices from "../AgentServices.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 
@@ -230,26 +228,10 @@ export const run = (input: Input) =>
       return yield* Effect.never
     })
 
-    const memoryLayers = withMemory
-      ? Layer.mergeAll(
-          Memory.layer({ directory: memoryDir }).pipe(Layer.provide(LocalEmbedder.layer())),
-          KnowledgeBase.layer({ directory: memoryDir })
-        )
-      : Layer.empty
     return yield* program.pipe(
       Effect.scoped,
       Effect.provide(
-        Layer.mergeAll(
-          ActorSystem.layer(),
-          AgentEvents.layer,
-          ProviderPool.layer(),
-          NodeHttpClient.layerUndici,
-          Tools.layerNode,
-          Workspace.layer(workspaceDir),
-          TroupeHome.auditLayer,
-          RunJournal.layer({ directory: runsDir }),
-          memoryLayers
-        )
+        AgentServices.layer({ workspace: workspaceDir, runs: runsDir, memory: withMemory ? memoryDir : undefined })
       )
     )
   }).pipe(
