@@ -161,6 +161,19 @@ const maxDraftBytes = 10 * 1024 * 1024
 export const draftPath = (toolCallId: string): string =>
   `outbox/${createHash("sha256").update(toolCallId).digest("hex").slice(0, 24)}.eml`
 
+/**
+ * Where the receipt of the call `toolCallId` is kept once its mail was sent. A call run again (a durable run resumed
+ * after a crash while the call was in flight) finds it and answers with it rather than sending again.
+ */
+export const receiptPath = (toolCallId: string): string => `${draftPath(toolCallId)}.sent.json`
+
+const Receipt = Schema.Struct({
+  draft: Schema.String,
+  accepted: Schema.Array(Schema.String),
+  rejected: Schema.Array(Schema.String)
+})
+const decodeReceipt = Schema.decodeUnknownResult(Schema.fromJsonString(Receipt))
+
 // The message of a call, checked and composed, and the name it is kept under.
 const drafted = (params: Params, options: Options, mailer: Mailer.Service, toolCallId: string | undefined) =>
   Effect.gen(function* () {
@@ -199,25 +212,45 @@ export const handlers = (workspace: Workspace.Service, mailer: Mailer.Service, o
         const toolCallId = context?.toolCallId
         const refused = refusal(params, options)
         if (refused !== undefined) return yield* refused
+        if (toolCallId === undefined) {
+          const draft = yield* drafted(params, options, mailer, undefined)
+          const file = yield* Workspace.resolve(workspace, draft.name, ["outbox/**"])
+          yield* SafeFs.writeChecked(workspace, file, draft.raw)
+          const sent = yield* mailer.send({ from: draft.from, to: params.to }, draft.raw)
+          return { draft: file.path, accepted: sent.accepted, rejected: sent.rejected }
+        }
+        // Sent before (the call is run again): the receipt answers, nothing is sent twice.
+        const receipt = yield* Workspace.resolve(workspace, receiptPath(toolCallId), ["outbox/**"])
+        if (receipt.exists) {
+          const kept = yield* SafeFs.readCapped(workspace, receipt, 65_536)
+          const decoded = decodeReceipt(kept.bytes.toString("utf8"))
+          if (decoded._tag === "Failure")
+            return yield* new MailFailed({ reason: `${receipt.path} says this mail was sent, but cannot be read` })
+          return decoded.success
+        }
         // The draft written while the call waited for approval is what the person saw: send exactly that.
-        const waited =
-          toolCallId === undefined
-            ? undefined
-            : yield* Workspace.resolve(workspace, draftPath(toolCallId), ["outbox/**"])
-        if (waited?.exists === true) {
+        const waited = yield* Workspace.resolve(workspace, draftPath(toolCallId), ["outbox/**"])
+        let raw: Uint8Array
+        let from: string | undefined = options.from ?? mailer.from
+        if (waited.exists) {
           const kept = yield* SafeFs.readCapped(workspace, waited, maxDraftBytes)
           if (kept.truncated) return yield* new TooLarge({ what: waited.path, size: kept.size, limit: maxDraftBytes })
-          const from = options.from ?? mailer.from
-          if (from === undefined)
-            return yield* new MailFailed({ reason: "no sender: set from in the spec or the Mailer" })
-          const sent = yield* mailer.send({ from, to: params.to }, kept.bytes)
-          return { draft: waited.path, accepted: sent.accepted, rejected: sent.rejected }
+          raw = kept.bytes
+        } else {
+          const draft = yield* drafted(params, options, mailer, toolCallId)
+          yield* SafeFs.writeChecked(workspace, waited, draft.raw)
+          raw = draft.raw
+          from = draft.from
         }
-        const draft = yield* drafted(params, options, mailer, toolCallId)
-        const file = yield* Workspace.resolve(workspace, draft.name, ["outbox/**"])
-        yield* SafeFs.writeChecked(workspace, file, draft.raw)
-        const sent = yield* mailer.send({ from: draft.from, to: params.to }, draft.raw)
-        return { draft: file.path, accepted: sent.accepted, rejected: sent.rejected }
+        if (from === undefined)
+          return yield* new MailFailed({ reason: "no sender: set from in the spec or the Mailer" })
+        const sent = yield* mailer.send({ from, to: params.to }, raw)
+        const result = { draft: waited.path, accepted: sent.accepted, rejected: sent.rejected }
+        // The mail is gone: a receipt that cannot be written must not turn that into a failure the model would retry.
+        yield* SafeFs.writeChecked(workspace, receipt, new TextEncoder().encode(JSON.stringify(result))).pipe(
+          Effect.catch((error) => Effect.logWarning(`mail_send: sent, but its receipt was not written (${error._tag})`))
+        )
+        return result
       })
   })
 

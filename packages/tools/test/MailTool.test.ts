@@ -101,32 +101,42 @@ describe("MailTool", () => {
     )
   )
 
-  it.live("the draft is in the outbox while the call waits for approval, and exactly it is sent once approved", () =>
-    withMail({ to: ["@example.com"] }, ({ root, received, workspace, mailer }) =>
-      Effect.gen(function* () {
-        const params = { to: ["carol@example.com"], subject: "Release notes", body: "Version 2 is out.\nThanks." }
-        const path = yield* MailTool.writeDraft(workspace, mailer, { to: ["@example.com"] })(params, "call_7")
-        assert.strictEqual(path, MailTool.draftPath("call_7"))
-        const draft = yield* Effect.promise(() => Fs.readFile(Path.join(root, path), "utf8"))
-        assert.include(draft, "Subject: Release notes")
-        assert.strictEqual(received.length, 0)
-        const handle = MailTool.handlers(workspace, mailer, { to: ["@example.com"] }).mail_send
-        const sent = yield* handle(params, { toolCallId: "call_7", preliminary: () => Effect.void } as never)
-        assert.strictEqual(sent.draft, path)
-        assert.strictEqual(received.length, 1)
-        assert.include(received[0]!.data.replace(/\r\n/gu, "\n"), draft.replace(/\r\n/gu, "\n").trim())
-        assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(Path.join(root, "outbox"))), [path.slice(7)])
-        // A call the tool would refuse leaves no draft behind.
-        const refused = yield* Effect.flip(
-          MailTool.writeDraft(workspace, mailer, { to: ["@example.com"] })(
-            { ...params, to: ["eve@evil.test"] },
-            "call_8"
+  it.live(
+    "the draft is in the outbox while the call waits for approval, exactly it is sent once approved, and once",
+    () =>
+      withMail({ to: ["@example.com"] }, ({ root, received, workspace, mailer }) =>
+        Effect.gen(function* () {
+          const params = { to: ["carol@example.com"], subject: "Release notes", body: "Version 2 is out.\nThanks." }
+          const path = yield* MailTool.writeDraft(workspace, mailer, { to: ["@example.com"] })(params, "call_7")
+          assert.strictEqual(path, MailTool.draftPath("call_7"))
+          const draft = yield* Effect.promise(() => Fs.readFile(Path.join(root, path), "utf8"))
+          assert.include(draft, "Subject: Release notes")
+          assert.strictEqual(received.length, 0)
+          const handle = MailTool.handlers(workspace, mailer, { to: ["@example.com"] }).mail_send
+          const sent = yield* handle(params, { toolCallId: "call_7", preliminary: () => Effect.void } as never)
+          assert.strictEqual(sent.draft, path)
+          assert.strictEqual(received.length, 1)
+          assert.include(received[0]!.data.replace(/\r\n/gu, "\n"), draft.replace(/\r\n/gu, "\n").trim())
+          const receipt = MailTool.receiptPath("call_7")
+          assert.deepStrictEqual((yield* Effect.promise(() => Fs.readdir(Path.join(root, "outbox")))).sort(), [
+            path.slice(7),
+            receipt.slice(7)
+          ])
+          // Run again (a resumed run whose call was in flight at a crash): the receipt answers, nothing is sent twice.
+          const again = yield* handle(params, { toolCallId: "call_7", preliminary: () => Effect.void } as never)
+          assert.deepStrictEqual(again, sent)
+          assert.strictEqual(received.length, 1)
+          // A call the tool would refuse leaves no draft behind.
+          const refused = yield* Effect.flip(
+            MailTool.writeDraft(workspace, mailer, { to: ["@example.com"] })(
+              { ...params, to: ["eve@evil.test"] },
+              "call_8"
+            )
           )
-        )
-        assert.strictEqual(refused._tag, "RecipientNotAllowed")
-        assert.lengthOf(yield* Effect.promise(() => Fs.readdir(Path.join(root, "outbox"))), 1)
-      })
-    )
+          assert.strictEqual(refused._tag, "RecipientNotAllowed")
+          assert.lengthOf(yield* Effect.promise(() => Fs.readdir(Path.join(root, "outbox"))), 2)
+        })
+      )
   )
 
   it.live("sends nothing, and writes no draft, when one recipient is not allowed", () =>

@@ -46,7 +46,7 @@ const smtpServer = Effect.acquireRelease(
 
 const outbox = (dir: string): ReadonlyArray<string> => {
   const files = readdirSync(dir)
-  return files.includes("outbox") ? readdirSync(join(dir, "outbox")) : []
+  return files.includes("outbox") ? readdirSync(join(dir, "outbox")).filter((f) => f.endsWith(".eml")) : []
 }
 
 describe("mailer agent", slow, () => {
