@@ -28,6 +28,7 @@
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { Idempotency } from "@troupe/tools"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -97,11 +98,10 @@ export class RunJournal extends Context.Service<RunJournal, Service>()("@troupe/
 /**
  * The idempotency key of the tool call in progress in a durable run: the same for every attempt at that call, so a
  * tool that runs again after a crash can tell it already acted. Tools of the application read it; `undefined`
- * outside a durable run.
+ * outside a durable run. The same reference as `@troupe/tools`' `Idempotency.CurrentKey`, which the built-in tools
+ * pass on.
  */
-export const CurrentIdempotencyKey = Context.Reference<string | undefined>("@troupe/agent/CurrentIdempotencyKey", {
-  defaultValue: () => undefined
-})
+export const CurrentIdempotencyKey = Idempotency.CurrentKey
 
 /** Options of `make` and `layer`. */
 export interface Options {

@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ProviderPool } from "@troupe/providers"
 import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
 import { ActorSystem } from "@troupe/runtime"
-import { Workspace } from "@troupe/tools"
+import { Idempotency, Workspace } from "@troupe/tools"
 import * as Tool from "effect/ai/Tool"
 import * as Toolkit from "effect/ai/Toolkit"
 import * as Context from "effect/Context"
@@ -50,7 +50,8 @@ const toolsFor = (world: World) =>
         bump: ({ by }) =>
           Effect.gen(function* () {
             world.counter.value += by
-            world.counter.keys.push(yield* RunJournal.CurrentIdempotencyKey)
+            // What the built-in tools read (`RunJournal.CurrentIdempotencyKey` is the same reference).
+            world.counter.keys.push(yield* Idempotency.CurrentKey)
             return `counter at ${world.counter.value}`
           }),
         wait: () => Effect.andThen(Deferred.succeed(world.reached, undefined), Effect.never)

@@ -27,6 +27,7 @@ import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Idempotency from "./Idempotency.ts"
 import { HostNotAllowed, InvalidArgument, MethodNotAllowed, RequestFailed, TimedOut, TooLarge } from "./ToolError.ts"
 
 /** The methods `http_fetch` knows. */
@@ -132,12 +133,18 @@ export const handlers = (client: HttpClient.HttpClient, options: Options = {}) =
   }
 
   const fetch = Effect.fnUntraced(function* (start: URL, startMethod: Method, body: string | undefined) {
+    // A request run again after a crash carries the same key, so a server that honours it acts once.
+    const key = yield* Idempotency.CurrentKey
     let url = start
     let method = startMethod
     let payload = body
     for (let hop = 0; hop <= maxRedirects; hop++) {
       yield* check(url, method)
-      const base = HttpClientRequest.make(method)(url.href)
+      const base = HttpClientRequest.make(method)(url.href).pipe(
+        key === undefined || method === "GET" || method === "HEAD"
+          ? (r) => r
+          : HttpClientRequest.setHeader(Idempotency.header, key)
+      )
       const request =
         payload === undefined || method === "GET" || method === "HEAD"
           ? base

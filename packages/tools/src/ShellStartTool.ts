@@ -28,6 +28,7 @@ import * as Effect from "effect/Effect"
 import type { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as Schema from "effect/Schema"
 import * as BackgroundProcesses from "./BackgroundProcesses.ts"
+import * as Idempotency from "./Idempotency.ts"
 import * as ProcessEnv from "./ProcessEnv.ts"
 import * as ShellTool from "./ShellTool.ts"
 import { FileNotFound, InvalidArgument, IoFailed, PathRefused, ProgramNotAllowed, WrongFileType } from "./ToolError.ts"
@@ -81,7 +82,8 @@ export const handlers = (
           return yield* new ProgramNotAllowed({ program: command, allowed: allow })
         }
         const cwd = yield* ShellTool.workingDirectory(workspace, options.cwd)
-        const process = yield* processes.start({ command, args, cwd, env, timeout, maxOutputBytes }, spawner)
+        const keyed = ShellTool.withIdempotencyKey(env, yield* Idempotency.CurrentKey)
+        const process = yield* processes.start({ command, args, cwd, env: keyed, timeout, maxOutputBytes }, spawner)
         return { process }
       })
   })

@@ -36,6 +36,7 @@ import * as Effect from "effect/Effect"
 import type * as PlatformError from "effect/PlatformError"
 import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as Schema from "effect/Schema"
+import * as Idempotency from "./Idempotency.ts"
 import * as RunProcess from "./internal/runProcess.ts"
 import * as Sys from "./internal/sys.ts"
 import * as ProcessEnv from "./ProcessEnv.ts"
@@ -97,6 +98,10 @@ export const workingDirectory = (workspace: Workspace.Service, cwd: string | und
   )
 
 /** The handler of `shell_run`, over one workspace and spawner. */
+/** `env` with the tool call's idempotency key (`Idempotency.variable`), when the call has one. */
+export const withIdempotencyKey = (env: Record<string, string>, key: string | undefined): Record<string, string> =>
+  key === undefined ? env : { ...env, [Idempotency.variable]: key }
+
 export const handlers = (
   workspace: Workspace.Service,
   spawner: ChildProcessSpawner["Service"],
@@ -114,7 +119,8 @@ export const handlers = (
           return yield* new ProgramNotAllowed({ program: command, allowed: allow })
         }
         const cwd = yield* workingDirectory(workspace, options.cwd)
-        return yield* RunProcess.run({ command, args, cwd, env, timeout, maxOutputBytes }).pipe(
+        const keyed = withIdempotencyKey(env, yield* Idempotency.CurrentKey)
+        return yield* RunProcess.run({ command, args, cwd, env: keyed, timeout, maxOutputBytes }).pipe(
           Effect.provideService(ChildProcessSpawner, spawner),
           Effect.mapError(spawnFailure)
         )

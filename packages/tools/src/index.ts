@@ -16,6 +16,8 @@ export * as GitTools from "./GitTools.ts"
 export * as HttpTool from "./HttpTool.ts"
 /** The person `ask_human` asks. */
 export * as Human from "./Human.ts"
+/** The idempotency key of the tool call in progress, passed on by the built-in tools. */
+export * as Idempotency from "./Idempotency.ts"
 /** The SMTP transport of `mail_send`. */
 export * as Mailer from "./Mailer.ts"
 /** `mail_send`. */

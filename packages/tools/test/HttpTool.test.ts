@@ -6,6 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpTool from "../src/HttpTool.ts"
+import * as Idempotency from "../src/Idempotency.ts"
 import { caller } from "./support.ts"
 
 interface Seen {
@@ -36,6 +37,10 @@ const server = Effect.acquireRelease(
             return res.writeHead(302, { location: "/loop" }).end()
           case "/see-other":
             return res.writeHead(303, { location: "/echo" }).end()
+          case "/key":
+            return res
+              .writeHead(200, { "content-type": "application/json" })
+              .end(JSON.stringify({ method: req.method, key: req.headers["idempotency-key"] ?? null }))
           case "/echo":
             return res.writeHead(201, { "content-type": "application/json" }).end(
               JSON.stringify({
@@ -191,6 +196,23 @@ describe("HttpTool", () => {
         })
         const seeOther = yield* tool("http_fetch", { url: `${base}/see-other`, method: "POST", body: "plain" })
         assert.deepStrictEqual(JSON.parse(seeOther.result.body), { method: "GET", type: null, body: "" })
+      })
+    )
+  )
+
+  it.live("sends the call's idempotency key with every request but GET and HEAD", () =>
+    withHttp({ hosts: ["127.0.0.1"], methods: ["GET", "POST", "DELETE"] }, ({ base, tool }) =>
+      Effect.gen(function* () {
+        const keyed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          Effect.provideService(effect, Idempotency.CurrentKey, "run-1/tool/3/call_0")
+        const post = yield* keyed(tool("http_fetch", { url: `${base}/key`, method: "POST", body: "{}" }))
+        assert.deepStrictEqual(JSON.parse(post.result.body), { method: "POST", key: "run-1/tool/3/call_0" })
+        const del = yield* keyed(tool("http_fetch", { url: `${base}/key`, method: "DELETE" }))
+        assert.deepStrictEqual(JSON.parse(del.result.body), { method: "DELETE", key: "run-1/tool/3/call_0" })
+        const get = yield* keyed(tool("http_fetch", { url: `${base}/key` }))
+        assert.deepStrictEqual(JSON.parse(get.result.body), { method: "GET", key: null })
+        const outside = yield* tool("http_fetch", { url: `${base}/key`, method: "POST", body: "{}" })
+        assert.deepStrictEqual(JSON.parse(outside.result.body), { method: "POST", key: null })
       })
     )
   )

@@ -3,6 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
+import * as Idempotency from "../src/Idempotency.ts"
 import * as ShellTool from "../src/ShellTool.ts"
 import { caller, nodeServices, read, sandbox, write } from "./support.ts"
 
@@ -43,6 +44,18 @@ describe("ShellTool", () => {
         const line = yield* tool("shell_run", { command: "echo hi; touch pwned", args: [] })
         assert.deepInclude(line.result, { _tag: "IoFailed", operation: "spawn" })
         assert.isUndefined(yield* read(root, "pwned"))
+      })
+    )
+  )
+
+  it.live("gives the program the call's idempotency key, when the call has one", () =>
+    withShell({}, ({ tool }) =>
+      Effect.gen(function* () {
+        const print = { command: "node", args: ["-e", "console.log(process.env.TROUPE_IDEMPOTENCY_KEY ?? 'none')"] }
+        const keyed = yield* tool("shell_run", print).pipe(Effect.provideService(Idempotency.CurrentKey, "k-42"))
+        assert.strictEqual(keyed.result.stdout, "k-42\n")
+        const plain = yield* tool("shell_run", print)
+        assert.strictEqual(plain.result.stdout, "none\n")
       })
     )
   )
