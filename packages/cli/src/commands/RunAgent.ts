@@ -52,7 +52,7 @@ export interface Input {
 /** The JSON line printed with `--json`. */
 export interface JsonResult {
   readonly runId: string
-  readonly status: "done" | "failed" | "budget-exceeded" | "cancelled" | "awaiting-approval"
+  readonly status: "done" | "failed" | "budget-exceeded" | "cancelled" | "awaiting-approval" | "awaiting-answer"
   readonly steps: number
   readonly usage: { readonly inputTokens: number; readonly outputTokens: number }
   readonly costUsd: number
@@ -102,6 +102,17 @@ const askAtTerminal = (question: string): Effect.Effect<boolean> =>
     prompt.question(`${TerminalText.sanitize(question)} [y/N] `, (answer) => {
       prompt.close()
       resume(Effect.succeed(/^y(es)?$/i.test(answer.trim())))
+    })
+    return Effect.sync(() => prompt.close())
+  })
+
+// Reads one line at the terminal (an answer to the agent's question), bounded.
+const answerAtTerminal = (question: string): Effect.Effect<string> =>
+  Effect.callback<string>((resume) => {
+    const prompt = NodeReadline.createInterface({ input: process.stdin, output: process.stderr })
+    prompt.question(`${TerminalText.sanitize(question)}\n> `, (answer) => {
+      prompt.close()
+      resume(Effect.succeed(answer.slice(0, 16_384)))
     })
     return Effect.sync(() => prompt.close())
   })
@@ -219,7 +230,8 @@ export const run = (input: Input) =>
     if (!NodeFs.existsSync(workspaceDir) || !NodeFs.statSync(workspaceDir).isDirectory()) {
       return yield* new CliExit({ code: ExitCode.badInput, message: `--workspace ${workspaceDir} is not a directory` })
     }
-    const interactive = process.stdin.isTTY === true && !input.yes
+    const terminal = process.stdin.isTTY === true
+    const interactive = terminal && !input.yes
     const person = NodeOs.userInfo().username
     const runId = input.resume ?? (yield* Agent.newRunId)
     if (resumed === undefined) {
@@ -246,7 +258,11 @@ export const run = (input: Input) =>
       // On a terminal, event lines scroll above a status line redrawn in place; elsewhere, plain lines.
       const live = process.stdout.isTTY === true && !input.json
       let stats = LiveView.empty
-      const waiting = Deferred.makeUnsafe<{ readonly runId: string; readonly approvalId: string }>()
+      // What a run that cannot ask here waits for: an approval (decided with troupe approvals) or an answer.
+      const waiting = Deferred.makeUnsafe<
+        | { readonly _tag: "approval"; readonly runId: string; readonly approvalId: string }
+        | { readonly _tag: "question"; readonly runId: string; readonly questionId: string }
+      >()
       if (resumed !== undefined && !input.json) yield* line(`resuming run ${runId}`)
       const watcher = yield* Effect.forkChild(
         Stream.runForEach(agent.events, (event) =>
@@ -261,6 +277,13 @@ export const run = (input: Input) =>
                 )
               })
             } else if (text !== undefined && !input.json) yield* line(text)
+            if (event._tag === "AgentQuestionAsked") {
+              // A question needs a person whatever --yes says; without a terminal the run stops, resumable.
+              if (terminal) yield* agent.answer(event.questionId, yield* answerAtTerminal(event.question))
+              else
+                yield* Deferred.succeed(waiting, { _tag: "question", runId: event.runId, questionId: event.questionId })
+              return
+            }
             if (event._tag !== "AgentApprovalRequested") return
             if (interactive) {
               const approved = yield* askAtTerminal(`Approve ${event.tool} ${short(event.params, 400)}?`)
@@ -268,7 +291,7 @@ export const run = (input: Input) =>
                 ? agent.approve(event.approvalId, person)
                 : agent.deny(event.approvalId, person, "denied at the terminal")
             } else if (!input.wait) {
-              yield* Deferred.succeed(waiting, { runId: event.runId, approvalId: event.approvalId })
+              yield* Deferred.succeed(waiting, { _tag: "approval", runId: event.runId, approvalId: event.approvalId })
             }
           })
         )
@@ -282,11 +305,19 @@ export const run = (input: Input) =>
       if (live) yield* Effect.sync(() => process.stdout.write(LiveView.clear))
       if (outcome._tag === "Waiting") {
         const status = yield* agent.status
-        const result = jsonOf(outcome.pending.runId, "awaiting-approval", status.spend)
+        const pending = outcome.pending
+        const result = jsonOf(
+          pending.runId,
+          pending._tag === "approval" ? "awaiting-approval" : "awaiting-answer",
+          status.spend
+        )
         if (input.json) yield* line(JSON.stringify(result))
         return yield* new CliExit({
           code: ExitCode.waitingForApproval,
-          message: `run ${outcome.pending.runId} waits for approval ${outcome.pending.approvalId}: troupe approvals approve ${outcome.pending.approvalId} (or deny), then troupe run --resume ${outcome.pending.runId}`
+          message:
+            pending._tag === "approval"
+              ? `run ${pending.runId} waits for approval ${pending.approvalId}: troupe approvals approve ${pending.approvalId} (or deny), then troupe run --resume ${pending.runId}`
+              : `run ${pending.runId} waits for an answer to its question: troupe run --resume ${pending.runId} at a terminal asks it again`
         })
       }
       if (outcome.result._tag === "Success") {

@@ -2,7 +2,6 @@
  * Interactive mode at a real terminal: the command runs in a `tmux` pseudo-terminal, keys are typed into it and the
  * screen is read back. Skipped, saying so, where `tmux` is not installed (Debian: `apt-get install tmux`).
  */
-import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,8 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import { root } from "../support.ts"
-
-const hasTmux = spawnSync("tmux", ["-V"], { stdio: "ignore" }).status === 0
+import { hasTmux, terminal } from "../terminal.ts"
 
 type Message = { readonly role: string; readonly content?: unknown }
 
@@ -35,30 +33,6 @@ const goal = (id: string, title: string) => ({
   acceptance: title,
   subgoals: []
 })
-
-/** One tmux server of its own (its socket in the test's directory), so the test never touches a person's sessions. */
-const terminal = (socket: string) => {
-  const tmux = (...args: Array<string>) => spawnSync("tmux", ["-S", socket, ...args], { encoding: "utf8" })
-  const screen = () => tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "repl").stdout ?? ""
-  return {
-    start: (command: string, cwd: string) =>
-      Effect.sync(() => tmux("new-session", "-d", "-s", "repl", "-x", "160", "-y", "50", "-c", cwd, command)),
-    /** Types `keys` (tmux key names: `Enter`, `C-c`) into the terminal. */
-    keys: (...keys: Array<string>) => Effect.sync(() => tmux("send-keys", "-t", "repl", ...keys)),
-    type: (text: string) => Effect.sync(() => tmux("send-keys", "-t", "repl", "-l", text)),
-    screen: Effect.sync(screen),
-    /** Waits (at most 30 s of wall time) until the screen shows what `check` wants; fails with the screen if not. */
-    waitFor: (what: string, check: (screen: string) => boolean) =>
-      Effect.gen(function* () {
-        for (let i = 0; i < 300; i++) {
-          if (check(screen())) return
-          yield* Effect.sleep("100 millis")
-        }
-        return yield* Effect.die(new Error(`the terminal never showed ${what}:\n${screen()}`))
-      }),
-    kill: Effect.sync(() => tmux("kill-server"))
-  }
-}
 
 const count = (text: string, part: string) => text.split(part).length - 1
 

@@ -46,6 +46,25 @@ const scripted = (calls: ReadonlyArray<{ name: string; arguments: unknown }>, an
 const lastJson = (stdout: string) => JSON.parse(stdout.trimEnd().split("\n").at(-1)!)
 
 describe("troupe run", () => {
+  it.live("a question for a person (ask_human) without a terminal stops the run, resumable: exit 3", () =>
+    Effect.gen(function* () {
+      const t = yield* setup(["name: asker", "memory: { enabled: false }", "tools:", "  - ask_human"].join("\n"))
+      const server = yield* scripted(
+        [{ name: "ask_human", arguments: { question: "Which colour should the logo be? \u001b]0;pwned\u0007" } }],
+        "Blue it is"
+      )
+      const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
+      const run = yield* troupe(["run", t.spec, "--goal", "pick a colour", "--workspace", t.workspace, "--json"], env)
+      assert.strictEqual(run.code, 3, run.stderr)
+      const result = lastJson(run.stdout)
+      assert.strictEqual(result.status, "awaiting-answer")
+      assert.include(run.stderr, `troupe run --resume ${result.runId}`)
+      assert.include(run.stderr, "answer")
+      // The question's escape sequence never reaches the terminal.
+      assert.notInclude(run.stdout + run.stderr, "\u001b]0;")
+    })
+  )
+
   it.live(
     "runs an agent to its end in a workspace: real files written, the trail verifies",
     () =>
