@@ -18,19 +18,19 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import * as NodeReadline from "node:readline"
 import { AgentEvents, AuditLog, Spend } from "@troupe/agent"
-import { SpecLoader, type TeamSpec } from "@troupe/agent-spec"
+import type { SpecLoader, TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { Orchestrator, type OrchestratorEvent, type Report, TeamTrail } from "@troupe/orchestrator"
-import { TerminalText } from "@troupe/providers"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
+import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
+import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 import { describe as describeAgentEvent } from "./RunAgent.ts"
 
@@ -65,8 +65,7 @@ export interface JsonResult {
   readonly error?: { readonly tag: string; readonly message: string }
 }
 
-const line = (text: string) => Effect.sync(() => void process.stdout.write(`${TerminalText.sanitize(text)}\n`))
-const errorLine = (text: string) => Effect.sync(() => void process.stderr.write(`${TerminalText.sanitize(text)}\n`))
+const { line } = CommandIo
 
 const short = (value: unknown, max = 120): string => {
   const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "")
@@ -98,25 +97,9 @@ export const describe = (event: OrchestratorEvent.OrchestratorEvent): string | u
   }
 }
 
-const askAtTerminal = (question: string): Effect.Effect<boolean> =>
-  Effect.callback<boolean>((resume) => {
-    const prompt = NodeReadline.createInterface({ input: process.stdin, output: process.stderr })
-    prompt.question(`${TerminalText.sanitize(question)} [y/N] `, (answer) => {
-      prompt.close()
-      resume(Effect.succeed(/^y(es)?$/i.test(answer.trim())))
-    })
-    return Effect.sync(() => prompt.close())
-  })
-
 /** Loads the team file; its problems are printed positioned and are bad input; an agent spec is bad input. */
 const loadTeam = (file: string): Effect.Effect<TeamSpec.Team, CliExit, SpecLoader.Requirements> =>
-  SpecLoader.load(file).pipe(
-    Effect.catchTag("SpecInvalid", (invalid) =>
-      Effect.andThen(
-        Effect.forEach(invalid.lines, errorLine, { discard: true }),
-        Effect.fail(new CliExit({ code: ExitCode.badInput, message: "" }))
-      )
-    ),
+  SpecFile.load(file).pipe(
     Effect.flatMap((loaded) =>
       loaded._tag === "Team"
         ? Effect.succeed(loaded.team)
@@ -213,7 +196,7 @@ export const run = (input: Input) =>
             if (event._tag !== "AgentApprovalRequested" || input.yes) return
             const agent = orchestrator.members.find((m) => m.name === event.agent)!
             if (interactive) {
-              const approved = yield* askAtTerminal(
+              const approved = yield* CommandIo.askYesNo(
                 `Approve ${event.agent}: ${event.tool} ${short(event.params, 400)}?`
               )
               yield* approved

@@ -21,9 +21,8 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import * as NodeReadline from "node:readline"
 import { Agent, type AgentEvent, AuditLog, Run, type Spend } from "@troupe/agent"
-import { type AgentSpec, SpecLoader } from "@troupe/agent-spec"
+import type { AgentSpec, SpecLoader } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { TerminalText } from "@troupe/providers"
 import * as Deferred from "effect/Deferred"
@@ -33,8 +32,10 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
+import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as LiveView from "../LiveView.ts"
+import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 
 /** The options of `troupe run`. */
@@ -59,13 +60,7 @@ export interface JsonResult {
   readonly error?: { readonly tag: string; readonly message: string }
 }
 
-const line = (text: string) => Effect.sync(() => void process.stdout.write(`${TerminalText.sanitize(text)}\n`))
-const errorLine = (text: string) => Effect.sync(() => void process.stderr.write(`${TerminalText.sanitize(text)}\n`))
-
-const short = (value: unknown, max = 120): string => {
-  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "")
-  return text.length <= max ? text : `${text.slice(0, max)}…`
-}
+const { line, short } = CommandIo
 
 /** One line for an event worth showing, or nothing. */
 export const describe = (event: AgentEvent.AgentEvent): string | undefined => {
@@ -95,28 +90,6 @@ export const describe = (event: AgentEvent.AgentEvent): string | undefined => {
   }
 }
 
-// Asks at the terminal; `undefined` when there is no terminal to ask at.
-const askAtTerminal = (question: string): Effect.Effect<boolean> =>
-  Effect.callback<boolean>((resume) => {
-    const prompt = NodeReadline.createInterface({ input: process.stdin, output: process.stderr })
-    prompt.question(`${TerminalText.sanitize(question)} [y/N] `, (answer) => {
-      prompt.close()
-      resume(Effect.succeed(/^y(es)?$/i.test(answer.trim())))
-    })
-    return Effect.sync(() => prompt.close())
-  })
-
-// Reads one line at the terminal (an answer to the agent's question), bounded.
-const answerAtTerminal = (question: string): Effect.Effect<string> =>
-  Effect.callback<string>((resume) => {
-    const prompt = NodeReadline.createInterface({ input: process.stdin, output: process.stderr })
-    prompt.question(`${TerminalText.sanitize(question)}\n> `, (answer) => {
-      prompt.close()
-      resume(Effect.succeed(answer.slice(0, 16_384)))
-    })
-    return Effect.sync(() => prompt.close())
-  })
-
 const statusOf = (tag: string): JsonResult["status"] =>
   tag === "BudgetExceeded" ? "budget-exceeded" : tag === "RunCancelled" ? "cancelled" : "failed"
 
@@ -139,13 +112,7 @@ const summaryOf = (result: JsonResult): string =>
 
 /** Loads the spec: an agent, not a team; its problems are printed positioned and are bad input. */
 const loadAgent = (file: string): Effect.Effect<AgentSpec.AgentSpec, CliExit, SpecLoader.Requirements> =>
-  SpecLoader.load(file).pipe(
-    Effect.catchTag("SpecInvalid", (invalid) =>
-      Effect.andThen(
-        Effect.forEach(invalid.lines, errorLine, { discard: true }),
-        Effect.fail(new CliExit({ code: ExitCode.badInput, message: "" }))
-      )
-    ),
+  SpecFile.load(file).pipe(
     Effect.flatMap((loaded) =>
       loaded._tag === "Agent"
         ? Effect.succeed(loaded.spec)
@@ -279,14 +246,14 @@ export const run = (input: Input) =>
             } else if (text !== undefined && !input.json) yield* line(text)
             if (event._tag === "AgentQuestionAsked") {
               // A question needs a person whatever --yes says; without a terminal the run stops, resumable.
-              if (terminal) yield* agent.answer(event.questionId, yield* answerAtTerminal(event.question))
+              if (terminal) yield* agent.answer(event.questionId, yield* CommandIo.askLine(event.question))
               else
                 yield* Deferred.succeed(waiting, { _tag: "question", runId: event.runId, questionId: event.questionId })
               return
             }
             if (event._tag !== "AgentApprovalRequested") return
             if (interactive) {
-              const approved = yield* askAtTerminal(`Approve ${event.tool} ${short(event.params, 400)}?`)
+              const approved = yield* CommandIo.askYesNo(`Approve ${event.tool} ${short(event.params, 400)}?`)
               yield* approved
                 ? agent.approve(event.approvalId, person)
                 : agent.deny(event.approvalId, person, "denied at the terminal")

@@ -20,7 +20,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { AuditLog } from "@troupe/agent"
-import { SpecLoader, type TeamSpec } from "@troupe/agent-spec"
+import type { SpecLoader, TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { TerminalText } from "@troupe/providers"
 import { AgentTools, type Jobs, Server, Tokens } from "@troupe/server"
@@ -30,7 +30,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AgentServices from "../AgentServices.ts"
+import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
+import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 
 /** The options of `troupe serve`. */
@@ -50,8 +52,7 @@ export interface Input {
 /** The largest certificate or key file read. */
 const maxPemBytes = 1024 * 1024
 
-const line = (text: string) => Effect.sync(() => void process.stdout.write(`${TerminalText.sanitize(text)}\n`))
-const errorLine = (text: string) => Effect.sync(() => void process.stderr.write(`${TerminalText.sanitize(text)}\n`))
+const { line, errorLine } = CommandIo
 
 const badInput = (message: string) => new CliExit({ code: ExitCode.badInput, message })
 
@@ -78,10 +79,7 @@ const readPem = (flag: string, file: string, check: (pem: string) => unknown) =>
   )
 
 const loadTeam = (file: string): Effect.Effect<TeamSpec.Team, CliExit, SpecLoader.Requirements> =>
-  SpecLoader.load(file).pipe(
-    Effect.catchTag("SpecInvalid", (invalid) =>
-      Effect.andThen(Effect.forEach(invalid.lines, errorLine, { discard: true }), Effect.fail(badInput("")))
-    ),
+  SpecFile.load(file).pipe(
     Effect.flatMap((loaded) =>
       loaded._tag === "Team"
         ? Effect.succeed(loaded.team)
