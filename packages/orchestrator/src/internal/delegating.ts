@@ -51,8 +51,8 @@ type RunFailure = AgentError.RunError | ActorError.AskError
 const runIdOf = (error: RunFailure): string | undefined =>
   "partial" in error ? error.partial.runId : "runId" in error ? error.runId : undefined
 
-// The member's lock keeps the orchestration's own runs apart, but an agent answers a run just before it marks
-// itself idle, and a teammate may have delegated to it: busy is waited out, not counted as an attempt.
+// The member's lock keeps the orchestration's own runs apart, but a teammate may have delegated to it (its
+// `delegate` tool runs the member outside the lock): busy is waited out, not counted as an attempt.
 const runOn = (member: Member, task: string, timeout: number) =>
   member.agent
     .run(task, { timeout })
