@@ -7,13 +7,16 @@
  * Failures of the provider pass through as they are; the pool's own refusals (open breaker, rate limit, timeout)
  * become an `AiError` whose metadata holds a one-provider `MixtureFailed` (`Mixture.failureOf`).
  *
- * Gotcha: `streamText` decides first and then replays the answer, so text arrives at once rather than as it is
- * generated.
+ * `streamText` streams as the provider generates (`ProviderPool.stream`): the breaker and rate limiter admit the
+ * stream before its first part, the member's `timeout` bounds the wait for its first content (not the whole answer),
+ * and the outcome and tokens are recorded when it ends; a stream cut short is charged an estimate. The decision
+ * summary (one charge) is only known at the end, so the answer's `response-metadata` part comes last, just before
+ * its `finish`: `Mixture.decisionOf` reads it from the collected parts as from a `generateText` answer. (A mixture's
+ * own `streamText` mostly decides first and replays the winner: it cannot know the winner before the answers.)
  *
  * @example
  * ```ts
- * import type * as Response from "effect/ai/Response"
-import * as Effect from "effect/Effect"
+ * import * as Effect from "effect/Effect"
  * import { Pooled, ProviderConfig } from "@troupe/providers"
  *
  * const model = Effect.gen(function* () {
@@ -24,14 +27,14 @@ import * as Effect from "effect/Effect"
  */
 import type * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
-import type * as Response from "effect/ai/Response"
+import * as Response from "effect/ai/Response"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Common from "../internal/common.ts"
 import * as Answer from "./internal/answer.ts"
 import * as Call from "./internal/call.ts"
 import * as Failure from "./internal/failure.ts"
-import * as Streaming from "./internal/streaming.ts"
 import type * as Mixture from "./Mixture.ts"
 import * as MixtureError from "./MixtureError.ts"
 import type * as MixtureEvent from "./MixtureEvent.ts"
@@ -53,6 +56,24 @@ const encodedUsage = (parts: ReadonlyArray<Response.PartEncoded>): ProviderPool.
   return finish?.usage === undefined
     ? undefined
     : { inputTokens: finish.usage.inputTokens?.total ?? 0, outputTokens: finish.usage.outputTokens?.total ?? 0 }
+}
+
+const encodeStreamPart = Schema.encodeUnknownEffect(Response.StreamPart())
+
+// What the pool reads of an encoded stream part: the finish part's usage, content, and its characters for an estimate.
+const streamReading = {
+  usageOf: (part: Response.StreamPartEncoded): ProviderPool.TokenUsage | undefined =>
+    part.type === "finish" ? encodedUsage([part as Response.PartEncoded]) : undefined,
+  isContent: (part: Response.StreamPartEncoded): boolean =>
+    part.type === "text-delta" ||
+    part.type === "reasoning-delta" ||
+    part.type === "tool-call" ||
+    part.type === "tool-params-start" ||
+    part.type === "file",
+  charactersOf: (part: Response.StreamPartEncoded): number =>
+    part.type === "text-delta" || part.type === "reasoning-delta" || part.type === "tool-params-delta"
+      ? part.delta.length
+      : 0
 }
 
 /** Builds the pooled `LanguageModel` of one member (its `weight` is ignored). */
@@ -116,8 +137,42 @@ export const make = Effect.fnUntraced(function* (member: Mixture.Member) {
             Effect.map((accounted) => Answer.annotate(accounted.value, summaryOf(accounted)))
           )
 
-  return yield* LanguageModel.make({
-    generateText,
-    streamText: (request) => Stream.unwrap(Effect.map(generateText(request), Streaming.replay))
-  })
+  // The provider's stream, encoded: one of our adapters' as it sends it, any other model's parts encoded here.
+  const providerStream = (request: LanguageModel.ProviderOptions) =>
+    methods === undefined
+      ? (Stream.mapEffect(Call.stream(member.languageModel, request), (part) =>
+          Effect.mapError(encodeStreamPart(part), Answer.schemaFailure("streamText"))
+        ) as Stream.Stream<Response.StreamPartEncoded, AiError.AiError>)
+      : methods.streamText(request)
+
+  // The answer's metadata and finish wait for the end of the stream, when the pool has accounted it: the decision
+  // summary goes in the metadata part, which then comes just before the finish.
+  const streamText = (request: LanguageModel.ProviderOptions) =>
+    Stream.suspend(() => {
+      let accounted: ProviderPool.Accounted<void> | undefined
+      const held: Array<Response.StreamPartEncoded> = []
+      return pool
+        .stream(target, providerStream(request), {
+          ...streamReading,
+          estimatedTokens: Call.estimatedTokens(request.prompt),
+          settled: (a) => {
+            accounted = a
+          }
+        })
+        .pipe(
+          Stream.mapError(toAiError("streamText")),
+          Stream.filter((part) => {
+            if (part.type !== "response-metadata" && part.type !== "finish") return true
+            held.push(part)
+            return false
+          }),
+          Stream.concat(
+            Stream.suspend(() =>
+              Stream.fromIterable(accounted === undefined ? held : Answer.annotate(held, summaryOf(accounted)))
+            )
+          )
+        )
+    })
+
+  return yield* LanguageModel.make({ generateText, streamText })
 })

@@ -35,6 +35,7 @@ import type * as Redis from "effect/persistence/Redis"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as CircuitBreaker from "./CircuitBreaker.ts"
+import * as PooledStream from "./internal/pooledStream.ts"
 import type * as MixtureEvent from "./MixtureEvent.ts"
 import * as Pricing from "./Pricing.ts"
 import * as RateLimiter from "./RateLimiter.ts"
@@ -123,6 +124,16 @@ export interface Service {
     effect: Effect.Effect<A, AiError.AiError, R>,
     options: { readonly usageOf: (a: A) => TokenUsage | undefined; readonly estimatedTokens?: number }
   ) => Effect.Effect<Accounted<A>, CallError, R>
+  /**
+   * Runs one provider stream through that provider's breaker and rate limiter: admitted before its first part, its
+   * outcome recorded when it ends, fails or is given up, its tokens accounted from the usage it reports (estimated
+   * when it is cut short). The target's `timeout` bounds the time to the first content part, not the whole stream.
+   */
+  readonly stream: <A, R>(
+    target: Target,
+    stream: Stream.Stream<A, AiError.AiError, R>,
+    options: PooledStream.Options<A>
+  ) => Stream.Stream<A, CallError, R>
   /** Publishes one fan-out (its `id` is assigned here) and keeps it for `recent`. */
   readonly record: (event: Omit<MixtureEvent.FanOut, "id" | "_tag">) => Effect.Effect<MixtureEvent.FanOut>
   /** Every fan-out recorded from now on. */
@@ -288,8 +299,35 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
       return { value, latencyMs: end - start, usage: tokens, costUsd }
     }) as never
 
+  // A stream's outcome, booked as `call` books a call's.
+  const record: PooledStream.Ledger["record"] = (target, outcome, latencyMs, tokens) => {
+    const u = usageOf(target.provider)
+    u.requests++
+    if (outcome === "success") {
+      u.successes++
+      const previous = latency.get(target.provider)
+      latency.set(target.provider, previous === undefined ? latencyMs : 0.8 * previous + 0.2 * latencyMs)
+    } else if (outcome === "failure") u.failures++
+    else u.cancelled++
+    if (tokens === undefined) return undefined
+    u.inputTokens += tokens.inputTokens
+    u.outputTokens += tokens.outputTokens
+    const costUsd = costOf(target, tokens)
+    if (costUsd === undefined) u.unpricedCalls++
+    else u.costUsd += costUsd
+    return costUsd
+  }
+
   return ProviderPool.of({
     call,
+    stream: PooledStream.make({
+      breaker,
+      limiter,
+      verdict,
+      heldBackBy,
+      timedOut: (provider, timeoutMillis) => new ProviderTimeout({ provider, timeoutMillis }),
+      record
+    }),
     record: (event) =>
       Effect.suspend(() => {
         const full: MixtureEvent.FanOut = { _tag: "MixtureFanOut", id: ++sequence, ...event }

@@ -76,6 +76,35 @@ export type Fault =
   | { readonly _tag: "Huge"; readonly bytes: number; readonly declared: boolean; readonly events: "one" | "many" }
   /** Bytes that are not HTTP on the raw socket, before any response head. */
   | { readonly _tag: "Garbage"; readonly text: string }
+  /**
+   * A stream sends its first `events` events, then waits until `until` is opened before it sends the rest: a test
+   * can see what a reader did with the opening while the server still holds the answer.
+   */
+  | { readonly _tag: "Hold"; readonly events: number; readonly until: Gate }
+
+/** Opened once by a test; whatever waits on it goes on then (at once when already open). */
+export interface Gate {
+  readonly open: Effect.Effect<void>
+  readonly isOpen: () => boolean
+  readonly onOpen: (f: () => void) => void
+}
+
+/** A closed gate. */
+export const gate = (): Gate => {
+  let opened = false
+  const waiting: Array<() => void> = []
+  return {
+    open: Effect.sync(() => {
+      opened = true
+      for (const f of waiting.splice(0)) f()
+    }),
+    isOpen: () => opened,
+    onOpen: (f) => {
+      if (opened) f()
+      else waiting.push(f)
+    }
+  }
+}
 
 /** An HTTP error status with a provider-shaped error body; `retryAfter` sets the `Retry-After` header. */
 export const status = (
@@ -111,6 +140,8 @@ export const huge = (
   bytes: number,
   options: { readonly declared?: boolean; readonly events?: "one" | "many" } = {}
 ): Fault => ({ _tag: "Huge", bytes, declared: options.declared ?? false, events: options.events ?? "one" })
+/** See {@link Fault}. */
+export const hold = (events: number, until: Gate): Fault => ({ _tag: "Hold", events, until })
 /** See {@link Fault}. */
 export const garbage = (text = "SSH-2.0-OpenSSH_9.6\r\n\r\n"): Fault => ({ _tag: "Garbage", text })
 
@@ -378,9 +409,13 @@ export const make = (wire: Wire, options: Options = {}): Effect.Effect<FakeServe
             res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
             const delay = options.chunkDelayMs ?? 0
             // A loop rather than recursion: a long answer is tens of thousands of events.
+            const held = fault?._tag === "Hold" ? fault : undefined
             const writeFrom = (start: number) => {
               for (let i = start; i < events.length; i++) {
                 if (res.destroyed) return
+                if (held !== undefined && i === held.events && !held.until.isOpen()) {
+                  return void held.until.onOpen(() => writeFrom(i))
+                }
                 res.write(renderEvent(events[i]!))
                 if (delay > 0) return void later(delay, () => writeFrom(i + 1))
               }
