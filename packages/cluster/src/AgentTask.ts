@@ -21,6 +21,7 @@
  * })
  * ```
  */
+import { AuditEntry } from "@troupe/agent"
 import { AgentSpec } from "@troupe/agent-spec"
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
@@ -61,7 +62,9 @@ export const TaskResult = Schema.Struct({
   costUsd: Schema.Finite,
   durationMs: Schema.Finite,
   /** The runner that ran the task to its end, `HOST:PORT`. */
-  runner: Schema.String
+  runner: Schema.String,
+  /** The head of the run's trail on that runner when it ended (none when the runner keeps no trail). */
+  trailHead: Schema.optionalKey(AuditEntry.Head)
 })
 
 /** A task done. */

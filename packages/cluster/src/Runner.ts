@@ -34,6 +34,7 @@ import * as AgentTask from "./AgentTask.ts"
 import * as ClusterTuning from "./ClusterTuning.ts"
 import * as DurableTasks from "./internal/durableTasks.ts"
 import * as TaskRunning from "./internal/runTask.ts"
+import * as TrailHead from "./internal/trailHead.ts"
 
 /** Options of `layer`. */
 export interface Options {
@@ -86,7 +87,10 @@ export const handlers = (settings: Omit<TaskRunning.Settings, "durable">, concur
       const durable = yield* DurableTasks.makeRegistry
       return AgentTask.AgentTask.toLayer(
         AgentTask.AgentTask.of({
-          Run: (envelope) => slots.withPermit(TaskRunning.runTask({ ...settings, durable }, envelope.payload))
+          Run: (envelope) =>
+            slots
+              .withPermit(TaskRunning.runTask({ ...settings, durable }, envelope.payload))
+              .pipe(Effect.flatMap(TrailHead.attach(settings.audit)))
         })
       )
     })

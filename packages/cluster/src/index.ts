@@ -4,6 +4,7 @@
  */
 export * as AgentTask from "./AgentTask.ts"
 export * as Client from "./Client.ts"
+export * as ClusterMemberRuns from "./ClusterMemberRuns.ts"
 export * as ClusterTuning from "./ClusterTuning.ts"
 export * as Runner from "./Runner.ts"
 export * as ThrowawayPostgres from "./ThrowawayPostgres.ts"

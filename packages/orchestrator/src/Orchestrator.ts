@@ -43,6 +43,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as HttpClient from "effect/http/HttpClient"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -50,6 +51,7 @@ import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import type * as Orchestration from "./internal/orchestration.ts"
 import * as Running from "./internal/running.ts"
+import * as MemberRuns from "./MemberRuns.ts"
 import * as OrchestratorError from "./OrchestratorError.ts"
 import type * as OrchestratorEvent from "./OrchestratorEvent.ts"
 import type * as Report from "./Report.ts"
@@ -284,6 +286,8 @@ export const make = (
   Effect.gen(function* () {
     const hub = yield* AgentEvents.AgentEvents
     const system = yield* ActorSystem.ActorSystem
+    // Where the members' runs are made: their actors here unless a `MemberRuns` layer says otherwise.
+    const memberRuns = Option.getOrElse(yield* Effect.serviceOption(MemberRuns.MemberRuns), () => MemberRuns.local)
     const events = yield* PubSub.unbounded<OrchestratorEvent.OrchestratorEvent>()
     const budgetOf: Running.Environment["budgetOf"] = { tracker: undefined }
     // The agents publish through this hub: each event is counted into the team budget before anyone sees it, and
@@ -383,7 +387,13 @@ export const make = (
     )
     for (const [i, member] of members.entries()) {
       handles.set(member.name, member)
-      env.members.push({ name: member.name, agent: member, spec: parts[i]!.spec, lock: yield* Semaphore.make(1) })
+      env.members.push({
+        name: member.name,
+        agent: member,
+        spec: parts[i]!.spec,
+        lock: yield* Semaphore.make(1),
+        runs: memberRuns
+      })
     }
     const ref = yield* system.lookup(`${supervisor.path}/orchestrator`, Message).pipe(Effect.orDie)
     return {

@@ -77,6 +77,8 @@ export const RunLinked = Schema.TaggedStruct("OrchestrationRunLinked", {
   subtaskId: Schema.String,
   agent: Schema.String,
   runId: Schema.String,
+  /** The runner whose `$TROUPE_HOME` holds the run's trail, for a run made on a cluster's runner. */
+  runner: Schema.optionalKey(Schema.String),
   head: Schema.optionalKey(AuditEntry.Head),
   broken: Schema.optionalKey(Schema.String)
 })

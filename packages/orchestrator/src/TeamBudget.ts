@@ -32,6 +32,8 @@ export interface Tracker {
   readonly spend: Effect.Effect<Spend.Spend>
   /** Counts an event of one of the team's agents (steps and model calls; other events cost nothing). */
   readonly count: (event: AgentEvent.AgentEvent) => Effect.Effect<void>
+  /** Counts what a run made elsewhere spent (its events stayed where it ran), once it has ended. */
+  readonly add: (spend: Spend.Spend) => Effect.Effect<void>
   /** Counts the charges of a call the orchestrator made itself (the decomposition). */
   readonly charge: (charges: ReadonlyArray<Spend.Charge>) => Effect.Effect<void>
   /** Waits until a limit is gone past, and says which. */
@@ -101,6 +103,7 @@ export const make = (limits: Limits, warn: (overrun: Overrun) => Effect.Effect<v
             return Effect.void
         }
       },
+      add: (other) => Effect.suspend(() => update(Spend.combine(spend, other))),
       charge: (charges) => Effect.suspend(() => update(Spend.charge(spend, charges))),
       exceeded: Deferred.await(over),
       overrun: Effect.sync(() => first)

@@ -3,11 +3,11 @@
  * handed to the next capable member, and failed for good (naming the subtask, every attempt and the last reason)
  * when none is left. A cancelled run ends the subtask at once: it was the orchestration being stopped.
  */
-import type { Agent, AgentError, Run } from "@troupe/agent"
-import type { ActorError } from "@troupe/runtime"
+import type { Agent, Run, Spend } from "@troupe/agent"
+import type { AgentSpec } from "@troupe/agent-spec"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
 import type * as Semaphore from "effect/Semaphore"
+import type * as MemberRuns from "../MemberRuns.ts"
 import * as OrchestratorError from "../OrchestratorError.ts"
 import type * as OrchestratorEvent from "../OrchestratorEvent.ts"
 import type * as Subtask from "../Subtask.ts"
@@ -15,9 +15,12 @@ import type * as Subtask from "../Subtask.ts"
 /** A member of the team as the orchestration uses it. */
 export interface Member {
   readonly name: string
+  readonly spec: AgentSpec.AgentSpec
   readonly agent: Agent.Agent
-  /** An agent runs one goal at a time: subtasks handed to the same member wait for each other. */
+  /** An agent runs one goal at a time: subtasks handed to the same member wait for each other (when runs are exclusive). */
   readonly lock: Semaphore.Semaphore
+  /** How the member's runs are carried out: on its actor here, or elsewhere (see `MemberRuns`). */
+  readonly runs: MemberRuns.Service
 }
 
 /** What delegating a subtask needs from the orchestration. */
@@ -30,12 +33,19 @@ export interface Delegation {
   readonly slots: Semaphore.Semaphore
   readonly runTimeout: number
   readonly emit: (event: OrchestratorEvent.OrchestratorEvent) => Effect.Effect<void>
-  /** Links a run into the orchestration's trail (with the head of its own trail). */
-  readonly link: (subtaskId: string, agent: string, runId: string) => Effect.Effect<void>
+  /** Links a run into the orchestration's trail (with the head of its own trail, or where it is when elsewhere). */
+  readonly link: (
+    subtaskId: string,
+    agent: string,
+    runId: string,
+    elsewhere?: MemberRuns.Elsewhere | undefined
+  ) => Effect.Effect<void>
   /** What has been done and spent so far, for a failure to carry. */
   readonly partial: Effect.Effect<OrchestratorError.Partial>
   readonly now: Effect.Effect<number>
   readonly onRun: (runId: string) => void
+  /** Counts into the team budget what a run made elsewhere spent (a local run's events are counted as they come). */
+  readonly spent: (spend: Spend.Spend) => Effect.Effect<void>
 }
 
 /** A subtask done. */
@@ -46,17 +56,23 @@ export interface Done {
   readonly result: Run.RunResult
 }
 
-type RunFailure = AgentError.RunError | ActorError.AskError
+// A run never delivered has no trail anywhere: nothing to link.
+const runIdOf = (error: MemberRuns.Failure): string | undefined =>
+  error._tag === "RunNotDelivered"
+    ? undefined
+    : "partial" in error
+      ? error.partial.runId
+      : "runId" in error
+        ? error.runId
+        : undefined
 
-const runIdOf = (error: RunFailure): string | undefined =>
-  "partial" in error ? error.partial.runId : "runId" in error ? error.runId : undefined
-
-// The member's lock keeps the orchestration's own runs apart, but a teammate may have delegated to it (its
-// `delegate` tool runs the member outside the lock): busy is waited out, not counted as an attempt.
-const runOn = (member: Member, task: string, timeout: number) =>
-  member.agent
-    .run(task, { timeout })
-    .pipe(Effect.retry({ while: (e) => e._tag === "AgentBusy", schedule: Schedule.spaced("1 millis"), times: 60_000 }))
+// A failed run made elsewhere is linked too: its trail, whatever it holds, is on that runner.
+const remoteOf = (
+  outcome: { readonly _tag: "Failure"; readonly failure: MemberRuns.Failure } | { readonly _tag: "Success" }
+) =>
+  outcome._tag === "Failure" && outcome.failure._tag === "RemoteRunFailed"
+    ? { runner: outcome.failure.runner, head: undefined }
+    : undefined
 
 /** Runs `subtask` (as `task`) on `candidates` in order until one succeeds. */
 export const delegate = (
@@ -81,15 +97,31 @@ export const delegate = (
           agent: member.name,
           attempt
         })
-        const outcome = yield* Effect.result(
-          member.lock.withPermit(delegation.slots.withPermit(runOn(member, task, delegation.runTimeout)))
+        const run = delegation.slots.withPermit(
+          member.runs.run({
+            orchestrationId: delegation.orchestrationId,
+            subtaskId: subtask.id,
+            attempt,
+            member,
+            task,
+            timeout: delegation.runTimeout
+          })
         )
+        const ran = yield* Effect.result(member.runs.exclusive ? member.lock.withPermit(run) : run)
+        const outcome = ran._tag === "Success" ? ({ _tag: "Success", success: ran.success.result } as const) : ran
         const runId = outcome._tag === "Success" ? outcome.success.runId : runIdOf(outcome.failure)
         if (runId !== undefined) {
           runIds.push(runId)
           delegation.onRun(runId)
-          yield* delegation.link(subtask.id, member.name, runId)
+          yield* delegation.link(
+            subtask.id,
+            member.name,
+            runId,
+            ran._tag === "Success" ? ran.success.elsewhere : remoteOf(outcome)
+          )
         }
+        if (ran._tag === "Success" && ran.success.elsewhere !== undefined)
+          yield* delegation.spent(ran.success.result.spend)
         if (outcome._tag === "Success") {
           yield* delegation.emit({
             _tag: "OrchestrationSubtaskSucceeded",

@@ -42,7 +42,7 @@ export interface Context {
   readonly runTimeout: number
   readonly budget: TeamBudget.Tracker
   readonly emit: (event: OrchestratorEvent.OrchestratorEvent) => Effect.Effect<void>
-  readonly link: (subtaskId: string, agent: string, runId: string) => Effect.Effect<void>
+  readonly link: Delegating.Delegation["link"]
   /** Completed to cancel the orchestration. */
   readonly cancel: Deferred.Deferred<void>
   /** Updated as subtasks move on. */
@@ -140,7 +140,8 @@ export const execute = (
         link: context.link,
         partial,
         now: Clock.currentTimeMillis,
-        onRun: (runId) => void runIds.push(runId)
+        onRun: (runId) => void runIds.push(runId),
+        spent: context.budget.add
       }
       // Every subtask waits for those it depends on; a failure interrupts the others (the goal has failed).
       yield* Effect.forEach(

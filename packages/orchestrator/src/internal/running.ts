@@ -10,6 +10,7 @@ import * as Clock from "effect/Clock"
 import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
+import type * as MemberRuns from "../MemberRuns.ts"
 import type * as OrchestratorError from "../OrchestratorError.ts"
 import type * as OrchestratorEvent from "../OrchestratorEvent.ts"
 import type * as Report from "../Report.ts"
@@ -73,13 +74,22 @@ export const run = (
           ? env.publish(event)
           : Effect.andThen(trail.appendEvent(event).pipe(Effect.orDie), env.publish(event))
       const base = { orchestrationId: current.orchestrationId, team: env.team.name }
-      const link = (subtaskId: string, agent: string, runId: string) =>
+      const link = (subtaskId: string, agent: string, runId: string, elsewhere?: MemberRuns.Elsewhere) =>
         audit === undefined
           ? Effect.void
-          : Effect.flatMap(TeamTrail.headOf(audit, runId), (found) =>
-              Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                emit({ _tag: "OrchestrationRunLinked", ...base, at, subtaskId, agent, runId, ...found })
-              )
+          : Effect.flatMap(
+              // A run made elsewhere has its trail there: the link holds the head its runner read.
+              elsewhere === undefined
+                ? TeamTrail.headOf(audit, runId)
+                : Effect.succeed(
+                    elsewhere.head === undefined
+                      ? { runner: elsewhere.runner, broken: `no trail was read on runner ${elsewhere.runner}` }
+                      : { runner: elsewhere.runner, head: elsewhere.head }
+                  ),
+              (found) =>
+                Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                  emit({ _tag: "OrchestrationRunLinked", ...base, at, subtaskId, agent, runId, ...found })
+                )
             )
       const budget = yield* TeamBudget.make(env.budget, (over) =>
         Effect.flatMap(Clock.currentTimeMillis, (at) =>
