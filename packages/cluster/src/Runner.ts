@@ -6,7 +6,7 @@
  * before it is delivered, and its run is a workflow of `ClusterWorkflowEngine` (model calls, tool calls and approvals
  * journalled as activities), so when a runner dies the runner that takes over its shards goes on with its tasks
  * from their journals (see `AgentTask`); `ClusterTuning` says how soon. Tasks use the runner's `ProviderPool` (one breaker and rate limits for
- * all the tasks of the process), its HTTP client and its workspace.
+ * all the tasks of the process), its HTTP client, its workspace and, when given, its long-term memory.
  *
  * @example
  * ```ts
@@ -61,6 +61,13 @@ export interface Options {
    * over when the runners share the directory); none when absent.
    */
   readonly audit?: AuditLog.Service | undefined
+  /**
+   * Long-term memory (and the knowledge base) for the agents whose spec enables it; without them agents run with no
+   * memory. Runners whose memories share one directory (`@troupe/memory` is safe for several processes) recall
+   * what a task remembered on any of them.
+   */
+  readonly memory?: TaskRunning.Settings["memory"]
+  readonly knowledgeBase?: TaskRunning.Settings["knowledgeBase"]
   /** Told when a task starts and ends. */
   readonly onTask?: TaskRunning.Settings["onTask"]
   /** Connections of the storage pool (default 10). */
@@ -109,7 +116,9 @@ export const layer = (options: Options) => {
       timeout: options.taskTimeout ?? Duration.minutes(30),
       onTask: options.onTask,
       audit: options.audit,
-      approvals: options.approvals
+      approvals: options.approvals,
+      memory: options.memory,
+      knowledgeBase: options.knowledgeBase
     },
     options.concurrency ?? 16
   ).pipe(

@@ -27,6 +27,12 @@ export const command = Command.make(
       Flag.withDescription("Tasks this runner runs at once, at most (default 16)"),
       Flag.optional
     ),
+    memory: Flag.String("memory").pipe(
+      Flag.withDescription(
+        "Long-term memory for the agents whose spec enables it, in this directory (LanceDB; runners may share one)"
+      ),
+      Flag.optional
+    ),
     wait: Flag.Boolean("wait").pipe(
       Flag.withDescription(
         "Calls the specs' policies ask about wait in $TROUPE_HOME/approvals for troupe approvals (instead of a denial)"
@@ -48,6 +54,7 @@ export const command = Command.make(
           port: Option.getOrUndefined(flags.port),
           workspace: Option.getOrUndefined(flags.workspace),
           concurrency: Option.getOrUndefined(flags.concurrency),
+          memory: Option.getOrUndefined(flags.memory),
           wait: flags.wait,
           yes: flags.yes
         })

@@ -1,5 +1,6 @@
 /**
- * `troupe runner --postgres URL [--host H] [--port N] [--workspace DIR] [--concurrency N] [--wait] [--yes]`: a runner of the distributed mode.
+ * `troupe runner --postgres URL [--host H] [--port N] [--workspace DIR] [--concurrency N] [--memory DIR] [--wait] [--yes]`:
+ * a runner of the distributed mode.
  *
  * It joins the cluster whose storage is the PostgreSQL database at `URL` (creating the cluster's tables the first
  * time), listens for the other runners on `--port` (a free one by default) and runs the agent tasks placed on its
@@ -7,14 +8,19 @@
  * once it has joined, then one line as each task starts and ends. Each task's run writes its audit trail under
  * `$TROUPE_HOME/runs/<taskId>/` (`troupe audit TASK_ID --verify` there). Calls a spec's policy asks about are denied
  * (no one is at a runner to ask) unless `--yes` approves them or, with `--wait`, they wait in `$TROUPE_HOME/approvals`
- * for `troupe approvals approve|deny ID` on the runner's machine.
+ * for `troupe approvals approve|deny ID` on the runner's machine. With `--memory DIR` the agents whose spec enables
+ * memory remember and recall in that LanceDB directory (with the local embedder, as `troupe run`); runners may share
+ * one directory, and each reads the others' writes before every recall, so a task recalls what a task on another
+ * runner remembered. Without it agents run with no long-term memory.
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { AuditLog } from "@troupe/agent"
 import { Runner, ThrowawayPostgres } from "@troupe/cluster"
-import { TerminalText } from "@troupe/providers"
+import { KnowledgeBase, Memory } from "@troupe/memory"
+import { LocalEmbedder, TerminalText } from "@troupe/providers"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -29,6 +35,7 @@ export interface Input {
   readonly port: number | undefined
   readonly workspace: string | undefined
   readonly concurrency?: number | undefined
+  readonly memory?: string | undefined
   readonly wait?: boolean | undefined
   readonly yes: boolean
 }
@@ -58,6 +65,14 @@ export const run = (input: Input) =>
     if (!NodeFs.existsSync(workspace) || !NodeFs.statSync(workspace).isDirectory()) {
       return yield* new CliExit({ code: ExitCode.badInput, message: `--workspace ${workspace} is not a directory` })
     }
+    const memoryDirectory = input.memory === undefined ? undefined : NodePath.resolve(input.memory)
+    if (
+      memoryDirectory !== undefined &&
+      NodeFs.existsSync(memoryDirectory) &&
+      !NodeFs.statSync(memoryDirectory).isDirectory()
+    ) {
+      return yield* new CliExit({ code: ExitCode.badInput, message: `--memory ${memoryDirectory} is not a directory` })
+    }
     const host = input.host ?? "127.0.0.1"
     const port = input.port ?? (yield* Effect.orDie(ThrowawayPostgres.freePort))
     const audit = yield* AuditLog.AuditLog
@@ -69,6 +84,7 @@ export const run = (input: Input) =>
             )
           )
         : undefined
+    const memory = memoryDirectory === undefined ? undefined : yield* memoryServices(memoryDirectory)
     const runner = Runner.layer({
       postgres: input.postgres,
       host,
@@ -78,7 +94,8 @@ export const run = (input: Input) =>
       concurrency: input.concurrency,
       onTask: (event, taskId) => line(`task ${taskId} ${event}`),
       audit,
-      approvals
+      approvals,
+      ...memory
     })
     // Storage the cluster cannot use comes out of its layers as a defect: here it is one line and exit 1.
     const joined = Layer.build(runner).pipe(
@@ -96,15 +113,36 @@ export const run = (input: Input) =>
     yield* Effect.scoped(
       Effect.gen(function* () {
         yield* joined
-        yield* line(`runner ${host}:${port} ready (storage ${describeUrl(url)}, workspace ${workspace})`)
+        yield* line(
+          `runner ${host}:${port} ready (storage ${describeUrl(url)}, workspace ${workspace}${memoryDirectory === undefined ? "" : `, memory ${memoryDirectory}`})`
+        )
         return yield* Effect.never
       })
     )
   }).pipe(
+    // The memory's, closed after the runner's own.
+    Effect.scoped,
     Effect.provide(TroupeHome.auditLayer),
     // The cluster's own informational logs would drown the task lines; warnings and errors still reach stderr.
     Effect.provideService(References.MinimumLogLevel, "Warn"),
     Effect.provideService(Logger.LogToStderr, true)
+  )
+
+// Tasks move between runners: a recall reads the other runners' writes to the shared directory first (about 0.1 ms).
+const memoryServices = (directory: string) =>
+  Effect.gen(function* () {
+    const context = yield* Layer.build(
+      Layer.mergeAll(
+        Memory.layer({ directory, refreshInterval: 0 }).pipe(Layer.provide(LocalEmbedder.layer())),
+        KnowledgeBase.layer({ directory })
+      )
+    )
+    return {
+      memory: Context.get(context, Memory.Memory),
+      knowledgeBase: Context.get(context, KnowledgeBase.KnowledgeBase)
+    }
+  }).pipe(
+    Effect.mapError((error) => new CliExit({ code: ExitCode.failed, message: `--memory: ${describeError(error)}` }))
   )
 
 // A storage or socket failure, in one line; the URL (and its password) is never part of it: the driver's messages

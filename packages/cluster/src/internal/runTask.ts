@@ -1,7 +1,8 @@
 /**
  * One task on a runner: the spec decoded again, the agent made in an actor system and event hub of its own (so two
- * tasks of the same agent never share a name or a stream), run on the goal as a workflow of the cluster's engine
- * when the runner has one (`durableTasks`), and its ending turned into the task's.
+ * tasks of the same agent never share a name or a stream), with the runner's long-term memory when it has one, run on
+ * the goal as a workflow of the cluster's engine when the runner has one (`durableTasks`), and its ending turned into
+ * the task's.
  */
 import { Agent, AgentEvents, type ApprovalStore, type AuditLog } from "@troupe/agent"
 import { AgentSpec } from "@troupe/agent-spec"
@@ -32,6 +33,12 @@ export interface Settings {
   readonly approvals?: ApprovalStore.Store | undefined
   /** Where each task's run writes its trail (`runs/<taskId>/audit.jsonl`); none when absent. */
   readonly audit?: AuditLog.Service | undefined
+  /**
+   * The runner's long-term memory and knowledge base, given to the agents whose spec enables memory; without them
+   * every agent runs with none.
+   */
+  readonly memory?: Agent.Options["memory"]
+  readonly knowledgeBase?: Agent.Options["knowledgeBase"]
   /** With it, each task's run is a workflow of the cluster's engine: what it did is replayed after a takeover. */
   readonly durable?: DurableTasks.Registry | undefined
   /** The longest a task may run, approvals included. */
@@ -94,7 +101,9 @@ export const runTask = (
     const agent = yield* Agent.make(spec, {
       approveAsk: settings.approveAsk,
       ...(settings.audit === undefined ? {} : { audit: settings.audit }),
-      ...(settings.approvals === undefined ? {} : { approvals: settings.approvals })
+      ...(settings.approvals === undefined ? {} : { approvals: settings.approvals }),
+      ...(settings.memory === undefined ? {} : { memory: settings.memory }),
+      ...(settings.knowledgeBase === undefined ? {} : { knowledgeBase: settings.knowledgeBase })
     }).pipe(
       Effect.mapError((error) => failed(settings, task.taskId, error._tag, error.message)),
       settings.durable === undefined
