@@ -63,6 +63,7 @@ import * as Questions from "./Questions.ts"
 import * as Run from "./Run.ts"
 import * as RunJournal from "./RunJournal.ts"
 import type * as Spend from "./Spend.ts"
+import * as TextDeltas from "./TextDeltas.ts"
 
 // -----------------------------------------------------------------------------
 // Protocol
@@ -143,6 +144,8 @@ export interface Parts {
   readonly audit: AuditLog.Service | undefined
   /** Present when a `WorkflowEngine` was in context: every run is a workflow, its steps activities. */
   readonly durability: Durability | undefined
+  /** Where runs publish their text as it is generated; present when `TextDeltas` was in context. */
+  readonly textDeltas?: TextDeltas.Service | undefined
 }
 
 /** The payload of an agent's run workflow. */
@@ -296,6 +299,7 @@ export const prepare = (
       kits.push(Approvals.withPolicy(options.toolkit, (tool) => policy(tool, undefined)))
     const toolkit = kits.length === 0 ? undefined : merged(kits)
     const durability = yield* durabilityOf(spec)
+    const textDeltas = Option.getOrUndefined(yield* Effect.serviceOption(TextDeltas.TextDeltas))
     return {
       spec,
       model,
@@ -311,7 +315,8 @@ export const prepare = (
           ? Approvals.makeGate({ approveAsk: options.approveAsk ?? false })
           : options.approvals.gate({ approveAsk: options.approveAsk ?? false }),
       audit: options.audit,
-      durability
+      durability,
+      textDeltas
     }
   })
 
@@ -553,7 +558,8 @@ export const behavior = (parts: Parts): Actor.Behavior<Message, State> =>
               gate: state.gate,
               policy: parts.policy,
               emit: state.emit,
-              barrier: Effect.void
+              barrier: Effect.void,
+              textDeltas: parts.textDeltas
             }
             const run = yield* context
               .startChild(

@@ -3,6 +3,10 @@
  * failures come back as results the model reads); tools whose policy is not `auto` come back as approval requests
  * instead, which the run decides through its gate before the next turn.
  *
+ * While somebody listens to the run's `TextDeltas`, the turn is asked with `streamText` instead and its text is
+ * published as it arrives; the parts put together are the same response, so the rest of the step does not change.
+ * Nobody listening, the whole turn is asked at once: the per-step cost of that path is what the benchmarks measure.
+ *
  * A turn the model got wrong (a tool that does not exist, arguments that do not parse or do not match the tool's
  * parameters) is not a failure of the run: the model is told what was wrong and the step counts as failed.
  */
@@ -18,6 +22,7 @@ import type * as Approvals from "../Approvals.ts"
 import * as Durable from "./durable.ts"
 import * as ModelCall from "./modelCall.ts"
 import { promptOf, type RunContext, type RunState, withUserMessage } from "./runContext.ts"
+import * as StreamedTurn from "./streamedTurn.ts"
 
 /** What one turn did. */
 export interface Turn {
@@ -137,7 +142,13 @@ export const act = (
 ): Effect.Effect<{ readonly state: RunState; readonly turn: Turn }, AgentError.ModelFailed> => {
   const prompt = promptOf(context, state)
   const toolkit = context.toolkit === undefined ? undefined : observed(context, state.step, context.toolkit)
-  const call = ModelCall.loose(context.model).generateText({ prompt, toolkit, concurrency: 4 })
+  const deltas = context.textDeltas
+  const call =
+    deltas === undefined || !deltas.listening()
+      ? ModelCall.loose(context.model).generateText({ prompt, toolkit, concurrency: 4 })
+      : StreamedTurn.generate(context.model, { prompt, toolkit, concurrency: 4 }, (delta) =>
+          deltas.publish({ runId: context.runId, agent: context.spec.name, step: state.step, delta })
+        )
   return ModelCall.run(context, state, "act", call).pipe(
     Effect.map(({ response, state: charged }) => {
       const content = stableApprovalIds(context, state.step, response.content as ReadonlyArray<Response.AnyPart>)

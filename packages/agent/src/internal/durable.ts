@@ -26,6 +26,7 @@ import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import type * as AgentEvent from "../AgentEvent.ts"
 import type * as Approvals from "../Approvals.ts"
 import * as RunJournal from "../RunJournal.ts"
+import * as StreamedTurn from "./streamedTurn.ts"
 
 /** The durable side of a run, in its context. */
 export interface Durable {
@@ -118,6 +119,7 @@ const requestOf = (toolkits: Map<string, unknown>, request: LanguageModel.Provid
 interface LooseModel {
   readonly generateText: (options: unknown) => Effect.Effect<{ readonly content: unknown }, AiError.AiError>
   readonly generateObject: (options: unknown) => Effect.Effect<{ readonly content: unknown }, AiError.AiError>
+  readonly streamText: (options: unknown) => Stream.Stream<Response.StreamPart<any, any>, AiError.AiError>
 }
 
 /** `model` with every call an activity of the run: its answer (the provider's parts) journalled. */
@@ -174,11 +176,9 @@ export const model = (
   return Effect.map(
     LanguageModel.make({
       generateText,
-      // The run never streams; a streamed request is answered whole.
+      // A streamed call (a step watched live) is journalled whole, and a replayed one streams nothing live.
       streamText: (request) =>
-        Stream.fromIterableEffect(
-          Effect.map(generateText(request), (parts) => parts as unknown as ReadonlyArray<Response.StreamPartEncoded>)
-        )
+        StreamedTurn.journalled(durable, loose.streamText(requestOf(toolkits, request)), AiError.AiError)
     }),
     (withTools): LanguageModel.LanguageModel => {
       const service = withTools as unknown as LooseService

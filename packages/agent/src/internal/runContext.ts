@@ -14,6 +14,7 @@ import type * as AgentEvent from "../AgentEvent.ts"
 import type * as Approvals from "../Approvals.ts"
 import type * as Plan from "../Plan.ts"
 import * as Spend from "../Spend.ts"
+import type * as TextDeltas from "../TextDeltas.ts"
 import type { Durable } from "./durable.ts"
 
 /** Everything a run needs besides its own state. */
@@ -41,6 +42,8 @@ export interface RunContext {
    * go through `step` too.
    */
   readonly durable?: Durable | undefined
+  /** Where the act step's text goes as it is generated, while somebody listens (never into the trail). */
+  readonly textDeltas?: TextDeltas.Service | undefined
 }
 
 /** What a run has built so far. */
