@@ -19,6 +19,11 @@
  * (`TeamTrail`). A subtask that fails is retried on the same member (`retries`), then handed to the next capable
  * member, and fails the goal with `SubtaskFailed` naming the subtask and why when none is left.
  *
+ * With `RunJournal.layer` in context (as for durable agent runs), every orchestration is a workflow execution of the
+ * journal's engine, and so are its members' runs: `orchestrate(goal, { orchestrationId })` with the id of one that
+ * was stopped (a crash, a process that exited while an approval waited) resumes it from its journal (see
+ * `internal/durability.ts`).
+ *
  * @example
  * ```ts
  * import * as Effect from "effect/Effect"
@@ -31,7 +36,16 @@
  * })
  * ```
  */
-import { Agent, AgentEvents, AgentModel, type ApprovalStore, type AuditLog, Prompting, Spend } from "@troupe/agent"
+import {
+  Agent,
+  AgentEvents,
+  AgentModel,
+  type ApprovalStore,
+  type AuditLog,
+  Prompting,
+  RunJournal,
+  Spend
+} from "@troupe/agent"
 import { AgentSpec, type TeamSpec } from "@troupe/agent-spec"
 import type { KnowledgeBase, Memory } from "@troupe/memory"
 import type { ProviderConfig, ProviderPool } from "@troupe/providers"
@@ -49,6 +63,8 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import * as Durability from "./internal/durability.ts"
 import type * as Orchestration from "./internal/orchestration.ts"
 import * as Running from "./internal/running.ts"
 import * as MemberRuns from "./MemberRuns.ts"
@@ -65,6 +81,11 @@ import * as TeamMemory from "./TeamMemory.ts"
 /** Pursue `goal` with the team; the reply is the report, or the orchestration's typed error. */
 export const Orchestrate = Schema.TaggedStruct("Orchestrate", {
   goal: Schema.String,
+  /**
+   * The orchestration's id (a fresh one by default). With a `RunJournal` where the team was made, an orchestration
+   * of this id that was stopped resumes from its journal.
+   */
+  orchestrationId: Schema.optionalKey(Schema.String),
   replyTo: ReplyTo.schema<Report.Report, OrchestratorError.OrchestrationError>()
 })
 
@@ -200,7 +221,7 @@ const behavior = (env: Running.Environment): Actor.Behavior<Message, State> =>
               return Next.continueWith(state)
             }
             const current: Running.Current = {
-              orchestrationId: yield* Running.newOrchestrationId,
+              orchestrationId: message.orchestrationId ?? (yield* Running.newOrchestrationId),
               cancel: Deferred.makeUnsafe<void>(),
               progress: []
             }
@@ -241,6 +262,19 @@ const behavior = (env: Running.Environment): Actor.Behavior<Message, State> =>
       })
   })
 
+// With the run journal's engine in context, every orchestration of the team is a workflow execution of it.
+const durabilityOf = (team: string): Effect.Effect<Durability.Durability | undefined, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const engine = yield* Effect.serviceOption(WorkflowEngine.WorkflowEngine)
+    const journal = yield* Effect.serviceOption(RunJournal.RunJournal)
+    return Option.isNone(engine) || Option.isNone(journal)
+      ? undefined
+      : yield* Durability.make(team, engine.value, journal.value)
+  })
+
+/** An orchestration id that sorts by start time: `orch-20261130T110512-k3f9c2`. */
+export const newOrchestrationId: Effect.Effect<string> = Running.newOrchestrationId
+
 // -----------------------------------------------------------------------------
 // The handle
 // -----------------------------------------------------------------------------
@@ -260,7 +294,11 @@ export interface Orchestrator {
    */
   readonly orchestrate: (
     goal: string,
-    options?: { readonly timeout?: Duration.Input | undefined }
+    options?: {
+      readonly timeout?: Duration.Input | undefined
+      /** The id to give it; with a `RunJournal`, an orchestration of this id stopped before resumes. */
+      readonly orchestrationId?: string | undefined
+    }
   ) => Effect.Effect<Report.Report, OrchestratorError.OrchestrationError | ActorError.AskError>
   readonly cancel: Effect.Effect<void>
   readonly status: Effect.Effect<Status, ActorError.AskError>
@@ -355,7 +393,8 @@ export const make = (
       budget: options.budget ?? {},
       audit: options.audit,
       publish: (event) => Effect.asVoid(PubSub.publish(events, event)),
-      budgetOf
+      budgetOf,
+      durability: yield* durabilityOf(team.name)
     }
     const supervision = team.supervision
     const supervisor = yield* system.startChild(
@@ -403,7 +442,12 @@ export const make = (
       members,
       orchestrate: (goal, askOptions) =>
         ref.ask<Report.Report, OrchestratorError.OrchestrationError>(
-          (replyTo) => ({ _tag: "Orchestrate", goal, replyTo }),
+          (replyTo) => ({
+            _tag: "Orchestrate",
+            goal,
+            replyTo,
+            ...(askOptions?.orchestrationId === undefined ? {} : { orchestrationId: askOptions.orchestrationId })
+          }),
           { timeout: askOptions?.timeout ?? Duration.days(1) }
         ),
       cancel: ref.tell({ _tag: "Cancel" }),

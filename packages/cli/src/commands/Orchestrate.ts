@@ -6,15 +6,22 @@ import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as OrchestrateRecord from "./OrchestrateRecord.ts"
 
 /** The team file used when `--team` is not given. */
-export const defaultTeam = "agents/team.yaml"
+export const defaultTeam: string = OrchestrateRecord.defaultTeam
 
 /** The `orchestrate` command. */
 export const command = Command.make(
   "orchestrate",
   {
-    goal: Flag.String("goal").pipe(Flag.withDescription("What the team is to achieve")),
+    goal: Flag.String("goal").pipe(Flag.withDescription("What the team is to achieve"), Flag.optional),
+    resume: Flag.String("resume").pipe(
+      Flag.withDescription(
+        "Resume the orchestration of this id after a crash or an exit 3 (nothing done is done again)"
+      ),
+      Flag.optional
+    ),
     team: Flag.String("team").pipe(Flag.withDescription(`The team file (default ${defaultTeam})`), Flag.optional),
     workspace: Flag.String("workspace").pipe(
       Flag.withDescription("The directory the agents work in (default: the current one)"),
@@ -36,6 +43,16 @@ export const command = Command.make(
       Flag.withDescription("Approve the calls the policies ask about (never those they deny)"),
       Flag.withDefault(false)
     ),
+    wait: Flag.Boolean("wait").pipe(
+      Flag.withDescription("Without a terminal, wait for approvals decided with troupe approvals instead of exit 3"),
+      Flag.withDefault(false)
+    ),
+    postgres: Flag.String("postgres").pipe(
+      Flag.withDescription(
+        "Run the members' subtasks on the runners of the cluster whose storage is this PostgreSQL URL (troupe runner)"
+      ),
+      Flag.optional
+    ),
     json: Flag.Boolean("json").pipe(
       Flag.withDescription("Print one JSON object as the last line"),
       Flag.withDefault(false)
@@ -46,13 +63,16 @@ export const command = Command.make(
       Effect.promise(() => import("./OrchestrateTeam.ts")),
       (implementation) =>
         implementation.run({
-          goal: flags.goal,
-          team: Option.getOrElse(flags.team, () => defaultTeam),
+          goal: Option.getOrUndefined(flags.goal),
+          resume: Option.getOrUndefined(flags.resume),
+          team: Option.getOrUndefined(flags.team),
           workspace: Option.getOrUndefined(flags.workspace),
           concurrency: Option.getOrUndefined(flags.concurrency),
           maxSteps: Option.getOrUndefined(flags.maxSteps),
           maxCostUsd: Option.getOrUndefined(flags.maxCost),
           yes: flags.yes,
+          wait: flags.wait,
+          postgres: Option.getOrUndefined(flags.postgres),
           json: flags.json
         })
     )

@@ -1,7 +1,6 @@
 /**
  * `troupe orchestrate --goal GOAL [--team FILE] [--workspace DIR] [--concurrency N] [--max-steps N] [--max-cost USD]
- * [--yes] [--json]`: the
- * orchestrated mode, a team pursuing one goal: its manager decomposes it, each subtask goes to a capable member,
+ * [--yes] [--wait] [--json]`: the orchestrated mode, a team pursuing one goal: its manager decomposes it, each subtask goes to a capable member,
  * independent subtasks run at once, and the answers come back as one report.
  *
  * The team (default `agents/team.yaml`) works in `--workspace` (default: the current directory) with one provider
@@ -9,7 +8,15 @@
  * orchestration in `$TROUPE_HOME/runs/<orchestrationId>/audit.jsonl` linking every agent run's own trail; the
  * orchestration's trail and every linked run are verified at the end. A tool call that needs an approval asks at the
  * terminal; `--yes` approves `ask` calls (never `deny` ones); without a terminal the orchestration stops with exit
- * code 3 and the request stays in `$TROUPE_HOME/approvals` (`troupe approvals`).
+ * code 3 and the request stays in `$TROUPE_HOME/approvals` (`troupe approvals`), unless `--wait` keeps it waiting for
+ * a decision made there from another shell.
+ *
+ * Every orchestration is durable: its journal (`$TROUPE_HOME/runs/<orchestrationId>/journal.jsonl`, see the
+ * orchestrator's `durability.ts`) records the decomposition, each subtask's member order, each attempt's agent run id
+ * and outcome, and `orchestration.json` beside it the team file, workspace, goal and budget. `troupe orchestrate
+ * --resume ORCH_ID` (after a crash or an exit 3) replays it: the manager is not asked again, subtasks done are not
+ * run again, a run in flight resumes from its own journal, the trail goes on and the spending so far is carried.
+ * The team file must be unchanged; an unknown or ended orchestration is bad input.
  *
  * Output: one line per subtask event and agent step (sanitised for the terminal), then the report and a summary;
  * with `--json`, the last line is `{ orchestrationId, status, subtasks, steps, usage, costUsd, audit, error? }`.
@@ -22,28 +29,40 @@ import { AgentEvents, AuditLog, Spend } from "@troupe/agent"
 import type { SpecLoader, TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { Orchestrator, type OrchestratorEvent, type Report, TeamTrail } from "@troupe/orchestrator"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
 import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
+import * as OrchestrateRecord from "./OrchestrateRecord.ts"
 import { describe as describeAgentEvent } from "./RunAgent.ts"
 
 /** The options of `troupe orchestrate`. */
 export interface Input {
-  readonly goal: string
-  readonly team: string
+  readonly goal: string | undefined
+  /** The orchestration to resume. */
+  readonly resume?: string | undefined
+  /** The team file (default `agents/team.yaml`; a resumed orchestration's own). */
+  readonly team: string | undefined
   readonly workspace: string | undefined
   readonly concurrency: number | undefined
   /** The team's budget across all its agents. */
   readonly maxSteps: number | undefined
   readonly maxCostUsd: number | undefined
   readonly yes: boolean
+  /** Without a terminal, wait for approvals decided elsewhere instead of stopping with exit 3. */
+  readonly wait?: boolean | undefined
+  /** The cluster whose runners run the members' subtasks (`ClusterMemberRuns`); here by default. */
+  readonly postgres?: string | undefined
   readonly json: boolean
 }
 
@@ -66,6 +85,32 @@ export interface JsonResult {
 }
 
 const { line } = CommandIo
+
+/**
+ * With `--postgres`, the members' subtasks go to the cluster's runners (`ClusterMemberRuns`), its client living as
+ * long as the orchestration; the cluster is loaded only then. The URL is checked, never printed.
+ */
+const memberRunsOf = (postgres: string | undefined) =>
+  Effect.gen(function* () {
+    if (postgres === undefined) return Context.empty()
+    const url = URL.canParse(postgres) ? new URL(postgres) : undefined
+    if (url === undefined || (url.protocol !== "postgres:" && url.protocol !== "postgresql:")) {
+      return yield* new CliExit({
+        code: ExitCode.badInput,
+        message: "--postgres must be a PostgreSQL URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+      })
+    }
+    const { ClusterMemberRuns } = yield* Effect.promise(() => import("@troupe/cluster"))
+    return yield* Layer.build(ClusterMemberRuns.layer({ postgres: Redacted.make(postgres) })).pipe(
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.interrupt
+          : Effect.fail(
+              new CliExit({ code: ExitCode.failed, message: "--postgres: cannot reach the cluster's storage" })
+            )
+      )
+    )
+  })
 
 const short = (value: unknown, max = 120): string => {
   const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "")
@@ -140,9 +185,35 @@ const summaryOf = (result: JsonResult): string =>
   `orchestration ${result.orchestrationId}: ${result.status}, ${result.subtasks.length} subtasks, ${result.steps} steps, ${result.usage.inputTokens + result.usage.outputTokens} tokens, $${result.costUsd.toFixed(4)}; audit trail ${result.audit}`
 
 /** Runs `troupe orchestrate`. */
-export const run = (input: Input) =>
+export const run = (given: Input) =>
   Effect.gen(function* () {
-    const team = yield* loadTeam(input.team)
+    const runsDir = NodePath.resolve(yield* TroupeHome.home, "runs")
+    const resumed = given.resume === undefined ? undefined : yield* OrchestrateRecord.read(runsDir, given.resume)
+    // A resumed orchestration goes on with what it was started with, unless told otherwise.
+    const input: Input = {
+      ...given,
+      team: given.team ?? resumed?.team,
+      workspace: given.workspace ?? resumed?.workspace,
+      concurrency: given.concurrency ?? resumed?.concurrency,
+      maxSteps: given.maxSteps ?? resumed?.maxSteps,
+      maxCostUsd: given.maxCostUsd ?? resumed?.maxCostUsd
+    }
+    const goal = resumed?.goal ?? input.goal
+    if (goal === undefined) {
+      return yield* new CliExit({
+        code: ExitCode.badInput,
+        message: "troupe orchestrate needs --goal (or --resume ORCH_ID)"
+      })
+    }
+    const teamFile = input.team ?? OrchestrateRecord.defaultTeam
+    const team = yield* loadTeam(teamFile)
+    const teamDigest = yield* OrchestrateRecord.digestOf(teamFile)
+    if (resumed !== undefined && resumed.teamDigest !== teamDigest) {
+      return yield* new CliExit({
+        code: ExitCode.badInput,
+        message: `--resume: the team file ${teamFile} changed since orchestration ${given.resume} started; a resumed orchestration replays the same team`
+      })
+    }
     const workspaceDir = NodePath.resolve(input.workspace ?? ".")
     if (!NodeFs.existsSync(workspaceDir) || !NodeFs.statSync(workspaceDir).isDirectory()) {
       return yield* new CliExit({ code: ExitCode.badInput, message: `--workspace ${workspaceDir} is not a directory` })
@@ -160,27 +231,47 @@ export const run = (input: Input) =>
     const withMemory = [team.manager, ...team.agents].some((spec) => spec?.memory.enabled === true)
     const interactive = process.stdin.isTTY === true && !input.yes
     const person = NodeOs.userInfo().username
+    const orchestrationId = given.resume ?? (yield* Orchestrator.newOrchestrationId)
 
     const program = Effect.gen(function* () {
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
       const audit = yield* AuditLog.AuditLog
+      if (resumed !== undefined) {
+        const ended = yield* OrchestrateRecord.endOf(audit, orchestrationId)
+        if (ended !== undefined) {
+          return yield* new CliExit({
+            code: ExitCode.badInput,
+            message: `--resume: orchestration ${orchestrationId} has ended (${ended}): there is nothing to resume`
+          })
+        }
+        if (!input.json) yield* line(`resuming orchestration ${orchestrationId}`)
+      } else {
+        yield* OrchestrateRecord.write(runsDir, orchestrationId, {
+          team: NodePath.resolve(teamFile),
+          teamDigest,
+          workspace: workspaceDir,
+          goal,
+          ...(input.concurrency === undefined ? {} : { concurrency: input.concurrency }),
+          ...(input.maxSteps === undefined ? {} : { maxSteps: input.maxSteps }),
+          ...(input.maxCostUsd === undefined ? {} : { maxCostUsd: input.maxCostUsd })
+        })
+      }
       const hub = yield* AgentEvents.AgentEvents
+      const approvals = yield* TroupeHome.approvals
       const orchestrator = yield* Orchestrator.make(team, {
         concurrency: input.concurrency,
         budget: { maxSteps: input.maxSteps, maxCostUsd: input.maxCostUsd },
         approveAsk: input.yes,
-        approvals: yield* TroupeHome.approvals,
+        approvals,
         audit,
         memory: Option.getOrUndefined(memory),
         knowledgeBase: Option.getOrUndefined(knowledgeBase)
-      })
+      }).pipe(Effect.provide(yield* memberRunsOf(input.postgres)))
       const members = new Set(orchestrator.members.map((m) => m.name))
-      let orchestrationId = ""
       const waiting = Deferred.makeUnsafe<{ readonly agent: string; readonly approvalId: string }>()
       const watchTeam = Stream.runForEach(orchestrator.events, (event) =>
         Effect.gen(function* () {
-          if (event._tag === "OrchestrationStarted") orchestrationId = event.orchestrationId
           const text = describe(event)
           if (text !== undefined && !input.json) yield* line(text)
         })
@@ -194,6 +285,9 @@ export const run = (input: Input) =>
             if (text !== undefined && !input.json) yield* line(`  [${event.agent}] ${short(text, 160)}`)
             // With --yes the policies' `ask` calls are approved as they are requested.
             if (event._tag !== "AgentApprovalRequested" || input.yes) return
+            // A resumed run shows again the requests it had made; one decided since (troupe approvals) goes on.
+            const stored = yield* approvals.list.pipe(Effect.orElseSucceed(() => []))
+            if (stored.some((s) => s.request.approvalId === event.approvalId && s.decision !== undefined)) return
             const agent = orchestrator.members.find((m) => m.name === event.agent)!
             if (interactive) {
               const approved = yield* CommandIo.askYesNo(
@@ -202,7 +296,7 @@ export const run = (input: Input) =>
               yield* approved
                 ? agent.approve(event.approvalId, person)
                 : agent.deny(event.approvalId, person, "denied at the terminal")
-            } else {
+            } else if (input.wait !== true) {
               yield* Deferred.succeed(waiting, { agent: event.agent, approvalId: event.approvalId })
             }
           })
@@ -210,7 +304,7 @@ export const run = (input: Input) =>
       const watchers = yield* Effect.forkChild(Effect.all([watchTeam, watchAgents], { concurrency: 2 }))
       yield* Effect.sleep("1 millis")
       const outcome = yield* Effect.raceFirst(
-        Effect.map(Effect.result(orchestrator.orchestrate(input.goal)), (result) => ({
+        Effect.map(Effect.result(orchestrator.orchestrate(goal, { orchestrationId })), (result) => ({
           _tag: "Ended" as const,
           result
         })),
@@ -223,7 +317,7 @@ export const run = (input: Input) =>
         if (input.json) yield* line(JSON.stringify(jsonOf(id, "awaiting-approval", status.spend, undefined, "none")))
         return yield* new CliExit({
           code: ExitCode.waitingForApproval,
-          message: `orchestration ${id}: ${outcome.pending.agent} waits for approval ${outcome.pending.approvalId}: troupe approvals approve ${outcome.pending.approvalId} (or deny), then run again`
+          message: `orchestration ${id}: ${outcome.pending.agent} waits for approval ${outcome.pending.approvalId}: troupe approvals approve ${outcome.pending.approvalId} (or deny), then troupe orchestrate --resume ${id}`
         })
       }
       const verdictOf = (id: string) =>
@@ -269,7 +363,9 @@ export const run = (input: Input) =>
 
     return yield* program.pipe(
       Effect.scoped,
-      Effect.provide(AgentServices.layer({ workspace: workspaceDir, memory: withMemory ? memoryDir : undefined }))
+      Effect.provide(
+        AgentServices.layer({ workspace: workspaceDir, runs: runsDir, memory: withMemory ? memoryDir : undefined })
+      )
     )
   }).pipe(
     Effect.catchTags({

@@ -18,6 +18,7 @@ import * as Report from "../Report.ts"
 import * as Subtask from "../Subtask.ts"
 import type * as TeamBudget from "../TeamBudget.ts"
 import * as Delegating from "./delegating.ts"
+import * as Durability from "./durability.ts"
 
 /** Where a subtask stands, as `Status` reports it. */
 export interface SubtaskProgress {
@@ -47,6 +48,10 @@ export interface Context {
   readonly cancel: Deferred.Deferred<void>
   /** Updated as subtasks move on. */
   readonly progress: Array<SubtaskProgress>
+  /** The orchestration's journalled steps (see `durability.ts`); `Durability.live` when it is not durable. */
+  readonly steps: Durability.Steps
+  /** Told of each agent run a resumed orchestration finds in its journal, to count what it spent before. */
+  readonly replayedRun: (runId: string) => Effect.Effect<void>
 }
 
 // Results of the subtasks a subtask depends on go into its task: the team passes work along through them.
@@ -98,18 +103,27 @@ export const execute = (
 
     const work = Effect.gen(function* () {
       const specs = context.members.map((m) => m.spec)
-      const planned = yield* Decomposer.decompose({
-        goal: context.goal,
-        team: context.team,
-        members: specs,
-        manager: context.manager,
-        model: context.plannerModel,
-        recalled: yield* context.recall(context.goal)
-      }).pipe(
-        Effect.catchTag("Undecomposable", (e) =>
-          Effect.flatMap(partial, (p) => new OrchestratorError.DecompositionFailed({ reason: e.reason, partial: p }))
+      // Journalled: a resumed orchestration goes on with the plan it had, without asking the manager again.
+      const planned = yield* context.steps
+        .step(
+          "decomposition",
+          Effect.flatMap(context.recall(context.goal), (recalled) =>
+            Decomposer.decompose({
+              goal: context.goal,
+              team: context.team,
+              members: specs,
+              manager: context.manager,
+              model: context.plannerModel,
+              recalled
+            })
+          )
         )
-      )
+        .pipe(
+          Effect.catchTag("Undecomposable", (e) =>
+            Effect.flatMap(partial, (p) => new OrchestratorError.DecompositionFailed({ reason: e.reason, partial: p }))
+          )
+        )
+      yield* context.steps.sync
       yield* context.budget.charge(planned.charges)
       const subtasks = planned.decomposition.subtasks
       const order = Subtask.order(planned.decomposition) ?? subtasks.map((s) => s.id)
@@ -157,7 +171,16 @@ export const execute = (
               .map((spec, index) => ({ spec, index, load: assigned.get(spec.name) ?? 0 }))
               .sort((a, b) => a.load - b.load || a.index - b.index)
               .map((c) => c.spec)
-            const candidates = [...preferred, ...rest].map((spec) => context.members.find((m) => m.spec === spec)!)
+            // Which member gets it depends on which subtasks started first: journalled, so that a replay agrees.
+            const names = yield* context.steps.step(
+              `candidates/${subtask.id}`,
+              Effect.sync(() => [...preferred, ...rest].map((spec) => spec.name))
+            )
+            const attempt = Durability.attempts(context.steps, subtask.id, context.replayedRun)
+            const candidates = names.flatMap((name) => {
+              const member = context.members.find((m) => m.name === name)
+              return member === undefined ? [] : [{ ...member, agent: attempt(member.agent) }]
+            })
             if (candidates[0] !== undefined)
               assigned.set(candidates[0].name, (assigned.get(candidates[0].name) ?? 0) + 1)
             const progress = progressOf(subtask.id)

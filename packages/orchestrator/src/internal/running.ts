@@ -2,21 +2,26 @@
  * One orchestration as the orchestrator's child actor runs it: its budget, its trail (every event written before it
  * is published, each agent run linked with its trail's head, the trail synced before the answer) and its ending.
  */
-import type { AuditLog } from "@troupe/agent"
+import { AgentEvent, type AuditLog } from "@troupe/agent"
 import type { TeamSpec } from "@troupe/agent-spec"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type * as MemberRuns from "../MemberRuns.ts"
 import type * as OrchestratorError from "../OrchestratorError.ts"
 import type * as OrchestratorEvent from "../OrchestratorEvent.ts"
 import type * as Report from "../Report.ts"
 import * as TeamBudget from "../TeamBudget.ts"
 import * as TeamTrail from "../TeamTrail.ts"
+import * as Durability from "./durability.ts"
 import * as Orchestration from "./orchestration.ts"
+import * as ResumedTrail from "./resumedTrail.ts"
 
 /** What the orchestrator's behaviour runs with. */
 export interface Environment {
@@ -33,6 +38,8 @@ export interface Environment {
   readonly publish: (event: OrchestratorEvent.OrchestratorEvent) => Effect.Effect<void>
   /** The budget of the orchestration in progress: the agents' events are counted into it as they are published. */
   readonly budgetOf: { tracker: TeamBudget.Tracker | undefined }
+  /** Present when a `RunJournal` engine was in context: every orchestration is a workflow execution of it. */
+  readonly durability: Durability.Durability | undefined
 }
 
 export interface Current {
@@ -47,6 +54,20 @@ export const newOrchestrationId = Effect.gen(function* () {
   const suffix = (yield* Random.nextIntBetween(0, 36 ** 6)).toString(36).padStart(6, "0")
   return `orch-${stamp}-${suffix}`
 })
+
+const decodeAgentEvent = Schema.decodeUnknownOption(AgentEvent.AgentEvent)
+
+// What a run spent before the orchestration stopped, from its trail: its steps and model calls, counted into the team
+// budget as they were live (a resumed run does not publish the events it replays).
+const spentBy = (audit: AuditLog.Service, runId: string, budget: TeamBudget.Tracker): Effect.Effect<void> =>
+  audit.read(runId).pipe(
+    Stream.filter((entry) => entry.type === "AgentStepStarted" || entry.type === "AgentModelCalled"),
+    Stream.runForEach((entry) => {
+      const event = decodeAgentEvent({ ...(entry.data as object), _tag: entry.type })
+      return Option.isSome(event) ? budget.count(event.value) : Effect.void
+    }),
+    Effect.orElseSucceed(() => undefined)
+  )
 
 const statusOf = (error: OrchestratorError.OrchestrationError): OrchestratorEvent.Status =>
   error._tag === "TeamBudgetExceeded"
@@ -67,12 +88,18 @@ export const run = (
   Effect.scoped(
     Effect.gen(function* () {
       const audit = env.audit
+      // A resumed orchestration continues its trail: what the replay emits again is not written twice.
+      const existing =
+        audit === undefined || env.durability === undefined
+          ? []
+          : yield* ResumedTrail.recorded(audit, current.orchestrationId)
       const trail =
         audit === undefined ? undefined : yield* audit.open(current.orchestrationId, "orchestrator").pipe(Effect.orDie)
-      const emit = (event: OrchestratorEvent.OrchestratorEvent) =>
+      const write = (event: OrchestratorEvent.OrchestratorEvent) =>
         trail === undefined
           ? env.publish(event)
           : Effect.andThen(trail.appendEvent(event).pipe(Effect.orDie), env.publish(event))
+      const emit = existing.length === 0 ? write : ResumedTrail.skipRecorded(existing, write)
       const base = { orchestrationId: current.orchestrationId, team: env.team.name }
       const link = (subtaskId: string, agent: string, runId: string, elsewhere?: MemberRuns.Elsewhere) =>
         audit === undefined
@@ -98,24 +125,30 @@ export const run = (
       )
       env.budgetOf.tracker = budget
       const started = yield* Clock.currentTimeMillis
+      const steps = Durability.steps(env.durability, current.orchestrationId)
+      const execution = Orchestration.execute({
+        orchestrationId: current.orchestrationId,
+        team: env.team.name,
+        goal,
+        members: env.members,
+        manager: env.team.manager,
+        plannerModel: env.plannerModel,
+        recall: env.recall,
+        concurrency: env.concurrency,
+        retries: env.retries,
+        runTimeout: env.runTimeout,
+        budget,
+        emit,
+        link,
+        cancel: current.cancel,
+        progress: current.progress,
+        steps,
+        replayedRun: (runId) => (audit === undefined ? Effect.void : spentBy(audit, runId, budget))
+      })
       const exit = yield* Effect.exit(
-        Orchestration.execute({
-          orchestrationId: current.orchestrationId,
-          team: env.team.name,
-          goal,
-          members: env.members,
-          manager: env.team.manager,
-          plannerModel: env.plannerModel,
-          recall: env.recall,
-          concurrency: env.concurrency,
-          retries: env.retries,
-          runTimeout: env.runTimeout,
-          budget,
-          emit,
-          link,
-          cancel: current.cancel,
-          progress: current.progress
-        })
+        env.durability === undefined
+          ? execution
+          : Durability.execute(env.durability, current.orchestrationId, goal, execution)
       ).pipe(
         Effect.ensuring(
           Effect.sync(() => {

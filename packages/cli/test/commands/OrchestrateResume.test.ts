@@ -1,0 +1,293 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { troupe } from "../support.ts"
+
+/**
+ * `troupe orchestrate --resume`: an orchestration killed with SIGKILL at several points, then resumed. Each member's
+ * one tool call appends its name to `counter.txt` (the side effects, one line each); the fake server counts the
+ * model calls.
+ */
+
+const member = (name: string, approvals: string) =>
+  [
+    `  - name: ${name}`,
+    `    description: Counts for the team`,
+    "    memory: { enabled: false }",
+    "    tools: [{ shell_run: { allow: [sh] } }]",
+    ...(approvals === "" ? [] : [`    ${approvals}`])
+  ].join("\n")
+
+// beta asks before its call unless `betaAuto`.
+const teamYaml = (betaAuto: boolean) =>
+  [
+    "name: counters",
+    "manager: { name: lead, memory: { enabled: false } }",
+    "agents:",
+    member("alpha", "approvals: { tools: { shell_run: auto } }"),
+    member("beta", betaAuto ? "approvals: { tools: { shell_run: auto } }" : "")
+  ].join("\n")
+
+// The second subtask builds on the first: the calls come in one order, which the kills below count on.
+const subtasks = [
+  {
+    id: "first",
+    title: "Count first",
+    task: "Bump the counter",
+    dependsOn: [],
+    capabilities: ["shell_run"],
+    agent: "alpha"
+  },
+  {
+    id: "second",
+    title: "Count second",
+    task: "Bump the counter again",
+    dependsOn: ["first"],
+    capabilities: ["shell_run"],
+    agent: "beta"
+  }
+]
+
+const setup = (betaAuto: boolean) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const dir = mkdtempSync(join(tmpdir(), "troupe-orchestrate-resume-"))
+      const workspace = join(dir, "work")
+      mkdirSync(workspace)
+      writeFileSync(join(dir, "team.yaml"), teamYaml(betaAuto))
+      return { dir, workspace, home: join(dir, "home"), team: join(dir, "team.yaml") }
+    }),
+    ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+interface Message {
+  readonly role: string
+  readonly content?: unknown
+}
+
+const messagesOf = (request: FakeServer.Received) => (request.body as { messages: Array<Message> }).messages ?? []
+
+const schemaName = (request: FakeServer.Received) =>
+  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
+
+const agentOf = (request: FakeServer.Received) => {
+  const system = messagesOf(request).find((m) => m.role === "system")
+  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
+}
+
+/**
+ * The team's model. In order, requests are: the decomposition (0), then for alpha and for beta each a plan, the
+ * counter bump, the answer and the reflection (1 – 4, 5 – 8). `hang.at` makes the request of that index never answer.
+ */
+const model = (hang: { at: number | undefined }) =>
+  FakeOpenAi.make({
+    turns: (request) => {
+      const agent = agentOf(request) ?? "unknown"
+      switch (schemaName(request)) {
+        case "decomposition":
+          return { text: JSON.stringify({ subtasks }) }
+        case "plan":
+          return { text: JSON.stringify({ goals: [] }) }
+        case "reflection":
+          return {
+            text: JSON.stringify({ outcome: "done", reasoning: "counted", progress: [], answer: `${agent} counted` })
+          }
+        default:
+          return messagesOf(request).some((m) => m.role === "tool")
+            ? { text: `${agent} counted` }
+            : {
+                toolCalls: [
+                  { name: "shell_run", arguments: { command: "sh", args: ["-c", `echo ${agent} >> counter.txt`] } }
+                ]
+              }
+      }
+    },
+    faults: (index) => (index === hang.at ? FakeServer.hang : undefined)
+  })
+
+const lastJson = (stdout: string) => JSON.parse(stdout.trimEnd().split("\n").at(-1)!)
+
+const counter = (workspace: string): ReadonlyArray<string> =>
+  existsSync(join(workspace, "counter.txt"))
+    ? readFileSync(join(workspace, "counter.txt"), "utf8").trim().split("\n")
+    : []
+
+const decompositions = (server: FakeServer.FakeServer) =>
+  server.requests.filter((r) => schemaName(r) === "decomposition").length
+
+const runDirs = (home: string) => (existsSync(join(home, "runs")) ? readdirSync(join(home, "runs")) : [])
+
+/** The trail's entries of `type`. */
+const entries = (home: string, id: string, type: string) =>
+  readFileSync(join(home, "runs", id, "audit.jsonl"), "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> })
+    .filter((e) => e.type === type)
+
+describe("troupe orchestrate --resume", () => {
+  const points = [
+    { name: "after the decomposition, the first plan in flight", at: 1, counted: [] as Array<string> },
+    { name: "with one subtask done and the other in flight after its tool call", at: 7, counted: ["alpha", "beta"] }
+  ]
+  for (const point of points) {
+    it.live(
+      `killed with SIGKILL ${point.name}: resumed, no tool or model call twice, the trail goes on and verifies`,
+      () =>
+        Effect.gen(function* () {
+          const t = yield* setup(true)
+          const hang = { at: point.at as number | undefined }
+          const server = yield* model(hang)
+          const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
+          const first = yield* Effect.forkChild(
+            troupe(["orchestrate", "--goal", "count twice", "--team", t.team, "--workspace", t.workspace], env, {
+              onStart: (child) => {
+                const timer = setInterval(() => {
+                  if (server.requests.length > point.at) {
+                    clearInterval(timer)
+                    child.kill("SIGKILL")
+                  }
+                }, 5)
+              }
+            })
+          )
+          const killed = yield* Fiber.join(first)
+          assert.strictEqual(killed.code, -1, killed.stderr)
+          assert.deepStrictEqual(counter(t.workspace), point.counted)
+          assert.strictEqual(server.requests.length, point.at + 1)
+          const orchestrationId = runDirs(t.home).find((d) => d.startsWith("orch-"))!
+          assert.isDefined(orchestrationId)
+          const runsBefore = runDirs(t.home).filter((d) => d !== orchestrationId)
+
+          hang.at = undefined
+          const resumed = yield* troupe(["orchestrate", "--resume", orchestrationId, "--json"], env)
+          assert.strictEqual(resumed.code, 0, resumed.stderr)
+          const result = lastJson(resumed.stdout)
+          assert.strictEqual(result.status, "done")
+          assert.strictEqual(result.orchestrationId, orchestrationId)
+          assert.deepStrictEqual(
+            result.subtasks.map((s: { id: string; agent: string; answer: string }) => [s.id, s.agent, s.answer]),
+            [
+              ["first", "alpha", "alpha counted"],
+              ["second", "beta", "beta counted"]
+            ]
+          )
+          // Each tool call ran once; the decomposition was asked once; only the call in flight was asked again.
+          assert.deepStrictEqual(counter(t.workspace), ["alpha", "beta"])
+          assert.strictEqual(decompositions(server), 1)
+          assert.strictEqual(server.requests.length, 10)
+          // The runs started before the kill are the ones that finished: resumed from their journals, not begun anew.
+          for (const runId of runsBefore) {
+            assert.isTrue(
+              result.subtasks.some((s: { runIds: Array<string> }) => s.runIds.includes(runId)),
+              `run ${runId} resumed`
+            )
+          }
+          assert.strictEqual(runDirs(t.home).length, 3)
+          // The team budget carries what was spent before the kill: the same steps as a run never stopped.
+          assert.strictEqual(result.steps, 4)
+          assert.isAbove(result.costUsd, 0)
+          // One trail, continued: started and planned once, each subtask done once, and it verifies with its runs.
+          assert.strictEqual(result.audit, "intact")
+          assert.strictEqual(entries(t.home, orchestrationId, "OrchestrationStarted").length, 1)
+          assert.strictEqual(entries(t.home, orchestrationId, "OrchestrationPlanned").length, 1)
+          assert.strictEqual(entries(t.home, orchestrationId, "OrchestrationSubtaskSucceeded").length, 2)
+          const verify = yield* troupe(["audit", orchestrationId, "--verify"], env)
+          assert.strictEqual(verify.code, 0, verify.stdout + verify.stderr)
+
+          // Ended: there is nothing more to resume.
+          const again = yield* troupe(["orchestrate", "--resume", orchestrationId], env)
+          assert.strictEqual(again.code, 2)
+          assert.include(again.stderr, `orchestration ${orchestrationId} has ended (done)`)
+          assert.strictEqual(server.requests.length, 10)
+        }),
+      120_000
+    )
+  }
+
+  it.live(
+    "killed with SIGKILL while an approval is pending: the approval survives, decided from another process, then resumed",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup(false)
+        const server = yield* model({ at: undefined })
+        const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
+        let process: { kill: (signal: NodeJS.Signals) => boolean } | undefined
+        const first = yield* Effect.forkChild(
+          troupe(
+            ["orchestrate", "--goal", "count twice", "--team", t.team, "--workspace", t.workspace, "--wait"],
+            env,
+            {
+              onStart: (child) => {
+                process = child
+              }
+            }
+          )
+        )
+        let pending: string | undefined
+        while (pending === undefined) {
+          yield* Effect.sleep("200 millis")
+          const listed = yield* troupe(["approvals", "list"], env)
+          pending = listed.stdout
+            .split("\n")
+            .filter((l) => l.includes("pending"))
+            .map((l) => l.split(/\s+/)[0]!)[0]
+        }
+        const orchestrationId = runDirs(t.home).find((d) => d.startsWith("orch-"))!
+        process!.kill("SIGKILL")
+        const killed = yield* Fiber.join(first)
+        assert.strictEqual(killed.code, -1, killed.stderr)
+        assert.deepStrictEqual(counter(t.workspace), ["alpha"])
+        const asked = server.requests.length
+        assert.strictEqual(asked, 7, "decomposition, alpha's four calls, beta's plan and its call")
+
+        // Resumed before anyone decided: it waits for the same approval again, asking the model nothing.
+        const still = yield* troupe(["orchestrate", "--resume", orchestrationId, "--json"], env)
+        assert.strictEqual(still.code, 3, still.stderr)
+        assert.strictEqual(lastJson(still.stdout).status, "awaiting-approval")
+        assert.include(still.stderr, `approvals approve ${pending}`)
+        assert.include(still.stderr, `troupe orchestrate --resume ${orchestrationId}`)
+        assert.strictEqual(server.requests.length, asked)
+        assert.deepStrictEqual(counter(t.workspace), ["alpha"])
+
+        const approve = yield* troupe(["approvals", "approve", pending], env)
+        assert.strictEqual(approve.code, 0, approve.stderr)
+        const finished = yield* troupe(["orchestrate", "--resume", orchestrationId, "--json"], env)
+        assert.strictEqual(finished.code, 0, finished.stderr)
+        const result = lastJson(finished.stdout)
+        assert.strictEqual(result.status, "done")
+        assert.strictEqual(result.audit, "intact")
+        assert.strictEqual(result.steps, 4)
+        assert.deepStrictEqual(counter(t.workspace), ["alpha", "beta"])
+        // Every call asked once: the decomposition, then four for each member.
+        assert.strictEqual(server.requests.length, 9)
+        assert.strictEqual(decompositions(server), 1)
+        const verify = yield* troupe(["audit", orchestrationId, "--verify"], env)
+        assert.strictEqual(verify.code, 0, verify.stdout + verify.stderr)
+      }),
+    120_000
+  )
+
+  it.live("--resume of an unknown id is bad input; --help shows --resume", () =>
+    Effect.gen(function* () {
+      const t = yield* setup(true)
+      const env = { OPENAI_API_KEY: "sk-test", TROUPE_HOME: t.home, HOME: t.dir }
+      const hostile = yield* troupe(["orchestrate", "--resume", "../../etc"], env)
+      assert.strictEqual(hostile.code, 2)
+      assert.include(hostile.stderr, "not an orchestration id")
+      const absent = yield* troupe(["orchestrate", "--resume", "orch-20261130T000000-absent"], env)
+      assert.strictEqual(absent.code, 2)
+      assert.include(absent.stderr, "no orchestration orch-20261130T000000-absent")
+      const neither = yield* troupe(["orchestrate", "--team", t.team], env)
+      assert.strictEqual(neither.code, 2)
+      assert.include(neither.stderr, "needs --goal (or --resume ORCH_ID)")
+      const help = yield* troupe(["orchestrate", "--help"], env)
+      assert.strictEqual(help.code, 0, help.stderr)
+      assert.include(help.stdout, "--resume")
+    })
+  )
+})
