@@ -5,10 +5,12 @@
  * This is not an event stream: deltas never reach the audit trail, the run journal or the metrics, whose record
  * of a step is its `AgentModelCalled` event with the whole text. A step streams only while somebody listens (a
  * subscription is open); otherwise it asks the model for the whole turn at once, the cheaper path. A step replayed
- * from a run's journal publishes nothing: its text was shown when it ran.
+ * from a run's journal publishes no text (its text was shown when it ran), only its end.
  *
- * Every delta of a step is published before that step's `AgentModelCalled` event, and a step's deltas put together
- * are its text. A step that fails midway may have published deltas of an answer that never completed.
+ * Every delta of a step is published before that step's `AgentModelCalled` event, a step's deltas put together are
+ * its text, and the last one of a streamed step that completed is its `end` (with no text): a view that prints the
+ * deltas as they come knows there when the step's text is complete. A step that fails midway may have published
+ * deltas of an answer that never completed, and no end.
  *
  * @example
  * ```ts
@@ -34,6 +36,8 @@ export interface TextDelta {
   readonly agent: string
   readonly step: number
   readonly delta: string
+  /** Set on the step's last delta (whose text is empty): its text is complete, its `AgentModelCalled` follows. */
+  readonly end?: true | undefined
 }
 
 /** The hub's operations. */

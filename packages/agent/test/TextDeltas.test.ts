@@ -84,8 +84,13 @@ describe("TextDeltas", () => {
       assert.strictEqual(calls.streamText, 1)
       assert.strictEqual(seen.length, 1)
       const [{ event, deltas }] = seen as [(typeof seen)[number]]
-      // The scripted model streams 16 characters at a time: several deltas, all of step 1, all before the event.
+      // The scripted model streams 16 characters at a time: several deltas, all of step 1, all before the event,
+      // the last one its end.
       assert.isAbove(deltas.length, 2)
+      assert.deepStrictEqual(
+        deltas.map((d) => d.end === true),
+        deltas.map((_, i) => i === deltas.length - 1)
+      )
       assert.deepStrictEqual([...new Set(deltas.map((d) => `${d.runId} ${d.agent} ${d.step}`))], ["run-1 tester 1"])
       assert.strictEqual(deltas.map((d) => d.delta).join(""), answer)
       assert.isTrue(event._tag === "AgentModelCalled" && event.text === answer)
@@ -191,7 +196,7 @@ const process = (home: string, turns: ReadonlyArray<Scripted.Turn>) =>
   })
 
 describe("TextDeltas in a durable run", () => {
-  it.live("the journal keeps the whole answer; a replayed step publishes no delta", () =>
+  it.live("the journal keeps the whole answer; a replayed step publishes no text, only its end", () =>
     Effect.gen(function* () {
       const home = yield* temp
       const first = yield* process(home, [planTurn("a"), Scripted.text(answer), reflectTurn("done", { answer })])
@@ -210,7 +215,12 @@ describe("TextDeltas in a durable run", () => {
       const again = yield* second.agent.run("answer", { runId: result.runId })
       assert.strictEqual(again.answer, answer)
       assert.strictEqual((yield* second.model.requests).length, 0)
-      assert.deepStrictEqual(yield* PubSub.takeUpTo(second.subscription, 10_000), [])
+      // Replayed: the step's end, no text.
+      const replayed = yield* PubSub.takeUpTo(second.subscription, 10_000)
+      assert.deepStrictEqual(
+        replayed.map((d) => [d.step, d.delta, d.end]),
+        [[1, "", true]]
+      )
       yield* Scope.close(second.scope, Exit.void)
     }).pipe(Effect.scoped)
   )

@@ -79,7 +79,7 @@ const observed = (context: RunContext, step: number, toolkit: Toolkit.WithHandle
             params,
             ...(context.durable === undefined ? {} : { idempotencyKey: context.durable.toolCall(base.toolCallId).key })
           }),
-          context.barrier
+          context.readOnly?.(name, params) === true ? Effect.void : context.barrier
         ),
         Effect.map(
           (toolkit.handle as any)(name, params, toolCallId, options),
@@ -146,8 +146,11 @@ export const act = (
   const call =
     deltas === undefined || !deltas.listening()
       ? ModelCall.loose(context.model).generateText({ prompt, toolkit, concurrency: 4 })
-      : StreamedTurn.generate(context.model, { prompt, toolkit, concurrency: 4 }, (delta) =>
-          deltas.publish({ runId: context.runId, agent: context.spec.name, step: state.step, delta })
+      : StreamedTurn.generate(
+          context.model,
+          { prompt, toolkit, concurrency: 4 },
+          (delta) => deltas.publish({ runId: context.runId, agent: context.spec.name, step: state.step, delta }),
+          deltas.publish({ runId: context.runId, agent: context.spec.name, step: state.step, delta: "", end: true })
         )
   return ModelCall.run(context, state, "act", call).pipe(
     Effect.map(({ response, state: charged }) => {

@@ -108,7 +108,7 @@ interface LooseStreaming {
 
 /**
  * One turn asked with `streamText`: `onDelta` gets each piece of answer text as it arrives (never a replayed one),
- * and the result is the whole answer, as `generateText` gives it.
+ * then `onEnd` once the turn has completed; the result is the whole answer, as `generateText` gives it.
  */
 export const generate = (
   model: LanguageModel.LanguageModel,
@@ -117,7 +117,8 @@ export const generate = (
     readonly toolkit?: Toolkit.WithHandler<any> | undefined
     readonly concurrency?: number | undefined
   },
-  onDelta: (delta: string) => Effect.Effect<void>
+  onDelta: (delta: string) => Effect.Effect<void>,
+  onEnd: Effect.Effect<void>
 ): Effect.Effect<LanguageModel.GenerateTextResponse<any>, AiError.AiError> =>
   Effect.suspend(() => {
     const parts: Array<Response.StreamPart<any>> = []
@@ -126,6 +127,7 @@ export const generate = (
         parts.push(part)
         return part.type === "text-delta" && part.delta !== "" && !isReplayed(part) ? onDelta(part.delta) : Effect.void
       }),
+      Effect.andThen(onEnd),
       Effect.map(
         () =>
           new LanguageModel.GenerateTextResponse<any>(
