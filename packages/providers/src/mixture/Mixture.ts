@@ -60,6 +60,7 @@ import * as Answer from "./internal/answer.ts"
 import * as Call from "./internal/call.ts"
 import * as Failure from "./internal/failure.ts"
 import * as FanOut from "./internal/fanOut.ts"
+import * as PlainText from "./internal/plainText.ts"
 import * as Strategies from "./internal/strategy.ts"
 import * as Streaming from "./internal/streaming.ts"
 import type * as MixtureError from "./MixtureError.ts"
@@ -244,26 +245,26 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const run = decide(options)
   const name = strategyName(options.strategy)
 
+  const decideText = (request: LanguageModel.ProviderOptions) =>
+    run(request).pipe(
+      Effect.provideService(ProviderPool.ProviderPool, pool),
+      Effect.mapError((failed) => toAiError(failed, "generateText"))
+    )
   const generateText = (request: LanguageModel.ProviderOptions) =>
-    Effect.gen(function* () {
-      const decision = yield* run(request).pipe(
-        Effect.provideService(ProviderPool.ProviderPool, pool),
-        Effect.mapError((failed) => toAiError(failed, "generateText"))
-      )
-      return yield* Answer.encode(decision, name)
-    })
+    Effect.flatMap(decideText(request), (decision) => Answer.encode(decision, name))
 
   const streamFirst = Streaming.first(options, pool, name)
   const streamDecided = (request: LanguageModel.ProviderOptions) =>
     Stream.unwrap(Effect.map(generateText(request), Streaming.replay))
 
-  return yield* LanguageModel.make({
+  const model = yield* LanguageModel.make({
     generateText,
     streamText: (request) =>
       options.strategy._tag === "FirstValid" && options.hedge === undefined && !Streaming.decidesFirst(request)
         ? streamFirst(request)
         : streamDecided(request)
   })
+  return yield* PlainText.around(model, decideText, name)
 })
 
 /** The mixture as the program's `LanguageModel`, on the shared `ProviderPool`. */

@@ -4,6 +4,7 @@
  */
 import * as AiError from "effect/ai/AiError"
 import * as Response from "effect/ai/Response"
+import * as Toolkit from "effect/ai/Toolkit"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -12,6 +13,12 @@ import * as MixtureEvent from "../MixtureEvent.ts"
 import type * as Scorer from "../Scorer.ts"
 
 const encodeParts = Schema.encodeUnknownEffect(Schema.Array(Response.Part()))
+
+/**
+ * Decodes the parts of an answer to a request without tools, as `LanguageModel` does, with one decoder compiled
+ * once (`LanguageModel` compiles a new one on every such call).
+ */
+export const decodeParts = Schema.decodeEffect(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
 const decodeSummary = Schema.decodeUnknownResult(MixtureEvent.DecisionSummary)
 
 /** An encoding failure of the mixture's own output, as the `AiError` its `LanguageModel` may fail with. */
@@ -90,6 +97,40 @@ export const encode = (
   return kept === undefined
     ? encodeWith(decision.winner.response.content, summary, "generateText")
     : Effect.succeed(annotate(kept, summary))
+}
+
+// Parts whose decoded form is what encoding and decoding them again would give: the winner's own can be returned.
+const plainPartTypes: ReadonlySet<string> = new Set(["text", "reasoning", "response-metadata", "finish"])
+
+/**
+ * The winner's decoded parts annotated with the decision, as `LanguageModel` would decode `encode`'s parts for a
+ * request without tools: taken as they are when they are plain (text, reasoning, metadata, finish), otherwise
+ * encoded and decoded again.
+ */
+export const decoded = (
+  decision: Mixture.Decision,
+  strategy: string
+): Effect.Effect<Array<Response.AnyPart>, AiError.AiError> => {
+  const content = decision.winner.response.content as ReadonlyArray<Response.AnyPart>
+  if (!content.every((part) => plainPartTypes.has(part.type))) {
+    return Effect.flatMap(encode(decision, strategy), (parts) =>
+      decodeParts(parts).pipe(
+        Effect.mapError((error) =>
+          AiError.make({
+            module: "LanguageModel",
+            method: "generateText",
+            reason: AiError.InvalidOutputError.fromSchemaError(error)
+          })
+        )
+      )
+    )
+  }
+  const summary = summaryOf(decision, strategy)
+  return Effect.succeed(
+    content.some((part) => part.type === "response-metadata")
+      ? annotate(content, summary)
+      : [Response.makePart("response-metadata", { modelId: summary.model, metadata: { mixture: summary } }), ...content]
+  )
 }
 
 /** The decision of the mixture that produced `response`, if a mixture did. */

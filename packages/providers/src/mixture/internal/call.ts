@@ -6,17 +6,16 @@ import * as AiError from "effect/ai/AiError"
 import * as IdGenerator from "effect/ai/IdGenerator"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import type * as Prompt from "effect/ai/Prompt"
-import * as Response from "effect/ai/Response"
+import type * as Response from "effect/ai/Response"
 import type * as Tool from "effect/ai/Tool"
-import * as Toolkit from "effect/ai/Toolkit"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Common from "../../internal/common.ts"
 import type * as Mixture from "../Mixture.ts"
 import type * as ProviderPool from "../ProviderPool.ts"
+import * as Answer from "./answer.ts"
 
 /** A member's answer, its tool calls still undecoded. */
 export type AnyResponse = LanguageModel.GenerateTextResponse<any, "deferred">
@@ -68,7 +67,6 @@ export interface Answered {
 // `LanguageModel` compiles a new parts decoder on every call that has no tools (it caches only per toolkit), which
 // made up most of the mixture's own cost. A plain text turn of one of our adapters is decoded here with one
 // decoder compiled once, and its encoded parts are kept so that the winner is not encoded again.
-const decodeTextParts = Schema.decodeEffect(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
 
 const plainText = (request: LanguageModel.ProviderOptions): boolean =>
   request.tools.length === 0 && request.responseFormat.type === "text"
@@ -83,7 +81,7 @@ const generateDirect = (
       () => IdGenerator.defaultIdGenerator
     )
     const encoded = yield* Effect.provideService(methods.generateText(request), IdGenerator.IdGenerator, ids)
-    const content = yield* decodeTextParts(encoded).pipe(
+    const content = yield* Answer.decodeParts(encoded).pipe(
       Effect.mapError((error) =>
         AiError.make({
           module: "Mixture",

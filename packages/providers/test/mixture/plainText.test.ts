@@ -1,0 +1,142 @@
+/**
+ * The mixture answers a request without a toolkit itself, with the winner's decoded parts, instead of encoding
+ * them for `LanguageModel` to decode again: the answer must be exactly the one `LanguageModel`'s path gives (a
+ * request with an empty toolkit still takes that path), and what `LanguageModel` does around a call (the span
+ * transformer) still happens.
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import * as AiError from "effect/ai/AiError"
+import * as LanguageModel from "effect/ai/LanguageModel"
+import type * as Response from "effect/ai/Response"
+import * as Telemetry from "effect/ai/Telemetry"
+import * as Toolkit from "effect/ai/Toolkit"
+import * as Effect from "effect/Effect"
+import * as Answer from "../../src/mixture/internal/answer.ts"
+import * as Mixture from "../../src/mixture/Mixture.ts"
+import * as ProviderPool from "../../src/mixture/ProviderPool.ts"
+import * as OpenAiLanguageModel from "../../src/OpenAiLanguageModel.ts"
+import * as Retry from "../../src/Retry.ts"
+import * as FakeOpenAi from "../../src/testing/FakeOpenAi.ts"
+import * as Scripted from "../../src/testing/ScriptedLanguageModel.ts"
+import { member } from "./support.ts"
+
+const adapter = (provider: string, text: string, usage: { readonly input: number; readonly output: number }) =>
+  Effect.gen(function* () {
+    const server = yield* FakeOpenAi.make({ turns: [{ text, usage }] })
+    const languageModel = yield* OpenAiLanguageModel.make({
+      baseUrl: server.url,
+      model: "gpt-5-mini",
+      retry: Retry.none
+    })
+    return { provider, model: "gpt-5-mini", languageModel }
+  })
+
+// The fake server numbers its responses: the only part of two answers to the same request that differs.
+const withoutResponseId = (content: ReadonlyArray<Response.AnyPart>) =>
+  content.map((part) => {
+    if (part.type !== "response-metadata") return part
+    const { id: _, ...rest } = part
+    return rest
+  })
+
+const bothWays = (mixture: LanguageModel.LanguageModel) =>
+  Effect.gen(function* () {
+    const direct = yield* mixture.generateText({ prompt: "What is the capital of France?" })
+    const through = yield* mixture.generateText({ prompt: "What is the capital of France?", toolkit: Toolkit.empty })
+    return { direct, through }
+  })
+
+const scriptedTurns = (n: number, text: string) => Array.from({ length: n }, () => Scripted.text(text))
+
+describe("Mixture, requests without a toolkit", () => {
+  it.effect("are answered with the parts LanguageModel's path gives, for every strategy", () =>
+    Effect.gen(function* () {
+      const alpha = yield* adapter("alpha", "Paris is the capital of France.", { input: 40, output: 8 })
+      const beta = yield* adapter("beta", "paris", { input: 40, output: 2 })
+      const gamma = yield* Scripted.make(scriptedTurns(8, "Paris is the capital of France."))
+      const failing = yield* Scripted.make(
+        Array.from({ length: 8 }, () => Scripted.fail(new AiError.InternalProviderError({ description: "down" })))
+      )
+      const strategies: ReadonlyArray<[Mixture.Strategy, ReadonlyArray<Mixture.Member>]> = [
+        [Mixture.weightedScore(), [alpha, beta, member("gamma", gamma)]],
+        [Mixture.quorum(2), [alpha, member("gamma", gamma)]],
+        [Mixture.fallback({ retries: 0 }), [member("down", failing), beta]],
+        [Mixture.firstValid, [member("down", failing), member("gamma", gamma)]]
+      ]
+      for (const [strategy, members] of strategies) {
+        const mixture = yield* Mixture.make({ members, strategy })
+        const { direct, through } = yield* bothWays(mixture)
+        assert.deepStrictEqual(withoutResponseId(direct.content), withoutResponseId(through.content))
+        assert.isDefined(Mixture.decisionOf(direct))
+        assert.deepStrictEqual(Mixture.decisionOf(direct), Mixture.decisionOf(through))
+      }
+    }).pipe(Effect.scoped, Effect.provide([ProviderPool.layer(), NodeHttpClient.layerUndici]))
+  )
+
+  it.effect("a winner's parts are those its encoded answer decodes to, whatever the parts", () =>
+    Effect.gen(function* () {
+      const answers: ReadonlyArray<ReadonlyArray<Response.PartEncoded>> = [
+        [
+          { type: "response-metadata", id: "r-1", modelId: "m", timestamp: "2026-11-30T12:00:00.000Z" },
+          { type: "reasoning", text: "thinking" },
+          { type: "text", text: "Paris." },
+          { type: "finish", reason: "stop", usage: { inputTokens: { total: 3 }, outputTokens: { total: 2 } } }
+        ],
+        // No metadata part: the decision's own is put first.
+        [
+          { type: "text", text: "Paris." },
+          { type: "finish", reason: "length", usage: { inputTokens: {}, outputTokens: {} } }
+        ],
+        // A part that is not plain text goes through encoding and decoding.
+        [
+          { type: "source", sourceType: "url", id: "s-1", url: "https://example.com/", title: "Example" },
+          { type: "text", text: "Paris." },
+          { type: "finish", reason: "stop", usage: { inputTokens: {}, outputTokens: {} } }
+        ]
+      ]
+      for (const encoded of answers) {
+        const content = yield* Answer.decodeParts([...encoded])
+        const decision: Mixture.Decision = {
+          winner: {
+            provider: "alpha",
+            model: "m",
+            weight: 1,
+            response: new LanguageModel.GenerateTextResponse(content) as never
+          },
+          scores: [{ provider: "alpha", score: 0.75 }],
+          event: {
+            _tag: "MixtureFanOut",
+            id: 1,
+            strategy: "weighted-score",
+            startedAt: 0,
+            durationMs: 5,
+            winner: { provider: "alpha", model: "m" },
+            attempts: [{ provider: "alpha", model: "m", outcome: "won", inputTokens: 3, outputTokens: 2 }]
+          }
+        }
+        const direct = yield* Answer.decoded(decision, "weighted-score")
+        const roundTrip = yield* Answer.decodeParts(yield* Answer.encode(decision, "weighted-score"))
+        assert.deepStrictEqual(direct, roundTrip)
+        assert.strictEqual(direct[0]?.type, "response-metadata")
+      }
+    })
+  )
+
+  it.effect("the span transformer in the context sees the request and the answer, as through LanguageModel", () =>
+    Effect.gen(function* () {
+      const a = yield* Scripted.make(scriptedTurns(2, "Paris."))
+      const mixture = yield* Mixture.make({ members: [member("a", a)], strategy: Mixture.firstValid })
+      const seen: Array<{ readonly prompt: unknown; readonly response: ReadonlyArray<unknown> }> = []
+      const observed = Effect.provideService(Telemetry.CurrentSpanTransformer, (options) => {
+        seen.push({ prompt: options.prompt, response: options.response })
+      })
+      const { direct, through } = yield* bothWays(mixture).pipe(observed)
+      // The member's own `LanguageModel` and the mixture's, each way.
+      assert.lengthOf(seen, 4)
+      assert.strictEqual(seen[1]?.response, direct.content)
+      assert.strictEqual(seen[3]?.response, through.content)
+      assert.deepStrictEqual(seen[1]?.prompt, seen[3]?.prompt)
+    }).pipe(Effect.provide(ProviderPool.layerTest))
+  )
+})
