@@ -78,7 +78,9 @@ export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
   taskId: Schema.String,
   tag: Schema.String,
   reason: Schema.String,
-  runner: Schema.String
+  runner: Schema.String,
+  /** The head of the run's trail on that runner when it ended, when it left one. */
+  trailHead: Schema.optionalKey(AuditEntry.Head)
 }) {
   override get message(): string {
     return `task ${this.taskId} failed on ${this.runner} (${this.tag}): ${this.reason}`

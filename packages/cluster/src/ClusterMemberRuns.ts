@@ -89,7 +89,13 @@ export const make: Effect.Effect<MemberRuns.Service, never, Client.Client> = Eff
         Effect.catchTags({
           TaskFailed: (error) =>
             Effect.fail(
-              new MemberRuns.RemoteRunFailed({ ...named, tag: error.tag, reason: error.reason, runner: error.runner })
+              new MemberRuns.RemoteRunFailed({
+                ...named,
+                tag: error.tag,
+                reason: error.reason,
+                runner: error.runner,
+                ...(error.trailHead === undefined ? {} : { head: error.trailHead })
+              })
             ),
           TaskNotDelivered: (error) => Effect.fail(new MemberRuns.RunNotDelivered({ ...named, reason: error.reason }))
         })

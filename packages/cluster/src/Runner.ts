@@ -97,7 +97,7 @@ export const handlers = (settings: Omit<TaskRunning.Settings, "durable">, concur
           Run: (envelope) =>
             slots
               .withPermit(TaskRunning.runTask({ ...settings, durable }, envelope.payload))
-              .pipe(Effect.flatMap(TrailHead.attach(settings.audit)))
+              .pipe(TrailHead.attach(settings.audit))
         })
       )
     })

@@ -3,6 +3,7 @@
  * share PostgreSQL, a client that submits them tasks, and a throwaway PostgreSQL for development and tests.
  */
 export * as AgentTask from "./AgentTask.ts"
+export * as ApprovalTable from "./ApprovalTable.ts"
 export * as Client from "./Client.ts"
 export * as ClusterMemberRuns from "./ClusterMemberRuns.ts"
 export * as ClusterTuning from "./ClusterTuning.ts"

@@ -17,7 +17,7 @@
  * const program = Orchestrator.make(team).pipe(Effect.provide(MemberRuns.layerLocal))
  * ```
  */
-import type { Agent, AgentError, AuditEntry, Run } from "@troupe/agent"
+import { type Agent, type AgentError, AuditEntry, type Run } from "@troupe/agent"
 import type { AgentSpec } from "@troupe/agent-spec"
 import type { ActorError } from "@troupe/runtime"
 import * as Context from "effect/Context"
@@ -66,7 +66,9 @@ export class RemoteRunFailed extends Schema.TaggedError<RemoteRunFailed>()("Remo
   runId: Schema.String,
   tag: Schema.String,
   reason: Schema.String,
-  runner: Schema.String
+  runner: Schema.String,
+  /** The head of the run's trail on its runner when it ended, when it left one. */
+  head: Schema.optionalKey(AuditEntry.Head)
 }) {
   override get message(): string {
     return `subtask ${this.subtaskId}: ${this.agent}'s run ${this.runId} failed on ${this.runner} (${this.tag}): ${this.reason}`

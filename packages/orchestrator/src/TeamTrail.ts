@@ -29,6 +29,11 @@ export interface LinkedRun {
   readonly verification: AuditEntry.Verification | undefined
   /** Why the run could not be verified (no trail, or no head was recorded for it), when it could not. */
   readonly problem: string | undefined
+  /**
+   * The runner that made the run, when its trail is there and not here: verified on that runner against the head
+   * linked here (`troupe audit RUN --verify`), not counted against the verdict.
+   */
+  readonly elsewhere?: string | undefined
 }
 
 /** The verdict on an orchestration: its own trail and every run it links. */
@@ -44,6 +49,7 @@ const Link = Schema.Struct({
   subtaskId: Schema.String,
   agent: Schema.String,
   runId: Schema.String,
+  runner: Schema.optionalKey(Schema.String),
   head: Schema.optionalKey(AuditEntry.Head),
   broken: Schema.optionalKey(Schema.String)
 })
@@ -86,7 +92,7 @@ export const verify = (
           problem: `entry ${entry.seq} is not a run link`
         })
       }
-      const { subtaskId, agent, runId, head, broken } = link.value
+      const { subtaskId, agent, runId, runner, head, broken } = link.value
       if (head === undefined) {
         return Effect.succeed<LinkedRun>({
           subtaskId,
@@ -99,7 +105,11 @@ export const verify = (
       return audit.verify(runId, { anchor: head }).pipe(
         Effect.map((verification): LinkedRun => ({ subtaskId, agent, runId, verification, problem: undefined })),
         Effect.catch((error) =>
-          Effect.succeed<LinkedRun>({ subtaskId, agent, runId, verification: undefined, problem: error.message })
+          Effect.succeed<LinkedRun>(
+            error._tag === "AuditLogNotFound" && runner !== undefined
+              ? { subtaskId, agent, runId, verification: undefined, problem: undefined, elsewhere: runner }
+              : { subtaskId, agent, runId, verification: undefined, problem: error.message }
+          )
         )
       )
     })
@@ -109,7 +119,9 @@ export const verify = (
       runs,
       intact:
         orchestration._tag === "Intact" &&
-        runs.every((run) => run.problem === undefined && run.verification?._tag === "Intact")
+        runs.every(
+          (run) => run.problem === undefined && (run.verification?._tag === "Intact" || run.elsewhere !== undefined)
+        )
     }
   })
 
@@ -118,6 +130,6 @@ export const describe = (verdict: Verdict): ReadonlyArray<string> => [
   `orchestration ${verdict.orchestrationId}: ${AuditEntry.message(verdict.orchestration)}`,
   ...verdict.runs.map(
     (run) =>
-      `  ${run.subtaskId} (${run.agent}) run ${run.runId}: ${run.verification === undefined ? (run.problem ?? "unverified") : AuditEntry.message(run.verification)}`
+      `  ${run.subtaskId} (${run.agent}) run ${run.runId}: ${run.verification === undefined ? (run.problem ?? (run.elsewhere === undefined ? "unverified" : `on runner ${run.elsewhere} (troupe audit ${run.runId} --verify there)`)) : AuditEntry.message(run.verification)}`
   )
 ]

@@ -1,6 +1,7 @@
 /**
- * `troupe approvals [list | approve ID | deny ID [--reason TEXT]]`: the approvals of `$TROUPE_HOME`, decided from
- * any shell. The work (`ApprovalsInbox.ts`) is loaded only when the command runs.
+ * `troupe approvals [list | approve ID | deny ID [--reason TEXT]] [--postgres URL]`: the approvals of `$TROUPE_HOME`
+ * (or, with `--postgres`, of a cluster's tasks), decided from any shell. The work (`ApprovalsInbox.ts`) is loaded only
+ * when the command runs.
  */
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
@@ -15,27 +16,35 @@ const withInbox = <A, E, R>(use: (inbox: typeof ApprovalsInbox) => Effect.Effect
     use
   )
 
-const list = Command.make("list", {}, () => withInbox((inbox) => inbox.listAll)).pipe(
+const postgres = Flag.String("postgres").pipe(
+  Flag.withDescription(
+    "The approvals of the cluster whose storage is this PostgreSQL URL (tasks of troupe runner --wait), not $TROUPE_HOME's"
+  ),
+  Flag.optional
+)
+
+const list = Command.make("list", { postgres }, (flags) => withInbox((inbox) => inbox.listAll(flags.postgres))).pipe(
   Command.withDescription("List the approvals, pending and decided")
 )
 
 const approve = Command.make(
   "approve",
-  { id: Argument.String("id").pipe(Argument.withDescription("The approval id")) },
-  ({ id }) => withInbox((inbox) => inbox.decide(id, true, Option.none()))
+  { id: Argument.String("id").pipe(Argument.withDescription("The approval id")), postgres },
+  ({ id, postgres }) => withInbox((inbox) => inbox.decide(id, true, Option.none(), postgres))
 ).pipe(Command.withDescription("Approve a pending tool call"))
 
 const deny = Command.make(
   "deny",
   {
     id: Argument.String("id").pipe(Argument.withDescription("The approval id")),
-    reason: Flag.String("reason").pipe(Flag.withDescription("Why: the model is told"), Flag.optional)
+    reason: Flag.String("reason").pipe(Flag.withDescription("Why: the model is told"), Flag.optional),
+    postgres
   },
-  ({ id, reason }) => withInbox((inbox) => inbox.decide(id, false, reason))
+  ({ id, reason, postgres }) => withInbox((inbox) => inbox.decide(id, false, reason, postgres))
 ).pipe(Command.withDescription("Deny a pending tool call; the model is told, with the reason"))
 
 /** The `approvals` command. */
-export const command = Command.make("approvals", {}, () => withInbox((inbox) => inbox.listAll)).pipe(
+export const command = Command.make("approvals", {}, () => withInbox((inbox) => inbox.listAll())).pipe(
   Command.withDescription("The approvals agents wait for: list, approve ID, deny ID"),
   Command.withSubcommands([list, approve, deny])
 )

@@ -35,7 +35,7 @@ export const command = Command.make(
     ),
     wait: Flag.Boolean("wait").pipe(
       Flag.withDescription(
-        "Calls the specs' policies ask about wait in $TROUPE_HOME/approvals for troupe approvals (instead of a denial)"
+        "Calls the specs' policies ask about wait in the cluster's PostgreSQL for troupe approvals --postgres URL, from any machine (instead of a denial)"
       ),
       Flag.withDefault(false)
     ),

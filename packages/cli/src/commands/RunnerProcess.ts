@@ -7,16 +7,16 @@
  * shards until it is stopped (Ctrl-C hands its shards to the other runners). It prints `runner HOST:PORT ready`
  * once it has joined, then one line as each task starts and ends. Each task's run writes its audit trail under
  * `$TROUPE_HOME/runs/<taskId>/` (`troupe audit TASK_ID --verify` there). Calls a spec's policy asks about are denied
- * (no one is at a runner to ask) unless `--yes` approves them or, with `--wait`, they wait in `$TROUPE_HOME/approvals`
- * for `troupe approvals approve|deny ID` on the runner's machine. With `--memory DIR` the agents whose spec enables
- * memory remember and recall in that LanceDB directory (with the local embedder, as `troupe run`); runners may share
- * one directory, and each reads the others' writes before every recall, so a task recalls what a task on another
- * runner remembered. Without it agents run with no long-term memory.
+ * (no one is at a runner to ask) unless `--yes` approves them or, with `--wait`, they wait in the cluster's
+ * PostgreSQL for `troupe approvals approve|deny ID --postgres URL` from any machine that reaches it (`ApprovalTable`).
+ * With `--memory DIR` the agents whose spec enables memory remember and recall in that LanceDB directory (with the
+ * local embedder, as `troupe run`); runners may share one directory, and each reads the others' writes before every
+ * recall, so a task recalls what a task on another runner remembered. Without it agents run with no long-term memory.
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { AuditLog } from "@troupe/agent"
-import { Runner, ThrowawayPostgres } from "@troupe/cluster"
+import { ApprovalTable, Runner, ThrowawayPostgres } from "@troupe/cluster"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { LocalEmbedder, TerminalText } from "@troupe/providers"
 import * as Cause from "effect/Cause"
@@ -78,7 +78,7 @@ export const run = (input: Input) =>
     const audit = yield* AuditLog.AuditLog
     const approvals =
       input.wait === true
-        ? yield* TroupeHome.approvals.pipe(
+        ? yield* ApprovalTable.connect(input.postgres).pipe(
             Effect.mapError(
               (error) => new CliExit({ code: ExitCode.failed, message: `--wait: ${describeError(error)}` })
             )

@@ -285,7 +285,7 @@ describe("troupe runner", () => {
   )
 
   it.live(
-    "with --wait, a call the policy asks about waits at the runner for troupe approvals, then runs",
+    "with --wait, a call the policy asks about waits in the cluster's PostgreSQL for troupe approvals --postgres, then runs",
     () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -315,7 +315,7 @@ describe("troupe runner", () => {
         let pending: string | undefined
         for (let i = 0; i < 300 && pending === undefined; i++) {
           yield* Effect.sleep("200 millis")
-          const listed = yield* troupe(["approvals", "list"], env)
+          const listed = yield* troupe(["approvals", "list", "--postgres", postgres.url], env)
           pending = listed.stdout
             .split("\n")
             .find((l) => l.includes("pending") && l.includes("shell_run"))
@@ -323,7 +323,11 @@ describe("troupe runner", () => {
         }
         if (pending === undefined) return assert.fail("no approval was ever pending")
         assert.deepStrictEqual(lines(join(workspace, "ledger.log")), [])
-        const approved = yield* troupe(["approvals", "approve", pending], env)
+        // From another shell with another $TROUPE_HOME: all it shares with the runner is the database.
+        const approved = yield* troupe(["approvals", "approve", pending, "--postgres", postgres.url], {
+          ...env,
+          TROUPE_HOME: join(dir, "elsewhere")
+        })
         assert.strictEqual(approved.code, 0, approved.stderr)
         const done = yield* Fiber.join(result).pipe(Effect.timeout("60 seconds"))
         assert.strictEqual(done.answer, "recorded asked-1")

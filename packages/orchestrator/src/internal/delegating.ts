@@ -71,7 +71,7 @@ const remoteOf = (
   outcome: { readonly _tag: "Failure"; readonly failure: MemberRuns.Failure } | { readonly _tag: "Success" }
 ) =>
   outcome._tag === "Failure" && outcome.failure._tag === "RemoteRunFailed"
-    ? { runner: outcome.failure.runner, head: undefined }
+    ? { runner: outcome.failure.runner, head: outcome.failure.head }
     : undefined
 
 /** Runs `subtask` (as `task`) on `candidates` in order until one succeeds. */

@@ -1,0 +1,296 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir, userInfo } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { ThrowawayPostgres } from "@troupe/cluster"
+import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { root, troupe } from "../support.ts"
+
+/**
+ * The orchestrated mode on a cluster: `troupe orchestrate --postgres` plans here and runs every member's subtask on two
+ * `troupe runner --wait` processes sharing a throwaway PostgreSQL. One member gives up on its first try and is tried
+ * again; another's calls wait on its runner for approvals that a third process, sharing nothing with the runners but
+ * the database, approves and denies with `troupe approvals --postgres`.
+ */
+
+const teamYaml = [
+  "name: far-team",
+  "manager: { name: lead, memory: { enabled: false } }",
+  "agents:",
+  "  - { name: writer, description: Writes, memory: { enabled: false } }",
+  "  - { name: flaky, description: Counts, memory: { enabled: false } }",
+  '  - { name: asker, description: Records, memory: { enabled: false }, tools: [{ shell_run: { allow: ["node"] } }] }'
+].join("\n")
+
+const recorder = `import { appendFileSync } from "node:fs"
+const key = process.argv[2] ?? ""
+if (!/^[a-z0-9]+$/.test(key)) process.exit(2)
+appendFileSync("ledger.log", key + "\\n")
+console.log("recorded " + key)
+`
+
+const writing = ["a1", "a2", "a3", "a4", "a5"]
+
+const subtasks = [
+  ...writing.map((key) => ({
+    id: key,
+    title: `Write ${key}`,
+    task: `Write about the key ${key}`,
+    dependsOn: [],
+    capabilities: [],
+    agent: "writer"
+  })),
+  { id: "beta", title: "Count", task: "Count the key beta", dependsOn: [], capabilities: [], agent: "flaky" },
+  {
+    id: "gamma",
+    title: "Record gamma",
+    task: "Record the key gamma",
+    dependsOn: [],
+    capabilities: ["shell_run"],
+    agent: "asker"
+  },
+  {
+    id: "delta",
+    title: "Record delta",
+    task: "Record the key delta",
+    dependsOn: [],
+    capabilities: ["shell_run"],
+    agent: "asker"
+  }
+]
+
+interface Message {
+  readonly role: string
+  readonly content?: unknown
+}
+
+const messagesOf = (request: FakeServer.Received) => (request.body as { messages?: Array<Message> }).messages ?? []
+
+const schemaName = (request: FakeServer.Received) =>
+  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
+
+const agentOf = (request: FakeServer.Received) => {
+  const system = messagesOf(request).find((m) => m.role === "system")
+  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
+}
+
+const keyOf = (request: FakeServer.Received) =>
+  /the key ([a-z0-9]+)/.exec(JSON.stringify(messagesOf(request)))?.[1] ?? "unknown"
+
+const toolResults = (request: FakeServer.Received) =>
+  messagesOf(request)
+    .filter((m) => m.role === "tool")
+    .map((m) => JSON.stringify(m.content))
+    .join("\n")
+
+/** The lead plans `subtasks`; flaky gives up the first time; asker records its key with one call the policy asks about. */
+const model = Effect.suspend(() => {
+  let flakyReflections = 0
+  return FakeOpenAi.make({
+    turns: (request) => {
+      const agent = agentOf(request) ?? "unknown"
+      const key = keyOf(request)
+      switch (schemaName(request)) {
+        case "decomposition":
+          return { text: JSON.stringify({ subtasks }) }
+        case "plan":
+          return { text: JSON.stringify({ goals: [] }) }
+        case "reflection": {
+          const giveUp = agent === "flaky" && flakyReflections++ === 0
+          return {
+            text: JSON.stringify(
+              giveUp
+                ? { outcome: "give-up", reasoning: "lost count", progress: [] }
+                : { outcome: "done", reasoning: "done", progress: [], answer: `${agent} did ${key}` }
+            )
+          }
+        }
+        default:
+          return agent === "asker" && toolResults(request) === ""
+            ? { toolCalls: [{ name: "shell_run", arguments: { command: "node", args: ["record.mjs", key] } }] }
+            : { text: `${agent} did ${key}` }
+      }
+    }
+  })
+})
+
+const node = `${root}node_modules/.bin/node`
+
+/** A `troupe runner` process: `ready` with its address, and the task ids it started. */
+const startRunner = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child: ChildProcess = spawn(node, ["packages/cli/src/bin.ts", "runner", ...args], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? "", ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      const ready = Deferred.makeUnsafe<string>()
+      const exited = Deferred.makeUnsafe<void>()
+      const output = { stdout: "", stderr: "" }
+      child.stdout!.on("data", (chunk: Buffer) => {
+        output.stdout += chunk.toString("utf8")
+        const match = /^runner (\S+) ready/m.exec(output.stdout)
+        if (match !== null) Deferred.doneUnsafe(ready, Effect.succeed(match[1]!))
+      })
+      child.stderr!.on("data", (chunk: Buffer) => {
+        output.stderr += chunk.toString("utf8")
+      })
+      child.on("close", () => Deferred.doneUnsafe(exited, Effect.void))
+      return { child, ready, exited, output }
+    }),
+    (runner) =>
+      Effect.gen(function* () {
+        runner.child.kill("SIGTERM")
+        const stopped = yield* Deferred.await(runner.exited).pipe(Effect.timeoutOption("15 seconds"))
+        if (stopped._tag === "None") runner.child.kill("SIGKILL")
+      })
+  )
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [])
+
+describe("troupe orchestrate --postgres", () => {
+  it.live(
+    "members' subtasks run on two runners; a give-up is tried again; approvals pending on a runner are decided from another process",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-orchestrate-cluster-"))),
+          (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+        )
+        const workspace = join(dir, "work")
+        mkdirSync(workspace)
+        writeFileSync(join(workspace, "record.mjs"), recorder)
+        writeFileSync(join(dir, "team.yaml"), teamYaml)
+        const fake = yield* model
+        const postgres = yield* ThrowawayPostgres.make()
+        const env = {
+          OPENAI_API_KEY: "sk-test",
+          OPENAI_BASE_URL: fake.url,
+          TROUPE_BUNDLE: "0",
+          TROUPE_HOME: join(dir, "home"),
+          HOME: dir
+        }
+        const runners = []
+        for (let i = 0; i < 2; i++) {
+          const runner = yield* startRunner(["--postgres", postgres.url, "--workspace", workspace, "--wait"], env)
+          const ready = yield* Deferred.await(runner.ready).pipe(Effect.timeoutOption("60 seconds"))
+          assert.isTrue(ready._tag === "Some", `runner ${i} did not start: ${runner.output.stderr.slice(-2000)}`)
+          runners.push(runner)
+        }
+        // Both runners see each other before tasks arrive, so that shards are spread over the two.
+        yield* Effect.sleep("3 seconds")
+
+        const orchestration = yield* Effect.forkChild(
+          troupe(
+            [
+              "orchestrate",
+              "--goal",
+              "write, count and record",
+              "--team",
+              join(dir, "team.yaml"),
+              "--workspace",
+              workspace,
+              "--postgres",
+              postgres.url,
+              "--json"
+            ],
+            env
+          )
+        )
+
+        // Another shell with its own $TROUPE_HOME: all it shares with the runners is the database.
+        const elsewhere = { ...env, TROUPE_HOME: join(dir, "elsewhere") }
+        const pendingFor = (listed: string, key: string) =>
+          listed
+            .split("\n")
+            .find((l) => l.includes(" pending ") && l.includes(`"record.mjs","${key}"`))
+            ?.split(/\s+/)[0]
+        let gamma: string | undefined
+        let delta: string | undefined
+        for (let i = 0; i < 300 && (gamma === undefined || delta === undefined); i++) {
+          yield* Effect.sleep("200 millis")
+          const listed = yield* troupe(["approvals", "list", "--postgres", postgres.url], elsewhere)
+          gamma ??= pendingFor(listed.stdout, "gamma")
+          delta ??= pendingFor(listed.stdout, "delta")
+        }
+        if (gamma === undefined || delta === undefined) return assert.fail("the asker's approvals were never pending")
+        assert.deepStrictEqual(lines(join(workspace, "ledger.log")), [])
+        const approved = yield* troupe(["approvals", "approve", gamma, "--postgres", postgres.url], elsewhere)
+        assert.strictEqual(approved.code, 0, approved.stderr)
+        const denied = yield* troupe(
+          ["approvals", "deny", delta, "--reason", "not on a weekend", "--postgres", postgres.url],
+          elsewhere
+        )
+        assert.strictEqual(denied.code, 0, denied.stderr)
+        // Decided once: a second decision finds nothing pending.
+        const again = yield* troupe(["approvals", "deny", gamma, "--postgres", postgres.url], elsewhere)
+        assert.strictEqual(again.code, 2, again.stderr)
+
+        const run = yield* Fiber.join(orchestration).pipe(Effect.timeout("90 seconds"))
+        assert.strictEqual(run.code, 0, `${run.stdout}\n${run.stderr}`)
+        const result = JSON.parse(run.stdout.trimEnd().split("\n").at(-1)!)
+        assert.strictEqual(result.status, "done")
+        // The report aggregates every subtask, each answered by its member on a runner.
+        assert.deepStrictEqual(
+          result.subtasks.map((s: { id: string; agent: string; answer: string }) => [s.id, s.agent, s.answer]),
+          subtasks.map((s) => [s.id, s.agent, `${s.agent} did ${s.id}`])
+        )
+        const beta = result.subtasks.find((s: { id: string }) => s.id === "beta")
+        assert.strictEqual(beta.attempts, 2)
+        assert.deepStrictEqual(beta.runIds, [`${result.orchestrationId}.beta.1`, `${result.orchestrationId}.beta.2`])
+        assert.isAbove(result.steps, 0)
+
+        // Every run was made on a runner process, and both runners made some.
+        const started = runners.map(
+          (r) => new Set([...r.output.stdout.matchAll(/^task (\S+) started$/gm)].map((m) => m[1]!))
+        )
+        const runIds: Array<string> = result.subtasks.flatMap((s: { runIds: Array<string> }) => s.runIds)
+        for (const runId of runIds)
+          assert.isTrue(
+            started.some((s) => s.has(runId)),
+            `${runId} ran on no runner`
+          )
+        assert.isTrue(
+          started.every((s) => runIds.some((runId) => s.has(runId))),
+          "the subtasks did not spread over both runners"
+        )
+
+        // The orchestration's trail links each run by id, with the runner that made it and its trail's head there.
+        const trail = lines(join(dir, "home", "runs", result.orchestrationId, "audit.jsonl")).map((l) => JSON.parse(l))
+        const links = trail.filter((e) => e.type === "OrchestrationRunLinked").map((e) => e.data)
+        assert.deepStrictEqual(links.map((l) => l.runId).sort(), [...runIds].sort())
+        const addresses = yield* Effect.forEach(runners, (r) => Deferred.await(r.ready))
+        for (const link of links) {
+          assert.include(addresses, link.runner)
+          assert.isDefined(link.head, `${link.runId} was linked without its trail's head`)
+        }
+        // The runners share this $TROUPE_HOME here, so every linked trail verifies against its head.
+        assert.strictEqual(result.audit, "intact")
+
+        // The approved call ran once; the denied one never did, and the model was told why.
+        assert.deepStrictEqual(lines(join(workspace, "ledger.log")), ["gamma"])
+        const deltaTold = fake.requests.filter((r) => agentOf(r) === "asker" && keyOf(r) === "delta").map(toolResults)
+        assert.isTrue(
+          deltaTold.some((told) => told.includes("not on a weekend")),
+          "the denial never reached the model"
+        )
+        // Who decided, and when: in the cluster's table, and in the task's own trail on its runner.
+        const listed = yield* troupe(["approvals", "list", "--postgres", postgres.url], elsewhere)
+        const person = userInfo().username
+        assert.match(listed.stdout, new RegExp(`^${gamma}  approved by ${person} at \\d{4}-\\d\\d-\\d\\dT`, "m"))
+        assert.match(listed.stdout, new RegExp(`^${delta}  denied by ${person} at \\d{4}-\\d\\d-\\d\\dT`, "m"))
+        const gammaRun = `${result.orchestrationId}.gamma.1`
+        const decided = lines(join(dir, "home", "runs", gammaRun, "audit.jsonl"))
+          .map((l) => JSON.parse(l))
+          .find((e) => e.type === "AgentApprovalDecided")
+        assert.strictEqual(decided?.data.by, person)
+        assert.strictEqual(decided?.data.approved, true)
+      }),
+    180_000
+  )
+})
