@@ -7,21 +7,23 @@
  * (`ReplCommands.help`). Runs, approvals and memory live in `$TROUPE_HOME` as with `troupe run`, and the prompts
  * typed at a terminal are kept in `$TROUPE_HOME/history`.
  *
- * At a terminal: a prompt with line editing and history; approvals and multi-step plans are asked about; Ctrl-C
- * cancels the step in progress, and at the prompt, twice in a row, leaves with exit code 130. Otherwise (a pipe, a
- * file): one prompt per line, plain output, an approval answered by the next line (`y` allows, anything else
- * denies), plans shown and carried out; the exit code is 0 when every turn succeeded, else that of the last one
+ * At a terminal: answers stream as the model generates them; a prompt with line editing and history; approvals and
+ * multi-step plans are asked about; Ctrl-C cancels the step in progress, and at the prompt, twice in a row, leaves
+ * with exit code 130. Otherwise (a pipe, a file): one prompt per line, plain output with each step's text as one line
+ * when the step returns, an approval answered by the next line (`y` allows, anything else denies), plans shown and
+ * carried out; the exit code is 0 when every turn succeeded, else that of the last one
  * that did not (1 failed, 2 bad input, 4 budget exceeded). With no provider configured, it says how to configure
  * one and exits with 2.
  */
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { AuditLog } from "@troupe/agent"
+import { AuditLog, TextDeltas } from "@troupe/agent"
 import { AgentSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { TerminalText } from "@troupe/providers"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
@@ -58,6 +60,7 @@ export const noProvider = [
 export const prompt = "troupe> "
 
 const say = (text: string) => Effect.sync(() => void process.stdout.write(`${TerminalText.sanitize(text)}\n`))
+const write = (text: string) => void process.stdout.write(text)
 const complain = (text: string) => Effect.sync(() => void process.stderr.write(`${TerminalText.sanitize(text)}\n`))
 
 const codeOf = (status: ReplTurn.Outcome["status"]): number =>
@@ -192,7 +195,10 @@ const session = (input: Input, terminal: boolean, historyFile: string, gate: Rep
             return
           case "Prompt": {
             const goal = ReplConversation.goalOf(conversation, parsed.text)
-            const outcome = yield* ReplTurn.run({ agent: live.agent, input: lines, gate, person, say }, goal)
+            const outcome = yield* ReplTurn.run(
+              { agent: live.agent, input: lines, gate, person, say, ...(terminal ? { write } : {}) },
+              goal
+            )
             if (outcome.runId !== undefined) lastRunId = outcome.runId
             if (outcome.spend !== undefined) cost = ReplCost.add(cost, outcome.spend)
             if (outcome.status === "done") {
@@ -249,7 +255,10 @@ export const run = (input: Input) =>
     return yield* session(input, terminal, ReplHistory.fileIn(home), gate).pipe(
       Effect.scoped,
       Effect.provide(
-        AgentServices.layer({ workspace: process.cwd(), memory: memoryDir, events: ReplPlanGate.layer(gate) })
+        Layer.merge(
+          AgentServices.layer({ workspace: process.cwd(), memory: memoryDir, events: ReplPlanGate.layer(gate) }),
+          TextDeltas.layer
+        )
       )
     )
   }).pipe(

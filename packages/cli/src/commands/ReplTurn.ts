@@ -1,17 +1,20 @@
 /**
  * One turn of an interactive session: a run of the agent towards the person's line, shown as it happens.
  *
- * The model's text is printed as each step returns it (the agent's loop asks for whole turns, so a step's text
- * arrives at once, not word by word), tool calls and approval requests as they are made, and the plan when it is
- * made. Questions (allow this call? go ahead with this plan? the agent's own `ask_human`) are asked one at a time
+ * At a terminal the model's text is printed as it is generated (`StepText` over the agents' `TextDeltas`), and not
+ * again when the step ends; elsewhere (a pipe, a file) each step's text is printed as one line when the step returns,
+ * which keeps transcripts and scripts line-based (and nobody listening, each step asks for its whole turn at once).
+ * Tool calls and approval requests are printed as they are made, and the plan when it is made. Questions (allow this call? go ahead with this plan? the agent's own `ask_human`) are asked one at a time
  * from a queue, so that the events keep flowing while a person thinks. Ctrl-C during the turn cancels the run: the
  * step in progress is interrupted and the run ends as cancelled; the session goes on.
  */
-import { type Agent, type AgentEvent, AgentEvents, type Spend } from "@troupe/agent"
+import { type Agent, type AgentEvent, AgentEvents, type Spend, TextDeltas } from "@troupe/agent"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
+import * as StepText from "../StepText.ts"
 import * as ReplCost from "./ReplCost.ts"
 import type * as ReplInput from "./ReplInput.ts"
 import * as ReplPlanGate from "./ReplPlanGate.ts"
@@ -35,6 +38,8 @@ export interface Context {
   readonly person: string
   /** Prints one line for a person (sanitised). */
   readonly say: (text: string) => Effect.Effect<void>
+  /** Writes raw text (already made safe): present at a terminal, where the model's text streams. */
+  readonly write?: ((text: string) => void) | undefined
 }
 
 type Question =
@@ -80,13 +85,24 @@ const answerOne = (context: Context, question: Question): Effect.Effect<void> =>
 }
 
 /** Runs one turn towards `goal`. */
-export const run = (context: Context, goal: string): Effect.Effect<Outcome, never, AgentEvents.AgentEvents> =>
+export const run = (outer: Context, goal: string): Effect.Effect<Outcome, never, AgentEvents.AgentEvents> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const { agent, say } = context
       const hub = yield* AgentEvents.AgentEvents
       // Subscribed before the run is asked for, so that no event of it is missed.
       const subscription = yield* hub.subscribe
+      const deltas = yield* Effect.serviceOption(TextDeltas.TextDeltas)
+      const write = outer.write
+      const printer =
+        write === undefined || Option.isNone(deltas)
+          ? undefined
+          : yield* StepText.make({ agent: outer.agent.name, write }).pipe(
+              Effect.provideService(TextDeltas.TextDeltas, deltas.value)
+            )
+      // Every line of the turn starts on a line of its own, after any streamed text.
+      const context: Context =
+        printer === undefined ? outer : { ...outer, say: (text) => Effect.andThen(printer.closeLine, outer.say(text)) }
+      const { agent, say } = context
       const questions = yield* Queue.unbounded<Question>()
       let lastText = ""
       let ended: (AgentEvent.AgentEvent & { readonly _tag: "AgentRunEnded" }) | undefined
@@ -108,10 +124,21 @@ export const run = (context: Context, goal: string): Effect.Effect<Outcome, neve
       const show = (event: AgentEvent.AgentEvent): Effect.Effect<void> => {
         switch (event._tag) {
           case "AgentModelCalled": {
-            const text = event.text.trim()
-            if (event.purpose !== "act" || text === "") return Effect.void
-            lastText = text
-            return say(text)
+            if (event.purpose !== "act") return Effect.void
+            const whole = (): Effect.Effect<void> => {
+              const text = event.text.trim()
+              if (text === "") return Effect.void
+              lastText = text
+              return say(text)
+            }
+            if (printer === undefined) return whole()
+            // Streamed already: not printed again. A step replayed or not streamed is printed whole.
+            return Effect.flatMap(printer.ended(event.step), (streamed) => {
+              const text = streamed?.trim() ?? ""
+              if (text === "") return whole()
+              lastText = text
+              return Effect.void
+            })
           }
           case "AgentPlanMade":
             return Effect.andThen(
