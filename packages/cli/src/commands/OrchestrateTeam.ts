@@ -20,7 +20,8 @@
  *
  * Output: one line per subtask event and agent step (sanitised for the terminal), then the report and a summary;
  * with `--json`, the last line is `{ orchestrationId, status, subtasks, steps, usage, costUsd, audit, error? }`.
- * Exit codes as `troupe run`: 0 done, 1 failed, 2 bad input, 3 waiting for an approval, 4 team budget exceeded.
+ * Exit codes as `troupe run`: 0 done, 1 failed, 2 bad input, 3 waiting for an approval (or, without a terminal, for
+ * the answer to a member's question: `--resume` at a terminal asks it again), 4 team budget exceeded.
  */
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
@@ -69,7 +70,7 @@ export interface Input {
 /** The JSON line printed with `--json`. */
 export interface JsonResult {
   readonly orchestrationId: string
-  readonly status: OrchestratorEvent.Status | "awaiting-approval"
+  readonly status: OrchestratorEvent.Status | "awaiting-approval" | "awaiting-answer"
   readonly subtasks: ReadonlyArray<{
     readonly id: string
     readonly agent: string
@@ -85,6 +86,16 @@ export interface JsonResult {
 }
 
 const { line } = CommandIo
+
+// What an orchestration waits for that this process cannot give: an approval (troupe approvals) or an answer.
+interface Waiting {
+  readonly _tag: "approval" | "question"
+  readonly agent: string
+  readonly id: string
+}
+
+const approval = (agent: string, id: string): Waiting => ({ _tag: "approval", agent, id })
+const question = (agent: string, id: string): Waiting => ({ _tag: "question", agent, id })
 
 /**
  * With `--postgres`, the members' subtasks go to the cluster's runners (`ClusterMemberRuns`), its client living as
@@ -269,7 +280,7 @@ export const run = (given: Input) =>
         knowledgeBase: Option.getOrUndefined(knowledgeBase)
       }).pipe(Effect.provide(yield* memberRunsOf(input.postgres)))
       const members = new Set(orchestrator.members.map((m) => m.name))
-      const waiting = Deferred.makeUnsafe<{ readonly agent: string; readonly approvalId: string }>()
+      const waiting = Deferred.makeUnsafe<Waiting>()
       const watchTeam = Stream.runForEach(orchestrator.events, (event) =>
         Effect.gen(function* () {
           const text = describe(event)
@@ -283,6 +294,19 @@ export const run = (given: Input) =>
             const text = describeAgentEvent(event)
             // A member's task runs over several lines (the subtask and its inputs): one line each here.
             if (text !== undefined && !input.json) yield* line(`  [${event.agent}] ${short(text, 160)}`)
+            if (event._tag === "AgentQuestionAsked") {
+              // A question needs a person whatever --yes says; without a terminal the orchestration stops, resumable.
+              const asked = orchestrator.members.find((m) => m.name === event.agent)!
+              if (process.stdin.isTTY === true) {
+                yield* asked.answer(
+                  event.questionId,
+                  yield* CommandIo.askLine(`${event.agent} asks: ${event.question}`)
+                )
+              } else {
+                yield* Deferred.succeed(waiting, question(event.agent, event.questionId))
+              }
+              return
+            }
             // With --yes the policies' `ask` calls are approved as they are requested.
             if (event._tag !== "AgentApprovalRequested" || input.yes) return
             // A resumed run shows again the requests it had made; one decided since (troupe approvals) goes on.
@@ -297,7 +321,7 @@ export const run = (given: Input) =>
                 ? agent.approve(event.approvalId, person)
                 : agent.deny(event.approvalId, person, "denied at the terminal")
             } else if (input.wait !== true) {
-              yield* Deferred.succeed(waiting, { agent: event.agent, approvalId: event.approvalId })
+              yield* Deferred.succeed(waiting, approval(event.agent, event.approvalId))
             }
           })
       )
@@ -314,10 +338,15 @@ export const run = (given: Input) =>
       if (outcome._tag === "Waiting") {
         const status = yield* orchestrator.status
         const id = status.orchestrationId ?? orchestrationId
-        if (input.json) yield* line(JSON.stringify(jsonOf(id, "awaiting-approval", status.spend, undefined, "none")))
+        const pending = outcome.pending
+        const awaiting = pending._tag === "approval" ? "awaiting-approval" : "awaiting-answer"
+        if (input.json) yield* line(JSON.stringify(jsonOf(id, awaiting, status.spend, undefined, "none")))
         return yield* new CliExit({
           code: ExitCode.waitingForApproval,
-          message: `orchestration ${id}: ${outcome.pending.agent} waits for approval ${outcome.pending.approvalId}: troupe approvals approve ${outcome.pending.approvalId} (or deny), then troupe orchestrate --resume ${id}`
+          message:
+            pending._tag === "approval"
+              ? `orchestration ${id}: ${pending.agent} waits for approval ${pending.id}: troupe approvals approve ${pending.id} (or deny), then troupe orchestrate --resume ${id}`
+              : `orchestration ${id}: ${pending.agent} waits for an answer to its question: troupe orchestrate --resume ${id} at a terminal asks it again`
         })
       }
       const verdictOf = (id: string) =>
