@@ -8,8 +8,9 @@
  * run stops with exit code 3, the request stays in `$TROUPE_HOME/approvals` (`troupe approvals`), unless `--wait`
  * keeps it waiting for a decision made there from another shell.
  *
- * Output: one line per step, tool call and approval (sanitised for the terminal), with, on a terminal, a status
- * line redrawn below them (step, tokens, cost, goals, approvals waiting); then the answer and a summary;
+ * Output: one line per step, tool call and approval (sanitised for the terminal), with, on a terminal, each step's
+ * text streamed as the model generates it (`StepText`) and a status line redrawn below them (step, tokens, cost,
+ * goals, approvals waiting); then the answer (unless it was just streamed as the last step's text) and a summary;
  * with `--json`, the last line is `{ runId, status, steps, usage, costUsd, error? }`. Exit codes: 0 done, 1 failed,
  * 2 bad input (spec errors are printed positioned), 3 waiting for an approval, 4 budget exceeded.
  *
@@ -21,13 +22,14 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { Agent, type AgentEvent, AuditLog, Run, type Spend } from "@troupe/agent"
+import { Agent, type AgentEvent, AuditLog, Run, type Spend, TextDeltas } from "@troupe/agent"
 import type { AgentSpec, SpecLoader } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { TerminalText } from "@troupe/providers"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -36,6 +38,7 @@ import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as LiveView from "../LiveView.ts"
 import * as SpecFile from "../SpecFile.ts"
+import * as StepText from "../StepText.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 
 /** The options of `troupe run`. */
@@ -225,6 +228,17 @@ export const run = (input: Input) =>
       // On a terminal, event lines scroll above a status line redrawn in place; elsewhere, plain lines.
       const live = process.stdout.isTTY === true && !input.json
       let stats = LiveView.empty
+      const statusNow = () => LiveView.statusLine(stats, process.stdout.columns ?? 100)
+      // On a terminal the steps' text streams above the status line, which makes way for it while it comes.
+      const printer = live
+        ? yield* StepText.make({
+            agent: agent.name,
+            write: (text) => void process.stdout.write(text),
+            beforeText: () => void process.stdout.write(LiveView.clear),
+            afterStep: () => void process.stdout.write(statusNow())
+          })
+        : undefined
+      let lastStreamed: string | undefined
       // What a run that cannot ask here waits for: an approval (decided with troupe approvals) or an answer.
       const waiting = Deferred.makeUnsafe<
         | { readonly _tag: "approval"; readonly runId: string; readonly approvalId: string }
@@ -235,10 +249,15 @@ export const run = (input: Input) =>
         Stream.runForEach(agent.events, (event) =>
           Effect.gen(function* () {
             const text = describe(event)
+            if (printer !== undefined && event._tag === "AgentModelCalled" && event.purpose === "act") {
+              const streamed = (yield* printer.ended(event.step))?.trim() ?? ""
+              if (streamed !== "") lastStreamed = streamed
+            }
             if (live) {
               stats = LiveView.update(stats, event)
+              if (printer !== undefined) yield* printer.closeLine
               yield* Effect.sync(() => {
-                const status = LiveView.statusLine(stats, process.stdout.columns ?? 100)
+                const status = statusNow()
                 process.stdout.write(
                   `${LiveView.clear}${text === undefined ? "" : `${TerminalText.sanitize(text)}\n`}${status}`
                 )
@@ -269,6 +288,7 @@ export const run = (input: Input) =>
         Effect.map(Deferred.await(waiting), (pending) => ({ _tag: "Waiting" as const, pending }))
       )
       yield* Fiber.interrupt(watcher)
+      if (printer !== undefined) yield* printer.closeLine
       if (live) yield* Effect.sync(() => process.stdout.write(LiveView.clear))
       if (outcome._tag === "Waiting") {
         const status = yield* agent.status
@@ -292,7 +312,7 @@ export const run = (input: Input) =>
         const result = jsonOf(success.runId, "done", success.spend)
         if (input.json) yield* line(JSON.stringify(result))
         else {
-          yield* line(success.answer)
+          if (success.answer.trim() !== lastStreamed) yield* line(success.answer)
           yield* line(summaryOf(result))
         }
         return
@@ -311,11 +331,14 @@ export const run = (input: Input) =>
     return yield* program.pipe(
       Effect.scoped,
       Effect.provide(
-        AgentServices.layer({
-          workspace: workspaceDir,
-          runs: runsDir,
-          memory: spec.memory.enabled ? memoryDir : undefined
-        })
+        Layer.merge(
+          AgentServices.layer({
+            workspace: workspaceDir,
+            runs: runsDir,
+            memory: spec.memory.enabled ? memoryDir : undefined
+          }),
+          TextDeltas.layer
+        )
       )
     )
   }).pipe(

@@ -1,0 +1,97 @@
+/**
+ * `troupe run` at a real terminal streams each step's text: the fake provider sends the opening of the answer and
+ * holds the rest until the test has seen that opening on the screen; the run's journal keeps the whole answer.
+ * Skipped, saying so, where `tmux` is not installed (Debian: `apt-get install tmux`).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
+import * as Effect from "effect/Effect"
+import { root } from "../support.ts"
+import { hasTmux, terminal } from "../terminal.ts"
+
+const schemaName = (request: FakeServer.Received) =>
+  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
+
+const streamed = (request: FakeServer.Received) => (request.body as { stream?: boolean }).stream === true
+
+const count = (text: string, part: string) => text.split(part).length - 1
+
+const answer = "Once upon a time, the run streamed its answer."
+
+describe("troupe run (at a terminal): streaming", () => {
+  it.live.skipIf(!hasTmux)(
+    "the opening of a step's text shows while the provider holds the rest; the answer is printed once",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "troupe-run-stream-"))
+        const workspace = join(dir, "work")
+        const home = join(dir, "home")
+        mkdirSync(workspace)
+        writeFileSync(join(dir, "agent.yaml"), ["name: teller", "memory: { enabled: false }"].join("\n"))
+        const tty = terminal(join(dir, "tmux.sock"))
+        yield* Effect.addFinalizer(() =>
+          Effect.andThen(
+            tty.kill,
+            Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+          )
+        )
+        const gate = FakeServer.gate()
+        const requests: { current: ReadonlyArray<FakeServer.Received> } = { current: [] }
+        const server = yield* FakeOpenAi.make({
+          turns: (request) => {
+            const name = schemaName(request)
+            if (name === "plan") return { text: JSON.stringify({ goals: [] }) }
+            if (name === "reflection") {
+              return { text: JSON.stringify({ outcome: "done", reasoning: "told", progress: [], answer }) }
+            }
+            return { text: answer }
+          },
+          // The act step's stream sends its role chunk and the first four characters ("Once"), then waits.
+          faults: (index) => {
+            const request = requests.current[index]
+            return request !== undefined && streamed(request) && schemaName(request) === undefined
+              ? FakeServer.hold(2, gate)
+              : undefined
+          }
+        })
+        requests.current = server.requests
+        const env = [
+          `PATH=${process.env.PATH ?? ""}`,
+          `HOME=${dir}`,
+          `TROUPE_HOME=${home}`,
+          "OPENAI_API_KEY=sk-test",
+          `OPENAI_BASE_URL=${server.url}`,
+          "TERM=xterm-256color",
+          ...(process.env.TROUPE_BUNDLE === undefined ? [] : [`TROUPE_BUNDLE=${process.env.TROUPE_BUNDLE}`])
+        ]
+        const exitFile = join(dir, "exit-code")
+        const node = `${root}node_modules/.bin/node`
+        const args = ["run", join(dir, "agent.yaml"), "--goal", "tell a story", "--workspace", workspace]
+        yield* tty.start(
+          `env -i ${env.map((e) => `'${e}'`).join(" ")} '${node}' '${root}packages/cli/src/bin.ts' ${args.map((a) => `'${a}'`).join(" ")}; echo $? > '${exitFile}'; sleep 30`,
+          workspace
+        )
+
+        yield* tty.waitFor("the opening of the step's text", (s) => /^Once/m.test(s))
+        assert.notInclude(yield* tty.screen, "upon")
+        const act = server.requests.findIndex((r) => streamed(r) && schemaName(r) === undefined)
+        assert.strictEqual(server.requests[act]!.state, "open")
+
+        yield* gate.open
+        yield* tty.waitFor("the end of the run", (s) => s.includes(answer) && existsSync(exitFile))
+        assert.strictEqual(readFileSync(exitFile, "utf8").trim(), "0")
+        const screen = yield* tty.screen
+        assert.strictEqual(count(screen, "Once upon a time"), 1)
+        assert.match(screen, /run \S+: done in 1 steps/)
+        // The journal keeps the act step's whole answer, not its pieces.
+        const [runId] = readdirSync(join(home, "runs"))
+        const journal = readFileSync(join(home, "runs", runId!, "journal.jsonl"), "utf8")
+        assert.include(journal, JSON.stringify(answer))
+        assert.notInclude(journal, "text-delta")
+      }).pipe(Effect.scoped),
+    120_000
+  )
+})
