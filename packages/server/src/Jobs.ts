@@ -1,7 +1,7 @@
 import { Agent, type AgentEvent, AgentEvents, type ApprovalStore, type AuditLog } from "@troupe/agent"
 import { type AgentSpec, SpecLoader, type TeamSpec } from "@troupe/agent-spec"
 import type { KnowledgeBase, Memory } from "@troupe/memory"
-import { Orchestrator, type OrchestratorEvent } from "@troupe/orchestrator"
+import { MemberRuns, Orchestrator, type OrchestratorEvent } from "@troupe/orchestrator"
 import { type ProviderConfig, type ProviderPool, TerminalText } from "@troupe/providers"
 import type { ActorError, ActorSystem } from "@troupe/runtime"
 import type { Tools } from "@troupe/tools"
@@ -45,6 +45,11 @@ export interface Options {
    * still orchestrates here; the agents named by requests, and the members MCP hands tasks to, run there.
    */
   readonly remote?: Remote | undefined
+  /**
+   * Where the members of the teams run their subtasks (`troupe serve --postgres`: `ClusterMemberRuns`, a cluster's
+   * runners); their actors in this process by default. Teams still plan and report here.
+   */
+  readonly memberRuns?: MemberRuns.Service | undefined
   /**
    * Where the jobs of named agents are recorded (`$TROUPE_HOME/runs`: `<runId>/job.json` beside the run's journal),
    * so that a server started again resumes those it had not finished. With a `RunJournal` where the agents are made,
@@ -147,7 +152,11 @@ export const make = (
     }
     const startTeam = (team: TeamSpec.Team) =>
       Effect.map(
-        Orchestrator.make(team, orchestratorOptions),
+        options.memberRuns === undefined
+          ? Orchestrator.make(team, orchestratorOptions)
+          : Orchestrator.make(team, orchestratorOptions).pipe(
+              Effect.provideService(MemberRuns.MemberRuns, options.memberRuns)
+            ),
         (orchestrator): Started => ({
           _tag: "Team",
           orchestrator,

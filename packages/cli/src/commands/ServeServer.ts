@@ -6,7 +6,9 @@
  * The server's team (`--team`, none by default) pursues the goals that name no file; a request may
  * name a team file or an agent spec under `--specs` instead. The agents work in `--workspace`, with their trails and
  * approvals in `$TROUPE_HOME` as for `troupe run`: a tool call that waits for a person is listed at `GET /approvals`
- * and decided over the API (or with `troupe approvals` beside it).
+ * and decided over the API (or with `troupe approvals` beside it). With `--postgres`, named agents and the teams'
+ * members run on the cluster's runners (teams plan and report here), and the approvals listed and decided are the
+ * cluster's (`troupe approvals --postgres` decides the same ones).
  *
  * Every request needs `Authorization: Bearer TOKEN`, the token read from `--token-env` (default `TROUPE_TOKEN`):
  * without one the server does not start (exit 2, one line naming the variable). HTTPS with `--tls-cert` and
@@ -105,7 +107,9 @@ const directory = (flag: string, path: string | undefined) =>
  */
 const clusterRemote = (postgres: string) =>
   Effect.gen(function* () {
-    const { AgentTask, Client } = yield* Effect.promise(() => import("@troupe/cluster"))
+    const { AgentTask, ApprovalTable, Client, ClusterMemberRuns } = yield* Effect.promise(
+      () => import("@troupe/cluster")
+    )
     // Built in the server's scope: the client lives as long as the server.
     const built = yield* Layer.build(Client.layer({ postgres: Redacted.make(postgres) })).pipe(
       Effect.mapError(
@@ -136,7 +140,19 @@ const clusterRemote = (postgres: string) =>
           )
         )
     }
-    return remote
+    // The teams' members run there too, and the approvals their tasks wait for are the cluster's: the server's
+    // approval endpoints decide them.
+    const memberRuns = yield* ClusterMemberRuns.make.pipe(Effect.provideService(Client.Client, client))
+    const approvals = yield* ApprovalTable.connect(postgres).pipe(
+      Effect.mapError(
+        () =>
+          new CliExit({
+            code: ExitCode.failed,
+            message: "troupe serve: --postgres: cannot reach the cluster's storage"
+          })
+      )
+    )
+    return { remote, memberRuns, approvals }
   })
 
 /** Runs `troupe serve` until it is stopped. */
@@ -182,7 +198,8 @@ export const run = (input: Input) =>
     const program = Effect.gen(function* () {
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
-      const remote = input.postgres === undefined ? undefined : yield* clusterRemote(input.postgres)
+      const cluster = input.postgres === undefined ? undefined : yield* clusterRemote(input.postgres)
+      const remote = cluster?.remote
       if (tls === undefined && !isLoopback(input.host)) {
         yield* errorLine(
           `troupe serve: warning: plain HTTP on ${TerminalText.sanitize(input.host)}: bearer tokens cross the network readable; give --tls-cert and --tls-key`
@@ -196,12 +213,13 @@ export const run = (input: Input) =>
         jobs: {
           team,
           specRoot,
-          approvals: yield* TroupeHome.approvals,
+          approvals: cluster?.approvals ?? (yield* TroupeHome.approvals),
           audit: yield* AuditLog.AuditLog,
           memory: Option.getOrUndefined(memory),
           knowledgeBase: Option.getOrUndefined(knowledgeBase),
           concurrency: input.concurrency,
           remote,
+          memberRuns: cluster?.memberRuns,
           records: runsDir
         }
       }).pipe(
