@@ -520,13 +520,18 @@ export const behavior = (parts: Parts): Actor.Behavior<Message, State> =>
       Effect.sync((): State => {
         const record = AgentMetrics.recorder()
         const watch = Alerts.monitor(parts.spec.alerts)
-        const emit = (event: AgentEvent.AgentEvent): Effect.Effect<void> =>
-          Effect.andThen(
-            Effect.andThen(parts.events.publish(event), record(event)),
-            Effect.forEach(watch(event), (alert) => Effect.andThen(parts.events.publish(alert), record(alert)), {
-              discard: true
-            })
-          )
+        const emit = (event: AgentEvent.AgentEvent): Effect.Effect<void> => {
+          const published = Effect.andThen(parts.events.publish(event), record(event))
+          const alerts = watch(event)
+          return alerts.length === 0
+            ? published
+            : Effect.andThen(
+                published,
+                Effect.forEach(alerts, (alert) => Effect.andThen(parts.events.publish(alert), record(alert)), {
+                  discard: true
+                })
+              )
+        }
         return { gate: parts.makeGate(), emit, current: undefined }
       }),
     receive: (state: State, message, context) =>

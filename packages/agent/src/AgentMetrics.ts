@@ -18,34 +18,57 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type * as AgentEvent from "./AgentEvent.ts"
 
-/** Runs that ended, by agent and status (`done`, `failed`, `budget-exceeded`, `cancelled`). */
-export const runs = Metric.counter("troupe_agent_runs_total", { description: "Agent runs that ended, by status." })
-
-/** Steps started, by agent. */
-export const steps = Metric.counter("troupe_agent_steps_total", { description: "Agent steps (model turns)." })
-
-/** Input and output tokens billed, by agent, provider and direction. */
-export const tokens = Metric.counter("troupe_agent_tokens_total", { description: "Tokens billed, by direction." })
-
-/** US dollars spent, by agent and provider. */
-export const cost = Metric.counter("troupe_agent_cost_usd_total", { description: "Money spent on model calls, USD." })
-
-/** Tool calls that failed, by agent and tool. */
-export const toolFailures = Metric.counter("troupe_agent_tool_failures_total", { description: "Failed tool calls." })
+const runsOptions = { description: "Agent runs that ended, by status." }
+const stepsOptions = { description: "Agent steps (model turns)." }
+const tokensOptions = { description: "Tokens billed, by direction." }
+const costOptions = { description: "Money spent on model calls, USD." }
+const toolFailuresOptions = { description: "Failed tool calls." }
 
 const latencyBoundaries = Metric.exponentialBoundaries({ start: 10, factor: 2, count: 14 })
+const modelLatencyOptions = { description: "Model call latency, milliseconds.", boundaries: latencyBoundaries }
+const stepDurationOptions = { description: "Step duration, milliseconds.", boundaries: latencyBoundaries }
+
+/** Runs that ended, by agent and status (`done`, `failed`, `budget-exceeded`, `cancelled`). */
+export const runs = Metric.counter("troupe_agent_runs_total", runsOptions)
+
+/** Steps started, by agent. */
+export const steps = Metric.counter("troupe_agent_steps_total", stepsOptions)
+
+/** Input and output tokens billed, by agent, provider and direction. */
+export const tokens = Metric.counter("troupe_agent_tokens_total", tokensOptions)
+
+/** US dollars spent, by agent and provider. */
+export const cost = Metric.counter("troupe_agent_cost_usd_total", costOptions)
+
+/** Tool calls that failed, by agent and tool. */
+export const toolFailures = Metric.counter("troupe_agent_tool_failures_total", toolFailuresOptions)
 
 /** Model call latency in milliseconds, by agent and provider. */
-export const modelLatency = Metric.histogram("troupe_agent_model_latency_ms", {
-  description: "Model call latency, milliseconds.",
-  boundaries: latencyBoundaries
-})
+export const modelLatency = Metric.histogram("troupe_agent_model_latency_ms", modelLatencyOptions)
 
 /** Step duration in milliseconds (model turn and its tools), by agent. */
-export const stepDuration = Metric.histogram("troupe_agent_step_duration_ms", {
-  description: "Step duration, milliseconds.",
-  boundaries: latencyBoundaries
-})
+export const stepDuration = Metric.histogram("troupe_agent_step_duration_ms", stepDurationOptions)
+
+// One series of a metric above: the same metric with its attributes given when it is made. The registry knows a
+// series by name, description and attributes, so it is the series `Metric.withAttributes` would update; made once
+// and reused, it is updated without a new context (which `withAttributes` builds on every update).
+type Series = Metric.Metric<number, unknown>
+const makers = {
+  runs: (attributes: Record<string, string>): Series =>
+    Metric.counter("troupe_agent_runs_total", { ...runsOptions, attributes }),
+  steps: (attributes: Record<string, string>): Series =>
+    Metric.counter("troupe_agent_steps_total", { ...stepsOptions, attributes }),
+  tokens: (attributes: Record<string, string>): Series =>
+    Metric.counter("troupe_agent_tokens_total", { ...tokensOptions, attributes }),
+  cost: (attributes: Record<string, string>): Series =>
+    Metric.counter("troupe_agent_cost_usd_total", { ...costOptions, attributes }),
+  toolFailures: (attributes: Record<string, string>): Series =>
+    Metric.counter("troupe_agent_tool_failures_total", { ...toolFailuresOptions, attributes }),
+  modelLatency: (attributes: Record<string, string>): Series =>
+    Metric.histogram("troupe_agent_model_latency_ms", { ...modelLatencyOptions, attributes }),
+  stepDuration: (attributes: Record<string, string>): Series =>
+    Metric.histogram("troupe_agent_step_duration_ms", { ...stepDurationOptions, attributes })
+}
 
 /**
  * A recorder: feed it every event of one or more agents and it updates the metrics. It remembers when each run's
@@ -53,39 +76,50 @@ export const stepDuration = Metric.histogram("troupe_agent_step_duration_ms", {
  */
 export const recorder = (): ((event: AgentEvent.AgentEvent) => Effect.Effect<void>) => {
   const stepStarts = new Map<string, number>()
+  const series = new Map<string, Series>()
+  const seriesOf = (metric: keyof typeof makers, attributes: Record<string, string>): Series => {
+    let key: string = metric
+    for (const value of Object.values(attributes)) key += `\u0000${value}`
+    let found = series.get(key)
+    if (found === undefined) {
+      found = makers[metric](attributes)
+      series.set(key, found)
+    }
+    return found
+  }
   const endStep = (event: { readonly runId: string; readonly agent: string; readonly at: number }) => {
     const started = stepStarts.get(event.runId)
     if (started === undefined) return Effect.void
     stepStarts.delete(event.runId)
-    return Metric.update(Metric.withAttributes(stepDuration, { agent: event.agent }), event.at - started)
+    return Metric.update(seriesOf("stepDuration", { agent: event.agent }), event.at - started)
   }
   return (event) => {
     switch (event._tag) {
       case "AgentStepStarted":
         return Effect.andThen(endStep(event), () => {
           stepStarts.set(event.runId, event.at)
-          return Metric.update(Metric.withAttributes(steps, { agent: event.agent }), 1)
+          return Metric.update(seriesOf("steps", { agent: event.agent }), 1)
         })
       case "AgentModelCalled": {
         const attributes = { agent: event.agent, provider: event.provider }
         return Effect.all(
           [
-            Metric.update(Metric.withAttributes(tokens, { ...attributes, direction: "input" }), event.inputTokens),
-            Metric.update(Metric.withAttributes(tokens, { ...attributes, direction: "output" }), event.outputTokens),
-            Metric.update(Metric.withAttributes(cost, attributes), event.costUsd),
-            Metric.update(Metric.withAttributes(modelLatency, attributes), event.latencyMs)
+            Metric.update(seriesOf("tokens", { ...attributes, direction: "input" }), event.inputTokens),
+            Metric.update(seriesOf("tokens", { ...attributes, direction: "output" }), event.outputTokens),
+            Metric.update(seriesOf("cost", attributes), event.costUsd),
+            Metric.update(seriesOf("modelLatency", attributes), event.latencyMs)
           ],
           { discard: true }
         )
       }
       case "AgentToolResult":
         return event.isFailure
-          ? Metric.update(Metric.withAttributes(toolFailures, { agent: event.agent, tool: event.tool }), 1)
+          ? Metric.update(seriesOf("toolFailures", { agent: event.agent, tool: event.tool }), 1)
           : Effect.void
       case "AgentRunEnded":
         return Effect.andThen(
           endStep(event),
-          Metric.update(Metric.withAttributes(runs, { agent: event.agent, status: event.status }), 1)
+          Metric.update(seriesOf("runs", { agent: event.agent, status: event.status }), 1)
         )
       default:
         return Effect.void

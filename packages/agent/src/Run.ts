@@ -92,13 +92,20 @@ const statusOf = (error: RunFailure): AgentEvent.RunStatus => {
   }
 }
 
+// Digests by spec: a decoded spec is never changed, and an agent starts every run from the same one.
+const digests = new WeakMap<AgentSpec.AgentSpec, string>()
+
 /** The SHA-256 of the spec, as the run's first event records it. */
 export const digestOf = (spec: AgentSpec.AgentSpec): Effect.Effect<string> =>
-  Effect.sync(() =>
-    createHash("sha256")
+  Effect.sync(() => {
+    const known = digests.get(spec)
+    if (known !== undefined) return known
+    const digest = createHash("sha256")
       .update(JSON.stringify(Schema.encodeSync(AgentSpec.AgentSpec)(spec)))
       .digest("hex")
-  )
+    digests.set(spec, digest)
+    return digest
+  })
 
 /** Episodes older than this are consolidated into lessons when a run ends. */
 export const consolidateAfter = Duration.days(7)
@@ -199,14 +206,15 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
 
     const work = Effect.gen(function* () {
       let state = publish(withUserMessage(initial, Prompting.task(context.goal)))
-      state = publish(yield* bounded(Recall.recall(context, state), false))
+      if (Recall.enabled(context)) state = publish(yield* bounded(Recall.recall(context, state), false))
       state = publish(yield* bounded(Planning.plan(context, state), false))
       let loopWarned = false
       while (true) {
         state = publish(yield* Budget.check(context, state))
         state = publish({ ...state, step: state.step + 1, spend: Spend.step(state.spend) })
         yield* context.emit({ _tag: "AgentStepStarted", ...base, at: yield* Clock.currentTimeMillis, step: state.step })
-        state = publish(yield* bounded(History.fit(context, state), true))
+        // Bounded only when it has a model call to make: the bound races the step against a timer.
+        if (History.overBudget(context, state)) state = publish(yield* bounded(History.fit(context, state), true))
         const acted = yield* Effect.withSpan(bounded(Acting.act(context, state), true), "troupe.agent.step", {
           captureStackTrace: false,
           attributes: { "troupe.run.id": context.runId, "troupe.step": state.step }

@@ -23,6 +23,13 @@ const measures = (context: RunContext, state: RunState) =>
  * first time one passes 80%.
  */
 export const check = (context: RunContext, state: RunState): Effect.Effect<RunState, AgentError.BudgetExceeded> =>
+  measures(context, state).every(
+    ({ limit, used, max }) => used < max * warningAt || (used < max && state.warned.has(limit))
+  )
+    ? Effect.succeed(state)
+    : checked(context, state)
+
+const checked = (context: RunContext, state: RunState): Effect.Effect<RunState, AgentError.BudgetExceeded> =>
   Effect.gen(function* () {
     let warned = state.warned
     for (const { limit, used, max } of measures(context, state)) {

@@ -10,14 +10,17 @@ import type * as AgentError from "../AgentError.ts"
 import * as ModelCall from "./modelCall.ts"
 import type { RunContext, RunState } from "./runContext.ts"
 
-/** About four characters a token: close enough to decide when to summarise. */
-export const estimateTokens = (prompt: Prompt.Prompt): number => {
+// Characters of each message, kept while the message lives: messages never change once made, and the run measures
+// its whole history before every step.
+const measured = new WeakMap<Prompt.Message, number>()
+
+const charsOf = (message: Prompt.Message): number => {
+  const known = measured.get(message)
+  if (known !== undefined) return known
   let chars = 0
-  for (const message of prompt.content) {
-    if (message.role === "system") {
-      chars += message.content.length
-      continue
-    }
+  if (message.role === "system") {
+    chars = message.content.length
+  } else {
     for (const part of message.content) {
       switch (part.type) {
         case "text":
@@ -35,8 +38,20 @@ export const estimateTokens = (prompt: Prompt.Prompt): number => {
       }
     }
   }
+  measured.set(message, chars)
+  return chars
+}
+
+/** About four characters a token: close enough to decide when to summarise. */
+export const estimateTokens = (prompt: Prompt.Prompt): number => {
+  let chars = 0
+  for (const message of prompt.content) chars += charsOf(message)
   return Math.ceil(chars / 4)
 }
+
+/** Whether the history (with the system prompt) has passed 80% of the context budget: `fit` has work to do. */
+export const overBudget = (context: RunContext, state: RunState): boolean =>
+  estimateTokens(state.history) + Math.ceil(context.system.length / 4) > context.spec.limits.contextTokens * 0.8
 
 /**
  * Where the history can be cut: a message that opens a turn (user or assistant) right after a message that leaves
@@ -47,7 +62,7 @@ export const cutPoint = (messages: ReadonlyArray<Prompt.Message>, keepTokens: nu
   let kept = 0
   let cut: number | undefined
   for (let i = messages.length - 1; i >= 2; i--) {
-    kept += estimateTokens(Prompt.fromMessages([messages[i]!]))
+    kept += Math.ceil(charsOf(messages[i]!) / 4)
     if (kept > keepTokens) break
     const opens = messages[i]!.role === "user" || messages[i]!.role === "assistant"
     const previous = messages[i - 1]!
@@ -85,9 +100,11 @@ const transcript = (messages: ReadonlyArray<Prompt.Message>): string =>
  * message) and the newest turns (up to 40% of the budget).
  */
 export const fit = (context: RunContext, state: RunState): Effect.Effect<RunState, AgentError.ModelFailed> =>
+  overBudget(context, state) ? summarise(context, state) : Effect.succeed(state)
+
+const summarise = (context: RunContext, state: RunState): Effect.Effect<RunState, AgentError.ModelFailed> =>
   Effect.gen(function* () {
     const before = estimateTokens(state.history) + Math.ceil(context.system.length / 4)
-    if (before <= context.spec.limits.contextTokens * 0.8) return state
     const messages = state.history.content
     const cut = cutPoint(messages, Math.floor(context.spec.limits.contextTokens * 0.4))
     if (cut === undefined || cut <= 1) return state

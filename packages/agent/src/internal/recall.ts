@@ -9,11 +9,15 @@ import * as Effect from "effect/Effect"
 import * as Prompting from "../Prompting.ts"
 import { type RunContext, type RunState, withUserMessage } from "./runContext.ts"
 
+/** Whether the run recalls anything: memory is there, enabled, and asked for at least one record. */
+export const enabled = (context: RunContext): boolean =>
+  context.memory !== undefined && context.spec.memory.enabled && context.spec.memory.recall !== 0
+
 /** Adds the recalled memories to the history (nothing when memory is off or finds nothing). */
 export const recall = (context: RunContext, state: RunState): Effect.Effect<RunState> => {
   const memory = context.memory
   const settings = context.spec.memory
-  if (memory === undefined || !settings.enabled || settings.recall === 0) return Effect.succeed(state)
+  if (memory === undefined || !enabled(context)) return Effect.succeed(state)
   // What was recalled, as plain values: a durable run journals it, so a resumed run sees the same memories.
   const recalled = memory
     .recall(context.goal, {

@@ -94,5 +94,9 @@ export const promptOf = (context: RunContext, state: RunState): Prompt.Prompt =>
 /** The history with a user message appended. */
 export const withUserMessage = (state: RunState, text: string): RunState => ({
   ...state,
-  history: Prompt.concat(state.history, Prompt.make([{ role: "user", content: text }]))
+  // Built directly: `Prompt.make` would decode the message through its Schema on every call.
+  history: Prompt.fromMessages([
+    ...state.history.content,
+    Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text })] })
+  ])
 })
