@@ -14,8 +14,9 @@
  * when the running ones have not answered within `after`, or at once when one fails.
  *
  * Losing calls are interrupted in the background right after the decision (their HTTP requests are aborted
- * once the caller has its answer). Without hedging, members start slowest-first when every answer is awaited and
- * fastest-first when the first answers win, by the latency the pool has observed.
+ * once the caller has its answer). Without hedging, members start slowest-first when every answer is awaited,
+ * fastest-first when the first answers win, and the k fastest (the k-th first) ahead of the others for `quorum(k)`,
+ * by the latency the pool has observed.
  *
  * Failure: when no provider gives an acceptable answer the mixture fails with `MixtureFailed`, which carries every
  * provider's reason. `LanguageModel`'s error channel only admits `AiError`, so the mixture's service surfaces it

@@ -278,6 +278,36 @@ describe("Mixture", () => {
         assert.deepStrictEqual(starts, ["fast", "slow", "slow", "fast", "fast", "slow"])
       }).pipe(Effect.provide(ProviderPool.layerTest))
     )
+
+    it.effect("a quorum of k starts the k fastest providers first, the k-th of them first, then the others", () =>
+      Effect.gen(function* () {
+        const starts: Array<string> = []
+        const scripted = (name: string, millis: number) =>
+          Scripted.make(
+            [
+              Scripted.dynamic(() => {
+                starts.push(name)
+                return Scripted.delayed(millis, Scripted.text("The answer is 42."))
+              })
+            ],
+            { cycle: true }
+          )
+        const members = [
+          member("slow", yield* scripted("slow", 40)),
+          member("fast", yield* scripted("fast", 10)),
+          member("slower", yield* scripted("slower", 50)),
+          member("mid", yield* scripted("mid", 20))
+        ]
+        // The first fan-out waits for every answer, so that the pool learns each provider's latency.
+        const learn = yield* Mixture.make({ members, strategy: Mixture.weightedScore() })
+        yield* withClock(learn.generateText({ prompt: "q" }), 50)
+        starts.length = 0
+        const quorum = yield* Mixture.make({ members, strategy: Mixture.quorum(2) })
+        const response = yield* withClock(quorum.generateText({ prompt: "q" }), 20)
+        assert.strictEqual(response.text, "The answer is 42.")
+        assert.deepStrictEqual(starts, ["mid", "fast", "slow", "slower"])
+      }).pipe(Effect.provide(ProviderPool.layerTest))
+    )
   })
 
   describe("streaming", () => {

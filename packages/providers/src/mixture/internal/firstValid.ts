@@ -8,7 +8,7 @@ export const rules: Strategy.Rules = {
   screens: true,
   sequential: false,
   hedgeable: true,
-  order: "fastest-first",
+  order: { awaits: 1 },
   persist: (call) => call,
   tally: () => (candidate) => candidate
 }

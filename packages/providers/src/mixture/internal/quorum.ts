@@ -1,6 +1,7 @@
 /**
- * The `quorum(k)` strategy: every provider starts at once, fastest first; answers are grouped by similarity and
- * the first group of `k` wins, represented by its best answer.
+ * The `quorum(k)` strategy: every provider starts at once, the k fastest first (the k-th of them first, since the
+ * decision waits for it); answers are grouped by similarity and the first group of `k` wins, represented by its
+ * best answer.
  */
 import type * as Mixture from "../Mixture.ts"
 import type * as Scorer from "../Scorer.ts"
@@ -12,7 +13,7 @@ export const rules = (strategy: Extract<Mixture.Strategy, { readonly _tag: "Quor
   screens: true,
   sequential: false,
   hedgeable: false,
-  order: "fastest-first",
+  order: { awaits: strategy.k },
   persist: (call) => call,
   tally: () => {
     // Each group is compared through its first answer, so a group does not drift as similar answers join it.

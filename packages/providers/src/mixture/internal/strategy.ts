@@ -30,8 +30,11 @@ export interface Rules {
   readonly sequential: boolean
   /** Whether `hedge` applies. */
   readonly hedgeable: boolean
-  /** The launch order when not hedged: as configured, or by the latency the pool has observed. */
-  readonly order: "configured" | "fastest-first" | "slowest-first"
+  /**
+   * The launch order when not hedged: as configured, or by the latency the pool has observed, given how many of
+   * the fastest answers the strategy waits for (`awaits`: 1 for the first answer, every member for all of them).
+   */
+  readonly order: "configured" | { readonly awaits: number }
   /** Wraps each member's call (where retries go). */
   readonly persist: <A>(call: Effect.Effect<A, ProviderPool.CallError>) => Effect.Effect<A, ProviderPool.CallError>
   /** A fresh tally per fan-out: takes each accepted answer as it arrives, returns the winner once decided. */

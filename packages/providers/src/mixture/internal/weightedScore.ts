@@ -16,7 +16,7 @@ export const rules = (strategy: Extract<Mixture.Strategy, { readonly _tag: "Weig
   screens: false,
   sequential: false,
   hedgeable: false,
-  order: "slowest-first",
+  order: { awaits: Number.POSITIVE_INFINITY },
   persist: (call) => call,
   tally: () => () => undefined,
   conclude: (candidates, records, request) => {
