@@ -41,7 +41,7 @@ export type Entry = ApprovalStore.Stored & { readonly decidedAt?: number | undef
 
 /** The cluster's approvals: an `ApprovalStore.Store`, and each decision's time. */
 export interface Store extends ApprovalStore.Store {
-  /** Every request, oldest first, with its decision and when it was made. */
+  /** The requests (the newest `maxListed`), oldest first, with their decisions and when each was made. */
   readonly records: Effect.Effect<ReadonlyArray<Entry>, ApprovalStore.ApprovalStoreError>
 }
 
@@ -52,6 +52,9 @@ const table = "troupe_approvals"
 
 // A bound on what one row may hold: a request's params come from a model.
 const maxRequestChars = 64 * 1024
+
+/** The most requests `list` and `records` read (the newest). */
+export const maxListed = 10_000
 
 const decodeRequest = Schema.decodeUnknownOption(Schema.fromJsonString(Approvals.Request))
 const decodeDecision = Schema.decodeUnknownOption(Schema.fromJsonString(Approvals.Decision))
@@ -104,9 +107,12 @@ export const make: Effect.Effect<Store, ApprovalStore.ApprovalStoreError, SqlCli
         (rows) => (rows[0] === undefined ? undefined : recordOf(rows[0]))
       )
 
+    // The newest `maxListed`, oldest first: a table that grew for years is not read whole.
     const records = Effect.map(
-      sql<Row>`SELECT * FROM ${sql(table)} ORDER BY requested_at, approval_id`.pipe(Effect.mapError(failed("list"))),
-      (rows) => rows.flatMap((row) => recordOf(row) ?? [])
+      sql<Row>`SELECT * FROM ${sql(table)} ORDER BY requested_at DESC, approval_id DESC LIMIT ${maxListed}`.pipe(
+        Effect.mapError(failed("list"))
+      ),
+      (rows) => rows.flatMap((row) => recordOf(row) ?? []).reverse()
     )
 
     const decide = (approvalId: string, decision: Approvals.Decision) =>
