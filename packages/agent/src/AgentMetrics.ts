@@ -8,12 +8,14 @@
  *
  * @example
  * ```ts
- * import * as Effect from "effect/Effect"
+ * import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
  * import { PrometheusMetrics } from "effect/observability"
  *
  * const scrape = PrometheusMetrics.format() // after some runs: troupe_agent_runs_total{agent="backend",status="done"} 3 …
  * ```
  */
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type * as AgentEvent from "./AgentEvent.ts"
@@ -77,50 +79,68 @@ const makers = {
 export const recorder = (): ((event: AgentEvent.AgentEvent) => Effect.Effect<void>) => {
   const stepStarts = new Map<string, number>()
   const series = new Map<string, Series>()
-  const seriesOf = (metric: keyof typeof makers, attributes: Record<string, string>): Series => {
-    let key: string = metric
-    for (const value of Object.values(attributes)) key += `\u0000${value}`
-    let found = series.get(key)
+  // Keyed by the attribute values in their fixed order (each metric's attributes always have the same names).
+  const seriesOf = (metric: keyof typeof makers, key: string, attributes: () => Record<string, string>): Series => {
+    const id = `${metric}\u0000${key}`
+    let found = series.get(id)
     if (found === undefined) {
-      found = makers[metric](attributes)
-      series.set(key, found)
+      found = makers[metric](attributes())
+      series.set(id, found)
     }
     return found
   }
-  const endStep = (event: { readonly runId: string; readonly agent: string; readonly at: number }) => {
+  // Every update of one event in one effect, with the context read once.
+  const updates = (apply: (context: Context.Context<never>) => void): Effect.Effect<void> =>
+    Effect.contextWith((context: Context.Context<never>) => Effect.sync(() => apply(context)))
+  const endStep = (
+    event: { readonly runId: string; readonly agent: string; readonly at: number },
+    context: Context.Context<never>
+  ) => {
     const started = stepStarts.get(event.runId)
-    if (started === undefined) return Effect.void
+    if (started === undefined) return
     stepStarts.delete(event.runId)
-    return Metric.update(seriesOf("stepDuration", { agent: event.agent }), event.at - started)
+    seriesOf("stepDuration", event.agent, () => ({ agent: event.agent })).updateUnsafe(event.at - started, context)
   }
   return (event) => {
     switch (event._tag) {
       case "AgentStepStarted":
-        return Effect.andThen(endStep(event), () => {
+        return updates((context) => {
+          endStep(event, context)
           stepStarts.set(event.runId, event.at)
-          return Metric.update(seriesOf("steps", { agent: event.agent }), 1)
+          seriesOf("steps", event.agent, () => ({ agent: event.agent })).updateUnsafe(1, context)
         })
-      case "AgentModelCalled": {
-        const attributes = { agent: event.agent, provider: event.provider }
-        return Effect.all(
-          [
-            Metric.update(seriesOf("tokens", { ...attributes, direction: "input" }), event.inputTokens),
-            Metric.update(seriesOf("tokens", { ...attributes, direction: "output" }), event.outputTokens),
-            Metric.update(seriesOf("cost", attributes), event.costUsd),
-            Metric.update(seriesOf("modelLatency", attributes), event.latencyMs)
-          ],
-          { discard: true }
-        )
-      }
+      case "AgentModelCalled":
+        return updates((context) => {
+          const key = `${event.agent}\u0000${event.provider}`
+          const attributes = () => ({ agent: event.agent, provider: event.provider })
+          seriesOf("tokens", `${key}\u0000input`, () => ({ ...attributes(), direction: "input" })).updateUnsafe(
+            event.inputTokens,
+            context
+          )
+          seriesOf("tokens", `${key}\u0000output`, () => ({ ...attributes(), direction: "output" })).updateUnsafe(
+            event.outputTokens,
+            context
+          )
+          seriesOf("cost", key, attributes).updateUnsafe(event.costUsd, context)
+          seriesOf("modelLatency", key, attributes).updateUnsafe(event.latencyMs, context)
+        })
       case "AgentToolResult":
         return event.isFailure
-          ? Metric.update(seriesOf("toolFailures", { agent: event.agent, tool: event.tool }), 1)
+          ? updates((context) =>
+              seriesOf("toolFailures", `${event.agent}\u0000${event.tool}`, () => ({
+                agent: event.agent,
+                tool: event.tool
+              })).updateUnsafe(1, context)
+            )
           : Effect.void
       case "AgentRunEnded":
-        return Effect.andThen(
-          endStep(event),
-          Metric.update(seriesOf("runs", { agent: event.agent, status: event.status }), 1)
-        )
+        return updates((context) => {
+          endStep(event, context)
+          seriesOf("runs", `${event.agent}\u0000${event.status}`, () => ({
+            agent: event.agent,
+            status: event.status
+          })).updateUnsafe(1, context)
+        })
       default:
         return Effect.void
     }
