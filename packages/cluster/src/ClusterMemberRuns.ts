@@ -13,7 +13,8 @@
  *
  * @example
  * ```ts
- * import * as Effect from "effect/Effect"
+ * import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
  * import { ClusterMemberRuns } from "@troupe/cluster"
  * import { Orchestrator } from "@troupe/orchestrator"
  *
@@ -26,6 +27,7 @@
 import { createHash } from "node:crypto"
 import { Spend } from "@troupe/agent"
 import { MemberRuns } from "@troupe/orchestrator"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as AgentTask from "./AgentTask.ts"
@@ -57,6 +59,21 @@ export const make: Effect.Effect<MemberRuns.Service, never, Client.Client> = Eff
       const taskId = taskIdOf(request.orchestrationId, request.subtaskId, request.attempt)
       const named = { subtaskId: request.subtaskId, agent: request.member.name, runId: taskId }
       return client.submit(AgentTask.task(taskId, request.member.spec, request.task)).pipe(
+        // effect/cluster hands an interrupted caller's interrupt on to the task, whose stored ending is then an
+        // interruption: asked again (an orchestration resumed after Ctrl-C), the attempt fails typed, and is retried
+        // as a new task. This fiber's own interruption is not caught: it stays interrupted.
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.fail(
+                new MemberRuns.RemoteRunFailed({
+                  ...named,
+                  tag: "Interrupted",
+                  reason: "the task was interrupted before it ended",
+                  runner: "unknown"
+                })
+              )
+            : Effect.failCause(cause)
+        ),
         Effect.timeoutOrElse({
           duration: request.timeout,
           orElse: () =>
