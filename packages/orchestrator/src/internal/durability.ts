@@ -11,18 +11,19 @@
  * - `subtask/<subtask>/<attempt>`: the attempt's outcome, the run's result or the failure it ended with (a cancelled
  *   or interrupted run is not journalled: it goes on when resumed).
  *
+ * Attempts are journalled around `MemberRuns`, wherever the runs are made: an attempt that finished on a cluster's
+ * runner is not submitted again either (the run id is for runs on the member's actor; a runner names its own).
+ *
  * Resuming an orchestration executes it again from the start: journalled steps answer at once, an attempt in flight
  * resumes its agent run (`agent.run(task, { runId })`), and the rest runs live.
  */
-import { Agent, AgentError, Run, type RunJournal } from "@troupe/agent"
-import * as Cause from "effect/Cause"
+import { Agent, AgentError, AuditEntry, Run, type RunJournal } from "@troupe/agent"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Workflow from "effect/workflow/Workflow"
 import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import * as MemberRuns from "../MemberRuns.ts"
 import * as OrchestratorError from "../OrchestratorError.ts"
 import * as Report from "../Report.ts"
 
@@ -132,85 +133,101 @@ export const steps = (durability: Durability | undefined, orchestrationId: strin
       }
 
 // -----------------------------------------------------------------------------
-// Attempts: one agent run each, its id and its outcome journalled
+// Attempts: one run each, its id and its outcome journalled
 // -----------------------------------------------------------------------------
 
 // The failures a run ends with for good: replaying them is what the live run did. A cancelled run, a busy agent,
-// a crashed run or an ask that timed out are not an outcome: the attempt goes on when the orchestration resumes.
+// a crashed run, an ask that timed out or a run not delivered are not an outcome: the attempt goes on when the
+// orchestration resumes.
 const Final = Schema.Union([
   AgentError.ModelFailed,
   AgentError.OutputUnparsable,
   AgentError.BudgetExceeded,
   AgentError.LoopDetected,
-  AgentError.GaveUp
+  AgentError.GaveUp,
+  MemberRuns.RemoteRunFailed
 ])
+type Final = typeof Final.Type
 const finalTags: ReadonlySet<string> = new Set([
   "ModelFailed",
   "OutputUnparsable",
   "BudgetExceeded",
   "LoopDetected",
-  "GaveUp"
+  "GaveUp",
+  "RemoteRunFailed"
 ])
+const isFinal = (failure: MemberRuns.Failure): failure is Final => finalTags.has(failure._tag)
+
+const Elsewhere = Schema.Struct({ runner: Schema.String, head: Schema.optionalKey(AuditEntry.Head) })
 
 const Outcome = Schema.toCodecJson(
   Schema.Union([
-    Schema.Struct({ ok: Schema.Literal(true), result: Run.RunResult }),
+    Schema.Struct({ ok: Schema.Literal(true), result: Run.RunResult, elsewhere: Schema.optionalKey(Elsewhere) }),
     Schema.Struct({ ok: Schema.Literal(false), error: Final })
   ])
 )
 type Outcome = typeof Outcome.Type
-type FinalError = typeof Final.Type
 const encodeOutcome = Schema.encodeUnknownSync(Outcome)
 const decodeOutcome = Schema.decodeUnknownSync(Outcome)
 
-type RunOf = Agent.Agent["run"]
+const outcomeOf = (done: MemberRuns.Done): Outcome =>
+  done.elsewhere === undefined
+    ? { ok: true, result: done.result }
+    : {
+        ok: true,
+        result: done.result,
+        elsewhere: {
+          runner: done.elsewhere.runner,
+          ...(done.elsewhere.head === undefined ? {} : { head: done.elsewhere.head })
+        }
+      }
+
+const doneOf = (outcome: Outcome & { readonly ok: true }): MemberRuns.Done =>
+  outcome.elsewhere === undefined
+    ? { result: outcome.result }
+    : { result: outcome.result, elsewhere: { runner: outcome.elsewhere.runner, head: outcome.elsewhere.head } }
 
 /**
- * `agent` as one subtask sees it: each run it is asked for is the next attempt at `subtaskId`, its run id drawn
- * and journalled first, its outcome journalled when it has one. `replayedRun` is told of every run id that comes
- * from the journal (once each), so that what the run spent before the crash is counted again.
+ * `runs` with every attempt journalled: the agent run id drawn and journalled before the run starts (a run on the
+ * member's actor takes it, so that an attempt in flight at a crash resumes that run), and the attempt's outcome
+ * journalled when it has one. `replayedRun` is told of every run id that comes from the journal, so that what the
+ * run spent before the crash is counted again.
  */
-export const attempts = (
+export const memberRuns = (
   steps: Steps,
-  subtaskId: string,
+  runs: MemberRuns.Service,
   replayedRun: (runId: string) => Effect.Effect<void>
-): ((agent: Agent.Agent) => Agent.Agent) => {
-  let attempt = 1
-  const told = new Set<string>()
-  return (agent) => {
-    const run: RunOf = (goal, options) =>
-      Effect.gen(function* () {
-        const name = `subtask/${subtaskId}/${attempt}`
-        const replayed = steps.replayed(`${name}/run`)
-        const runId = yield* steps.step(`${name}/run`, Agent.newRunId)
-        if (replayed && !told.has(runId)) {
-          told.add(runId)
-          yield* replayedRun(runId)
-        }
-        const outcome = yield* steps
-          .step(
-            name,
-            Effect.flatMap(Effect.result(agent.run(goal, { ...options, runId })), (result) =>
-              result._tag === "Success"
-                ? Effect.succeed<Outcome>({ ok: true, result: result.success })
-                : finalTags.has(result.failure._tag)
-                  ? Effect.succeed<Outcome>({ ok: false, error: result.failure as FinalError })
-                  : Effect.fail(result.failure)
-            ),
-            { encode: encodeOutcome, decode: decodeOutcome }
-          )
-          .pipe(
-            Effect.onExit((exit) =>
-              Effect.sync(() => {
-                // A busy agent did not start the attempt: the next call is the same attempt.
-                const failure = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
-                if (Option.isNone(failure) || failure.value._tag !== "AgentBusy") attempt++
-              })
-            ),
-            Effect.tap(() => steps.sync)
-          )
-        return outcome.ok ? outcome.result : yield* Effect.fail(outcome.error)
-      })
-    return { ...agent, run }
-  }
-}
+): MemberRuns.Service => ({
+  exclusive: runs.exclusive,
+  run: (request) =>
+    Effect.gen(function* () {
+      const name = `subtask/${request.subtaskId}/${request.attempt}`
+      const replayed = steps.replayed(`${name}/run`)
+      const runId = yield* steps.step(`${name}/run`, Agent.newRunId)
+      if (replayed) yield* replayedRun(runId)
+      const agent = request.member.agent
+      const outcome = yield* steps.step(
+        name,
+        Effect.flatMap(
+          Effect.result(
+            runs.run({
+              ...request,
+              member: {
+                ...request.member,
+                agent: { ...agent, run: (goal, options) => agent.run(goal, { ...options, runId }) }
+              }
+            })
+          ),
+          (result): Effect.Effect<Outcome, MemberRuns.Failure> =>
+            result._tag === "Success"
+              ? Effect.succeed(outcomeOf(result.success))
+              : isFinal(result.failure)
+                ? Effect.succeed({ ok: false, error: result.failure })
+                : Effect.fail(result.failure)
+        ),
+        { encode: encodeOutcome, decode: decodeOutcome }
+      )
+      yield* steps.sync
+      return outcome.ok ? doneOf(outcome) : yield* Effect.fail(outcome.error)
+    })
+})

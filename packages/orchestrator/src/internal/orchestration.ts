@@ -176,10 +176,11 @@ export const execute = (
               `candidates/${subtask.id}`,
               Effect.sync(() => [...preferred, ...rest].map((spec) => spec.name))
             )
-            const attempt = Durability.attempts(context.steps, subtask.id, context.replayedRun)
             const candidates = names.flatMap((name) => {
               const member = context.members.find((m) => m.name === name)
-              return member === undefined ? [] : [{ ...member, agent: attempt(member.agent) }]
+              return member === undefined
+                ? []
+                : [{ ...member, runs: Durability.memberRuns(context.steps, member.runs, context.replayedRun) }]
             })
             if (candidates[0] !== undefined)
               assigned.set(candidates[0].name, (assigned.get(candidates[0].name) ?? 0) + 1)
