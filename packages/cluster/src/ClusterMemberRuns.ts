@@ -59,21 +59,6 @@ export const make: Effect.Effect<MemberRuns.Service, never, Client.Client> = Eff
       const taskId = taskIdOf(request.orchestrationId, request.subtaskId, request.attempt)
       const named = { subtaskId: request.subtaskId, agent: request.member.name, runId: taskId }
       return client.submit(AgentTask.task(taskId, request.member.spec, request.task)).pipe(
-        // effect/cluster hands an interrupted caller's interrupt on to the task, whose stored ending is then an
-        // interruption: asked again (an orchestration resumed after Ctrl-C), the attempt fails typed, and is retried
-        // as a new task. This fiber's own interruption is not caught: it stays interrupted.
-        Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause)
-            ? Effect.fail(
-                new MemberRuns.RemoteRunFailed({
-                  ...named,
-                  tag: "Interrupted",
-                  reason: "the task was interrupted before it ended",
-                  runner: "unknown"
-                })
-              )
-            : Effect.failCause(cause)
-        ),
         Effect.timeoutOrElse({
           duration: request.timeout,
           orElse: () =>
@@ -115,7 +100,23 @@ export const make: Effect.Effect<MemberRuns.Service, never, Client.Client> = Eff
               })
             ),
           TaskNotDelivered: (error) => Effect.fail(new MemberRuns.RunNotDelivered({ ...named, reason: error.reason }))
-        })
+        }),
+        // effect/cluster hands an interrupted caller's interrupt on to the task, whose stored ending is then an
+        // interruption: asked again (an orchestration resumed after Ctrl-C), the attempt fails typed, and is retried
+        // as a new task. This fiber's own interruption is not caught: it stays interrupted.
+        Effect.catchCause(
+          (cause): Effect.Effect<never, MemberRuns.RemoteRunFailed | MemberRuns.RunNotDelivered> =>
+            Cause.hasInterruptsOnly(cause)
+              ? Effect.fail(
+                  new MemberRuns.RemoteRunFailed({
+                    ...named,
+                    tag: "Interrupted",
+                    reason: "the task was interrupted before it ended",
+                    runner: "unknown"
+                  })
+                )
+              : Effect.failCause(cause)
+        )
       )
     }
   }
