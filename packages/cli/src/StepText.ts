@@ -54,6 +54,8 @@ export const make = (options: {
       return end
     }
     let midLine = false
+    // A line of streamed text was broken by another line: the text goes on at the start of a line of its own.
+    let broken = false
     let step = -1
     let text = ""
     let printed = false
@@ -61,11 +63,13 @@ export const make = (options: {
     const closeLine = () => {
       if (!midLine) return
       midLine = false
+      broken = true
       options.write("\n")
     }
     const print = (piece: string) => {
-      const shown = printed ? piece : piece.trimStart()
+      const shown = !printed ? piece.trimStart() : broken ? piece.replace(/^[ \t]+/, "") : piece
       if (shown === "") return
+      broken = false
       if (!midLine) options.beforeText?.()
       printed = true
       options.write(shown)
@@ -87,6 +91,7 @@ export const make = (options: {
             print(safe.end())
             const wasPrinted = printed || midLine
             closeLine()
+            broken = false
             if (wasPrinted) options.afterStep?.()
             yield* Deferred.succeed(endOf(delta.step), text)
             continue
