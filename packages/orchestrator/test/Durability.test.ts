@@ -8,6 +8,7 @@ import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
 import { skipRecorded } from "../src/internal/resumedTrail.ts"
 import * as Orchestrator from "../src/Orchestrator.ts"
 import type * as OrchestratorEvent from "../src/OrchestratorEvent.ts"
@@ -57,7 +58,7 @@ describe("Orchestrator (durable)", () => {
         )
         // Each phase is one process's life: its own actors, event hub and journal engine over the same directory.
         const phase = <A, E>(
-          body: (orchestrator: Orchestrator.Orchestrator, audit: AuditLog.Service) => Effect.Effect<A, E>
+          body: (orchestrator: Orchestrator.Orchestrator, audit: AuditLog.Service) => Effect.Effect<A, E, Scope.Scope>
         ) =>
           Effect.gen(function* () {
             const audit = yield* AuditLog.make({ home })

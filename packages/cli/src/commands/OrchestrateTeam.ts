@@ -44,6 +44,7 @@ import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
+import * as OrchestrateLock from "./OrchestrateLock.ts"
 import * as OrchestrateRecord from "./OrchestrateRecord.ts"
 import { describe as describeAgentEvent } from "./RunAgent.ts"
 
@@ -248,6 +249,7 @@ export const run = (given: Input) =>
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
       const audit = yield* AuditLog.AuditLog
+      yield* OrchestrateLock.hold(runsDir, orchestrationId)
       if (resumed !== undefined) {
         const ended = yield* OrchestrateRecord.endOf(audit, orchestrationId)
         if (ended !== undefined) {

@@ -238,6 +238,10 @@ describe("troupe orchestrate --resume", () => {
             .map((l) => l.split(/\s+/)[0]!)[0]
         }
         const orchestrationId = runDirs(t.home).find((d) => d.startsWith("orch-"))!
+        // While it runs, a second process may not replay the same journal.
+        const twice = yield* troupe(["orchestrate", "--resume", orchestrationId], env)
+        assert.strictEqual(twice.code, 2, twice.stderr)
+        assert.include(twice.stderr, `orchestration ${orchestrationId} is running in process`)
         process!.kill("SIGKILL")
         const killed = yield* Fiber.join(first)
         assert.strictEqual(killed.code, -1, killed.stderr)
