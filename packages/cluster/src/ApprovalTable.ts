@@ -43,6 +43,10 @@ export type Entry = ApprovalStore.Stored & { readonly decidedAt?: number | undef
 export interface Store extends ApprovalStore.Store {
   /** The requests (the newest `maxListed`), oldest first, with their decisions and when each was made. */
   readonly records: Effect.Effect<ReadonlyArray<Entry>, ApprovalStore.ApprovalStoreError>
+  /** The requests still waiting whose run id starts with `prefix` (an orchestration's runs), oldest first, at most 100. */
+  readonly pendingFor: (
+    prefix: string
+  ) => Effect.Effect<ReadonlyArray<Approvals.Request>, ApprovalStore.ApprovalStoreError>
 }
 
 /** Where the store says it is (`directory` of an `ApprovalStore.Store`): never the URL, which may hold a password. */
@@ -115,6 +119,13 @@ export const make: Effect.Effect<Store, ApprovalStore.ApprovalStoreError, SqlCli
       (rows) => rows.flatMap((row) => recordOf(row) ?? []).reverse()
     )
 
+    const pendingFor = (prefix: string) =>
+      Effect.map(
+        sql<Row>`SELECT * FROM ${sql(table)} WHERE decision IS NULL AND starts_with(run_id, ${prefix})
+          ORDER BY requested_at, approval_id LIMIT 100`.pipe(Effect.mapError(failed("list"))),
+        (rows) => rows.flatMap((row) => recordOf(row)?.request ?? [])
+      )
+
     const decide = (approvalId: string, decision: Approvals.Decision) =>
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
@@ -182,7 +193,7 @@ export const make: Effect.Effect<Store, ApprovalStore.ApprovalStoreError, SqlCli
     const list = Effect.map(records, (all) =>
       all.map(({ decidedAt: _, ...stored }): ApprovalStore.Stored => stored as ApprovalStore.Stored)
     )
-    return { directory: location, list, records, decide, gate }
+    return { directory: location, list, records, pendingFor, decide, gate }
   }
 )
 

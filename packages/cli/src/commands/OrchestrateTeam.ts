@@ -44,6 +44,7 @@ import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
+import * as ApprovalsRemote from "./ApprovalsRemote.ts"
 import * as OrchestrateLock from "./OrchestrateLock.ts"
 import * as OrchestrateRecord from "./OrchestrateRecord.ts"
 import { describe as describeAgentEvent } from "./RunAgent.ts"
@@ -327,7 +328,17 @@ export const run = (given: Input) =>
             }
           })
       )
-      const watchers = yield* Effect.forkChild(Effect.all([watchTeam, watchAgents], { concurrency: 2 }))
+      // Members on a cluster's runners publish nothing here: their approvals are watched in its table.
+      const watchRemote =
+        input.postgres === undefined
+          ? Effect.void
+          : ApprovalsRemote.watch({
+              postgres: input.postgres,
+              orchestrationId,
+              answer: input.yes ? "approve" : interactive ? "ask" : "tell",
+              person
+            })
+      const watchers = yield* Effect.forkChild(Effect.all([watchTeam, watchAgents, watchRemote], { concurrency: 3 }))
       yield* Effect.sleep("1 millis")
       const outcome = yield* Effect.raceFirst(
         Effect.map(Effect.result(orchestrator.orchestrate(goal, { orchestrationId })), (result) => ({

@@ -234,6 +234,9 @@ describe("troupe orchestrate --postgres", () => {
         assert.strictEqual(run.code, 0, `${run.stdout}\n${run.stderr}`)
         const result = JSON.parse(run.stdout.trimEnd().split("\n").at(-1)!)
         assert.strictEqual(result.status, "done")
+        // Without a terminal, the orchestration said where each request waited, and waited.
+        assert.include(run.stderr, `gamma waits on a runner for approval ${gamma} (shell_run)`)
+        assert.include(run.stderr, `delta waits on a runner for approval ${delta} (shell_run)`)
         // The report aggregates every subtask, each answered by its member on a runner.
         assert.deepStrictEqual(
           result.subtasks.map((s: { id: string; agent: string; answer: string }) => [s.id, s.agent, s.answer]),
