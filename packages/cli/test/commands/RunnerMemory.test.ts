@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -12,7 +12,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { root } from "../support.ts"
+import { root, troupe } from "../support.ts"
 
 /**
  * Long-term memory on runners: two `troupe runner --memory DIR` processes sharing one LanceDB directory. Tasks that
@@ -208,5 +208,21 @@ describe("troupe runner --memory", () => {
         assert.isAbove(crossed.length, 0)
       }),
     180_000
+  )
+
+  it.live("refuses a --memory that names a file, before joining any cluster", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const file = join(dir, "notes.txt")
+      writeFileSync(file, "not a directory")
+      const port = yield* Effect.orDie(ThrowawayPostgres.freePort)
+      const run = yield* troupe(["runner", "--postgres", `postgres://postgres@127.0.0.1:${port}/x`, "--memory", file], {
+        TROUPE_BUNDLE: "0",
+        HOME: dir
+      })
+      assert.strictEqual(run.code, 2, run.stderr)
+      assert.include(run.stderr, `--memory ${file} is not a directory`)
+      assert.notInclude(run.stdout, "ready")
+    })
   )
 })
