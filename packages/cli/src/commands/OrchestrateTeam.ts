@@ -11,6 +11,11 @@
  * code 3 and the request stays in `$TROUPE_HOME/approvals` (`troupe approvals`), unless `--wait` keeps it waiting for
  * a decision made there from another shell.
  *
+ * With `--postgres URL` the members' subtasks run on the runners of that cluster (`ClusterMemberRuns`): each attempt
+ * a task there, its trail on its runner and linked here by run id, runner and head. The approvals those tasks wait for
+ * (runners started with `--wait`) are in the cluster's table (`ApprovalsRemote`): asked at a terminal, approved with
+ * `--yes`, otherwise named on stderr while the orchestration waits for `troupe approvals ... --postgres URL`.
+ *
  * Every orchestration is durable: its journal (`$TROUPE_HOME/runs/<orchestrationId>/journal.jsonl`, see the
  * orchestrator's `durability.ts`) records the decomposition, each subtask's member order, each attempt's agent run id
  * and outcome, and `orchestration.json` beside it the team file, workspace, goal and budget. `troupe orchestrate
