@@ -57,6 +57,7 @@ import type * as ApprovalStore from "./ApprovalStore.ts"
 import * as Approvals from "./Approvals.ts"
 import type * as AuditLog from "./AuditLog.ts"
 import * as Durable from "./internal/durable.ts"
+import * as ReadOnly from "./internal/readOnly.ts"
 import type * as Plan from "./Plan.ts"
 import * as Prompting from "./Prompting.ts"
 import * as Questions from "./Questions.ts"
@@ -131,6 +132,8 @@ export interface Parts {
   readonly toolkit: Toolkit.WithHandler<any> | undefined
   /** The approval policy of one call: by tool name and, for tools whose effect depends on them, parameters. */
   readonly policy: (tool: string, params: unknown) => AgentSpec.Policy
+  /** Whether a call only reads (no barrier before it); none when absent. */
+  readonly readOnly?: ReadOnly.ReadOnly | undefined
   readonly memory: Memory.Service | undefined
   /** Approve `ask` calls without asking (`troupe run --yes`); `deny` calls are still refused. */
   readonly approveAsk: boolean
@@ -253,6 +256,7 @@ export const prepare = (
     const current: { runId: string | undefined } = { runId: undefined }
     const inbox = Questions.make({ agent: spec.name, current: () => current.runId, emit: events.publish })
     let policy = policyWith(spec, undefined)
+    let readOnly = ReadOnly.make(undefined, options.toolkit)
     const kits: Array<Toolkit.WithHandler<any>> = []
     if (builtinTools(spec).length > 0) {
       const workspace = yield* Effect.serviceOption(Workspace.Workspace)
@@ -274,6 +278,7 @@ export const prepare = (
         )
       )
       policy = policyWith(spec, toolset)
+      readOnly = ReadOnly.make(toolset, options.toolkit)
       kits.push(yield* toolset.toolkit.pipe(Effect.provide(toolset.layer)))
     }
     const memoryNames = spec.tools.filter((t) => Tools.memoryTools.has(t.name)).map((t) => t.name)
@@ -305,6 +310,7 @@ export const prepare = (
       model,
       toolkit,
       policy,
+      readOnly,
       memory: spec.memory.enabled ? options.memory : undefined,
       approveAsk: options.approveAsk ?? false,
       inbox,
@@ -562,6 +568,7 @@ export const behavior = (parts: Parts): Actor.Behavior<Message, State> =>
               memory: parts.memory,
               gate: state.gate,
               policy: parts.policy,
+              readOnly: parts.readOnly,
               emit: state.emit,
               barrier: Effect.void,
               textDeltas: parts.textDeltas

@@ -37,6 +37,8 @@ export interface RunContext {
    * before the run answers, so that a crash loses no entry the run has acted on.
    */
   readonly barrier: Effect.Effect<void>
+  /** Whether a call only reads: the run does not wait for its barrier before it (see `ReadOnly`). */
+  readonly readOnly?: ((tool: string, params: unknown) => boolean) | undefined
   /**
    * Present in a durable run: the model, tools and gate above are already its activities; memory reads and writes
    * go through `step` too.
