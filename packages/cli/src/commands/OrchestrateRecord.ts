@@ -25,7 +25,9 @@ export const Record = Schema.Struct({
   goal: Schema.String,
   concurrency: Schema.optionalKey(Schema.Int),
   maxSteps: Schema.optionalKey(Schema.Int),
-  maxCostUsd: Schema.optionalKey(Schema.Finite)
+  maxCostUsd: Schema.optionalKey(Schema.Finite),
+  /** Its members ran on a cluster's runners (`--postgres`; the URL itself, which may hold a password, is not kept). */
+  cluster: Schema.optionalKey(Schema.Boolean)
 })
 
 /** The record of one orchestration. */

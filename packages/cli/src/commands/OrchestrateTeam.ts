@@ -223,6 +223,12 @@ export const run = (given: Input) =>
         message: "troupe orchestrate needs --goal (or --resume ORCH_ID)"
       })
     }
+    if (resumed?.cluster === true && input.postgres === undefined) {
+      return yield* new CliExit({
+        code: ExitCode.badInput,
+        message: `--resume: orchestration ${given.resume} ran its members on a cluster: resume it with --postgres URL`
+      })
+    }
     const teamFile = input.team ?? OrchestrateRecord.defaultTeam
     const team = yield* loadTeam(teamFile)
     const teamDigest = yield* OrchestrateRecord.digestOf(teamFile)
@@ -273,7 +279,8 @@ export const run = (given: Input) =>
           goal,
           ...(input.concurrency === undefined ? {} : { concurrency: input.concurrency }),
           ...(input.maxSteps === undefined ? {} : { maxSteps: input.maxSteps }),
-          ...(input.maxCostUsd === undefined ? {} : { maxCostUsd: input.maxCostUsd })
+          ...(input.maxCostUsd === undefined ? {} : { maxCostUsd: input.maxCostUsd }),
+          ...(input.postgres === undefined ? {} : { cluster: true })
         })
       }
       const hub = yield* AgentEvents.AgentEvents

@@ -286,6 +286,15 @@ describe("troupe orchestrate --resume", () => {
       const absent = yield* troupe(["orchestrate", "--resume", "orch-20261130T000000-absent"], env)
       assert.strictEqual(absent.code, 2)
       assert.include(absent.stderr, "no orchestration orch-20261130T000000-absent")
+      // One whose members ran on a cluster resumes only there (its record keeps no URL: it may hold a password).
+      mkdirSync(join(t.home, "runs", "orch-20261130T000000-remote"), { recursive: true })
+      writeFileSync(
+        join(t.home, "runs", "orch-20261130T000000-remote", "orchestration.json"),
+        JSON.stringify({ team: t.team, teamDigest: "x", workspace: t.workspace, goal: "count", cluster: true })
+      )
+      const remote = yield* troupe(["orchestrate", "--resume", "orch-20261130T000000-remote"], env)
+      assert.strictEqual(remote.code, 2)
+      assert.include(remote.stderr, "resume it with --postgres URL")
       const neither = yield* troupe(["orchestrate", "--team", t.team], env)
       assert.strictEqual(neither.code, 2)
       assert.include(neither.stderr, "needs --goal (or --resume ORCH_ID)")
