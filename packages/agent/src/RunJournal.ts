@@ -7,8 +7,9 @@
  * activity from the journal: only work that had not completed runs again.
  *
  * - **Durability.** A line is written at once (a killed process loses nothing that was acknowledged) and fdatasynced
- *   by `sync`, which the run calls at its barriers: before a tool runs, after a tool's result is journalled, before
- *   the run answers. A power cut can lose lines written since the last barrier; those activities run again.
+ *   by `sync`, which the run calls at its barriers: before a tool that changes something runs (not before a read),
+ *   and before the run answers. A power cut can lose lines written since the last barrier; those activities run
+ *   again. A new journal's directory entries are fsynced by its first `sync`, at the same time as its lines.
  * - **In flight.** An activity that was running at the crash has no line and runs again on resume: tools whose
  *   effect cannot be undone get an idempotency key (see `Run` and `CurrentIdempotencyKey`).
  * - **Crashes mid-write.** A partial last line is cut off when the journal is opened again.
@@ -36,6 +37,7 @@ import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Activity from "effect/workflow/Activity"
 import * as Workflow from "effect/workflow/Workflow"
@@ -130,6 +132,8 @@ interface Journal {
   readonly deferreds: Map<string, Exit.Exit<unknown, unknown>>
   dirty: boolean
   syncing: Promise<void> | undefined
+  /** Paths whose directory entry is new (the journal, its run's directory): fsynced with the first fdatasync. */
+  newEntries: ReadonlyArray<string>
 }
 
 const io = <A>(operation: string, path: string, f: () => A): Effect.Effect<A, RunJournalError> =>
@@ -179,6 +183,19 @@ const load = (path: string, repair: boolean) =>
       .map((l) => Option.getOrUndefined(decodeLine(l)))
   })
 
+// Makes a new file's directory entry durable: fsyncs the directory holding `path`. Best effort, as some platforms
+// cannot fsync a directory (the file's own data is synced either way). Opening and closing the directory do no I/O:
+// they run here rather than as two more trips through libuv's thread pool.
+const syncDirectory = (path: string): Promise<void> =>
+  new Promise((resolve) => {
+    const fd = Result.try(() => NodeFs.openSync(NodePath.dirname(path), "r"))
+    if (Result.isFailure(fd)) return resolve()
+    NodeFs.fsync(fd.success, () => {
+      Result.try(() => NodeFs.closeSync(fd.success))
+      resolve()
+    })
+  })
+
 /** Builds the engine and its journal; journals still open when the scope closes are synced and closed. */
 export const make = Effect.fnUntraced(function* (options: Options) {
   const scope = yield* Effect.scope
@@ -219,7 +236,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         activities: new Map(),
         deferreds: new Map(),
         dirty: false,
-        syncing: undefined
+        syncing: undefined,
+        newEntries: lines === undefined ? [path, NodePath.dirname(path)] : []
       }
       for (const line of lines ?? []) {
         if (line === undefined || line.t === "run") continue
@@ -231,14 +249,28 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       return journal
     })
 
-  // fdatasync off the main thread, so that it overlaps with the audit trail's own.
+  // fdatasync off the main thread, so that it overlaps with the audit trail's own (and a new journal's directory
+  // entries with both). A failed fdatasync may have dropped what it was to keep: the run cannot go on (a defect).
   const sync = (journal: Journal): Effect.Effect<void> =>
     Effect.suspend(() => {
       if (!journal.dirty) return journal.syncing === undefined ? Effect.void : Effect.promise(() => journal.syncing!)
       journal.dirty = false
-      const done = new Promise<void>((resolve) => NodeFs.fdatasync(journal.fd, () => resolve()))
-      journal.syncing = done
-      return Effect.promise(() => done)
+      const entries = journal.newEntries
+      journal.newEntries = []
+      const flushed = new Promise<NodeJS.ErrnoException | null>((resolve) => NodeFs.fdatasync(journal.fd, resolve))
+      const done = (entries.length === 0 ? flushed : Promise.all([flushed, ...entries.map(syncDirectory)])).then(
+        () => flushed
+      )
+      journal.syncing = done.then(() => undefined)
+      return Effect.flatMap(
+        Effect.promise(() => done),
+        (error) =>
+          error === null
+            ? Effect.void
+            : Effect.die(
+                new RunJournalError({ operation: "fdatasync", path: journal.path, description: error.code ?? "" })
+              )
+      )
     })
 
   const close = (journal: Journal) =>

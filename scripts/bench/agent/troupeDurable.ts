@@ -2,7 +2,11 @@
  * Troupe durable: the `troupe` runner's agents with what `troupe run` adds to every run — the run journal
  * (`RunJournal.layer`: each model call and tool call an activity journalled before the run goes on) and the audit
  * trail (`durability: "written"`), both in a temporary `TROUPE_HOME` on the machine's disk and both fdatasynced at
- * the run's barriers (before each tool runs, after its result is journalled, before the run answers).
+ * the run's barriers: before a tool that changes something runs, and before the run answers.
+ *
+ * `lookup` only reads, and says so (`Tool.Readonly`), as an application's read-only tool should: the run does not
+ * wait for a barrier before it, and one barrier before the answer covers the run's lines. With
+ * `BENCH_LOOKUP_READONLY=0` it is left unannotated, like a tool that acts: a barrier before every step.
  */
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -20,7 +24,7 @@ const Lookup = Tool.make(TOOL.name, {
   description: TOOL.description,
   parameters: Schema.Struct({ item: Schema.Int }),
   success: Schema.String
-})
+}).annotate(Tool.Readonly, process.env.BENCH_LOOKUP_READONLY !== "0")
 
 const Tools = Toolkit.make(Lookup)
 

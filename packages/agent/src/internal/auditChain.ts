@@ -35,8 +35,6 @@ export interface Prepared {
 /** An open trail. */
 export interface Chain {
   readonly append: (prepared: Prepared) => Effect.Effect<AuditEntry, AuditLogError | AuditLogClosed>
-  /** Appends and waits for the fdatasync that covers it, whatever the durability. */
-  readonly appendSynced: (prepared: Prepared) => Effect.Effect<AuditEntry, AuditLogError | AuditLogClosed>
   /** Returns once everything written is fdatasynced (at once when it already is). */
   readonly sync: Effect.Effect<void, AuditLogError | AuditLogClosed>
   readonly head: Effect.Effect<Head>
@@ -58,8 +56,14 @@ export const make = (options: {
   readonly lastTime: number | undefined
   readonly durability: Durability
   readonly scope: Scope.Closeable
+  /**
+   * Files whose directory entry is new (the trail, its run's directory): their directories are fsynced with the
+   * first round, at the same time as the file, instead of one after the other when the trail is opened.
+   */
+  readonly newEntries?: ReadonlyArray<string>
 }): Chain => {
   const { path, runId, fd, scope } = options
+  let newEntries = options.newEntries ?? []
   let head = options.head
   // Times never go backwards along the chain, even when the clock does (or a resumed trail's last time is bogus).
   let lastTime =
@@ -98,8 +102,18 @@ export const make = (options: {
       return Effect.succeed({ ...envelope, data: prepared.data, hash })
     })
 
+  const flush = Effect.suspend(() => {
+    if (newEntries.length === 0) return File.fdatasync(path, fd)
+    const entries = newEntries
+    newEntries = []
+    return Effect.all([File.fdatasync(path, fd), ...entries.map(File.syncDirectory)], {
+      concurrency: "unbounded",
+      discard: true
+    })
+  })
+
   const fdatasync = (round: Deferred.Deferred<void, AuditLogError>, upto: number) =>
-    File.fdatasync(path, fd).pipe(
+    flush.pipe(
       Effect.onExit((exit) =>
         Effect.sync(() => {
           inFlight = undefined
@@ -150,7 +164,6 @@ export const make = (options: {
 
   return {
     append: (prepared) => appendWith(prepared, options.durability === "durable"),
-    appendSynced: (prepared) => appendWith(prepared, true),
     sync,
     head: Effect.sync(() => head),
     rounds: () => rounds,

@@ -82,12 +82,15 @@ export const truncate = (path: string, fd: number, length: number): Effect.Effec
  * file's own data is synced either way.
  */
 export const syncDirectory = (path: string): Effect.Effect<void> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const fd = yield* open(dirname(path), "r")
-      yield* call<void>("fsync", path, (cb) => fs.fsync(fd, (error) => cb(error, undefined)))
+  Effect.callback<void>((resume) => {
+    // Opening and closing a directory do no I/O: done here rather than as two more trips through the thread pool.
+    const fd = Result.try(() => fs.openSync(dirname(path), "r"))
+    if (Result.isFailure(fd)) return resume(Effect.void)
+    fs.fsync(fd.success, () => {
+      Result.try(() => fs.closeSync(fd.success))
+      resume(Effect.void)
     })
-  ).pipe(Effect.ignore)
+  })
 
 /** A complete line: its number (from 1), its text without the newline, and its byte span. */
 export interface Line {

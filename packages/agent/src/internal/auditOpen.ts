@@ -116,10 +116,6 @@ export const start = (options: {
     const scope = yield* Scope.make()
     return yield* Effect.gen(function* () {
       const fd = yield* File.open(path, "a").pipe(Scope.provide(scope))
-      if (size === undefined) {
-        yield* File.syncDirectory(path)
-        yield* File.syncDirectory(dirname(path))
-      }
       // The partial line a crash left is cut, or the next entry would be glued to it.
       if (checked !== undefined && (intact === undefined || intact.incompleteLastEntry !== undefined)) {
         yield* File.truncate(path, fd, checked.goodBytes)
@@ -132,7 +128,8 @@ export const start = (options: {
         head,
         lastTime: checked?.lastTime,
         durability: options.durability,
-        scope
+        scope,
+        newEntries: size === undefined ? [path, dirname(path)] : []
       })
       const first =
         intact === undefined
@@ -146,7 +143,8 @@ export const start = (options: {
               }
             }
       const prepared = yield* prepare(runId, first, options.redact, options.maxLineBytes)
-      yield* chain.appendSynced(prepared).pipe(Effect.catchTag("AuditLogClosed", () => Effect.void))
+      // A trail opened for written appends has its first entry made durable by its first sync, like the others.
+      yield* chain.append(prepared).pipe(Effect.catchTag("AuditLogClosed", () => Effect.void))
       return { chain, resumed: intact !== undefined }
     }).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
   })
