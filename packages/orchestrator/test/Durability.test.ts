@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { AgentEvents, type AuditEntry, AuditLog, RunJournal } from "@troupe/agent"
+import type { TeamSpec } from "@troupe/agent-spec"
 import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
 import { ActorSystem } from "@troupe/runtime"
 import type * as LanguageModel from "effect/ai/LanguageModel"
@@ -34,6 +35,52 @@ const member = (answer: string, hang: { on: boolean }) =>
     { cycle: true }
   )
 
+// Each life is one process's: its own actors, event hub and journal engine over the same directory.
+const lifeOf =
+  (home: string, members: TeamSpec.Team, models: ReadonlyMap<string, LanguageModel.LanguageModel>) =>
+  <A, E>(
+    body: (orchestrator: Orchestrator.Orchestrator, audit: AuditLog.Service) => Effect.Effect<A, E, Scope.Scope>
+  ) =>
+    Effect.gen(function* () {
+      const audit = yield* AuditLog.make({ home })
+      const orchestrator = yield* Orchestrator.make(members, {
+        audit,
+        concurrency: 2,
+        models: (s) => models.get(s.name)
+      })
+      return yield* body(orchestrator, audit)
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        Layer.mergeAll(ActorSystem.layer(), AgentEvents.layer, RunJournal.layer({ directory: join(home, "runs") }))
+      )
+    )
+
+/** A member that gives up in its first run; while `hang.on`, the acting turn of its later runs never answers. */
+const retrying = (answer: string, hang: { on: boolean }) =>
+  Effect.gen(function* () {
+    let reflections = 0
+    return yield* Scripted.make(
+      [
+        Scripted.dynamic((request) => {
+          const name = request.responseFormat.type === "json" ? request.responseFormat.objectName : undefined
+          if (name === "plan") return Scripted.text(JSON.stringify({ goals: [] }))
+          if (name === "reflection") {
+            return Scripted.text(
+              JSON.stringify(
+                reflections++ === 0
+                  ? { outcome: "give-up", reasoning: "not yet", progress: [] }
+                  : { outcome: "done", reasoning: "finished", progress: [], answer }
+              )
+            )
+          }
+          return hang.on && reflections > 0 ? Scripted.hang : Scripted.text(answer)
+        })
+      ],
+      { cycle: true }
+    )
+  })
+
 const goal = "Count to two"
 const orchestrationId = "orch-20261130T120000-resume"
 
@@ -56,28 +103,7 @@ describe("Orchestrator (durable)", () => {
           [spec({ name: "alpha", description: "Counts" }), spec({ name: "beta", description: "Counts" })],
           { manager: spec({ name: "lead" }), name: "counters" }
         )
-        // Each phase is one process's life: its own actors, event hub and journal engine over the same directory.
-        const phase = <A, E>(
-          body: (orchestrator: Orchestrator.Orchestrator, audit: AuditLog.Service) => Effect.Effect<A, E, Scope.Scope>
-        ) =>
-          Effect.gen(function* () {
-            const audit = yield* AuditLog.make({ home })
-            const orchestrator = yield* Orchestrator.make(counters, {
-              audit,
-              concurrency: 2,
-              models: (s) => models.get(s.name)
-            })
-            return yield* body(orchestrator, audit)
-          }).pipe(
-            Effect.scoped,
-            Effect.provide(
-              Layer.mergeAll(
-                ActorSystem.layer(),
-                AgentEvents.layer,
-                RunJournal.layer({ directory: join(home, "runs") })
-              )
-            )
-          )
+        const phase = lifeOf(home, counters, models)
 
         // First life: stopped once "one" is done and beta's answer is being asked for.
         yield* phase((orchestrator) =>
@@ -135,6 +161,47 @@ describe("Orchestrator (durable)", () => {
         assert.strictEqual(types.filter((t) => t === "OrchestrationEnded").length, 1)
       }).pipe(Effect.scoped, Effect.provide(services)),
     60_000
+  )
+
+  it.live("an attempt that failed for good is not tried again after a resume; the retry in flight goes on", () =>
+    Effect.gen(function* () {
+      const home = yield* tempDir("troupe-orchestrator-durable-")
+      const hang = { on: true }
+      const beta = yield* retrying("two counted", hang)
+      const boss = yield* manager([subtask("two", { agent: "beta" })])
+      const models = new Map<string, LanguageModel.LanguageModel>([
+        ["beta", yield* pooled(beta.languageModel)],
+        ["lead", yield* pooled(boss.languageModel)]
+      ])
+      const life = lifeOf(
+        home,
+        team([spec({ name: "beta", description: "Counts" })], { manager: spec({ name: "lead" }), name: "retriers" }),
+        models
+      )
+      // First life: the first attempt gives up; stopped while the retry's answer is asked for.
+      yield* life((orchestrator) =>
+        Effect.gen(function* () {
+          yield* Effect.forkChild(orchestrator.orchestrate(goal, { orchestrationId }))
+          while ((yield* beta.requests).length < 5) yield* Effect.sleep("5 millis")
+        })
+      )
+      const runsBefore = readdirSync(join(home, "runs")).filter((d) => d !== orchestrationId)
+      assert.strictEqual(runsBefore.length, 2)
+      hang.on = false
+      const report = yield* life((orchestrator) => orchestrator.orchestrate(goal, { orchestrationId }))
+      assert.strictEqual(report.subtasks[0]!.answer, "two counted")
+      assert.strictEqual(report.subtasks[0]!.attempts, 2)
+      assert.sameMembers([...report.subtasks[0]!.runIds], runsBefore)
+      // Plan, answer, give-up; then plan, answer (in flight at the stop, asked again) and reflection: nothing else.
+      assert.strictEqual((yield* beta.requests).length, 7)
+      assert.strictEqual((yield* boss.requests).length, 1)
+      const types = readFileSync(join(home, "runs", orchestrationId, "audit.jsonl"), "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => (JSON.parse(l) as { type: string }).type)
+      assert.strictEqual(types.filter((t) => t === "OrchestrationSubtaskFailed").length, 1)
+      assert.strictEqual(types.filter((t) => t === "OrchestrationSubtaskAssigned").length, 2)
+    }).pipe(Effect.scoped, Effect.provide(services))
   )
 
   it.effect("a resumed trail skips what it holds by what it is about, in whatever order the replay emits it", () =>
