@@ -22,7 +22,7 @@ const elsewhere = (ending: (request: MemberRuns.Request) => "done" | "not-delive
   const service: MemberRuns.Service = {
     exclusive: false,
     run: (request) =>
-      Effect.suspend(() => {
+      Effect.suspend((): Effect.Effect<MemberRuns.Done, MemberRuns.Failure> => {
         asked.push(request)
         const runId = `${request.orchestrationId}.${request.subtaskId}.${request.attempt}`
         const named = { subtaskId: request.subtaskId, agent: request.member.name, runId }
