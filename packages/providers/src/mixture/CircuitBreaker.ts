@@ -30,7 +30,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Persisted from "effect/persistence/CircuitBreaker"
+import * as References from "effect/References"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 
 /** The breaker of `provider` is open (or probing): the call was not attempted. */
 export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
@@ -119,3 +121,83 @@ export const make = (provider: string, circuits: Persisted.CircuitBreaker): Circ
       })
     )
 })
+
+/** A circuit breaker store of `effect/persistence` (memory, Redis, or one of your own). */
+export type Store = Persisted.CircuitBreakerStore["Service"]
+
+// As `effect/persistence` reports what no caller receives: at the `UnhandledLogLevel`, or not at all.
+const reportUnhandled = (message: string, cause: Cause.Cause<unknown>) =>
+  Effect.withFiber((fiber) => {
+    const level = fiber.getRef(References.UnhandledLogLevel)
+    return level === undefined ? Effect.void : Effect.logWithLevel(level)(message, cause)
+  })
+
+const toCircuitOpen = (provider: string, error: Persisted.CircuitBreakerError) => {
+  const reason = error.reason
+  switch (reason._tag) {
+    case "CircuitOpen":
+      return new CircuitOpen({ provider, retryInMillis: Duration.toMillis(reason.retryAfter) })
+    case "CircuitHalfOpen":
+      return new CircuitOpen({ provider, retryInMillis: 0 })
+    case "CircuitBreakerStoreError":
+      return undefined
+  }
+}
+
+/**
+ * The breaker of `provider` with these settings, on `store` directly: what `make` does through `effect/persistence`'s
+ * `CircuitBreaker.execute` (the store admits the call within a scope that lasts as long as it, its outcome is
+ * recorded whatever becomes of it, and a store that cannot be reached lets the call through unrecorded), in a few
+ * steps instead of `execute`'s generator, its exits and an effect per outcome. It runs on the path of every
+ * provider call of the pool and of every answer of the mixture: 5.6 µs a call against 12.8 µs through `execute`
+ * (one-off microbenchmark, memory store). `execute`'s stream of circuit transitions is not fed: nothing here reads
+ * it. The circuits are the store's, so breakers of either kind on one store share them.
+ */
+export const fromStore = (provider: string, store: Store, options: Options = {}): CircuitBreaker => {
+  const { tripPolicy, openDuration } = policy(options)
+  const openFor = Duration.fromInputUnsafe(openDuration)
+  const record = (generation: number, counted: Persisted.Outcome) =>
+    Effect.catch(
+      store.record({
+        key: provider,
+        generation,
+        outcome: counted._tag,
+        tripPolicy,
+        // With a `consecutive` policy only a failure can open the circuit, for the cool-down.
+        openFor: counted._tag === "Failure" ? openFor : Duration.zero
+      }),
+      (error) => reportUnhandled("CircuitBreaker failed to record an outcome", Cause.fail(error))
+    )
+  return {
+    provider,
+    state: Effect.orElseSucceed(store.state(provider), (): State => ({ _tag: "Closed", key: provider })),
+    protect: <A, E, R>(effect: Effect.Effect<A, E, R>, classify?: (error: E) => Verdict) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.scopedWith((scope) =>
+          Effect.matchCauseEffect(Scope.provide(store.admit(provider), scope), {
+            onFailure: (cause): Effect.Effect<A, E | CircuitOpen, R> => {
+              const error = Cause.findErrorOption(cause)
+              // No failure in the cause: a defect or an interruption, passed on as it is.
+              if (error._tag === "None") return Effect.failCause(cause as Cause.Cause<never>)
+              const refused = toCircuitOpen(provider, error.value)
+              return refused === undefined
+                ? Effect.andThen(
+                    reportUnhandled("CircuitBreaker store unavailable, running the call unrecorded", cause),
+                    restore(effect)
+                  )
+                : Effect.fail(refused)
+            },
+            onSuccess: (admission) =>
+              Effect.onExit(restore(effect), (exit) =>
+                record(
+                  admission.generation,
+                  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+                    ? Persisted.ignored
+                    : outcome(exit, classify)
+                )
+              )
+          })
+        )
+      )
+  }
+}

@@ -5,9 +5,10 @@
  * Provide one pool at the edge of the program and build every mixture (every agent's `LanguageModel`) on top of
  * it; a pool per agent would let each agent spend the whole rate limit and hide the total cost.
  *
- * Breakers and limits are `effect/persistence`'s `CircuitBreaker` and `RateLimiter`, keyed by provider name. `layer`
- * keeps their state in this process; `layerRedis` keeps it in Redis, so that several processes (runners of one
- * cluster, CLIs sharing a key) respect one provider's limits together and see its breaker open together.
+ * Breakers and limits are `effect/persistence`'s `CircuitBreaker` (its circuit store, driven by
+ * `CircuitBreaker.fromStore`) and `RateLimiter`, keyed by provider name. `layer` keeps their state in this
+ * process; `layerRedis` keeps it in Redis, so that several processes (runners of one cluster, CLIs sharing a key)
+ * respect one provider's limits together and see its breaker open together.
  *
  * @example
  * ```ts
@@ -201,15 +202,9 @@ const getOrCreate = <V>(map: Map<string, V>, key: string, create: () => V): V =>
 export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
   const prices = settings.prices ?? Pricing.defaults
   const historySize = Math.max(1, settings.historySize ?? 256)
-  const circuitsOf = (options: CircuitBreaker.Options | undefined) =>
-    PersistedBreaker.make({ ...CircuitBreaker.policy(options), onStoreError: "allow" })
-  // One circuit breaker per policy: the default one, shared by every provider without its own settings, keys
-  // its circuits by provider name like the others.
-  const defaultCircuits = yield* circuitsOf(settings.breaker)
-  const ownCircuits = new Map<string, PersistedBreaker.CircuitBreaker>()
-  for (const [provider, options] of Object.entries(settings.breakers ?? {})) {
-    ownCircuits.set(provider, yield* circuitsOf({ ...settings.breaker, ...options }))
-  }
+  // Each provider's breaker works on the circuit store directly (`CircuitBreaker.fromStore` says why), its circuit
+  // keyed by the provider's name, with the provider's own settings over the default ones.
+  const circuits = yield* PersistedBreaker.CircuitBreakerStore
   const store = yield* PersistedLimiter.make
   const breakers = new Map<string, CircuitBreaker.CircuitBreaker>()
   const limiters = new Map<string, RateLimiter.RateLimiter>()
@@ -220,7 +215,9 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
   let sequence = 0
 
   const breaker = (provider: string) =>
-    getOrCreate(breakers, provider, () => CircuitBreaker.make(provider, ownCircuits.get(provider) ?? defaultCircuits))
+    getOrCreate(breakers, provider, () =>
+      CircuitBreaker.fromStore(provider, circuits, { ...settings.breaker, ...settings.breakers?.[provider] })
+    )
   const limiter = (provider: string) =>
     getOrCreate(limiters, provider, () => RateLimiter.make(provider, settings.limits?.[provider] ?? {}, store))
   const usageOf = (provider: string) =>
