@@ -39,7 +39,20 @@ export const isRefusal = (response: LanguageModel.GenerateTextResponse<any, any>
 export const isEmpty = (response: LanguageModel.GenerateTextResponse<any, any>): boolean =>
   response.text.trim() === "" && response.toolCalls.length === 0
 
-const words = (text: string): Array<string> => text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []
+// Scoring one fan-out reads each answer's words many times (quality, repetition, every pair's agreement); they are
+// split once per text. The last few texts are enough: a fan-out has a handful of answers.
+const wordsOf = new Map<string, ReadonlyArray<string>>()
+const wordsKept = 16
+
+const words = (text: string): ReadonlyArray<string> => {
+  let found = wordsOf.get(text)
+  if (found === undefined) {
+    found = text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []
+    if (wordsOf.size >= wordsKept) wordsOf.delete(wordsOf.keys().next().value!)
+    wordsOf.set(text, found)
+  }
+  return found
+}
 
 /** The share of repeated lines and repeated word 4-grams: 0 for varied text, towards 1 for loops. */
 export const repetition = (text: string): number => {
@@ -159,6 +172,18 @@ const canonical = (value: unknown): string => {
  * their canonical JSON when the text is JSON, else their normalised text.
  */
 export const agreementKey = (response: LanguageModel.GenerateTextResponse<any, any>): string => {
+  let key = agreementKeys.get(response)
+  if (key === undefined) {
+    key = computeAgreementKey(response)
+    agreementKeys.set(response, key)
+  }
+  return key
+}
+
+// Every pair of answers compares their keys: each answer's is made once.
+const agreementKeys = new WeakMap<LanguageModel.GenerateTextResponse<any, any>, string>()
+
+const computeAgreementKey = (response: LanguageModel.GenerateTextResponse<any, any>): string => {
   const calls = clientCalls(response)
   if (calls.length > 0) return `tools:${calls.map((call) => `${call.name}(${canonical(call.params)})`).join(";")}`
   const text = response.text.trim()
