@@ -8,9 +8,9 @@
  * run stops with exit code 3, the request stays in `$TROUPE_HOME/approvals` (`troupe approvals`), unless `--wait`
  * keeps it waiting for a decision made there from another shell.
  *
- * Output: one line per step, tool call and approval (sanitised for the terminal), with, on a terminal, each step's
- * text streamed as the model generates it (`StepText`) and a status line redrawn below them (step, tokens, cost,
- * goals, approvals waiting); then the answer (unless it was just streamed as the last step's text) and a summary;
+ * Output: one line per step, tool call and approval (sanitised for the terminal), each step's text streamed as the
+ * model generates it (`StepText`), and on a terminal a status line redrawn below them (step, tokens, cost, goals,
+ * approvals waiting); then the answer (unless it was just streamed as the last step's text) and a summary;
  * with `--json`, the last line is `{ runId, status, steps, usage, costUsd, error? }`. Exit codes: 0 done, 1 failed,
  * 2 bad input (spec errors are printed positioned), 3 waiting for an approval, 4 budget exceeded.
  *
@@ -229,15 +229,21 @@ export const run = (input: Input) =>
       const live = process.stdout.isTTY === true && !input.json
       let stats = LiveView.empty
       const statusNow = () => LiveView.statusLine(stats, process.stdout.columns ?? 100)
-      // On a terminal the steps' text streams above the status line, which makes way for it while it comes.
-      const printer = live
-        ? yield* StepText.make({
+      // Unless the output is JSON, the steps' text streams as it is generated: on a terminal above the status line,
+      // which makes way for it while it comes; elsewhere between the event lines.
+      const printer = input.json
+        ? undefined
+        : yield* StepText.make({
             agent: agent.name,
             write: (text) => void process.stdout.write(text),
-            beforeText: () => void process.stdout.write(LiveView.clear),
-            afterStep: () => void process.stdout.write(statusNow())
+            ...(live
+              ? {
+                  beforeText: () => void process.stdout.write(LiveView.clear),
+                  afterStep: () => void process.stdout.write(statusNow())
+                }
+              : {})
           })
-        : undefined
+      const closeLine = printer === undefined ? Effect.void : printer.closeLine
       let lastStreamed: string | undefined
       // What a run that cannot ask here waits for: an approval (decided with troupe approvals) or an answer.
       const waiting = Deferred.makeUnsafe<
@@ -255,23 +261,28 @@ export const run = (input: Input) =>
             }
             if (live) {
               stats = LiveView.update(stats, event)
-              if (printer !== undefined) yield* printer.closeLine
+              yield* closeLine
               yield* Effect.sync(() => {
                 const status = statusNow()
                 process.stdout.write(
                   `${LiveView.clear}${text === undefined ? "" : `${TerminalText.sanitize(text)}\n`}${status}`
                 )
               })
-            } else if (text !== undefined && !input.json) yield* line(text)
+            } else if (text !== undefined && !input.json) yield* Effect.andThen(closeLine, line(text))
             if (event._tag === "AgentQuestionAsked") {
               // A question needs a person whatever --yes says; without a terminal the run stops, resumable.
-              if (terminal) yield* agent.answer(event.questionId, yield* CommandIo.askLine(event.question))
+              if (terminal)
+                yield* agent.answer(
+                  event.questionId,
+                  yield* Effect.andThen(closeLine, CommandIo.askLine(event.question))
+                )
               else
                 yield* Deferred.succeed(waiting, { _tag: "question", runId: event.runId, questionId: event.questionId })
               return
             }
             if (event._tag !== "AgentApprovalRequested") return
             if (interactive) {
+              yield* closeLine
               const approved = yield* CommandIo.askYesNo(`Approve ${event.tool} ${short(event.params, 400)}?`)
               yield* approved
                 ? agent.approve(event.approvalId, person)
@@ -288,7 +299,7 @@ export const run = (input: Input) =>
         Effect.map(Deferred.await(waiting), (pending) => ({ _tag: "Waiting" as const, pending }))
       )
       yield* Fiber.interrupt(watcher)
-      if (printer !== undefined) yield* printer.closeLine
+      yield* closeLine
       if (live) yield* Effect.sync(() => process.stdout.write(LiveView.clear))
       if (outcome._tag === "Waiting") {
         const status = yield* agent.status

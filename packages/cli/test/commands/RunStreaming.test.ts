@@ -1,7 +1,8 @@
 /**
- * `troupe run` at a real terminal streams each step's text: the fake provider sends the opening of the answer and
- * holds the rest until the test has seen that opening on the screen; the run's journal keeps the whole answer.
- * Skipped, saying so, where `tmux` is not installed (Debian: `apt-get install tmux`).
+ * `troupe run` streams each step's text unless its output is JSON: the fake provider sends the opening of the answer
+ * and holds the rest until the test has seen that opening (on a terminal's screen, or in the piped output); the run's
+ * journal keeps the whole answer. The terminal test is skipped, saying so, where `tmux` is not installed (Debian:
+ * `apt-get install tmux`).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -9,7 +10,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
-import { root } from "../support.ts"
+import { root, troupe } from "../support.ts"
 import { hasTmux, terminal } from "../terminal.ts"
 
 const schemaName = (request: FakeServer.Received) =>
@@ -21,7 +22,81 @@ const count = (text: string, part: string) => text.split(part).length - 1
 
 const answer = "Once upon a time, the run streamed its answer."
 
-describe("troupe run (at a terminal): streaming", () => {
+/** A fake provider whose act step streams "Once" and holds the rest until `gate` opens. */
+const heldServer = (gate: FakeServer.Gate) =>
+  Effect.gen(function* () {
+    const requests: { current: ReadonlyArray<FakeServer.Received> } = { current: [] }
+    const server = yield* FakeOpenAi.make({
+      turns: (request) => {
+        const name = schemaName(request)
+        if (name === "plan") return { text: JSON.stringify({ goals: [] }) }
+        if (name === "reflection") {
+          return { text: JSON.stringify({ outcome: "done", reasoning: "told", progress: [], answer }) }
+        }
+        return { text: answer }
+      },
+      // The act step's stream sends its role chunk and the first four characters ("Once"), then waits.
+      faults: (index) => {
+        const request = requests.current[index]
+        return request !== undefined && streamed(request) && schemaName(request) === undefined
+          ? FakeServer.hold(2, gate)
+          : undefined
+      }
+    })
+    requests.current = server.requests
+    return server
+  })
+
+describe("troupe run: streaming", () => {
+  it.live(
+    "piped: the opening of a step's text is written while the provider holds the rest; --json streams nothing",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-run-pipe-"))),
+          (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+        )
+        mkdirSync(join(dir, "work"))
+        writeFileSync(join(dir, "agent.yaml"), ["name: teller", "memory: { enabled: false }"].join("\n"))
+        const gate = FakeServer.gate()
+        const server = yield* heldServer(gate)
+        const env = {
+          OPENAI_API_KEY: "sk-test",
+          OPENAI_BASE_URL: server.url,
+          TROUPE_HOME: join(dir, "home"),
+          HOME: dir
+        }
+        const args = ["run", join(dir, "agent.yaml"), "--goal", "tell a story", "--workspace", join(dir, "work")]
+        // What the output held when the opening first appeared, and whether the provider still held the rest then.
+        let seen: { readonly output: string; readonly open: boolean } | undefined
+        let output = ""
+        const run = yield* troupe(args, env, {
+          onStdout: (_, chunk) => {
+            output += chunk
+            if (seen === undefined && output.includes("Once")) {
+              const act = server.requests.findIndex((r) => streamed(r) && schemaName(r) === undefined)
+              seen = { output, open: server.requests[act]?.state === "open" }
+              Effect.runSync(gate.open)
+            }
+          }
+        })
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.isDefined(seen)
+        assert.isTrue(seen!.open)
+        assert.notInclude(seen!.output, "upon")
+        // The step's text once, on a line of its own, and the answer not printed again.
+        assert.strictEqual(count(run.stdout, "Once upon a time"), 1)
+        assert.include(run.stdout.split("\n"), answer)
+
+        // With --json nobody listens: the step is asked whole (no streamed request) and only JSON is printed.
+        const before = server.requests.filter(streamed).length
+        const json = yield* troupe([...args, "--json"], env)
+        assert.strictEqual(json.code, 0, json.stderr)
+        assert.strictEqual(server.requests.filter(streamed).length, before)
+        assert.notInclude(json.stdout, "Once upon a time")
+      }).pipe(Effect.scoped)
+  )
+
   it.live.skipIf(!hasTmux)(
     "the opening of a step's text shows while the provider holds the rest; the answer is printed once",
     () =>
@@ -39,25 +114,7 @@ describe("troupe run (at a terminal): streaming", () => {
           )
         )
         const gate = FakeServer.gate()
-        const requests: { current: ReadonlyArray<FakeServer.Received> } = { current: [] }
-        const server = yield* FakeOpenAi.make({
-          turns: (request) => {
-            const name = schemaName(request)
-            if (name === "plan") return { text: JSON.stringify({ goals: [] }) }
-            if (name === "reflection") {
-              return { text: JSON.stringify({ outcome: "done", reasoning: "told", progress: [], answer }) }
-            }
-            return { text: answer }
-          },
-          // The act step's stream sends its role chunk and the first four characters ("Once"), then waits.
-          faults: (index) => {
-            const request = requests.current[index]
-            return request !== undefined && streamed(request) && schemaName(request) === undefined
-              ? FakeServer.hold(2, gate)
-              : undefined
-          }
-        })
-        requests.current = server.requests
+        const server = yield* heldServer(gate)
         const env = [
           `PATH=${process.env.PATH ?? ""}`,
           `HOME=${dir}`,
