@@ -20,7 +20,7 @@ import * as AuditLog from "../src/AuditLog.ts"
 import * as Run from "../src/Run.ts"
 import * as RunJournal from "../src/RunJournal.ts"
 import * as TextDeltas from "../src/TextDeltas.ts"
-import { callTurn, type Harness, harness, planTurn, reflectTurn, spec } from "./support.ts"
+import { callTurn, type Harness, harness, planTurn, reflectTurn, spec, toolkit } from "./support.ts"
 
 const answer = "The answer is forty-two, as the long computation showed."
 
@@ -111,7 +111,7 @@ describe("TextDeltas", () => {
           Scripted.text("Noted and echoed."),
           reflectTurn("done", { answer: "Noted and echoed." })
         ],
-        { policy: (tool) => (tool === "note" ? "ask" : "auto") }
+        { policy: (tool) => (tool === "note" ? "ask" : "auto"), pooled: true }
       )
       const hub = yield* TextDeltas.make
       const { calls, model } = counted(h.context.model)
@@ -128,6 +128,12 @@ describe("TextDeltas", () => {
       assert.strictEqual(result.answer, "Noted and echoed.")
       assert.deepStrictEqual(h.notes, ["ship it"])
       assert.strictEqual(calls.streamText, 2)
+      // Each streamed turn was charged through the pool from its finish part.
+      const charged = h.events.filter((e) => e._tag === "AgentModelCalled" && e.purpose === "act")
+      assert.deepStrictEqual(
+        charged.map((e) => e._tag === "AgentModelCalled" && e.costUsd > 0 && !e.costEstimated),
+        [true, true]
+      )
       const results = h.events.filter((e) => e._tag === "AgentToolResult")
       assert.deepStrictEqual(
         results.map((e) => e._tag === "AgentToolResult" && [e.tool, e.isFailure, e.result]),
@@ -171,7 +177,7 @@ const temp = Effect.acquireRelease(
 )
 
 /** One "process": an agent over the journal and trail in `home`, with a delta hub in context. */
-const process = (home: string, turns: ReadonlyArray<Scripted.Turn>) =>
+const process = (home: string, turns: ReadonlyArray<Scripted.Turn>, notes: Array<string>) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
     const layers = Layer.mergeAll(
@@ -187,7 +193,7 @@ const process = (home: string, turns: ReadonlyArray<Scripted.Turn>) =>
     const model = yield* Scripted.make(turns)
     const audit = yield* AuditLog.AuditLog.pipe(Effect.provideContext(context))
     const hub = yield* TextDeltas.TextDeltas.pipe(Effect.provideContext(context))
-    const agent = yield* Agent.make(spec(), { model: model.languageModel, audit }).pipe(
+    const agent = yield* Agent.make(spec(), { model: model.languageModel, audit, toolkit: yield* toolkit(notes) }).pipe(
       Effect.provideContext(context),
       Scope.provide(scope)
     )
@@ -199,7 +205,17 @@ describe("TextDeltas in a durable run", () => {
   it.live("the journal keeps the whole answer; a replayed step publishes no text, only its end", () =>
     Effect.gen(function* () {
       const home = yield* temp
-      const first = yield* process(home, [planTurn("a"), Scripted.text(answer), reflectTurn("done", { answer })])
+      const notes: Array<string> = []
+      const first = yield* process(
+        home,
+        [
+          planTurn("a"),
+          callTurn({ name: "note", params: { text: "once" } }),
+          Scripted.text(answer),
+          reflectTurn("done", { answer })
+        ],
+        notes
+      )
       const result = yield* first.agent.run("answer")
       assert.strictEqual(result.answer, answer)
       const live = yield* PubSub.takeUpTo(first.subscription, 10_000)
@@ -211,16 +227,21 @@ describe("TextDeltas in a durable run", () => {
       assert.notInclude(journal, "text-delta")
       yield* Scope.close(first.scope, Exit.void)
 
-      const second = yield* process(home, [])
+      assert.deepStrictEqual(notes, ["once"])
+      const second = yield* process(home, [], notes)
       const again = yield* second.agent.run("answer", { runId: result.runId })
       assert.strictEqual(again.answer, answer)
       assert.strictEqual((yield* second.model.requests).length, 0)
-      // Replayed: the step's end, no text.
+      // Replayed: each step's end, no text; the streamed tool call is answered from the journal, not run again.
       const replayed = yield* PubSub.takeUpTo(second.subscription, 10_000)
       assert.deepStrictEqual(
         replayed.map((d) => [d.step, d.delta, d.end]),
-        [[1, "", true]]
+        [
+          [1, "", true],
+          [2, "", true]
+        ]
       )
+      assert.deepStrictEqual(notes, ["once"])
       yield* Scope.close(second.scope, Exit.void)
     }).pipe(Effect.scoped)
   )
