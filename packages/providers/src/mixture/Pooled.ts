@@ -94,7 +94,10 @@ export const make = Effect.fnUntraced(function* (member: Mixture.Member) {
             method
           )
 
-  const summaryOf = (accounted: ProviderPool.Accounted<unknown>): MixtureEvent.DecisionSummary => ({
+  const summaryOf = (
+    accounted: ProviderPool.Accounted<unknown>,
+    estimated = accounted.usage === undefined
+  ): MixtureEvent.DecisionSummary => ({
     provider: member.provider,
     model: member.model,
     strategy: strategyName,
@@ -106,7 +109,7 @@ export const make = Effect.fnUntraced(function* (member: Mixture.Member) {
         inputTokens: accounted.usage?.inputTokens ?? 0,
         outputTokens: accounted.usage?.outputTokens ?? 0,
         ...(accounted.costUsd === undefined ? {} : { costUsd: accounted.costUsd }),
-        estimated: accounted.usage === undefined
+        estimated
       }
     ]
   })
@@ -149,14 +152,14 @@ export const make = Effect.fnUntraced(function* (member: Mixture.Member) {
   // summary goes in the metadata part, which then comes just before the finish.
   const streamText = (request: LanguageModel.ProviderOptions) =>
     Stream.suspend(() => {
-      let accounted: ProviderPool.Accounted<void> | undefined
+      let summary: MixtureEvent.DecisionSummary | undefined
       const held: Array<Response.StreamPartEncoded> = []
       return pool
         .stream(target, providerStream(request), {
           ...streamReading,
           estimatedTokens: Call.estimatedTokens(request.prompt),
-          settled: (a) => {
-            accounted = a
+          settled: (accounted, estimated) => {
+            summary = summaryOf(accounted, estimated)
           }
         })
         .pipe(
@@ -167,9 +170,7 @@ export const make = Effect.fnUntraced(function* (member: Mixture.Member) {
             return false
           }),
           Stream.concat(
-            Stream.suspend(() =>
-              Stream.fromIterable(accounted === undefined ? held : Answer.annotate(held, summaryOf(accounted)))
-            )
+            Stream.suspend(() => Stream.fromIterable(summary === undefined ? held : Answer.annotate(held, summary)))
           )
         )
     })

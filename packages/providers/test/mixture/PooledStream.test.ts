@@ -19,6 +19,7 @@ import * as OpenAiLanguageModel from "../../src/OpenAiLanguageModel.ts"
 import * as Retry from "../../src/Retry.ts"
 import * as FakeOpenAi from "../../src/testing/FakeOpenAi.ts"
 import * as FakeServer from "../../src/testing/FakeServer.ts"
+import * as Scripted from "../../src/testing/ScriptedLanguageModel.ts"
 
 const answer = "Hello there, streaming world"
 
@@ -126,6 +127,31 @@ describe("Pooled streamText", () => {
         NodeHttpClient.layerUndici
       ])
     )
+  )
+
+  it.effect("a stream that reports no usage is charged an estimate, and its charge says so", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        Scripted.parts([
+          { type: "text-start", id: "t" },
+          { type: "text-delta", id: "t", delta: "hello world!" },
+          { type: "text-end", id: "t" }
+        ])
+      ])
+      const model = yield* Pooled.make({
+        provider: "openai",
+        model: "gpt-5-mini",
+        languageModel: scripted.languageModel
+      })
+      const parts = Array.from(yield* Stream.runCollect(stream(model))) as Array<Response.AnyPart>
+      assert.strictEqual(textOf(parts), "hello world!")
+      // "Say hi" is about 2 tokens in, 12 characters about 3 out: 2 * 0.25e-6 + 3 * 2e-6.
+      const [charge] = Mixture.decisionOf({ content: parts })!.charges!
+      assert.deepStrictEqual([charge!.inputTokens, charge!.outputTokens, charge!.estimated], [2, 3, true])
+      assert.closeTo(charge!.costUsd!, 6.5e-6, 1e-12)
+      const [usage] = yield* (yield* ProviderPool.ProviderPool).usage
+      assert.deepStrictEqual([usage!.successes, usage!.inputTokens, usage!.outputTokens], [1, 2, 3])
+    }).pipe(Effect.provide(ProviderPool.layer()))
   )
 
   it.live("a reader that stops early cancels the stream: charged an estimate, the breaker untouched", () =>

@@ -33,8 +33,11 @@ export interface Options<A> {
   readonly isContent: (part: A) => boolean
   /** Input tokens reserved before the stream starts. */
   readonly estimatedTokens?: number | undefined
-  /** Told the stream's accounting before its last part is read (when it ends, not when it fails). */
-  readonly settled?: ((accounted: ProviderPool.Accounted<void>) => void) | undefined
+  /**
+   * Told the stream's accounting before its last part is read (when it ends, not when it fails); `estimated` when the
+   * stream reported no usage and its tokens are the estimate.
+   */
+  readonly settled?: ((accounted: ProviderPool.Accounted<void>, estimated: boolean) => void) | undefined
 }
 
 /** What the wrapper needs of the pool that made it. */
@@ -132,7 +135,7 @@ export const make =
           }
           const tokens = usage ?? estimate()
           const costUsd = ledger.record(target, "success", end - start, tokens)
-          options.settled?.({ value: undefined, latencyMs: end - start, usage, costUsd })
+          options.settled?.({ value: undefined, latencyMs: end - start, usage: tokens, costUsd }, usage === undefined)
           yield* Queue.end(out)
         }),
       { bufferSize }
