@@ -132,11 +132,12 @@ describe("Pooled streamText", () => {
   it.effect("a stream that reports no usage is charged an estimate, and its charge says so", () =>
     Effect.gen(function* () {
       const scripted = yield* Scripted.make([
+        // Stream parts, which the scripted model's streamText sends as they are: no finish, so no usage.
         Scripted.parts([
           { type: "text-start", id: "t" },
           { type: "text-delta", id: "t", delta: "hello world!" },
           { type: "text-end", id: "t" }
-        ])
+        ] as never)
       ])
       const model = yield* Pooled.make({
         provider: "openai",
