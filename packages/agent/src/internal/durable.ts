@@ -59,6 +59,8 @@ export const make = (
     Effect.context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>(),
     (services: Context.Context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>): Durable => {
       let modelCalls = 0
+      // The keys of the calls of the latest model call, by activity name.
+      const keys = new Map<string, string>()
       return {
         step: <A, E>(name: string, effect: Effect.Effect<A, E>, options?: RunJournal.ActivityOptions<A>) => {
           if (journal !== undefined) return journal.activity(runId, name, effect, options)
@@ -78,10 +80,19 @@ export const make = (
         },
         toolCall: (toolCallId) => {
           const name = `tool/${modelCalls}/${toolCallId}`
-          return { name, key: createHash("sha256").update(`${runId}/${name}`).digest("hex").slice(0, 32) }
+          // Asked twice per call (its event, then the call itself): hashed once.
+          let key = keys.get(name)
+          if (key === undefined) {
+            key = createHash("sha256").update(`${runId}/${name}`).digest("hex").slice(0, 32)
+            keys.set(name, key)
+          }
+          return { name, key }
         },
         sync: journal === undefined ? Effect.void : journal.sync(runId),
-        nextModelCall: () => `model/${++modelCalls}`
+        nextModelCall: () => {
+          keys.clear()
+          return `model/${++modelCalls}`
+        }
       }
     }
   )
