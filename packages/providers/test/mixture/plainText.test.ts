@@ -8,10 +8,11 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
-import type * as Response from "effect/ai/Response"
+import * as Response from "effect/ai/Response"
 import * as Telemetry from "effect/ai/Telemetry"
 import * as Toolkit from "effect/ai/Toolkit"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Answer from "../../src/mixture/internal/answer.ts"
 import * as Mixture from "../../src/mixture/Mixture.ts"
 import * as ProviderPool from "../../src/mixture/ProviderPool.ts"
@@ -119,6 +120,40 @@ describe("Mixture, requests without a toolkit", () => {
         const roundTrip = yield* Answer.decodeParts(yield* Answer.encode(decision, "weighted-score"))
         assert.deepStrictEqual(direct, roundTrip)
         assert.strictEqual(direct[0]?.type, "response-metadata")
+      }
+    })
+  )
+
+  it.effect("an answer's parts decode as LanguageModel decodes them, and fail alike", () =>
+    Effect.gen(function* () {
+      const union = Schema.decodeEffect(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+      const answers: ReadonlyArray<Array<Response.PartEncoded>> = [
+        [
+          { type: "response-metadata", id: "r-1", modelId: "m", timestamp: "2026-11-30T12:00:00.000Z" },
+          { type: "reasoning", text: "thinking", metadata: { openai: { id: "rs_1" } } },
+          { type: "text", text: "Paris." },
+          {
+            type: "finish",
+            reason: "stop",
+            usage: { inputTokens: { total: 3, uncached: 3 }, outputTokens: { total: 2 } }
+          }
+        ],
+        [
+          { type: "source", sourceType: "url", id: "s-1", url: "https://example.com/", title: "Example" },
+          { type: "text", text: "Paris." }
+        ],
+        // Not decodable: a finish reason no provider protocol has, a timestamp that is not one.
+        [
+          { type: "text", text: "Paris." },
+          { type: "finish", reason: "done" as never, usage: { inputTokens: {}, outputTokens: {} } }
+        ],
+        [{ type: "response-metadata", timestamp: "yesterday" }]
+      ]
+      for (const parts of answers) {
+        const expected = yield* Effect.result(union(parts))
+        const actual = yield* Effect.result(Answer.decodeParts(parts))
+        if (expected._tag === "Success") assert.deepStrictEqual(actual, expected)
+        else assert.strictEqual(actual._tag === "Failure" && actual.failure.message, expected.failure.message)
       }
     })
   )

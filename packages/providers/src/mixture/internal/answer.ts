@@ -14,11 +14,33 @@ import type * as Scorer from "../Scorer.ts"
 
 const encodeParts = Schema.encodeUnknownEffect(Schema.Array(Response.Part()))
 
+const decodeAnyParts = Schema.decodeEffect(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+
+type Decoded = Effect.Success<ReturnType<typeof decodeAnyParts>>
+
+// The schemas of the union above that a plain answer's parts have, each compiled once, chosen by the part's type:
+// the union would pick the same one by the same literal, after more work on the path of every answer.
+const plainDecoders = new Map<string, (part: unknown) => Result.Result<Decoded[number], Schema.SchemaError>>([
+  ["text", Schema.decodeUnknownResult(Response.TextPart)],
+  ["reasoning", Schema.decodeUnknownResult(Response.ReasoningPart)],
+  ["response-metadata", Schema.decodeUnknownResult(Response.ResponseMetadataPart)],
+  ["finish", Schema.decodeUnknownResult(Response.FinishPart)]
+])
+
 /**
- * Decodes the parts of an answer to a request without tools, as `LanguageModel` does, with one decoder compiled
- * once (`LanguageModel` compiles a new one on every such call).
+ * Decodes the parts of an answer to a request without tools, as `LanguageModel` does, with decoders compiled once
+ * (`LanguageModel` compiles a new one on every such call). An answer with other parts, or with a part that does not
+ * decode, goes through the whole union, whose error is the one `LanguageModel` would report.
  */
-export const decodeParts = Schema.decodeEffect(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+export const decodeParts = (parts: Array<Response.PartEncoded>): Effect.Effect<Decoded, Schema.SchemaError> => {
+  const decoded: Decoded = []
+  for (const part of parts) {
+    const result = plainDecoders.get(part.type)?.(part)
+    if (result === undefined || Result.isFailure(result)) return decodeAnyParts(parts)
+    decoded.push(result.success)
+  }
+  return Effect.succeed(decoded)
+}
 const decodeSummary = Schema.decodeUnknownResult(MixtureEvent.DecisionSummary)
 
 /** An encoding failure of the mixture's own output, as the `AiError` its `LanguageModel` may fail with. */
