@@ -237,43 +237,44 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, IdGenerator> => {
     const site = { module: MODULE, method: "generateText" }
     const objectName = provider.responseFormat.type === "json" ? provider.responseFormat.objectName : undefined
-    return Effect.flatMap(
+    // Built when the call runs, not when it is described: the request is part of the call's own time.
+    const post = Effect.suspend(() =>
       Http.postJson(
         client,
         { site, endpoint, headers, body: requestBody(options, provider, false), connection },
         Message
-      ),
-      (body) => {
-        if (body.stop_reason === "refusal") {
-          return Effect.fail(ProviderError.contentPolicy(site, "stop_reason refusal: the model declined to answer"))
-        }
-        const parts: Array<Response.PartEncoded> = [
-          {
-            type: "response-metadata",
-            ...(body.id === undefined ? {} : { id: body.id }),
-            ...(body.model === undefined ? {} : { modelId: body.model })
-          }
-        ]
-        for (const block of body.content) {
-          if (block.type === "text" && block.text !== undefined) parts.push({ type: "text", text: block.text })
-          else if (block.type === "thinking" && block.thinking !== undefined) {
-            parts.push({ type: "reasoning", text: block.thinking })
-          } else if (block.type === "tool_use" && block.name !== undefined) {
-            if (typeof block.input !== "object" || block.input === null) {
-              return Effect.fail(
-                ProviderError.malformedToolCall(site, block.name, String(block.input), connection.secrets)
-              )
-            }
-            if (block.name === objectName) parts.push({ type: "text", text: JSON.stringify(block.input) })
-            else parts.push({ type: "tool-call", id: block.id ?? block.name, name: block.name, params: block.input })
-          }
-        }
-        const reason =
-          objectName !== undefined && body.stop_reason === "tool_use" ? "stop" : finishReason(body.stop_reason)
-        parts.push({ type: "finish", reason, usage: toUsage(body.usage) })
-        return Effect.succeed(parts)
-      }
+      )
     )
+    return Effect.flatMap(post, (body) => {
+      if (body.stop_reason === "refusal") {
+        return Effect.fail(ProviderError.contentPolicy(site, "stop_reason refusal: the model declined to answer"))
+      }
+      const parts: Array<Response.PartEncoded> = [
+        {
+          type: "response-metadata",
+          ...(body.id === undefined ? {} : { id: body.id }),
+          ...(body.model === undefined ? {} : { modelId: body.model })
+        }
+      ]
+      for (const block of body.content) {
+        if (block.type === "text" && block.text !== undefined) parts.push({ type: "text", text: block.text })
+        else if (block.type === "thinking" && block.thinking !== undefined) {
+          parts.push({ type: "reasoning", text: block.thinking })
+        } else if (block.type === "tool_use" && block.name !== undefined) {
+          if (typeof block.input !== "object" || block.input === null) {
+            return Effect.fail(
+              ProviderError.malformedToolCall(site, block.name, String(block.input), connection.secrets)
+            )
+          }
+          if (block.name === objectName) parts.push({ type: "text", text: JSON.stringify(block.input) })
+          else parts.push({ type: "tool-call", id: block.id ?? block.name, name: block.name, params: block.input })
+        }
+      }
+      const reason =
+        objectName !== undefined && body.stop_reason === "tool_use" ? "stop" : finishReason(body.stop_reason)
+      parts.push({ type: "finish", reason, usage: toUsage(body.usage) })
+      return Effect.succeed(parts)
+    })
   }
 
   const streamText = (

@@ -257,31 +257,33 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     provider: LanguageModel.ProviderOptions
   ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, IdGenerator> => {
     const site = { module: MODULE, method: "generateText" }
-    return Effect.flatMap(
+    // Built when the call runs, not when it is described: the request is part of the call's own time.
+    const post = Effect.suspend(() =>
       Http.postJson(
         client,
         { site, endpoint: generateEndpoint, headers, body: requestBody(options, provider), connection },
         GenerateContentResponse
-      ),
-      (body) =>
-        Effect.gen(function* () {
-          const failure = policyCheck(site, body, connection.secrets)
-          if (failure !== undefined) return yield* failure
-          const parts: Array<Response.PartEncoded> = [
-            {
-              type: "response-metadata",
-              ...(body.responseId === undefined ? {} : { id: body.responseId }),
-              ...(body.modelVersion === undefined ? {} : { modelId: body.modelVersion })
-            }
-          ]
-          const calls = yield* partsOf(body, parts)
-          parts.push({
-            type: "finish",
-            reason: finishReason(body.candidates?.[0]?.finishReason, calls),
-            usage: toUsage(body.usageMetadata)
-          })
-          return parts
+      )
+    )
+    return Effect.flatMap(post, (body) =>
+      Effect.gen(function* () {
+        const failure = policyCheck(site, body, connection.secrets)
+        if (failure !== undefined) return yield* failure
+        const parts: Array<Response.PartEncoded> = [
+          {
+            type: "response-metadata",
+            ...(body.responseId === undefined ? {} : { id: body.responseId }),
+            ...(body.modelVersion === undefined ? {} : { modelId: body.modelVersion })
+          }
+        ]
+        const calls = yield* partsOf(body, parts)
+        parts.push({
+          type: "finish",
+          reason: finishReason(body.candidates?.[0]?.finishReason, calls),
+          usage: toUsage(body.usageMetadata)
         })
+        return parts
+      })
     )
   }
 

@@ -279,40 +279,42 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     provider: LanguageModel.ProviderOptions
   ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, IdGenerator> => {
     const site = { module: MODULE, method: "generateText" }
-    return Effect.flatMap(
+    // Built when the call runs, not when it is described: the request is part of the call's own time.
+    const post = Effect.suspend(() =>
       Http.postJson(
         client,
         { site, endpoint, headers, body: requestBody(options, provider, false), connection },
         ChatCompletion
-      ),
-      (body) =>
-        Effect.gen(function* () {
-          const choice = body.choices[0]
-          if (choice === undefined) return yield* ProviderError.invalidResponse(site, "response has no choices")
-          const message = choice.message
-          if (typeof message.refusal === "string" && message.refusal.length > 0) {
-            return yield* ProviderError.contentPolicy(
-              site,
-              `model refused: ${ProviderError.quote(message.refusal, connection.secrets)}`
-            )
-          }
-          if (choice.finish_reason === "content_filter") {
-            return yield* ProviderError.contentPolicy(site, "finish_reason content_filter: output was filtered")
-          }
-          const parts: Array<Response.PartEncoded> = [metadata(body)]
-          const reasoning = message.reasoning_content ?? message.reasoning
-          if (typeof reasoning === "string" && reasoning.length > 0) parts.push({ type: "reasoning", text: reasoning })
-          if (typeof message.content === "string" && message.content.length > 0) {
-            parts.push({ type: "text", text: message.content })
-          }
-          for (const call of message.tool_calls ?? []) {
-            const params = yield* parseArguments(site, call.function.name, call.function.arguments, connection.secrets)
-            const id = call.id ?? (yield* (yield* IdGenerator).generateId())
-            parts.push({ type: "tool-call", id, name: call.function.name, params })
-          }
-          parts.push({ type: "finish", reason: finishReason(choice.finish_reason), usage: toUsage(body.usage) })
-          return parts
-        })
+      )
+    )
+    return Effect.flatMap(post, (body) =>
+      Effect.gen(function* () {
+        const choice = body.choices[0]
+        if (choice === undefined) return yield* ProviderError.invalidResponse(site, "response has no choices")
+        const message = choice.message
+        if (typeof message.refusal === "string" && message.refusal.length > 0) {
+          return yield* ProviderError.contentPolicy(
+            site,
+            `model refused: ${ProviderError.quote(message.refusal, connection.secrets)}`
+          )
+        }
+        if (choice.finish_reason === "content_filter") {
+          return yield* ProviderError.contentPolicy(site, "finish_reason content_filter: output was filtered")
+        }
+        const parts: Array<Response.PartEncoded> = [metadata(body)]
+        const reasoning = message.reasoning_content ?? message.reasoning
+        if (typeof reasoning === "string" && reasoning.length > 0) parts.push({ type: "reasoning", text: reasoning })
+        if (typeof message.content === "string" && message.content.length > 0) {
+          parts.push({ type: "text", text: message.content })
+        }
+        for (const call of message.tool_calls ?? []) {
+          const params = yield* parseArguments(site, call.function.name, call.function.arguments, connection.secrets)
+          const id = call.id ?? (yield* (yield* IdGenerator).generateId())
+          parts.push({ type: "tool-call", id, name: call.function.name, params })
+        }
+        parts.push({ type: "finish", reason: finishReason(choice.finish_reason), usage: toUsage(body.usage) })
+        return parts
+      })
     )
   }
 
