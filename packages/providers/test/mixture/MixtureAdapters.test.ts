@@ -81,6 +81,35 @@ describe("Mixture over HTTP adapters", () => {
     }).pipe(Effect.scoped, Effect.provide([ProviderPool.layer(), NodeHttpClient.layerUndici]))
   )
 
+  it.live("the losers' HTTP requests are aborted once the first valid answer and a quorum have won", () =>
+    Effect.gen(function* () {
+      const member = (provider: string, text: string, fixedMs: number) =>
+        Effect.gen(function* () {
+          const server = yield* FakeOpenAi.make({ turns: [{ text }], latency: { fixedMs } })
+          const languageModel = yield* OpenAiLanguageModel.make({
+            baseUrl: server.url,
+            model: "gpt-5-mini",
+            retry: Retry.none
+          })
+          return { member: { provider, model: "gpt-5-mini", languageModel }, server }
+        })
+      const fast = yield* member("fast", "The answer is 42.", 0)
+      const also = yield* member("also", "The answer is 42.", 0)
+      const slow = yield* member("slow", "The answer is 42.", 30_000)
+      const first = yield* Mixture.make({ members: [slow.member, fast.member], strategy: Mixture.firstValid })
+      assert.strictEqual(Mixture.decisionOf(yield* first.generateText({ prompt: "q" }))!.provider, "fast")
+      assert.strictEqual(yield* slow.server.settled(0), "aborted")
+      assert.strictEqual(yield* fast.server.settled(0), "completed")
+      const quorum = yield* Mixture.make({
+        members: [slow.member, fast.member, also.member],
+        strategy: Mixture.quorum(2)
+      })
+      yield* quorum.generateText({ prompt: "q" })
+      assert.strictEqual(yield* slow.server.settled(1), "aborted")
+      assert.deepStrictEqual([yield* fast.server.settled(1), yield* also.server.settled(0)], ["completed", "completed"])
+    }).pipe(Effect.scoped, Effect.provide([ProviderPool.layer(), NodeHttpClient.layerUndici]))
+  )
+
   it.effect("structured output goes the general way and still decodes", () =>
     Effect.gen(function* () {
       const a = yield* adapterMember("alpha", [{ text: '{"city":"Paris"}' }])
