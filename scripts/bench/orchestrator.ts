@@ -356,8 +356,14 @@ const program = Effect.gen(function* () {
   const oneAgain = yield* throughput
   const oneMean = (one.tasksPerSecond + oneAgain.tasksPerSecond) / 2
 
+  // What a commit waits for on the server the figures were measured on (a throwaway one: no fsync).
+  const durability = yield* Effect.orDie(
+    sql<{ readonly name: string; readonly setting: string }>`
+      SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')`
+  )
   const figures = {
     tasks,
+    postgres_durability: Object.fromEntries(durability.map((row) => [row.name, row.setting])),
     model_latency_ms: latencyMs,
     concurrency_per_runner: concurrency,
     tasks_per_s: {
@@ -386,6 +392,7 @@ const program = Effect.gen(function* () {
   }
   report("Distributed mode: agent tasks on troupe runner processes sharing PostgreSQL (127.0.0.1)", figures, [
     ["tasks per run, model latency, slots per runner", `${tasks}, ${latencyMs} ms × 3 calls, ${concurrency}`],
+    ["PostgreSQL durability", durability.map((row) => `${row.name}=${row.setting}`).join(", ")],
     ["tasks/s on 1 runner, first / last", `${figures.tasks_per_s.runners_1} / ${figures.tasks_per_s.runners_1_again}`],
     ["tasks/s on 2 runners", `${figures.tasks_per_s.runners_2} (${two.runnersUsed} used)`],
     ["tasks/s on 3 runners", `${figures.tasks_per_s.runners_3} (${three.runnersUsed} used)`],
