@@ -78,6 +78,18 @@ export const repetition = (text: string): number => {
  * like JSON; penalises repetition, refusals, truncation (`length`) and emptiness.
  */
 export const quality = (response: LanguageModel.GenerateTextResponse<any, any>): number => {
+  let score = qualities.get(response)
+  if (score === undefined) {
+    score = computeQuality(response)
+    qualities.set(response, score)
+  }
+  return score
+}
+
+// An answer's quality is read by the scorer and again by a quorum choosing its group's answer: measured once.
+const qualities = new WeakMap<LanguageModel.GenerateTextResponse<any, any>, number>()
+
+const computeQuality = (response: LanguageModel.GenerateTextResponse<any, any>): number => {
   if (isEmpty(response)) return 0
   if (response.toolCalls.length > 0 && response.text.trim() === "") {
     return response.finishReason === "length" ? 0.4 : 0.8

@@ -155,8 +155,8 @@ export const decide = (
         if (Exit.isSuccess(event.exit)) {
           const candidate = event.exit.value
           candidates[event.index] = candidate
-          const rejected = Scorers.rejection(candidate, request)
-          if (rejected !== undefined && rules.screens) {
+          const rejected = rules.screens ? Scorers.rejection(candidate, request) : undefined
+          if (rejected !== undefined) {
             Attempts.reject(records[event.index]!, candidate, rejected)
           } else {
             winner = tally(candidate)

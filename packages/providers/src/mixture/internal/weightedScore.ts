@@ -18,7 +18,14 @@ export const rules = (strategy: Extract<Mixture.Strategy, { readonly _tag: "Weig
   hedgeable: false,
   order: { awaits: Number.POSITIVE_INFINITY },
   persist: (call) => call,
-  tally: () => () => undefined,
+  // Nothing is decided before every answer is in, but each answer's own measures (its quality, its words and
+  // agreement key) are taken as it arrives, while slower providers still work: only the comparison waits for the
+  // last answer.
+  tally: () => (candidate) => {
+    Scorers.quality(candidate.response)
+    Scorers.agreementKey(candidate.response)
+    return undefined
+  },
   conclude: (candidates, records, request) => {
     const scoring: Array<MixtureEvent.Attempt> = []
     return Effect.map(
