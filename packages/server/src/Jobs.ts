@@ -22,6 +22,7 @@ import * as JobEntry from "./internal/jobEntry.ts"
 import * as JobFollow from "./internal/jobFollow.ts"
 import * as JobRecords from "./internal/jobRecords.ts"
 import * as SpecPath from "./internal/specPath.ts"
+import * as TeamGoal from "./internal/teamGoal.ts"
 import { Conflict, InvalidRequest, type Job, type JobEvent, NotFound, type ServerFailure } from "./ServerApi.ts"
 
 /** Options of `make`. */
@@ -51,9 +52,11 @@ export interface Options {
    */
   readonly memberRuns?: MemberRuns.Service | undefined
   /**
-   * Where the jobs of named agents are recorded (`$TROUPE_HOME/runs`: `<runId>/job.json` beside the run's journal),
-   * so that a server started again resumes those it had not finished. With a `RunJournal` where the agents are made,
-   * a resumed run does not repeat its journalled model calls, tool calls and approvals.
+   * Where the jobs of named agents and of teams are recorded (`$TROUPE_HOME/runs`: `<id>/job.json` beside the run's
+   * or the orchestration's journal), so that a server started again resumes those it had not finished, under the same
+   * ids. With a `RunJournal` where the agents and teams are made, a resumed job does not repeat its journalled model
+   * calls, tool calls, approvals, decomposition and attempts (an attempt in flight on a cluster's runner is waited
+   * for, not submitted again: its task id is the same).
    */
   readonly records?: string | undefined
   /** Ended jobs remembered (default 1,000); the oldest are forgotten first. Their trails stay on disk. */
@@ -323,30 +326,37 @@ export const make = (
         return JobEntry.snapshot(entry)
       })
 
-    const submitTeam = (started: Extract<Started, { _tag: "Team" }>, goal: string, by: string) =>
+    // `orchestrationId` resumes an orchestration a previous server did not finish; a fresh one by default.
+    const submitTeam = (
+      started: Extract<Started, { _tag: "Team" }>,
+      goal: string,
+      by: string,
+      durable: { readonly spec: string; readonly orchestrationId?: string }
+    ) =>
       Effect.gen(function* () {
         const orchestrator = started.orchestrator
         const status = yield* orchestrator.status.pipe(Effect.orElseSucceed(() => undefined))
         if (status !== undefined && status.state !== "idle") {
           return yield* new Conflict({ message: `team ${orchestrator.team} is pursuing another goal` })
         }
+        const orchestrationId = durable.orchestrationId ?? (yield* Orchestrator.newOrchestrationId)
+        const records = options.records
+        const record = { kind: "team" as const, team: orchestrator.team, spec: durable.spec, goal, submittedBy: by }
+        if (records !== undefined) yield* JobRecords.write(records, orchestrationId, { ...record, ended: false })
         const jobScope = yield* Scope.make()
         const teamEvents = yield* orchestrator.subscribe.pipe(Scope.provide(jobScope))
         const agentEvents = yield* hub.subscribe.pipe(Scope.provide(jobScope))
-        const run = yield* Effect.forkIn(orchestrator.orchestrate(goal), scope)
-        // The orchestration's id comes with its first event; a refusal (busy) ends the run before it.
-        const first = yield* Effect.raceFirst(
-          Effect.map(PubSub.take(teamEvents), (event) => ({ _tag: "Event" as const, event })),
-          Effect.map(Fiber.await(run), (exit) => ({ _tag: "Ended" as const, exit }))
-        )
-        if (first._tag === "Ended" || first.event._tag !== "OrchestrationStarted") {
+        const ending = yield* TeamGoal.offer(orchestrator, goal, orchestrationId)
+        if (ending === undefined) {
           yield* Scope.close(jobScope, Exit.void)
-          return yield* new Conflict({ message: `team ${orchestrator.team} could not start the goal` })
+          if (records !== undefined) {
+            yield* JobRecords.write(records, orchestrationId, { ...record, ended: true }).pipe(Effect.ignore)
+          }
+          return yield* new Conflict({ message: `team ${orchestrator.team} is pursuing another goal` })
         }
-        const orchestrationId = first.event.orchestrationId
+        const run = yield* Effect.forkIn(ending, scope)
         const entry = yield* newEntry(orchestrationId, "team", orchestrator.team, goal, by)
         entry.cancel = orchestrator.cancel
-        yield* JobEntry.record(entry, { _tag: "Orchestrator", event: first.event }, maxKept)
         yield* JobFollow.follow({
           scope,
           maxKept,
@@ -369,7 +379,11 @@ export const make = (
             }
           ],
           outcome: (exit) => Exit.map(exit, (report) => ({ answer: report.summary, spend: report.spend })),
-          jobScope
+          jobScope,
+          onEnd:
+            records === undefined
+              ? undefined
+              : JobRecords.write(records, orchestrationId, { ...record, ended: true }).pipe(Effect.ignore)
         })
         return JobEntry.snapshot(entry)
       })
@@ -392,7 +406,7 @@ export const make = (
             if (teamStarted?._tag !== "Team") {
               return yield* new InvalidRequest({ message: "this server has no team: name a team or an agent" })
             }
-            return yield* submitTeam(teamStarted, goal, by)
+            return yield* submitTeam(teamStarted, goal, by, { spec: "" })
           }
           const file = yield* SpecPath.insideRoot(options.specRoot, named)
           const started = yield* load(file)
@@ -404,7 +418,7 @@ export const make = (
           }
           switch (started._tag) {
             case "Team":
-              return yield* submitTeam(started, goal, by)
+              return yield* submitTeam(started, goal, by, { spec: named })
             case "Agent":
               return yield* submitAgent(started.agent, goal, by, { spec: named })
             case "Remote":
@@ -460,15 +474,38 @@ export const make = (
           )
         )
     }
-    // The agent jobs a previous server did not finish go on where their journals stop.
+    // The jobs a previous server did not finish go on where their journals stop: agent runs, and orchestrations
+    // under the same id (a team's one goal at a time: at most one per team was running).
     if (options.records !== undefined) {
       const records = options.records
       for (const { runId, record } of yield* JobRecords.unfinished(records)) {
         yield* Effect.gen(function* () {
-          const started = yield* load(yield* SpecPath.insideRoot(options.specRoot, record.spec))
-          if (started._tag !== "Agent") return yield* new InvalidRequest({ message: "no longer an agent spec" })
+          const started =
+            record.kind === "team" && record.spec === ""
+              ? teamStarted
+              : yield* load(yield* SpecPath.insideRoot(options.specRoot, record.spec))
+          if (record.kind === "team") {
+            if (started?._tag !== "Team" || started.orchestrator.team !== record.team) {
+              return yield* new InvalidRequest({ message: "no longer that team" })
+            }
+            if (yield* TeamGoal.hasEnded(options.audit, runId)) {
+              return yield* new InvalidRequest({ message: "its orchestration has ended" })
+            }
+            return yield* submitTeam(started, record.goal, record.submittedBy, {
+              spec: record.spec,
+              orchestrationId: runId
+            })
+          }
+          if (started?._tag !== "Agent") return yield* new InvalidRequest({ message: "no longer an agent spec" })
           yield* submitAgent(started.agent, record.goal, record.submittedBy, { spec: record.spec, runId })
-        }).pipe(Effect.catch(() => JobRecords.write(records, runId, { ...record, ended: true }).pipe(Effect.ignore)))
+        }).pipe(
+          Effect.catch((error) =>
+            Effect.logWarning(`job ${runId} not resumed: ${error.message}`).pipe(
+              Effect.andThen(JobRecords.write(records, runId, { ...record, ended: true })),
+              Effect.ignore
+            )
+          )
+        )
       }
     }
     return self

@@ -1,6 +1,7 @@
 /**
- * The records of the agent jobs a server started, `<directory>/<runId>/job.json` beside the run's journal and trail,
- * so that a server started again resumes the runs it had not finished (their journals answer what was done).
+ * The records of the jobs a server started, `<directory>/<id>/job.json` beside the journal and trail of the agent run
+ * or orchestration, so that a server started again resumes those it had not finished (their journals answer what was
+ * done).
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -8,8 +9,14 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ServerFailure } from "../ServerApi.ts"
 
-/** What a job was started with: the spec as the request named it (under the spec directory), the goal, who asked. */
+/**
+ * What a job was started with: the spec or team file as the request named it (under the spec directory; empty for the
+ * server's own team), the goal, who asked. A team's job (`kind: "team"`, absent in the records of agent jobs) names
+ * its team too: a file that now holds another team is not resumed.
+ */
 export const JobRecord = Schema.Struct({
+  kind: Schema.optionalKey(Schema.Literals(["agent", "team"])),
+  team: Schema.optionalKey(Schema.String),
   spec: Schema.String,
   goal: Schema.String,
   submittedBy: Schema.String,
@@ -41,7 +48,7 @@ export const write = (directory: string, runId: string, record: JobRecord): Effe
     catch: () => new ServerFailure({ message: "the job cannot be recorded in the state directory" })
   })
 
-/** The records of jobs that did not end, by run id; unreadable or oversized records are skipped. */
+/** The records of jobs that did not end, by run or orchestration id; unreadable or oversized records are skipped. */
 export const unfinished = (
   directory: string
 ): Effect.Effect<ReadonlyArray<{ readonly runId: string; readonly record: JobRecord }>> =>

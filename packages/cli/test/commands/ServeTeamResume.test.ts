@@ -1,0 +1,362 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as NodeHttp from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { ThrowawayPostgres } from "@troupe/cluster"
+import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import { root } from "../support.ts"
+
+/**
+ * `troupe serve` killed with SIGKILL while a team goal runs, then started again: it resumes the orchestration from its
+ * journal under the same id. Each member's one tool call appends its name to `counter.txt` (the side effects, one
+ * line each); the fake server counts the model calls. Once here, once with the members on a cluster's runner.
+ */
+
+const token = "serve-team-resume-0123456789"
+
+const member = (name: string, approvals: string) =>
+  [
+    `  - name: ${name}`,
+    "    description: Counts for the team",
+    "    memory: { enabled: false }",
+    "    tools: [{ shell_run: { allow: [sh] } }]",
+    ...(approvals === "" ? [] : [`    ${approvals}`])
+  ].join("\n")
+
+// alpha's call goes ahead; beta's waits for a person unless `betaAuto`.
+const teamYaml = (betaAuto: boolean) =>
+  [
+    "name: counters",
+    "manager: { name: lead, memory: { enabled: false } }",
+    "agents:",
+    member("alpha", "approvals: { tools: { shell_run: auto } }"),
+    member("beta", betaAuto ? "approvals: { tools: { shell_run: auto } }" : "")
+  ].join("\n")
+
+// The second subtask builds on the first: the calls come in one order, which the kills below count on.
+const subtasks = [
+  { id: "first", title: "Count first", task: "Bump the counter", dependsOn: [], capabilities: [], agent: "alpha" },
+  {
+    id: "second",
+    title: "Count second",
+    task: "Bump the counter again",
+    dependsOn: ["first"],
+    capabilities: [],
+    agent: "beta"
+  }
+]
+
+interface Message {
+  readonly role: string
+  readonly content?: unknown
+}
+
+const messagesOf = (request: FakeServer.Received) => (request.body as { messages?: Array<Message> }).messages ?? []
+
+const schemaName = (request: FakeServer.Received) =>
+  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
+
+const agentOf = (request: FakeServer.Received) => {
+  const system = messagesOf(request).find((m) => m.role === "system")
+  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
+}
+
+/**
+ * The team's model. In order, requests are: the decomposition (0), then for alpha and for beta each a plan, the
+ * counter bump, the answer and the reflection (1 – 4, 5 – 8). `hang.at` makes the request of that index never answer.
+ */
+const model = (hang: { at: number | undefined }) =>
+  FakeOpenAi.make({
+    turns: (request) => {
+      const agent = agentOf(request) ?? "unknown"
+      switch (schemaName(request)) {
+        case "decomposition":
+          return { text: JSON.stringify({ subtasks }) }
+        case "plan":
+          return { text: JSON.stringify({ goals: [] }) }
+        case "reflection":
+          return {
+            text: JSON.stringify({ outcome: "done", reasoning: "counted", progress: [], answer: `${agent} counted` })
+          }
+        default:
+          return messagesOf(request).some((m) => m.role === "tool")
+            ? { text: `${agent} counted` }
+            : {
+                toolCalls: [
+                  { name: "shell_run", arguments: { command: "sh", args: ["-c", `echo ${agent} >> counter.txt`] } }
+                ]
+              }
+      }
+    },
+    faults: (index) => (index === hang.at ? FakeServer.hang : undefined)
+  })
+
+const node = `${root}node_modules/.bin/node`
+
+/** A `troupe` process that stays up until killed; `ready` resolves with the first match of `pattern` in its stdout. */
+const daemon = (args: ReadonlyArray<string>, env: Record<string, string>, pattern: RegExp) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child: ChildProcess = spawn(node, ["packages/cli/src/bin.ts", ...args], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? "", ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      const ready = Deferred.makeUnsafe<string>()
+      const exited = Deferred.makeUnsafe<number | null>()
+      const output = { stdout: "", stderr: "" }
+      child.stdout!.on("data", (chunk: Buffer) => {
+        output.stdout += chunk.toString("utf8")
+        const match = pattern.exec(output.stdout)
+        if (match !== null) Deferred.doneUnsafe(ready, Effect.succeed(match[1] ?? match[0]))
+      })
+      child.stderr!.on("data", (chunk: Buffer) => {
+        output.stderr += chunk.toString("utf8")
+      })
+      child.on("close", (code) => {
+        Deferred.doneUnsafe(exited, Effect.succeed(code))
+        Deferred.doneUnsafe(ready, Effect.die(`exited ${code}: ${output.stderr.slice(-2000)}`))
+      })
+      return { child, ready, exited, output }
+    }),
+    ({ child }) => Effect.sync(() => void child.kill("SIGKILL"))
+  )
+
+const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
+  Effect.callback<{ readonly status: number; readonly body: string }, Error>((resume) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` }
+    if (options.body !== undefined) headers["content-type"] = "application/json"
+    const req = NodeHttp.request(url, { method: options.method ?? "GET", headers }, (res) => {
+      let body = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk: string) => {
+        body += chunk
+      })
+      res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body })))
+    })
+    req.on("error", (error) => resume(Effect.fail(error)))
+    if (options.body !== undefined) req.write(JSON.stringify(options.body))
+    req.end()
+    return Effect.sync(() => req.destroy())
+  })
+
+const json = (url: string) => Effect.map(request(url), (reply) => JSON.parse(reply.body))
+
+const sseData = (body: string): Array<any> =>
+  body
+    .split("\n")
+    .filter((line) => line.startsWith("data:"))
+    .map((line) => JSON.parse(line.slice(5)))
+
+/** The approval of beta's call, once the server lists it undecided. */
+const pendingApproval = (url: string) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 600; i++) {
+      const listed = (yield* json(`${url}/approvals`)) as Array<{
+        request: { approvalId: string; tool: string }
+        decision?: unknown
+      }>
+      // Only beta's policy asks.
+      const found = listed.find((a) => a.decision === undefined && a.request.tool === "shell_run")
+      if (found !== undefined) return found.request.approvalId
+      yield* Effect.sleep("100 millis")
+    }
+    return yield* Effect.die("no approval of beta's call was listed")
+  })
+
+const counter = (workspace: string): ReadonlyArray<string> =>
+  existsSync(join(workspace, "counter.txt"))
+    ? readFileSync(join(workspace, "counter.txt"), "utf8").trim().split("\n")
+    : []
+
+const decompositions = (server: FakeServer.FakeServer) =>
+  server.requests.filter((r) => schemaName(r) === "decomposition").length
+
+/** The trail's entries of `type`. */
+const entries = (home: string, id: string, type: string) =>
+  readFileSync(join(home, "runs", id, "audit.jsonl"), "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> })
+    .filter((e) => e.type === type)
+
+const setup = (betaAuto: boolean) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const dir = mkdtempSync(join(tmpdir(), "troupe-serve-team-resume-"))
+      const work = join(dir, "work")
+      mkdirSync(work)
+      writeFileSync(join(dir, "team.yaml"), teamYaml(betaAuto))
+      return { dir, work, home: join(dir, "home"), team: join(dir, "team.yaml") }
+    }),
+    ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+const listening = /listening on (http:\/\/[0-9.]+:\d+)/
+
+describe("troupe serve: a team goal survives the server's SIGKILL", () => {
+  it.live(
+    "killed with a member's model call in flight: started again, the orchestration goes on under its id, nothing asked or done twice",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup(true)
+        // Request 7 is beta's answer after its counter bump: alpha's subtask is done, beta's is in flight.
+        const hang = { at: 7 as number | undefined }
+        const fake = yield* model(hang)
+        const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
+        const args = ["serve", "--port", "0", "--team", t.team, "--workspace", t.work]
+        const first = yield* daemon(args, env, listening)
+        const url1 = yield* Deferred.await(first.ready).pipe(Effect.timeout("60 seconds"))
+        const submitted = yield* request(`${url1}/goals`, { method: "POST", body: { goal: "count twice" } })
+        assert.strictEqual(submitted.status, 202, submitted.body)
+        const job = JSON.parse(submitted.body)
+        assert.match(job.id, /^orch-/)
+        for (let i = 0; i < 600 && fake.requests.length <= 7; i++) yield* Effect.sleep("50 millis")
+        first.child.kill("SIGKILL")
+        yield* Deferred.await(first.exited)
+        assert.deepStrictEqual(counter(t.work), ["alpha", "beta"])
+        assert.strictEqual(fake.requests.length, 8)
+
+        hang.at = undefined
+        const second = yield* daemon(args, env, listening)
+        const url2 = yield* Deferred.await(second.ready).pipe(Effect.timeout("60 seconds"))
+        const resumed = yield* json(`${url2}/jobs/${job.id}`)
+        assert.strictEqual(resumed.id, job.id)
+        assert.strictEqual(resumed.kind, "team")
+        assert.strictEqual(resumed.goal, "count twice")
+        assert.strictEqual(resumed.submittedBy, "TROUPE_TOKEN")
+        // Its events, live from the restart to its end.
+        const events = sseData((yield* request(`${url2}/jobs/${job.id}/events`)).body)
+        assert.strictEqual(events.at(-1).type, "JobEnded")
+        assert.isTrue(events.some((e) => e.type === "OrchestrationEnded"))
+        const done = yield* json(`${url2}/jobs/${job.id}`)
+        assert.strictEqual(done.state, "done", JSON.stringify(done))
+        assert.strictEqual(done.spend.steps, 4, "the steps before the kill are carried")
+        // Each tool call ran once; the decomposition was asked once; only the call in flight was asked again.
+        assert.deepStrictEqual(counter(t.work), ["alpha", "beta"])
+        assert.strictEqual(decompositions(fake), 1)
+        assert.strictEqual(fake.requests.length, 10)
+        assert.strictEqual(entries(t.home, job.id, "OrchestrationStarted").length, 1)
+        assert.strictEqual(entries(t.home, job.id, "OrchestrationSubtaskSucceeded").length, 2)
+        const verdict = yield* json(`${url2}/runs/${job.id}/audit/verify`)
+        assert.isTrue(verdict.intact, verdict.lines?.join("\n"))
+        // A third server finds nothing left to resume.
+        second.child.kill("SIGKILL")
+        yield* Deferred.await(second.exited)
+        const third = yield* daemon(args, env, listening)
+        const url3 = yield* Deferred.await(third.ready).pipe(Effect.timeout("60 seconds"))
+        assert.strictEqual((yield* request(`${url3}/jobs/${job.id}`)).status, 404)
+        assert.strictEqual(fake.requests.length, 10)
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.live(
+    "killed while a member's approval is pending: resumed with it pending, listed and decided over the API",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup(false)
+        const fake = yield* model({ at: undefined })
+        const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
+        const args = ["serve", "--port", "0", "--team", t.team, "--workspace", t.work]
+        const first = yield* daemon(args, env, listening)
+        const url1 = yield* Deferred.await(first.ready).pipe(Effect.timeout("60 seconds"))
+        const job = JSON.parse(
+          (yield* request(`${url1}/goals`, { method: "POST", body: { goal: "count twice" } })).body
+        )
+        const approvalBefore = yield* pendingApproval(url1)
+        first.child.kill("SIGKILL")
+        yield* Deferred.await(first.exited)
+        assert.deepStrictEqual(counter(t.work), ["alpha"])
+        assert.strictEqual(fake.requests.length, 7, "the decomposition, alpha's four calls, beta's plan and its call")
+
+        const second = yield* daemon(args, env, listening)
+        const url2 = yield* Deferred.await(second.ready).pipe(Effect.timeout("60 seconds"))
+        const approvalId = yield* pendingApproval(url2)
+        assert.strictEqual(approvalId, approvalBefore)
+        let waiting: any
+        for (let i = 0; i < 200; i++) {
+          waiting = yield* json(`${url2}/jobs/${job.id}`)
+          if (waiting.state === "awaiting-approval") break
+          yield* Effect.sleep("50 millis")
+        }
+        assert.deepStrictEqual([waiting.state, waiting.pendingApprovals], ["awaiting-approval", [approvalId]])
+        assert.strictEqual(fake.requests.length, 7, "nothing asked again while it waits")
+        const approved = yield* request(`${url2}/approvals/${approvalId}/approve`, { method: "POST" })
+        assert.strictEqual(approved.status, 200, approved.body)
+        const events = sseData((yield* request(`${url2}/jobs/${job.id}/events`)).body)
+        assert.strictEqual(events.at(-1).type, "JobEnded")
+        assert.isTrue(events.some((e) => e.type === "AgentApprovalDecided" && e.event.approvalId === approvalId))
+        const done = yield* json(`${url2}/jobs/${job.id}`)
+        assert.strictEqual(done.state, "done", JSON.stringify(done))
+        assert.deepStrictEqual(counter(t.work), ["alpha", "beta"])
+        assert.strictEqual(fake.requests.length, 9)
+        assert.strictEqual(decompositions(fake), 1)
+        const verdict = yield* json(`${url2}/runs/${job.id}/audit/verify`)
+        assert.isTrue(verdict.intact, verdict.lines?.join("\n"))
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.live(
+    "members on a cluster's runner, killed while an approval waits there: resumed, the approval decided over the new server's API, no task run twice",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup(false)
+        const fake = yield* model({ at: undefined })
+        const postgres = yield* ThrowawayPostgres.make()
+        const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, HOME: t.dir }
+        // The runner and the server share nothing but the database: each its own $TROUPE_HOME.
+        const runner = yield* daemon(
+          ["runner", "--postgres", postgres.url, "--workspace", t.work, "--wait"],
+          { ...env, TROUPE_HOME: join(t.dir, "runner-home") },
+          /^runner (\S+) ready/m
+        )
+        yield* Deferred.await(runner.ready).pipe(Effect.timeout("60 seconds"))
+        const serverEnv = { ...env, TROUPE_HOME: t.home }
+        const args = ["serve", "--port", "0", "--postgres", postgres.url, "--team", t.team, "--workspace", t.work]
+        const first = yield* daemon(args, serverEnv, listening)
+        const url1 = yield* Deferred.await(first.ready).pipe(Effect.timeout("60 seconds"))
+        const submitted = yield* request(`${url1}/goals`, { method: "POST", body: { goal: "count twice" } })
+        assert.strictEqual(submitted.status, 202, submitted.body)
+        const job = JSON.parse(submitted.body)
+        const approvalBefore = yield* pendingApproval(url1)
+        first.child.kill("SIGKILL")
+        yield* Deferred.await(first.exited)
+        assert.deepStrictEqual(counter(t.work), ["alpha"])
+        assert.strictEqual(fake.requests.length, 7, "the decomposition, alpha's four calls, beta's plan and its call")
+
+        const second = yield* daemon(args, serverEnv, listening)
+        const url2 = yield* Deferred.await(second.ready).pipe(Effect.timeout("60 seconds"))
+        const resumed = yield* json(`${url2}/jobs/${job.id}`)
+        assert.strictEqual(resumed.id, job.id)
+        assert.strictEqual(resumed.state, "running")
+        // The approval still waits on the runner, listed and decided through the new server.
+        const approvalId = yield* pendingApproval(url2)
+        assert.strictEqual(approvalId, approvalBefore)
+        const approved = yield* request(`${url2}/approvals/${approvalId}/approve`, { method: "POST" })
+        assert.strictEqual(approved.status, 200, approved.body)
+        const events = sseData((yield* request(`${url2}/jobs/${job.id}/events`)).body)
+        assert.strictEqual(events.at(-1).type, "JobEnded")
+        const done = yield* json(`${url2}/jobs/${job.id}`)
+        assert.strictEqual(done.state, "done", JSON.stringify(done))
+        // alpha's finished task was not submitted again, and beta's in flight was waited for, not started anew.
+        assert.deepStrictEqual(counter(t.work), ["alpha", "beta"])
+        assert.strictEqual(fake.requests.length, 9)
+        assert.strictEqual(decompositions(fake), 1)
+        const started = runner.output.stdout.split("\n").filter((l) => l.startsWith("task ") && / started$/.test(l))
+        assert.deepStrictEqual(started.sort(), [`task ${job.id}.first.1 started`, `task ${job.id}.second.1 started`])
+        assert.deepStrictEqual(readdirSync(join(t.dir, "runner-home", "runs")).sort(), [
+          `${job.id}.first.1`,
+          `${job.id}.second.1`
+        ])
+        const verdict = yield* json(`${url2}/runs/${job.id}/audit/verify`)
+        assert.isTrue(verdict.intact, verdict.lines?.join("\n"))
+      }).pipe(Effect.scoped),
+    180_000
+  )
+})
