@@ -54,7 +54,28 @@ export interface Store {
   readonly gate: (options?: { readonly approveAsk?: boolean; readonly pollEvery?: Duration.Input }) => Approvals.Gate
 }
 
+/** The approvals of one `TROUPE_HOME` on disk: a `Store`, and one request's decision read by itself. */
+export interface FileStore extends Store {
+  /**
+   * The decision recorded for `approvalId`, if any: one small file read, not the whole directory. A resumed run
+   * publishes again the requests its journal has no decision for; one decided here since goes on by this decision.
+   */
+  readonly recorded: (approvalId: string) => Effect.Effect<Approvals.Decision | undefined, ApprovalStoreError>
+}
+
 const idPattern = /^[A-Za-z0-9_-]{1,128}$/
+
+// A decision is a few hundred bytes: what is read of a file is bounded, and anything past it does not decode.
+const maxDecisionBytes = 64 * 1024
+
+const readBounded = (path: string): string | undefined => {
+  if (!NodeFs.existsSync(path)) return undefined
+  const fd = NodeFs.openSync(path, "r")
+  const buffer = Buffer.alloc(maxDecisionBytes)
+  const read = NodeFs.readSync(fd, buffer, 0, maxDecisionBytes, 0)
+  NodeFs.closeSync(fd)
+  return buffer.subarray(0, read).toString("utf8")
+}
 
 const io = <A>(operation: string, path: string, f: () => A): Effect.Effect<A, ApprovalStoreError> =>
   Effect.try({
@@ -70,7 +91,7 @@ const io = <A>(operation: string, path: string, f: () => A): Effect.Effect<A, Ap
 const decodeStored = Schema.decodeUnknownResult(Schema.fromJsonString(Stored))
 
 /** The store in `directory` (created if missing). */
-export const make = (directory: string): Effect.Effect<Store, ApprovalStoreError> =>
+export const make = (directory: string): Effect.Effect<FileStore, ApprovalStoreError> =>
   Effect.gen(function* () {
     yield* io("create", directory, () => NodeFs.mkdirSync(directory, { recursive: true, mode: 0o700 }))
     const requestPath = (id: string) => NodePath.join(directory, `${id}.json`)
@@ -82,9 +103,7 @@ export const make = (directory: string): Effect.Effect<Store, ApprovalStoreError
         NodeFs.renameSync(temporary, path)
       })
     const readDecision = (id: string) =>
-      io("read", decisionPath(id), () =>
-        NodeFs.existsSync(decisionPath(id)) ? NodeFs.readFileSync(decisionPath(id), "utf8") : undefined
-      ).pipe(
+      io("read", decisionPath(id), () => readBounded(decisionPath(id))).pipe(
         Effect.map((text) => {
           if (text === undefined) return undefined
           const decoded = Schema.decodeUnknownResult(Schema.fromJsonString(Approvals.Decision))(text)
@@ -132,6 +151,11 @@ export const make = (directory: string): Effect.Effect<Store, ApprovalStoreError
       const self: Approvals.Gate = {
         decide: (request) =>
           Effect.gen(function* () {
+            // A decision already recorded (from another shell while the run was stopped) stands, whatever --yes says.
+            if (request.policy === "ask" && idPattern.test(request.approvalId)) {
+              const recorded = yield* readDecision(request.approvalId).pipe(Effect.orElseSucceed(() => undefined))
+              if (recorded !== undefined) return recorded
+            }
             if (request.policy !== "ask" || options.approveAsk === true) return yield* inProcess.decide(request)
             const stored: Stored = { request, requestedAt: yield* Clock.currentTimeMillis }
             yield* writeAtomically(requestPath(request.approvalId), stored).pipe(Effect.orDie)
@@ -155,5 +179,7 @@ export const make = (directory: string): Effect.Effect<Store, ApprovalStoreError
       }
       return self
     }
-    return { directory, list, decide, gate }
+    const recorded = (approvalId: string) =>
+      idPattern.test(approvalId) ? readDecision(approvalId) : Effect.succeed(undefined)
+    return { directory, list, decide, gate, recorded }
   })

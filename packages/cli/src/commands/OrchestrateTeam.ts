@@ -47,10 +47,10 @@ import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
 import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
+import * as RunLock from "../RunLock.ts"
 import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 import * as ApprovalsRemote from "./ApprovalsRemote.ts"
-import * as OrchestrateLock from "./OrchestrateLock.ts"
 import * as OrchestrateRecord from "./OrchestrateRecord.ts"
 import { describe as describeAgentEvent } from "./RunAgent.ts"
 
@@ -261,7 +261,7 @@ export const run = (given: Input) =>
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
       const audit = yield* AuditLog.AuditLog
-      yield* OrchestrateLock.hold(runsDir, orchestrationId)
+      yield* RunLock.hold(runsDir, orchestrationId, "orchestration")
       if (resumed !== undefined) {
         const ended = yield* OrchestrateRecord.endOf(audit, orchestrationId)
         if (ended !== undefined) {
@@ -325,8 +325,8 @@ export const run = (given: Input) =>
             // With --yes the policies' `ask` calls are approved as they are requested.
             if (event._tag !== "AgentApprovalRequested" || input.yes) return
             // A resumed run shows again the requests it had made; one decided since (troupe approvals) goes on.
-            const stored = yield* approvals.list.pipe(Effect.orElseSucceed(() => []))
-            if (stored.some((s) => s.request.approvalId === event.approvalId && s.decision !== undefined)) return
+            const recorded = yield* approvals.recorded(event.approvalId).pipe(Effect.orElseSucceed(() => undefined))
+            if (recorded !== undefined) return
             const agent = orchestrator.members.find((m) => m.name === event.agent)!
             if (interactive) {
               const approved = yield* CommandIo.askYesNo(

@@ -17,7 +17,9 @@
  * Every run is durable: its journal (`$TROUPE_HOME/runs/<runId>/journal.jsonl`, see `RunJournal`) records each model
  * call, tool call and approval decision before the run goes on, and `invocation.json` beside it the spec, workspace
  * and goal. `--resume RUN_ID` replays the run from its journal (nothing completed is asked or done again) and goes
- * on; the spec must be unchanged since the run started.
+ * on; the spec must be unchanged since the run started. An approval decided with `troupe approvals` while the run was
+ * stopped is taken as decided. One process at a time runs a run (`RunLock`): a second `--resume` while it runs is
+ * refused (exit 2), a lock left by a killed process is taken over.
  */
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
@@ -37,6 +39,7 @@ import * as AgentServices from "../AgentServices.ts"
 import * as CommandIo from "../CommandIo.ts"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as LiveView from "../LiveView.ts"
+import * as RunLock from "../RunLock.ts"
 import * as SpecFile from "../SpecFile.ts"
 import * as StepText from "../StepText.ts"
 import * as TroupeHome from "../TroupeHome.ts"
@@ -217,6 +220,7 @@ export const run = (input: Input) =>
       const memory = spec.memory.enabled ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = spec.memory.enabled ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
       const audit = yield* AuditLog.AuditLog
+      yield* RunLock.hold(runsDir, runId, "run")
       const approvals = yield* TroupeHome.approvals
       const agent = yield* Agent.make(spec, {
         approveAsk: input.yes,
@@ -281,6 +285,9 @@ export const run = (input: Input) =>
               return
             }
             if (event._tag !== "AgentApprovalRequested") return
+            // A resumed run publishes again the requests it had made; one decided since (troupe approvals) goes on.
+            if ((yield* approvals.recorded(event.approvalId).pipe(Effect.orElseSucceed(() => undefined))) !== undefined)
+              return
             if (interactive) {
               yield* closeLine
               const approved = yield* CommandIo.askYesNo(`Approve ${event.tool} ${short(event.params, 400)}?`)

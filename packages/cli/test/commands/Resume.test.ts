@@ -43,11 +43,11 @@ const schemaName = (request: FakeServer.Received) =>
   (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 /**
- * The model: no plan, two counter bumps (one a turn), an answer, a reflection saying done. In order, requests are
- * plan, bump, bump, answer, reflection. `hangAt` makes the request of that index (counted over the server's life)
- * never answer.
+ * The model: no plan, `bumps` counter bumps (one a turn, two by default), an answer, a reflection saying done. In
+ * order, requests are plan, bump, bump, answer, reflection. `hang.at` makes the request of that index (counted over
+ * the server's life) never answer.
  */
-const model = (hang: { at: number | undefined }) =>
+const model = (hang: { at: number | undefined }, bumps = 2) =>
   FakeOpenAi.make({
     turns: (request) => {
       const name = schemaName(request)
@@ -55,7 +55,7 @@ const model = (hang: { at: number | undefined }) =>
       if (name === "reflection") {
         return { text: JSON.stringify({ outcome: "done", reasoning: "counted", progress: [], answer: "counted" }) }
       }
-      return toolMessages(request) < 2 ? { toolCalls: [bump] } : { text: "counted twice" }
+      return toolMessages(request) < bumps ? { toolCalls: [bump] } : { text: `counted ${bumps}` }
     },
     faults: (index) => (index === hang.at ? FakeServer.hang : undefined)
   })
@@ -80,21 +80,29 @@ describe("troupe run --resume", () => {
           const hang = { at: killAt as number | undefined }
           const server = yield* model(hang)
           const env = { ...base, OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
+          let running: { kill: (signal: NodeJS.Signals) => boolean } | undefined
           const first = yield* Effect.forkChild(
             troupe(["run", t.spec, "--goal", "bump the counter twice", "--workspace", t.workspace], env, {
               onStart: (child) => {
-                const timer = setInterval(() => {
-                  if (server.requests.length > killAt) {
-                    clearInterval(timer)
-                    child.kill("SIGKILL")
-                  }
-                }, 5)
+                running = child
               }
             })
           )
+          // The request of index killAt never answers: the run waits there until it is killed.
+          while (server.requests.length <= killAt) yield* Effect.sleep("20 millis")
+          const runId = readdirSync(join(t.home, "runs"))[0]
+          if (killAt === 2) {
+            // While it runs, a second process may not replay the same journal.
+            const twice = yield* troupe(["run", "--resume", runId!, "--json"], env)
+            assert.strictEqual(twice.code, 2, twice.stderr)
+            assert.include(twice.stderr, `run ${runId} is running in process`)
+            assert.strictEqual(server.requests.length, killAt + 1)
+          }
+          running!.kill("SIGKILL")
           const killed = yield* Fiber.join(first)
           assert.strictEqual(killed.code, -1, killed.stderr)
-          const runId = readdirSync(join(t.home, "runs"))[0]
+          // The lock of the killed process is left behind; the resume below takes it over.
+          assert.isTrue(existsSync(join(t.home, "runs", runId!, "run.lock")))
           const bumpsBefore = Math.min(killAt - 1, 2)
           assert.strictEqual(counted(t.workspace), bumpsBefore)
           assert.strictEqual(server.requests.length, killAt + 1)
@@ -114,63 +122,67 @@ describe("troupe run --resume", () => {
           assert.strictEqual(trail.split("\n").filter((l) => l.includes('"AgentRunStarted"')).length, 1)
           assert.include(trail, '"AuditResumed"')
           assert.include(trail, '"idempotencyKey"')
+          assert.isFalse(existsSync(join(t.home, "runs", runId!, "run.lock")), "released at the end")
         }),
       90_000
     )
   }
 
-  it.live(
-    "an approval pending across processes: exit 3, approved from another process, then --resume finishes",
-    () =>
-      Effect.gen(function* () {
-        const t = yield* setup(spec(""))
-        const server = yield* model({ at: undefined })
-        const env = { ...base, OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
-        const stopped = yield* troupe(
-          ["run", t.spec, "--goal", "bump the counter twice", "--workspace", t.workspace, "--json"],
-          env
-        )
-        assert.strictEqual(stopped.code, 3, stopped.stderr)
-        const runId = lastJson(stopped.stdout).runId as string
-        assert.strictEqual(counted(t.workspace), 0)
-        assert.strictEqual(server.requests.length, 2)
+  // One bump that waits for a person: plan, bump (exit 3), then after the resume the answer and the reflection.
+  for (const decision of ["approve", "deny"] as const) {
+    it.live(
+      `an approval pending across processes: exit 3, ${decision === "approve" ? "approved" : "denied"} from another process, then --resume goes on by that decision`,
+      () =>
+        Effect.gen(function* () {
+          const t = yield* setup(spec(""))
+          const server = yield* model({ at: undefined }, 1)
+          const env = { ...base, OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
+          const stopped = yield* troupe(
+            ["run", t.spec, "--goal", "bump the counter once", "--workspace", t.workspace, "--json"],
+            env
+          )
+          assert.strictEqual(stopped.code, 3, stopped.stderr)
+          assert.strictEqual(lastJson(stopped.stdout).status, "awaiting-approval")
+          const runId = lastJson(stopped.stdout).runId as string
+          const approvalId = /approvals approve (\S+)/.exec(stopped.stderr)?.[1]
+          assert.isDefined(approvalId)
+          assert.strictEqual(counted(t.workspace), 0)
+          assert.strictEqual(server.requests.length, 2)
 
-        // Resumed before anyone decided: it waits for the same approval again.
-        const still = yield* troupe(["run", "--resume", runId, "--json"], env)
-        assert.strictEqual(still.code, 3, still.stderr)
-        assert.strictEqual(server.requests.length, 2, "the plan and the call are not asked again")
-        const approvalId = /approvals approve (\S+)/.exec(still.stderr)?.[1]
-        assert.isDefined(approvalId)
-        assert.include(stopped.stderr, approvalId!)
+          if (decision === "approve") {
+            // Resumed before anyone decided: it waits for the same approval again, asking the model nothing.
+            const still = yield* troupe(["run", "--resume", runId, "--json"], env)
+            assert.strictEqual(still.code, 3, still.stderr)
+            assert.include(still.stderr, `approvals approve ${approvalId}`)
+            assert.strictEqual(server.requests.length, 2, "the plan and the call are not asked again")
+          }
 
-        const approve = yield* troupe(["approvals", "approve", approvalId!], env)
-        assert.strictEqual(approve.code, 0, approve.stderr)
-        // The second bump asks again; decided from another process while the run waits (--wait).
-        const finishing = yield* Effect.forkChild(troupe(["run", "--resume", runId, "--json", "--wait"], env))
-        let second: string | undefined
-        while (second === undefined) {
-          yield* Effect.sleep("200 millis")
-          const listed = yield* troupe(["approvals", "list"], env)
-          second = listed.stdout
-            .split("\n")
-            .filter((l) => l.includes("pending"))
-            .map((l) => l.split(/\s+/)[0]!)
-            .find((id) => id !== approvalId)
-        }
-        assert.strictEqual(counted(t.workspace), 1)
-        const approveSecond = yield* troupe(["approvals", "approve", second], env)
-        assert.strictEqual(approveSecond.code, 0, approveSecond.stderr)
-        const finished = yield* Fiber.join(finishing)
-        assert.strictEqual(finished.code, 0, finished.stderr)
-        assert.strictEqual(lastJson(finished.stdout).status, "done")
-        assert.strictEqual(counted(t.workspace), 2)
-        // plan, bump, bump, answer, reflection: each asked once.
-        assert.strictEqual(server.requests.length, 5)
-        const verify = yield* troupe(["audit", runId, "--verify"], env)
-        assert.strictEqual(verify.code, 0, verify.stdout + verify.stderr)
-      }),
-    120_000
-  )
+          const decided = yield* troupe(
+            ["approvals", decision, approvalId!, ...(decision === "deny" ? ["--reason", "not today"] : [])],
+            env
+          )
+          assert.strictEqual(decided.code, 0, decided.stderr)
+          // No --wait: the decision is already in the store, and the resumed run takes it.
+          const finished = yield* troupe(["run", "--resume", runId, "--json"], env)
+          assert.strictEqual(finished.code, 0, finished.stderr)
+          assert.strictEqual(lastJson(finished.stdout).status, "done")
+          // The approved call ran exactly once; a denied one never.
+          assert.strictEqual(counted(t.workspace), decision === "approve" ? 1 : 0)
+          // plan, bump, answer, reflection: each asked once.
+          assert.strictEqual(server.requests.length, 4)
+          const answerRequest = JSON.stringify(server.requests[2]!.body)
+          if (decision === "deny") assert.include(answerRequest, "not today", "the model is told of the denial")
+          else assert.notInclude(answerRequest, "not today")
+          const trail = readFileSync(join(t.home, "runs", runId, "audit.jsonl"), "utf8")
+          const decisions = trail.split("\n").filter((l) => l.includes('"AgentApprovalDecided"'))
+          assert.strictEqual(decisions.length, 1)
+          assert.include(decisions[0]!, `"approved":${decision === "approve"}`)
+          const verify = yield* troupe(["audit", runId, "--verify"], env)
+          assert.strictEqual(verify.code, 0, verify.stdout + verify.stderr)
+        }),
+      120_000
+    )
+  }
 
   it.live("--resume of an unknown run, or of a run whose spec changed, is bad input", () =>
     Effect.gen(function* () {
