@@ -354,6 +354,14 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
           `${job.id}.first.1`,
           `${job.id}.second.1`
         ])
+        // Each attempt's outcome journalled once: alpha's answered from the journal (its task not submitted again).
+        const journalled = readFileSync(join(t.home, "runs", job.id, "journal.jsonl"), "utf8")
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => JSON.parse(l) as { t: string; name?: string })
+          .filter((l) => l.t === "activity" && /^subtask\/[a-z]+\/1$/.test(l.name ?? ""))
+          .map((l) => l.name)
+        assert.deepStrictEqual(journalled, ["subtask/first/1", "subtask/second/1"])
         const verdict = yield* json(`${url2}/runs/${job.id}/audit/verify`)
         assert.isTrue(verdict.intact, verdict.lines?.join("\n"))
       }).pipe(Effect.scoped),
