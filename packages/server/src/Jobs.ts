@@ -118,7 +118,13 @@ export interface Jobs {
 }
 
 type Started =
-  | { readonly _tag: "Team"; readonly orchestrator: Orchestrator.Orchestrator; readonly members: ReadonlySet<string> }
+  | {
+      readonly _tag: "Team"
+      readonly orchestrator: Orchestrator.Orchestrator
+      readonly members: ReadonlySet<string>
+      /** A digest of the team as it was started: a resumed orchestration must find the same team. */
+      readonly digest: string
+    }
   | { readonly _tag: "Agent"; readonly agent: Agent.Agent }
   | { readonly _tag: "Remote"; readonly spec: AgentSpec.AgentSpec }
 
@@ -162,6 +168,7 @@ export const make = (
             ),
         (orchestrator): Started => ({
           _tag: "Team",
+          digest: TeamGoal.digestOf(team),
           orchestrator,
           members: new Set(orchestrator.members.map((m) => m.name))
         })
@@ -341,7 +348,14 @@ export const make = (
         }
         const orchestrationId = durable.orchestrationId ?? (yield* Orchestrator.newOrchestrationId)
         const records = options.records
-        const record = { kind: "team" as const, team: orchestrator.team, spec: durable.spec, goal, submittedBy: by }
+        const record = {
+          kind: "team" as const,
+          team: orchestrator.team,
+          teamDigest: started.digest,
+          spec: durable.spec,
+          goal,
+          submittedBy: by
+        }
         if (records !== undefined) yield* JobRecords.write(records, orchestrationId, { ...record, ended: false })
         const jobScope = yield* Scope.make()
         const teamEvents = yield* orchestrator.subscribe.pipe(Scope.provide(jobScope))
@@ -485,8 +499,8 @@ export const make = (
               ? teamStarted
               : yield* load(yield* SpecPath.insideRoot(options.specRoot, record.spec))
           if (record.kind === "team") {
-            if (started?._tag !== "Team" || started.orchestrator.team !== record.team) {
-              return yield* new InvalidRequest({ message: "no longer that team" })
+            if (started?._tag !== "Team" || started.digest !== record.teamDigest) {
+              return yield* new InvalidRequest({ message: "its team changed since it started (or is gone)" })
             }
             if (yield* TeamGoal.hasEnded(options.audit, runId)) {
               return yield* new InvalidRequest({ message: "its orchestration has ended" })

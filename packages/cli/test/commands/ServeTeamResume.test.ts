@@ -302,6 +302,30 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
     120_000
   )
 
+  it.live("a team changed while the server was down is not resumed: its journal replays the team it started with", () =>
+    Effect.gen(function* () {
+      const t = yield* setup(false)
+      const fake = yield* model({ at: undefined })
+      const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
+      const args = ["serve", "--port", "0", "--team", t.team, "--workspace", t.work]
+      const first = yield* daemon(args, env, listening)
+      const url1 = yield* Deferred.await(first.ready).pipe(Effect.timeout("60 seconds"))
+      const job = JSON.parse((yield* request(`${url1}/goals`, { method: "POST", body: { goal: "count twice" } })).body)
+      yield* pendingApproval(url1)
+      first.child.kill("SIGKILL")
+      yield* Deferred.await(first.exited)
+      const asked = fake.requests.length
+      writeFileSync(t.team, teamYaml(true))
+
+      const second = yield* daemon(args, env, listening)
+      const url2 = yield* Deferred.await(second.ready).pipe(Effect.timeout("60 seconds"))
+      assert.strictEqual((yield* request(`${url2}/jobs/${job.id}`)).status, 404)
+      assert.include(second.output.stdout + second.output.stderr, `job ${job.id} not resumed: its team changed`)
+      assert.strictEqual(fake.requests.length, asked)
+      assert.deepStrictEqual(counter(t.work), ["alpha"])
+    }).pipe(Effect.scoped)
+  )
+
   it.live(
     "members on a cluster's runner, killed while an approval waits there: resumed, the approval decided over the new server's API, no task run twice",
     () =>

@@ -12,11 +12,12 @@ import { ServerFailure } from "../ServerApi.ts"
 /**
  * What a job was started with: the spec or team file as the request named it (under the spec directory; empty for the
  * server's own team), the goal, who asked. A team's job (`kind: "team"`, absent in the records of agent jobs) names
- * its team too: a file that now holds another team is not resumed.
+ * its team and a digest of it too: a team changed since is not resumed (its journal replays the team it started with).
  */
 export const JobRecord = Schema.Struct({
   kind: Schema.optionalKey(Schema.Literals(["agent", "team"])),
   team: Schema.optionalKey(Schema.String),
+  teamDigest: Schema.optionalKey(Schema.String),
   spec: Schema.String,
   goal: Schema.String,
   submittedBy: Schema.String,

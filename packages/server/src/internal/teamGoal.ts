@@ -3,7 +3,9 @@
  * previous server did not finish, which resumes from its journal), so the job has its id before the orchestration
  * emits anything (a resumed one does not publish again the events it replays).
  */
+import { createHash } from "node:crypto"
 import type { AuditLog } from "@troupe/agent"
+import type { TeamSpec } from "@troupe/agent-spec"
 import type { Orchestrator, OrchestratorError, Report } from "@troupe/orchestrator"
 import { ReplyTo } from "@troupe/runtime"
 import * as Deferred from "effect/Deferred"
@@ -50,3 +52,6 @@ export const hasEnded = (audit: AuditLog.Service, orchestrationId: string): Effe
     Effect.map(Option.isSome),
     Effect.orElseSucceed(() => false)
   )
+
+/** A digest of a team as its file decoded (members, policies, tools, supervision). */
+export const digestOf = (team: TeamSpec.Team): string => createHash("sha256").update(JSON.stringify(team)).digest("hex")
