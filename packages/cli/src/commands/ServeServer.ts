@@ -14,8 +14,10 @@
  * without one the server does not start (exit 2, one line naming the variable). HTTPS with `--tls-cert` and
  * `--tls-key`. Once it listens it prints one line, `troupe serve: listening on URL ...`, and serves until stopped.
  *
- * Agent runs are durable (`RunJournal`, as `troupe run`): a server killed and started again resumes the jobs of named
- * agents it had not finished, without repeating their journalled model calls, tool calls and approvals.
+ * Agent runs and orchestrations are durable (`RunJournal`, as `troupe run` and `troupe orchestrate`): a server killed
+ * and started again resumes the jobs of named agents and the team goals it had not finished, under their ids, without
+ * repeating their journalled model calls, tool calls, approvals and decompositions (with `--postgres`, an attempt in
+ * flight on a runner is waited for as the same task).
  */
 import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
