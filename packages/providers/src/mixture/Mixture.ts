@@ -243,14 +243,11 @@ export const decisionOf: (response: {
 /** Builds the mixture's `LanguageModel`. */
 export const make = Effect.fnUntraced(function* (options: Options) {
   const pool = yield* ProviderPool.ProviderPool
-  const run = decide(options)
+  const run = FanOut.decideOn(options)
   const name = strategyName(options.strategy)
 
   const decideText = (request: LanguageModel.ProviderOptions) =>
-    run(request).pipe(
-      Effect.provideService(ProviderPool.ProviderPool, pool),
-      Effect.mapError((failed) => toAiError(failed, "generateText"))
-    )
+    Effect.mapError(run(pool, request), (failed) => toAiError(failed, "generateText"))
   const generateText = (request: LanguageModel.ProviderOptions) =>
     Effect.flatMap(decideText(request), (decision) => Answer.encode(decision, name))
 

@@ -76,11 +76,11 @@ const generateDirect = (
   request: LanguageModel.ProviderOptions
 ): Effect.Effect<Answered, AiError.AiError> =>
   Effect.gen(function* () {
-    const ids = Option.getOrElse(
-      yield* Effect.serviceOption(IdGenerator.IdGenerator),
-      () => IdGenerator.defaultIdGenerator
-    )
-    const encoded = yield* Effect.provideService(methods.generateText(request), IdGenerator.IdGenerator, ids)
+    // The mixture's `LanguageModel` has provided a generator already: the context is copied only without one.
+    const ids = yield* Effect.serviceOption(IdGenerator.IdGenerator)
+    const encoded = yield* Option.isSome(ids)
+      ? (methods.generateText(request) as Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>)
+      : Effect.provideService(methods.generateText(request), IdGenerator.IdGenerator, IdGenerator.defaultIdGenerator)
     const content = yield* Answer.decodeParts(encoded).pipe(
       Effect.mapError((error) =>
         AiError.make({

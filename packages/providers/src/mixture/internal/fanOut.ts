@@ -37,14 +37,24 @@ export const decide = (
 ): ((
   request: LanguageModel.ProviderOptions
 ) => Effect.Effect<Mixture.Decision, MixtureError.MixtureFailed, ProviderPool.ProviderPool>) => {
+  const run = decideOn(options)
+  return (request) => Effect.flatMap(Effect.service(ProviderPool.ProviderPool), (pool) => run(pool, request))
+}
+
+/** `decide` on a given pool (the mixture's `LanguageModel` has it at hand: no context to copy per request). */
+export const decideOn = (
+  options: Mixture.Options
+): ((
+  pool: ProviderPool.Service,
+  request: LanguageModel.ProviderOptions
+) => Effect.Effect<Mixture.Decision, MixtureError.MixtureFailed>) => {
   const members = options.members
   const rules = Strategy.rulesOf(options.strategy)
   const name = Strategy.strategyName(options.strategy)
   const hedgeMillis = Hedge.delayOf(options, rules)
 
-  return (request) =>
+  return (pool, request) =>
     Effect.gen(function* () {
-      const pool = yield* ProviderPool.ProviderPool
       const startedAt = yield* Clock.currentTimeMillis
       const estimatedTokens = Call.estimatedTokens(request.prompt)
       const records = Attempts.initial(members)
