@@ -61,6 +61,16 @@ export interface FileStore extends Store {
    * publishes again the requests its journal has no decision for; one decided here since goes on by this decision.
    */
   readonly recorded: (approvalId: string) => Effect.Effect<Approvals.Decision | undefined, ApprovalStoreError>
+  /**
+   * The gate of a run, as `Store.gate`; `onWait` is told of each request that waits for a person (an `ask` call the
+   * gate does not approve by itself, with no recorded decision), once it is stored and can be decided from another
+   * shell. A process that cannot ask stops on exactly those, not on a policy's denial or an automatic approval.
+   */
+  readonly gate: (options?: {
+    readonly approveAsk?: boolean
+    readonly pollEvery?: Duration.Input
+    readonly onWait?: (request: Approvals.Request) => Effect.Effect<void>
+  }) => Approvals.Gate
 }
 
 const idPattern = /^[A-Za-z0-9_-]{1,128}$/
@@ -136,7 +146,7 @@ export const make = (directory: string): Effect.Effect<FileStore, ApprovalStoreE
         return true
       })
 
-    const gate = (options: { readonly approveAsk?: boolean; readonly pollEvery?: Duration.Input } = {}) => {
+    const gate: FileStore["gate"] = (options = {}) => {
       const inProcess = Approvals.makeGate({ approveAsk: options.approveAsk ?? false })
       const waiting = new Map<string, Deferred.Deferred<Approvals.Decision>>()
       const pollEvery = Duration.fromInputUnsafe(options.pollEvery ?? "250 millis")
@@ -161,9 +171,10 @@ export const make = (directory: string): Effect.Effect<FileStore, ApprovalStoreE
             yield* writeAtomically(requestPath(request.approvalId), stored).pipe(Effect.orDie)
             const local = Deferred.makeUnsafe<Approvals.Decision>()
             waiting.set(request.approvalId, local)
-            const decision = yield* Effect.raceFirst(Deferred.await(local), fromDisk(request.approvalId)).pipe(
-              Effect.ensuring(Effect.sync(() => waiting.delete(request.approvalId)))
-            )
+            const decision = yield* Effect.andThen(
+              options.onWait === undefined ? Effect.void : options.onWait(request),
+              Effect.raceFirst(Deferred.await(local), fromDisk(request.approvalId))
+            ).pipe(Effect.ensuring(Effect.sync(() => waiting.delete(request.approvalId))))
             // The decision is kept on disk beside its request, as the record of who decided.
             yield* decide(request.approvalId, decision).pipe(Effect.ignore)
             return decision

@@ -24,7 +24,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { Agent, type AgentEvent, AuditLog, Run, type Spend, TextDeltas } from "@troupe/agent"
+import { Agent, type AgentEvent, type ApprovalStore, AuditLog, Run, type Spend, TextDeltas } from "@troupe/agent"
 import type { AgentSpec, SpecLoader } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { TerminalText } from "@troupe/providers"
@@ -221,7 +221,31 @@ export const run = (input: Input) =>
       const knowledgeBase = spec.memory.enabled ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
       const audit = yield* AuditLog.AuditLog
       yield* RunLock.hold(runsDir, runId, "run")
-      const approvals = yield* TroupeHome.approvals
+      // What a run that cannot ask here waits for: an approval (decided with troupe approvals) or an answer.
+      const waiting = Deferred.makeUnsafe<
+        | { readonly _tag: "approval"; readonly runId: string; readonly approvalId: string }
+        | { readonly _tag: "question"; readonly runId: string; readonly questionId: string }
+      >()
+      const store = yield* TroupeHome.approvals
+      // Without a terminal (and without --wait) the run stops on a request that waits for a person, told by the gate
+      // once the request is stored: not on a policy's denial, a call --yes approves, or one decided while it was
+      // stopped (all of which publish a request too).
+      const approvals: ApprovalStore.FileStore =
+        interactive || input.wait
+          ? store
+          : {
+              ...store,
+              gate: (options) =>
+                store.gate({
+                  ...options,
+                  onWait: (request) =>
+                    Deferred.succeed(waiting, {
+                      _tag: "approval",
+                      runId: request.runId,
+                      approvalId: request.approvalId
+                    }).pipe(Effect.asVoid)
+                })
+            }
       const agent = yield* Agent.make(spec, {
         approveAsk: input.yes,
         approvals,
@@ -249,11 +273,6 @@ export const run = (input: Input) =>
           })
       const closeLine = printer === undefined ? Effect.void : printer.closeLine
       let lastStreamed: string | undefined
-      // What a run that cannot ask here waits for: an approval (decided with troupe approvals) or an answer.
-      const waiting = Deferred.makeUnsafe<
-        | { readonly _tag: "approval"; readonly runId: string; readonly approvalId: string }
-        | { readonly _tag: "question"; readonly runId: string; readonly questionId: string }
-      >()
       if (resumed !== undefined && !input.json) yield* line(`resuming run ${runId}`)
       const watcher = yield* Effect.forkChild(
         Stream.runForEach(agent.events, (event) =>
@@ -284,19 +303,15 @@ export const run = (input: Input) =>
                 yield* Deferred.succeed(waiting, { _tag: "question", runId: event.runId, questionId: event.questionId })
               return
             }
-            if (event._tag !== "AgentApprovalRequested") return
+            if (event._tag !== "AgentApprovalRequested" || !interactive) return
             // A resumed run publishes again the requests it had made; one decided since (troupe approvals) goes on.
             if ((yield* approvals.recorded(event.approvalId).pipe(Effect.orElseSucceed(() => undefined))) !== undefined)
               return
-            if (interactive) {
-              yield* closeLine
-              const approved = yield* CommandIo.askYesNo(`Approve ${event.tool} ${short(event.params, 400)}?`)
-              yield* approved
-                ? agent.approve(event.approvalId, person)
-                : agent.deny(event.approvalId, person, "denied at the terminal")
-            } else if (!input.wait) {
-              yield* Deferred.succeed(waiting, { _tag: "approval", runId: event.runId, approvalId: event.approvalId })
-            }
+            yield* closeLine
+            const approved = yield* CommandIo.askYesNo(`Approve ${event.tool} ${short(event.params, 400)}?`)
+            yield* approved
+              ? agent.approve(event.approvalId, person)
+              : agent.deny(event.approvalId, person, "denied at the terminal")
           })
         )
       )

@@ -162,8 +162,12 @@ describe("troupe run --resume", () => {
             env
           )
           assert.strictEqual(decided.code, 0, decided.stderr)
-          // No --wait: the decision is already in the store, and the resumed run takes it.
-          const finished = yield* troupe(["run", "--resume", runId, "--json"], env)
+          // No --wait: the decision is already in the store, and the resumed run takes it; a denial stands even
+          // where --yes would approve the call.
+          const finished = yield* troupe(
+            ["run", "--resume", runId, "--json", ...(decision === "deny" ? ["--yes"] : [])],
+            env
+          )
           assert.strictEqual(finished.code, 0, finished.stderr)
           assert.strictEqual(lastJson(finished.stdout).status, "done")
           // The approved call ran exactly once; a denied one never.
@@ -183,6 +187,35 @@ describe("troupe run --resume", () => {
       120_000
     )
   }
+
+  it.live(
+    "without a terminal only a call that waits for a person stops the run: --yes approves, a deny policy refuses",
+    () =>
+      Effect.gen(function* () {
+        for (const [approvals, flags, bumps] of [
+          ["", ["--yes"], 1],
+          ["approvals: { tools: { shell_run: deny } }", [], 0]
+        ] as const) {
+          const t = yield* setup(spec(approvals))
+          const server = yield* model({ at: undefined }, 1)
+          const env = { ...base, OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
+          const done = yield* troupe(
+            ["run", t.spec, "--goal", "bump the counter once", "--workspace", t.workspace, "--json", ...flags],
+            env
+          )
+          assert.strictEqual(done.code, 0, done.stderr)
+          assert.strictEqual(lastJson(done.stdout).status, "done")
+          assert.strictEqual(counted(t.workspace), bumps)
+          assert.strictEqual(server.requests.length, 4)
+          // Nothing was left waiting in the approvals store.
+          assert.deepStrictEqual(
+            existsSync(join(t.home, "approvals")) ? readdirSync(join(t.home, "approvals")) : [],
+            []
+          )
+        }
+      }),
+    90_000
+  )
 
   it.live("--resume of an unknown run, or of a run whose spec changed, is bad input", () =>
     Effect.gen(function* () {
