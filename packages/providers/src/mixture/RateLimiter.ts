@@ -149,6 +149,8 @@ export const make = (provider: string, limits: Limits, limiter: Persisted.RateLi
   const admit = (estimate: number, maxWait: number | undefined): Effect.Effect<number, RateLimited> =>
     Effect.flatMap(Clock.currentTimeMillis, (start) => {
       const deadline = maxWait === undefined ? undefined : start + maxWait
+      // Without request or token limits only a 429's hold applies (the common case, on the path of every call).
+      if (rpm === undefined && (tpm === undefined || estimate <= 0)) return adapt(deadline)
       return Effect.flatMap(adapt(deadline), (epoch) =>
         Effect.as(
           Effect.andThen(
