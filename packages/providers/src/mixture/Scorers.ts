@@ -31,9 +31,19 @@ const refusalPattern =
   /^\s*(i'?m sorry|i am sorry|sorry,|i apologi[sz]e|unfortunately,? i|as an ai\b|i can(?:'|no)t (?:help|assist|comply|do that|provide)|i (?:cannot|can not|won'?t|will not|am unable to|'m unable to|am not able to) (?:help|assist|comply|provide|do)|i must decline)/i
 
 /** True when an answer is a refusal: a `content-filter` finish, or an opening apology/statement of inability. */
-export const isRefusal = (response: LanguageModel.GenerateTextResponse<any, any>): boolean =>
-  response.finishReason === "content-filter" ||
-  (response.toolCalls.length === 0 && refusalPattern.test(response.text.slice(0, 200)))
+export const isRefusal = (response: LanguageModel.GenerateTextResponse<any, any>): boolean => {
+  let refused = refusals.get(response)
+  if (refused === undefined) {
+    refused =
+      response.finishReason === "content-filter" ||
+      (response.toolCalls.length === 0 && refusalPattern.test(response.text.slice(0, 200)))
+    refusals.set(response, refused)
+  }
+  return refused
+}
+
+// Asked of every answer by its quality, by the rejection gate and again when the winner is chosen: answered once.
+const refusals = new WeakMap<LanguageModel.GenerateTextResponse<any, any>, boolean>()
 
 /** True when an answer has neither text nor tool calls. */
 export const isEmpty = (response: LanguageModel.GenerateTextResponse<any, any>): boolean =>

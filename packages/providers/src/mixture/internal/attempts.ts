@@ -84,18 +84,22 @@ export const reject = (record: AttemptRecord, candidate: Scorer.Candidate, rejec
 export const aiReasons = (records: ReadonlyArray<AttemptRecord>): ReadonlyArray<AiError.AiErrorReason | undefined> =>
   records.map((r) => r.aiReason)
 
-const toAttempt = (member: Mixture.Member, r: AttemptRecord): MixtureEvent.Attempt => ({
-  provider: member.provider,
-  model: member.model,
-  outcome: r.outcome,
-  ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
-  ...(r.score === undefined ? {} : { score: r.score }),
-  ...(r.reason === undefined ? {} : { reason: r.reason }),
-  ...(r.message === undefined ? {} : { message: r.message }),
-  ...(r.inputTokens === undefined ? {} : { inputTokens: r.inputTokens }),
-  ...(r.outputTokens === undefined ? {} : { outputTokens: r.outputTokens }),
-  ...(r.costUsd === undefined ? {} : { costUsd: r.costUsd })
-})
+// Written field by field rather than with a spread per optional field: made for every attempt of every fan-out.
+const toAttempt = (member: Mixture.Member, r: AttemptRecord): MixtureEvent.Attempt => {
+  const attempt: { -readonly [K in keyof MixtureEvent.Attempt]: MixtureEvent.Attempt[K] } = {
+    provider: member.provider,
+    model: member.model,
+    outcome: r.outcome
+  }
+  if (r.latencyMs !== undefined) attempt.latencyMs = r.latencyMs
+  if (r.score !== undefined) attempt.score = r.score
+  if (r.reason !== undefined) attempt.reason = r.reason
+  if (r.message !== undefined) attempt.message = r.message
+  if (r.inputTokens !== undefined) attempt.inputTokens = r.inputTokens
+  if (r.outputTokens !== undefined) attempt.outputTokens = r.outputTokens
+  if (r.costUsd !== undefined) attempt.costUsd = r.costUsd
+  return attempt
+}
 
 /** Publishes the fan-out through the pool, its duration measured up to now. */
 export const publish = (
