@@ -131,7 +131,10 @@ interface Journal {
   readonly activities: Map<string, Exit.Exit<unknown, unknown>>
   readonly deferreds: Map<string, Exit.Exit<unknown, unknown>>
   dirty: boolean
-  syncing: Promise<void> | undefined
+  /** The fdatasync in flight, if any: it covers every line written when it started. */
+  syncing: Promise<NodeJS.ErrnoException | null> | undefined
+  /** Set once an fdatasync failed: what it was to keep may be lost, so every later barrier fails too. */
+  failed: NodeJS.ErrnoException | undefined
   /** Paths whose directory entry is new (the journal, its run's directory): fsynced with the first fdatasync. */
   newEntries: ReadonlyArray<string>
 }
@@ -237,6 +240,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         deferreds: new Map(),
         dirty: false,
         syncing: undefined,
+        failed: undefined,
         newEntries: lines === undefined ? [path, NodePath.dirname(path)] : []
       }
       for (const line of lines ?? []) {
@@ -250,26 +254,39 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     })
 
   // fdatasync off the main thread, so that it overlaps with the audit trail's own (and a new journal's directory
-  // entries with both). A failed fdatasync may have dropped what it was to keep: the run cannot go on (a defect).
+  // entries with both). Returns what to wait for: the fdatasync started, or the one in flight when nothing was
+  // written since it started. Started at the barrier, not as soon as a model call's answer is journalled: that
+  // measured 0.9 – 1.8 ms a step slower on ext4 (the trail's appends then wait for the journal's commit).
+  // An fdatasync that failed may have dropped what it was to keep: every later barrier fails with it.
+  const flush = (journal: Journal): Promise<NodeJS.ErrnoException | null> | undefined => {
+    if (!journal.dirty) return journal.syncing
+    journal.dirty = false
+    const entries = journal.newEntries
+    journal.newEntries = []
+    const flushed = new Promise<NodeJS.ErrnoException | null>((resolve) => NodeFs.fdatasync(journal.fd, resolve))
+    const done = (entries.length === 0 ? flushed : Promise.all([flushed, ...entries.map(syncDirectory)])).then(
+      () => flushed
+    )
+    journal.syncing = done
+    void done.then((error) => {
+      if (error !== null) journal.failed = error
+      if (journal.syncing === done) journal.syncing = undefined
+    })
+    return done
+  }
+
+  // The run cannot go on (a defect).
+  const failedSync = (journal: Journal, error: NodeJS.ErrnoException) =>
+    Effect.die(new RunJournalError({ operation: "fdatasync", path: journal.path, description: error.code ?? "" }))
+
   const sync = (journal: Journal): Effect.Effect<void> =>
     Effect.suspend(() => {
-      if (!journal.dirty) return journal.syncing === undefined ? Effect.void : Effect.promise(() => journal.syncing!)
-      journal.dirty = false
-      const entries = journal.newEntries
-      journal.newEntries = []
-      const flushed = new Promise<NodeJS.ErrnoException | null>((resolve) => NodeFs.fdatasync(journal.fd, resolve))
-      const done = (entries.length === 0 ? flushed : Promise.all([flushed, ...entries.map(syncDirectory)])).then(
-        () => flushed
-      )
-      journal.syncing = done.then(() => undefined)
+      if (journal.failed !== undefined) return failedSync(journal, journal.failed)
+      const done = flush(journal)
+      if (done === undefined) return Effect.void
       return Effect.flatMap(
         Effect.promise(() => done),
-        (error) =>
-          error === null
-            ? Effect.void
-            : Effect.die(
-                new RunJournalError({ operation: "fdatasync", path: journal.path, description: error.code ?? "" })
-              )
+        (error) => (error === null ? Effect.void : failedSync(journal, error))
       )
     })
 
