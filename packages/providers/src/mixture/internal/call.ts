@@ -23,11 +23,14 @@ export type AnyResponse = LanguageModel.GenerateTextResponse<any, "deferred">
 /** A member's time limit per call when it sets none (see `Mixture.defaultMemberTimeout`). */
 export const defaultTimeout: Duration.Duration = Duration.seconds(60)
 
-/** Where the pool sends a member's call, with the member's time limit (60 seconds unless set). */
+/**
+ * Where the pool sends a member's call, with the member's time limit (60 seconds unless set), decoded here once
+ * rather than on every call (a limit written as text, `"20 seconds"`, is parsed).
+ */
 export const target = (member: Mixture.Member): ProviderPool.Target => ({
   provider: member.provider,
   model: member.model,
-  timeout: member.timeout ?? defaultTimeout
+  timeout: member.timeout === undefined ? defaultTimeout : Duration.fromInputUnsafe(member.timeout)
 })
 
 /** A member's time limit in milliseconds (60 seconds unless set). */

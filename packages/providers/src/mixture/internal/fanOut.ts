@@ -49,6 +49,7 @@ export const decideOn = (
   request: LanguageModel.ProviderOptions
 ) => Effect.Effect<Mixture.Decision, MixtureError.MixtureFailed>) => {
   const members = options.members
+  const targets = members.map(Call.target)
   const rules = Strategy.rulesOf(options.strategy)
   const name = Strategy.strategyName(options.strategy)
   const hedgeMillis = Hedge.delayOf(options, rules)
@@ -82,7 +83,7 @@ export const decideOn = (
       const attempt = (index: number): Effect.Effect<Scorer.Candidate, ProviderPool.CallError> => {
         const member = members[index]!
         const call = rules.persist(
-          pool.call(Call.target(member), Call.answer(member.languageModel, request), {
+          pool.call(targets[index]!, Call.answer(member.languageModel, request), {
             usageOf: Call.answeredUsage,
             estimatedTokens
           })
