@@ -64,4 +64,28 @@ describe("long conversations", () => {
     // Keeping nothing would need a cut inside the last message: no place.
     assert.strictEqual(History.cutPoint(history.content, 0), undefined)
   })
+
+  it("the history's size is the sum of its messages, however often they are measured and in whichever prompt", () => {
+    const task = Prompt.make([{ role: "user", content: "t".repeat(41) }]).content[0]!
+    const result = Prompt.make([
+      {
+        role: "tool",
+        content: [{ type: "tool-result", id: "1", name: "echo", isFailure: false, result: "r".repeat(397) }]
+      }
+    ]).content[0]!
+    // 41 characters and 399 (the result as JSON, quotes included), rounded up once for the whole prompt: rounding
+    // each message would give 11 + 100.
+    assert.strictEqual(History.estimateTokens(Prompt.fromMessages([task])), 11)
+    assert.strictEqual(History.estimateTokens(Prompt.fromMessages([task, result])), 110)
+    assert.strictEqual(History.estimateTokens(Prompt.fromMessages([result, task, result])), 210)
+    assert.strictEqual(History.estimateTokens(Prompt.fromMessages([task])), 11)
+  })
+
+  it("the history is over budget past 80% of contextTokens, the system prompt included", () => {
+    const context = { spec: spec({ limits: { contextTokens: 100 } }), system: "s".repeat(40) }
+    const state = (chars: number) => ({ history: Prompt.make([{ role: "user", content: "u".repeat(chars) }]) })
+    // 10 tokens of system prompt: 70 more fit (80 of 100), 71 do not.
+    assert.isFalse(History.overBudget(context, state(280)))
+    assert.isTrue(History.overBudget(context, state(281)))
+  })
 })

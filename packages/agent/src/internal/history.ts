@@ -50,7 +50,7 @@ export const estimateTokens = (prompt: Prompt.Prompt): number => {
 }
 
 /** Whether the history (with the system prompt) has passed 80% of the context budget: `fit` has work to do. */
-export const overBudget = (context: RunContext, state: RunState): boolean =>
+export const overBudget = (context: Pick<RunContext, "spec" | "system">, state: Pick<RunState, "history">): boolean =>
   estimateTokens(state.history) + Math.ceil(context.system.length / 4) > context.spec.limits.contextTokens * 0.8
 
 /**
