@@ -24,7 +24,16 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { Agent, type AgentEvent, type ApprovalStore, AuditLog, Run, type Spend, TextDeltas } from "@troupe/agent"
+import {
+  Agent,
+  type AgentEvent,
+  type ApprovalStore,
+  type Approvals,
+  AuditLog,
+  Run,
+  type Spend,
+  TextDeltas
+} from "@troupe/agent"
 import type { AgentSpec, SpecLoader } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { TerminalText } from "@troupe/providers"
@@ -33,6 +42,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
@@ -227,25 +237,20 @@ export const run = (input: Input) =>
         | { readonly _tag: "question"; readonly runId: string; readonly questionId: string }
       >()
       const store = yield* TroupeHome.approvals
-      // Without a terminal (and without --wait) the run stops on a request that waits for a person, told by the gate
-      // once the request is stored: not on a policy's denial, a call --yes approves, or one decided while it was
-      // stopped (all of which publish a request too).
+      // The gate tells which requests wait for a person, once stored: not a policy's denial, a call --yes approves,
+      // or one decided while the run was stopped (each of which publishes a request too). At a terminal they are
+      // asked there; elsewhere the run stops on the first (exit 3), unless --wait leaves them to troupe approvals.
+      const toAsk = yield* Queue.unbounded<Approvals.Request>()
+      const onWait = interactive
+        ? (request: Approvals.Request) => Effect.asVoid(Queue.offer(toAsk, request))
+        : input.wait
+          ? undefined
+          : (request: Approvals.Request) =>
+              Effect.asVoid(
+                Deferred.succeed(waiting, { _tag: "approval", runId: request.runId, approvalId: request.approvalId })
+              )
       const approvals: ApprovalStore.FileStore =
-        interactive || input.wait
-          ? store
-          : {
-              ...store,
-              gate: (options) =>
-                store.gate({
-                  ...options,
-                  onWait: (request) =>
-                    Deferred.succeed(waiting, {
-                      _tag: "approval",
-                      runId: request.runId,
-                      approvalId: request.approvalId
-                    }).pipe(Effect.asVoid)
-                })
-            }
+        onWait === undefined ? store : { ...store, gate: (options) => store.gate({ ...options, onWait }) }
       const agent = yield* Agent.make(spec, {
         approveAsk: input.yes,
         approvals,
@@ -274,9 +279,20 @@ export const run = (input: Input) =>
       const closeLine = printer === undefined ? Effect.void : printer.closeLine
       let lastStreamed: string | undefined
       if (resumed !== undefined && !input.json) yield* line(`resuming run ${runId}`)
+      const ask = (request: Approvals.Request) =>
+        Effect.gen(function* () {
+          yield* closeLine
+          const approved = yield* CommandIo.askYesNo(`Approve ${request.tool} ${short(request.params, 400)}?`)
+          yield* approved
+            ? agent.approve(request.approvalId, person)
+            : agent.deny(request.approvalId, person, "denied at the terminal")
+        })
+      // One fiber prints the events and asks the questions, so a prompt is never drawn over.
       const watcher = yield* Effect.forkChild(
-        Stream.runForEach(agent.events, (event) =>
+        Stream.runForEach(Stream.merge(agent.events, Stream.fromQueue(toAsk)), (item) =>
           Effect.gen(function* () {
+            if (!("_tag" in item)) return yield* ask(item)
+            const event = item
             const text = describe(event)
             if (printer !== undefined && event._tag === "AgentModelCalled" && event.purpose === "act") {
               const streamed = (yield* printer.ended(event.step))?.trim() ?? ""
@@ -301,17 +317,7 @@ export const run = (input: Input) =>
                 )
               else
                 yield* Deferred.succeed(waiting, { _tag: "question", runId: event.runId, questionId: event.questionId })
-              return
             }
-            if (event._tag !== "AgentApprovalRequested" || !interactive) return
-            // A resumed run publishes again the requests it had made; one decided since (troupe approvals) goes on.
-            if ((yield* approvals.recorded(event.approvalId).pipe(Effect.orElseSucceed(() => undefined))) !== undefined)
-              return
-            yield* closeLine
-            const approved = yield* CommandIo.askYesNo(`Approve ${event.tool} ${short(event.params, 400)}?`)
-            yield* approved
-              ? agent.approve(event.approvalId, person)
-              : agent.deny(event.approvalId, person, "denied at the terminal")
           })
         )
       )
