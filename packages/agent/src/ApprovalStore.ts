@@ -4,7 +4,9 @@
  * beside it as `<approvalId>.decision.json` (atomically: to a temporary name, then renamed).
  *
  * `gate` is an approval gate whose waiting requests are stored here and that takes decisions both from the process
- * (`resolve`, a terminal prompt) and from the directory (polled), whichever comes first.
+ * (`resolve`, a terminal prompt) and from the directory (polled), whichever comes first. A decision already recorded
+ * for a request is taken at once, whatever `approveAsk` says: a run resumed after its approval was decided from
+ * another shell goes on by that decision.
  *
  * @example
  * ```ts
