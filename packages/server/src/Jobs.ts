@@ -18,6 +18,7 @@ import * as PubSub from "effect/PubSub"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
+import * as DetachedRuns from "./internal/detachedRuns.ts"
 import * as JobEntry from "./internal/jobEntry.ts"
 import * as JobFollow from "./internal/jobFollow.ts"
 import * as JobRecords from "./internal/jobRecords.ts"
@@ -159,12 +160,23 @@ export const make = (
       knowledgeBase: options.knowledgeBase,
       models: options.models
     }
+    // Set when the server stops, before any team does (a finalizer after each team's): members' tasks elsewhere go on,
+    // for the orchestrations resumed when it starts again.
+    const stopping = { now: false }
+    const memberRuns = options.memberRuns === undefined ? undefined : DetachedRuns.make(options.memberRuns, stopping)
     const startTeam = (team: TeamSpec.Team) =>
       Effect.map(
-        options.memberRuns === undefined
+        memberRuns === undefined
           ? Orchestrator.make(team, orchestratorOptions)
           : Orchestrator.make(team, orchestratorOptions).pipe(
-              Effect.provideService(MemberRuns.MemberRuns, options.memberRuns)
+              Effect.provideService(MemberRuns.MemberRuns, memberRuns),
+              Effect.tap(() =>
+                Effect.addFinalizer(() =>
+                  Effect.sync(() => {
+                    stopping.now = true
+                  })
+                )
+              )
             ),
         (orchestrator): Started => ({
           _tag: "Team",

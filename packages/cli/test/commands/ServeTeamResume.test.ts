@@ -327,7 +327,7 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
   )
 
   it.live(
-    "members on a cluster's runner, killed while an approval waits there: resumed, the approval decided over the new server's API, no task run twice",
+    "members on a cluster's runner, killed while an approval waits there, then stopped: resumed each time, the approval decided over the last server's API, no task run twice",
     () =>
       Effect.gen(function* () {
         const t = yield* setup(false)
@@ -359,14 +359,23 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
         const resumed = yield* json(`${url2}/jobs/${job.id}`)
         assert.strictEqual(resumed.id, job.id)
         assert.strictEqual(resumed.state, "running")
+        assert.strictEqual(yield* pendingApproval(url2), approvalBefore)
+        // Stopped gracefully this time (its cluster client closes while the orchestration still runs): the task in
+        // flight is neither interrupted nor taken as failed, and the next server resumes the same.
+        second.child.kill("SIGTERM")
+        yield* Deferred.await(second.exited).pipe(Effect.timeout("60 seconds"))
+
+        const third = yield* daemon(args, serverEnv, listening)
+        const url3 = yield* Deferred.await(third.ready).pipe(Effect.timeout("60 seconds"))
+        assert.strictEqual((yield* json(`${url3}/jobs/${job.id}`)).state, "running")
         // The approval still waits on the runner, listed and decided through the new server.
-        const approvalId = yield* pendingApproval(url2)
+        const approvalId = yield* pendingApproval(url3)
         assert.strictEqual(approvalId, approvalBefore)
-        const approved = yield* request(`${url2}/approvals/${approvalId}/approve`, { method: "POST" })
+        const approved = yield* request(`${url3}/approvals/${approvalId}/approve`, { method: "POST" })
         assert.strictEqual(approved.status, 200, approved.body)
-        const events = sseData((yield* request(`${url2}/jobs/${job.id}/events`)).body)
+        const events = sseData((yield* request(`${url3}/jobs/${job.id}/events`)).body)
         assert.strictEqual(events.at(-1).type, "JobEnded")
-        const done = yield* json(`${url2}/jobs/${job.id}`)
+        const done = yield* json(`${url3}/jobs/${job.id}`)
         assert.strictEqual(done.state, "done", JSON.stringify(done))
         // alpha's finished task was not submitted again, and beta's in flight was waited for, not started anew.
         assert.deepStrictEqual(counter(t.work), ["alpha", "beta"])
@@ -386,7 +395,7 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
           .filter((l) => l.t === "activity" && /^subtask\/[a-z]+\/1$/.test(l.name ?? ""))
           .map((l) => l.name)
         assert.deepStrictEqual(journalled, ["subtask/first/1", "subtask/second/1"])
-        const verdict = yield* json(`${url2}/runs/${job.id}/audit/verify`)
+        const verdict = yield* json(`${url3}/runs/${job.id}/audit/verify`)
         assert.isTrue(verdict.intact, verdict.lines?.join("\n"))
       }).pipe(Effect.scoped),
     180_000
