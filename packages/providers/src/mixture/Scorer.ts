@@ -44,6 +44,14 @@ export interface Scorer {
     request: LanguageModel.ProviderOptions,
     report?: Report
   ) => Effect.Effect<ReadonlyArray<number>>
+  /**
+   * The same scores computed at once, for a scorer that needs no effect (the built-in ones but the judge): when
+   * every scorer has it, scoring runs as one plain computation on the path of the answer.
+   */
+  readonly scoreNow?: (
+    candidates: ReadonlyArray<Candidate>,
+    request: LanguageModel.ProviderOptions
+  ) => ReadonlyArray<number>
 }
 
 /** The scores of one candidate. */
@@ -69,37 +77,47 @@ export const scoreAll = (
   candidates: ReadonlyArray<Candidate>,
   request: LanguageModel.ProviderOptions,
   report: Report = ignore
-): Effect.Effect<ReadonlyArray<Scored>> =>
-  Effect.map(
+): Effect.Effect<ReadonlyArray<Scored>> => {
+  const combine = (results: ReadonlyArray<ReadonlyArray<number>>): ReadonlyArray<Scored> =>
+    candidates.map((candidate, i) => {
+      const byScorer: Record<string, number> = {}
+      let sum = 0
+      let weights = 0
+      let rejectedBy: string | undefined
+      scorers.forEach((scorer, j) => {
+        const value = clamp(results[j]?.[i] ?? 0)
+        byScorer[scorer.name] = value
+        const w = scorer.weight ?? 1
+        sum += w * value
+        weights += w
+        if (scorer.gate === true && value === 0 && rejectedBy === undefined) rejectedBy = scorer.name
+      })
+      const mean = weights === 0 ? 1 : sum / weights
+      return { candidate, total: candidate.weight * mean, byScorer, rejectedBy }
+    })
+  if (scorers.every((s) => s.scoreNow !== undefined)) {
+    return Effect.sync(() => combine(scorers.map((s) => s.scoreNow!(candidates, request))))
+  }
+  return Effect.map(
     Effect.forEach(scorers, (s) => s.score(candidates, request, report), {
       concurrency: scorers.some((s) => s.waits === true) ? "unbounded" : 1
     }),
-    (results) =>
-      candidates.map((candidate, i) => {
-        const byScorer: Record<string, number> = {}
-        let sum = 0
-        let weights = 0
-        let rejectedBy: string | undefined
-        scorers.forEach((scorer, j) => {
-          const value = clamp(results[j]?.[i] ?? 0)
-          byScorer[scorer.name] = value
-          const w = scorer.weight ?? 1
-          sum += w * value
-          weights += w
-          if (scorer.gate === true && value === 0 && rejectedBy === undefined) rejectedBy = scorer.name
-        })
-        const mean = weights === 0 ? 1 : sum / weights
-        return { candidate, total: candidate.weight * mean, byScorer, rejectedBy }
-      })
+    combine
   )
+}
 
 /** A scorer from a function of one answer (for checks that do not compare answers). */
 export const make = (
   name: string,
   f: (candidate: Candidate, request: LanguageModel.ProviderOptions) => number,
   options: { readonly weight?: number; readonly gate?: boolean } = {}
-): Scorer => ({
-  name,
-  ...options,
-  score: (candidates, request) => Effect.sync(() => candidates.map((c) => f(c, request)))
-})
+): Scorer => {
+  const scoreNow = (candidates: ReadonlyArray<Candidate>, request: LanguageModel.ProviderOptions) =>
+    candidates.map((c) => f(c, request))
+  return {
+    name,
+    ...options,
+    score: (candidates, request) => Effect.sync(() => scoreNow(candidates, request)),
+    scoreNow
+  }
+}

@@ -233,20 +233,21 @@ export const similarity = (
   return shared / (wa.size + wb.size - shared)
 }
 
+const agreements = (candidates: ReadonlyArray<Scorer.Candidate>): ReadonlyArray<number> =>
+  candidates.map((c, i) => {
+    if (candidates.length < 2) return 1
+    let sum = 0
+    candidates.forEach((other, j) => {
+      if (j !== i) sum += similarity(c.response, other.response)
+    })
+    return sum / (candidates.length - 1)
+  })
+
 /** Agreement with the other answers: the mean similarity to them (1 when there is no other answer). */
 export const agreement: Scorer.Scorer = {
   name: "agreement",
-  score: (candidates) =>
-    Effect.sync(() =>
-      candidates.map((c, i) => {
-        if (candidates.length < 2) return 1
-        let sum = 0
-        candidates.forEach((other, j) => {
-          if (j !== i) sum += similarity(c.response, other.response)
-        })
-        return sum / (candidates.length - 1)
-      })
-    )
+  score: (candidates) => Effect.sync(() => agreements(candidates)),
+  scoreNow: agreements
 }
 
 const Verdict = Schema.Struct({ scores: Schema.Array(Schema.Finite) })

@@ -132,6 +132,32 @@ describe("Scorers", () => {
     })
   )
 
+  it.effect("the built-in scorers score alike at once and through their effects", () =>
+    Effect.gen(function* () {
+      const candidates = [
+        candidate(answer("The capital of France is Paris.")),
+        candidate(answer("Paris.", "length"), "q"),
+        candidate(call("lookup", { city: "Paris" }), "r")
+      ]
+      const at = request({ tools: [Lookup] })
+      const direct = yield* Scorer.scoreAll(Scorers.defaults, candidates, at)
+      // A scorer without `scoreNow` sends every scorer through its effect.
+      const throughEffects = yield* Scorer.scoreAll(
+        [...Scorers.defaults, { name: "flat", weight: 0, score: (cs) => Effect.succeed(cs.map(() => 1)) }],
+        candidates,
+        at
+      )
+      assert.deepStrictEqual(
+        direct.map((s) => [s.total, s.rejectedBy]),
+        throughEffects.map((s) => [s.total, s.rejectedBy])
+      )
+      assert.deepStrictEqual(
+        direct.map((s) => s.byScorer),
+        throughEffects.map(({ byScorer: { flat: _, ...rest } }) => rest)
+      )
+    })
+  )
+
   it.effect("a failing judge is neutral", () =>
     Effect.gen(function* () {
       const judge = yield* Scripted.make([Scripted.text("not json")])
