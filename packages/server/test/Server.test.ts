@@ -199,6 +199,34 @@ describe("troupe serve: the API", () => {
       )
   )
 
+  it.live("goals for the server's team at once: one is taken, the others are conflicts and leave no job", () =>
+    withServer((server) =>
+      Effect.gen(function* () {
+        const submit = (goal: string) => request(`${server.url}/goals`, { method: "POST", token, body: { goal } })
+        const replies = yield* Effect.all([submit("Write a note"), submit("Write another"), submit("And another")], {
+          concurrency: "unbounded"
+        })
+        assert.deepStrictEqual(
+          replies.map((r) => r.status).sort(),
+          [202, 409, 409],
+          replies.map((r) => r.body).join("\n")
+        )
+        const taken = JSON.parse(replies.find((r) => r.status === 202)!.body)
+        for (const refused of replies.filter((r) => r.status === 409)) {
+          assert.match(JSON.parse(refused.body).message, /team notes-team is pursuing another goal/)
+        }
+        yield* request(`${server.url}/jobs/${taken.id}/events`, { token })
+        const listed = JSON.parse((yield* request(`${server.url}/jobs`, { token })).body) as Array<{ id: string }>
+        assert.deepStrictEqual(
+          listed.map((j) => j.id),
+          [taken.id]
+        )
+        const done = JSON.parse((yield* request(`${server.url}/jobs/${taken.id}`, { token })).body)
+        assert.strictEqual(done.state, "done", JSON.stringify(done))
+      })
+    )
+  )
+
   it.live(
     "bad requests: both a team and an agent, a path out of the spec directory, an invalid spec, no such job",
     () =>
