@@ -28,7 +28,7 @@ const Kit = Toolkit.make(Peek, Poke)
 // A toolset of built-in tools as `Tools.toolkit` describes them: only their reversibility is read.
 const builtins = {
   tools: new Map(
-    (["fs_read", "fs_write", "http_fetch"] as const).map((name) => [
+    (["fs_read", "fs_write", "http_fetch", "delegate"] as const).map((name) => [
       name,
       { name, tool: name, reversibility: (params: unknown) => Reversibility.of(name, params) }
     ])
@@ -48,6 +48,7 @@ describe("ReadOnly", () => {
       assert.isFalse(readOnly("fs_write", { path: "a", content: "b" }))
       assert.isTrue(readOnly("http_fetch", { url: "https://x.test" }))
       assert.isFalse(readOnly("http_fetch", { url: "https://x.test", method: "POST" }))
+      assert.isFalse(readOnly("delegate", { agent: "reviewer", task: "review" }))
       assert.isFalse(readOnly("unknown", {}))
       assert.isFalse(ReadOnly.make(undefined, undefined)("peek", {}))
     })

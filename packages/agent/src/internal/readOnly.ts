@@ -1,6 +1,6 @@
 /**
  * Which tool calls only read: a built-in tool whose reversibility for these parameters is `reversible` (`fs_read`,
- * `git_status`, `http_fetch` with GET, ...), or an application tool annotated `Tool.Readonly`. A run waits for its
+ * `git_status`, `http_fetch` with GET, ...; not `delegate`), or an application tool annotated `Tool.Readonly`. A run waits for its
  * barrier (journal and trail fdatasynced) before every other call acts; before a read it does not, and the next
  * barrier covers the read's lines (group commit). A power cut in between loses at most lines of calls that changed
  * nothing: the resumed run asks the model again and reads again. A process kill loses nothing either way (every
@@ -17,6 +17,10 @@ import * as Context from "effect/Context"
 /** Whether a call of `tool` with `params` only reads; unknown tools do not. */
 export type ReadOnly = (tool: string, params: unknown) => boolean
 
+// Reversible for approvals (the delegated agent asks for its own), but the run it starts acts: it keeps its barrier,
+// so that the model's decision to delegate is durable before the other agent starts.
+const actsThroughOthers = new Set(["delegate"])
+
 /** The predicate over the built-in toolset (by its tools' reversibility) and the application's toolkit. */
 export const make = (
   toolset: Tools.Toolset | undefined,
@@ -28,6 +32,7 @@ export const make = (
   }
   return (tool, params) => {
     const info = toolset?.tools.get(tool)
-    return info === undefined ? annotated.has(tool) : info.reversibility(params) === "reversible"
+    if (info === undefined) return annotated.has(tool)
+    return !actsThroughOthers.has(info.tool) && info.reversibility(params) === "reversible"
   }
 }
