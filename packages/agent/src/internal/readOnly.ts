@@ -1,8 +1,8 @@
 /**
  * Which tool calls only read: a built-in tool whose reversibility for these parameters is `reversible` (`fs_read`,
- * `git_status`, `http_fetch` with GET, ...; not `delegate`), or an application tool annotated `Tool.Readonly`. A run waits for its
- * barrier (journal and trail fdatasynced) before every other call acts; before a read it does not, and the next
- * barrier covers the read's lines (group commit). A power cut in between loses at most lines of calls that changed
+ * `git_status`, `http_fetch` with GET, ...; not `delegate`), or an application tool annotated `Tool.Readonly`. A run
+ * waits for its barrier (journal and trail fdatasynced) before every other call acts; before a read it does not, and
+ * the next barrier covers the read's lines (group commit). A power cut in between loses at most lines of calls that changed
  * nothing: the resumed run asks the model again and reads again. A process kill loses nothing either way (every
  * line is written at once).
  *
