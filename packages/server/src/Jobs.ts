@@ -373,12 +373,17 @@ export const make = (
         const teamEvents = yield* orchestrator.subscribe.pipe(Scope.provide(jobScope))
         const agentEvents = yield* hub.subscribe.pipe(Scope.provide(jobScope))
         const ending = yield* TeamGoal.offer(orchestrator, goal, orchestrationId)
-        if (ending === undefined) {
+        if (typeof ending === "string") {
           yield* Scope.close(jobScope, Exit.void)
-          if (records !== undefined) {
+          if (records !== undefined && durable.orchestrationId === undefined) {
             yield* JobRecords.write(records, orchestrationId, { ...record, ended: true }).pipe(Effect.ignore)
           }
-          return yield* new Conflict({ message: `team ${orchestrator.team} is pursuing another goal` })
+          return yield* new Conflict({
+            message:
+              ending === "busy"
+                ? `team ${orchestrator.team} is pursuing another goal`
+                : `team ${orchestrator.team} could not start the goal`
+          })
         }
         const run = yield* Effect.forkIn(ending, scope)
         const entry = yield* newEntry(orchestrationId, "team", orchestrator.team, goal, by)

@@ -15,8 +15,8 @@ describe("TeamGoal", () => {
       }).pipe(Effect.provide(yield* services(dirs.work)))
       const taken = yield* TeamGoal.offer(orchestrator, "Write a note", "orch-20261130T000000-taken")
       const refused = yield* TeamGoal.offer(orchestrator, "Write another", "orch-20261130T000000-other")
-      assert.isUndefined(refused)
-      if (taken === undefined) return assert.fail("the idle team refused the goal")
+      assert.strictEqual(refused, "busy")
+      if (typeof taken === "string") return assert.fail(`the idle team refused the goal: ${taken}`)
       const report = yield* taken
       assert.strictEqual(report.orchestrationId, "orch-20261130T000000-taken")
       assert.isTrue(yield* TeamGoal.hasEnded(audit, "orch-20261130T000000-taken"))

@@ -18,23 +18,28 @@ import * as Stream from "effect/Stream"
 /** How a goal handed over ends: its report, or the orchestration's failure (or a day passing without either). */
 export type Ending = Effect.Effect<Report.Report, { readonly _tag: string; readonly message: string }>
 
+/** Why a goal was not taken: the team pursues another goal, or its orchestrator does not answer (stopped). */
+export type Refusal = "busy" | "unreachable"
+
 /**
- * Hands `goal` to the orchestrator as the orchestration `orchestrationId`; its ending, or `undefined` when the team
- * was pursuing another goal. The goal goes straight to the orchestrator's mailbox, then a status request: the status
- * is answered after the goal was taken or refused, so a refusal is known on return.
+ * Hands `goal` to the orchestrator as the orchestration `orchestrationId`; its ending, or why it was not taken. The
+ * goal goes straight to the orchestrator's mailbox, then a status request: the status is answered after the goal was
+ * taken or refused, so a refusal is known on return.
  */
 export const offer = (
   orchestrator: Orchestrator.Orchestrator,
   goal: string,
   orchestrationId: string
-): Effect.Effect<Ending | undefined> =>
+): Effect.Effect<Ending | Refusal> =>
   Effect.gen(function* () {
     const replyTo = yield* ReplyTo.make<Report.Report, OrchestratorError.OrchestrationError>()
     yield* orchestrator.ref.tell({ _tag: "Orchestrate", goal, orchestrationId, replyTo })
-    yield* orchestrator.status.pipe(Effect.ignore)
+    const answers = yield* Effect.isSuccess(orchestrator.status)
     if (Deferred.isDoneUnsafe(replyTo.deferred)) {
       const refused = Exit.findErrorOption(yield* Effect.exit(Deferred.await(replyTo.deferred)))
-      if (Option.isSome(refused) && refused.value._tag === "OrchestratorBusy") return undefined
+      if (Option.isSome(refused) && refused.value._tag === "OrchestratorBusy") return "busy"
+    } else if (!answers) {
+      return "unreachable"
     }
     return Deferred.await(replyTo.deferred).pipe(
       Effect.timeoutOrElse({
