@@ -31,7 +31,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { AgentEvents, AuditLog, Spend } from "@troupe/agent"
+import { AgentEvents, type ApprovalStore, type Approvals, AuditLog, Spend } from "@troupe/agent"
 import type { SpecLoader, TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { Orchestrator, type OrchestratorEvent, type Report, TeamTrail } from "@troupe/orchestrator"
@@ -42,6 +42,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
@@ -284,7 +285,28 @@ export const run = (given: Input) =>
         })
       }
       const hub = yield* AgentEvents.AgentEvents
-      const approvals = yield* TroupeHome.approvals
+      const store = yield* TroupeHome.approvals
+      const waiting = Deferred.makeUnsafe<Waiting>()
+      // The gate tells which requests wait for a person, once stored: not a policy's denial, a call --yes approves, or
+      // one decided while the orchestration was stopped (each of which publishes a request too). At a terminal they
+      // are asked there; elsewhere the orchestration stops on the first (exit 3), unless --wait leaves them to
+      // troupe approvals.
+      const toAsk = yield* Queue.unbounded<Approvals.Request>()
+      // Which member made a run: a request names its run, a person wants to know the agent.
+      const agentOfRun = new Map<string, string>()
+      const onWait = interactive
+        ? (request: Approvals.Request) => Effect.asVoid(Queue.offer(toAsk, request))
+        : input.wait === true
+          ? undefined
+          : (request: Approvals.Request) =>
+              Effect.asVoid(
+                Deferred.succeed(
+                  waiting,
+                  approval(agentOfRun.get(request.runId) ?? `run ${request.runId}`, request.approvalId)
+                )
+              )
+      const approvals: ApprovalStore.FileStore =
+        onWait === undefined ? store : { ...store, gate: (options) => store.gate({ ...options, onWait }) }
       const orchestrator = yield* Orchestrator.make(team, {
         concurrency: input.concurrency,
         budget: { maxSteps: input.maxSteps, maxCostUsd: input.maxCostUsd },
@@ -295,17 +317,35 @@ export const run = (given: Input) =>
         knowledgeBase: Option.getOrUndefined(knowledgeBase)
       }).pipe(Effect.provide(yield* memberRunsOf(input.postgres)))
       const members = new Set(orchestrator.members.map((m) => m.name))
-      const waiting = Deferred.makeUnsafe<Waiting>()
+      // A request waiting for a person, asked at the terminal and decided in the approvals store (the gate reads it).
+      const ask = (request: Approvals.Request) =>
+        Effect.gen(function* () {
+          const agent = agentOfRun.get(request.runId) ?? `run ${request.runId}`
+          const approved = yield* CommandIo.askYesNo(`Approve ${agent}: ${request.tool} ${short(request.params, 400)}?`)
+          yield* store
+            .decide(
+              request.approvalId,
+              approved ? { approved, by: person } : { approved, by: person, reason: "denied at the terminal" }
+            )
+            .pipe(Effect.ignore)
+        })
       const watchTeam = Stream.runForEach(orchestrator.events, (event) =>
         Effect.gen(function* () {
           const text = describe(event)
           if (text !== undefined && !input.json) yield* line(text)
         })
       )
+      // One fiber prints the members' events and asks the person, so a prompt is never drawn over.
       const watchAgents = Stream.runForEach(
-        Stream.filter(hub.events, (event) => members.has(event.agent)),
-        (event) =>
+        Stream.merge(
+          Stream.filter(hub.events, (event) => members.has(event.agent)),
+          Stream.fromQueue(toAsk)
+        ),
+        (item) =>
           Effect.gen(function* () {
+            if (!("_tag" in item)) return yield* ask(item)
+            const event = item
+            agentOfRun.set(event.runId, event.agent)
             const text = describeAgentEvent(event)
             // A member's task runs over several lines (the subtask and its inputs): one line each here.
             if (text !== undefined && !input.json) yield* line(`  [${event.agent}] ${short(text, 160)}`)
@@ -321,22 +361,6 @@ export const run = (given: Input) =>
                 yield* Deferred.succeed(waiting, question(event.agent, event.questionId))
               }
               return
-            }
-            // With --yes the policies' `ask` calls are approved as they are requested.
-            if (event._tag !== "AgentApprovalRequested" || input.yes) return
-            // A resumed run shows again the requests it had made; one decided since (troupe approvals) goes on.
-            const recorded = yield* approvals.recorded(event.approvalId).pipe(Effect.orElseSucceed(() => undefined))
-            if (recorded !== undefined) return
-            const agent = orchestrator.members.find((m) => m.name === event.agent)!
-            if (interactive) {
-              const approved = yield* CommandIo.askYesNo(
-                `Approve ${event.agent}: ${event.tool} ${short(event.params, 400)}?`
-              )
-              yield* approved
-                ? agent.approve(event.approvalId, person)
-                : agent.deny(event.approvalId, person, "denied at the terminal")
-            } else if (input.wait !== true) {
-              yield* Deferred.succeed(waiting, approval(event.agent, event.approvalId))
             }
           })
       )

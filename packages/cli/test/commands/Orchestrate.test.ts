@@ -22,6 +22,11 @@ const cleanersYaml = [
   "  - { name: cleaner, description: Removes old files, memory: { enabled: false }, tools: [fs_delete] }"
 ].join("\n")
 
+// The same team whose policy refuses deletions: nothing waits for a person.
+const refusersYaml = cleanersYaml
+  .replace("name: cleaners", "name: refusers")
+  .replace("tools: [fs_delete] }", "tools: [fs_delete], approvals: { tools: { fs_delete: deny } } }")
+
 const cleanup = [
   { id: "clean", title: "Remove old.txt", task: "Delete old.txt", dependsOn: [], capabilities: ["fs_delete"] }
 ]
@@ -35,13 +40,15 @@ const setup = Effect.acquireRelease(
     writeFileSync(join(dir, "team.yaml"), teamYaml)
     writeFileSync(join(dir, "agent.yaml"), "name: alone\n")
     writeFileSync(join(dir, "cleaners.yaml"), cleanersYaml)
+    writeFileSync(join(dir, "refusers.yaml"), refusersYaml)
     return {
       dir,
       workspace,
       home: join(dir, "home"),
       team: join(dir, "team.yaml"),
       agent: join(dir, "agent.yaml"),
-      cleaners: join(dir, "cleaners.yaml")
+      cleaners: join(dir, "cleaners.yaml"),
+      refusers: join(dir, "refusers.yaml")
     }
   }),
   ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
@@ -245,6 +252,29 @@ describe("troupe orchestrate", () => {
         assert.strictEqual(approved.code, 0, approved.stderr)
         assert.strictEqual(lastJson(approved.stdout).status, "done")
         assert.isFalse(existsSync(join(t.workspace, "old.txt")))
+      }),
+    90_000
+  )
+
+  it.live(
+    "a call the policy denies does not stop the team without a terminal: the member is told and the team finishes",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup
+        writeFileSync(join(t.workspace, "old.txt"), "old")
+        const fake = yield* server("done", cleanup)
+        const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home, HOME: t.dir }
+        const run = yield* troupe(
+          ["orchestrate", "--goal", "remove old.txt", "--team", t.refusers, "--workspace", t.workspace, "--json"],
+          env
+        )
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.strictEqual(lastJson(run.stdout).status, "done")
+        assert.isTrue(existsSync(join(t.workspace, "old.txt")), "the denied deletion did not run")
+        const afterDenial = fake.requests.find(
+          (r) => agentOf(r) === "cleaner" && messagesOf(r).some((m) => m.role === "tool")
+        )
+        assert.isDefined(afterDenial, "the cleaner was asked again after its call was refused")
       }),
     90_000
   )
