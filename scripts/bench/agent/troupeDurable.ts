@@ -8,7 +8,7 @@
  * wait for a barrier before it, and one barrier before the answer covers the run's lines. With
  * `BENCH_LOOKUP_READONLY=0` it is left unannotated, like a tool that acts: a barrier before every step.
  */
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -36,6 +36,8 @@ const specOf = (name: string) =>
 
 export const make: MakeRunner = async (baseUrl) => {
   const home = mkdtempSync(join(tmpdir(), "troupe-bench-durable-"))
+  // Every run leaves a journal and a trail (about 40 KB): gone with the process.
+  process.on("exit", () => rmSync(home, { recursive: true, force: true }))
   const config = ConfigProvider.fromEnvRecord({ OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl })
   const runtime = ManagedRuntime.make(
     Layer.mergeAll(
