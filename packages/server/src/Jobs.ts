@@ -530,9 +530,13 @@ export const make = (
           if (started?._tag !== "Agent") return yield* new InvalidRequest({ message: "no longer an agent spec" })
           yield* submitAgent(started.agent, record.goal, record.submittedBy, { spec: record.spec, runId })
         }).pipe(
+          // A job that cannot be resumed (its spec gone or changed, its orchestration ended) is closed; one whose team
+          // or agent cannot start now (a key missing from this server's environment) stays for the next start.
           Effect.catch((error) =>
             Effect.logWarning(`job ${runId} not resumed: ${error.message}`).pipe(
-              Effect.andThen(JobRecords.write(records, runId, { ...record, ended: true })),
+              Effect.andThen(
+                error._tag === "Conflict" ? Effect.void : JobRecords.write(records, runId, { ...record, ended: true })
+              ),
               Effect.ignore
             )
           )

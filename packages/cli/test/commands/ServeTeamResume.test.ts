@@ -302,28 +302,63 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
     120_000
   )
 
-  it.live("a team changed while the server was down is not resumed: its journal replays the team it started with", () =>
-    Effect.gen(function* () {
-      const t = yield* setup(false)
-      const fake = yield* model({ at: undefined })
-      const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
-      const args = ["serve", "--port", "0", "--team", t.team, "--workspace", t.work]
-      const first = yield* daemon(args, env, listening)
-      const url1 = yield* Deferred.await(first.ready).pipe(Effect.timeout("60 seconds"))
-      const job = JSON.parse((yield* request(`${url1}/goals`, { method: "POST", body: { goal: "count twice" } })).body)
-      yield* pendingApproval(url1)
-      first.child.kill("SIGKILL")
-      yield* Deferred.await(first.exited)
-      const asked = fake.requests.length
-      writeFileSync(t.team, teamYaml(true))
+  it.live(
+    "a team file a request named: resumed when it can start again, not once it changed (its journal replays the team it started with)",
+    () =>
+      Effect.gen(function* () {
+        const t = yield* setup(false)
+        const fake = yield* model({ at: undefined })
+        const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
+        // No team of the server's own: the request names the team file under --specs.
+        const args = ["serve", "--port", "0", "--specs", t.dir, "--workspace", t.work]
+        const start = (environment: Record<string, string>) =>
+          Effect.gen(function* () {
+            const server = yield* daemon(args, environment, listening)
+            const url = yield* Deferred.await(server.ready).pipe(Effect.timeout("60 seconds"))
+            return { ...server, url }
+          })
+        const stop = (server: { readonly child: ChildProcess; readonly exited: Deferred.Deferred<number | null> }) =>
+          Effect.andThen(
+            Effect.sync(() => server.child.kill("SIGKILL")),
+            Deferred.await(server.exited)
+          )
+        const first = yield* start(env)
+        const submitted = yield* request(`${first.url}/goals`, {
+          method: "POST",
+          body: { goal: "count twice", team: "team.yaml" }
+        })
+        assert.strictEqual(submitted.status, 202, submitted.body)
+        const job = JSON.parse(submitted.body)
+        const approvalId = yield* pendingApproval(first.url)
+        yield* stop(first)
+        const asked = fake.requests.length
 
-      const second = yield* daemon(args, env, listening)
-      const url2 = yield* Deferred.await(second.ready).pipe(Effect.timeout("60 seconds"))
-      assert.strictEqual((yield* request(`${url2}/jobs/${job.id}`)).status, 404)
-      assert.include(second.output.stdout + second.output.stderr, `job ${job.id} not resumed: its team changed`)
-      assert.strictEqual(fake.requests.length, asked)
-      assert.deepStrictEqual(counter(t.work), ["alpha"])
-    }).pipe(Effect.scoped)
+        // Started without the provider's key (nor a base URL that needs none) the team cannot start: the job waits
+        // for a server that can.
+        const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...keyless } = env
+        const second = yield* start(keyless)
+        assert.strictEqual((yield* request(`${second.url}/jobs/${job.id}`)).status, 404)
+        assert.include(second.output.stdout + second.output.stderr, `job ${job.id} not resumed`)
+        yield* stop(second)
+
+        const third = yield* start(env)
+        let waiting: any
+        for (let i = 0; i < 200; i++) {
+          waiting = yield* json(`${third.url}/jobs/${job.id}`)
+          if (waiting.state === "awaiting-approval") break
+          yield* Effect.sleep("50 millis")
+        }
+        assert.deepStrictEqual([waiting.state, waiting.pendingApprovals], ["awaiting-approval", [approvalId]])
+        yield* stop(third)
+
+        writeFileSync(t.team, teamYaml(true))
+        const fourth = yield* start(env)
+        assert.strictEqual((yield* request(`${fourth.url}/jobs/${job.id}`)).status, 404)
+        assert.include(fourth.output.stdout + fourth.output.stderr, `job ${job.id} not resumed: its team changed`)
+        assert.strictEqual(fake.requests.length, asked)
+        assert.deepStrictEqual(counter(t.work), ["alpha"])
+      }).pipe(Effect.scoped),
+    120_000
   )
 
   it.live(
