@@ -78,29 +78,28 @@ export const make = (options: {
 
   // The write is synchronous: a page-cache write takes a few microseconds, and the callback API would add two
   // event-loop turns to every append. Doing it while chaining also keeps the file in seq order without a lock.
-  const stage = (prepared: Prepared, now: number) =>
-    Effect.suspend((): Effect.Effect<AuditEntry, AuditLogError | AuditLogClosed> => {
-      if (failure !== undefined) return Effect.fail(failure)
-      if (closed) return Effect.fail(new AuditLogClosed({ runId }))
-      const time = Math.max(lastTime, now)
-      const envelope = {
-        seq: head.seq + 1,
-        time: new Date(time).toISOString(),
-        runId,
-        agent: prepared.agent,
-        type: prepared.type,
-        prevHash: head.hash
-      }
-      const hash = Json.entryHash(envelope, prepared.canonical)
-      const written = File.writeAllSync(path, fd, Buffer.from(Json.line(envelope, prepared.canonical, hash), "utf8"))
-      if (Result.isFailure(written)) {
-        failure = written.failure
-        return Effect.fail(failure)
-      }
-      lastTime = time
-      head = { seq: envelope.seq, hash }
-      return Effect.succeed({ ...envelope, data: prepared.data, hash })
-    })
+  const stage = (prepared: Prepared, now: number): Effect.Effect<AuditEntry, AuditLogError | AuditLogClosed> => {
+    if (failure !== undefined) return Effect.fail(failure)
+    if (closed) return Effect.fail(new AuditLogClosed({ runId }))
+    const time = Math.max(lastTime, now)
+    const envelope = {
+      seq: head.seq + 1,
+      time: new Date(time).toISOString(),
+      runId,
+      agent: prepared.agent,
+      type: prepared.type,
+      prevHash: head.hash
+    }
+    const hash = Json.entryHash(envelope, prepared.canonical)
+    const written = File.writeAllSync(path, fd, Buffer.from(Json.line(envelope, prepared.canonical, hash), "utf8"))
+    if (Result.isFailure(written)) {
+      failure = written.failure
+      return Effect.fail(failure)
+    }
+    lastTime = time
+    head = { seq: envelope.seq, hash }
+    return Effect.succeed({ ...envelope, data: prepared.data, hash })
+  }
 
   const flush = Effect.suspend(() => {
     if (newEntries.length === 0) return File.fdatasync(path, fd)
@@ -144,11 +143,11 @@ export const make = (options: {
       return Effect.andThen(fdatasync(round, head.seq), syncedTo(seq))
     })
 
+  // One effect step per append besides the sync: appends are on every agent step's path.
   const appendWith = (prepared: Prepared, durable: boolean) =>
-    Effect.gen(function* () {
-      const entry = yield* stage(prepared, yield* Clock.currentTimeMillis)
-      if (durable) yield* syncedTo(entry.seq)
-      return entry
+    Clock.clockWith((clock) => {
+      const staged = stage(prepared, clock.currentTimeMillisUnsafe())
+      return durable ? Effect.flatMap(staged, (entry) => Effect.as(syncedTo(entry.seq), entry)) : staged
     })
 
   const sync = Effect.suspend(

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import {
@@ -49,33 +50,33 @@ export const prepare = (
   redact: (text: string) => string,
   maxLineBytes: number
 ): Effect.Effect<Chain.Prepared, AuditLogError> =>
-  Effect.try({
-    try: () => Json.toJson(input.data, redact),
-    catch: (cause) =>
-      new AuditLogError({
-        operation: "encode",
-        path: input.type,
-        message: cause instanceof Error ? redact(cause.message) : "the data could not be made JSON"
-      })
-  }).pipe(
-    Effect.map((json): Chain.Prepared => {
-      // An event's tag is its type; made JSON first, so that class instances (errors) keep their fields.
-      const data = input.event === true ? withoutTag(json) : json
-      const agent = clip(redact(input.agent))
-      const type = clip(redact(input.type)) || "unknown"
-      const canonical = Json.canonical(data)!
-      const names = Buffer.byteLength(JSON.stringify(runId) + JSON.stringify(agent) + JSON.stringify(type))
-      const bytes = Buffer.byteLength(canonical)
-      if (lineOverhead + names + bytes <= maxLineBytes) return { agent, type, data, canonical }
-      const note: Schema.Json = {
-        "@audit": "oversized",
-        bytes,
-        sha256: createHash("sha256").update(canonical, "utf8").digest("hex"),
-        preview: canonical.slice(0, 4096)
-      }
-      return { agent, type, data: note, canonical: Json.canonical(note)! }
+  Effect.suspend(() => {
+    const made = Result.try({
+      try: () => Json.toJson(input.data, redact),
+      catch: (cause) =>
+        new AuditLogError({
+          operation: "encode",
+          path: input.type,
+          message: cause instanceof Error ? redact(cause.message) : "the data could not be made JSON"
+        })
     })
-  )
+    if (Result.isFailure(made)) return Effect.fail(made.failure)
+    // An event's tag is its type; made JSON first, so that class instances (errors) keep their fields.
+    const data = input.event === true ? withoutTag(made.success) : made.success
+    const agent = clip(redact(input.agent))
+    const type = clip(redact(input.type)) || "unknown"
+    const canonical = Json.canonical(data)!
+    const names = Buffer.byteLength(JSON.stringify(runId) + JSON.stringify(agent) + JSON.stringify(type))
+    const bytes = Buffer.byteLength(canonical)
+    if (lineOverhead + names + bytes <= maxLineBytes) return Effect.succeed({ agent, type, data, canonical })
+    const note: Schema.Json = {
+      "@audit": "oversized",
+      bytes,
+      sha256: createHash("sha256").update(canonical, "utf8").digest("hex"),
+      preview: canonical.slice(0, 4096)
+    }
+    return Effect.succeed({ agent, type, data: note, canonical: Json.canonical(note)! })
+  })
 
 const withoutTag = (json: Schema.Json): Schema.Json => {
   if (typeof json !== "object" || json === null || Array.isArray(json)) return json
