@@ -36,7 +36,11 @@ export class AgentEvents extends Context.Service<AgentEvents, Service>()("@troup
 
 /** Builds a hub. */
 export const make: Effect.Effect<Service> = Effect.map(PubSub.unbounded<AgentEvent.AgentEvent>(), (hub) => ({
-  publish: (event) => Effect.asVoid(PubSub.publish(hub, event)),
+  // The hub is unbounded, so publishing never waits: done in place, without the effectful surplus path.
+  publish: (event) =>
+    Effect.sync(() => {
+      PubSub.publishUnsafe(hub, event)
+    }),
   events: Stream.fromPubSub(hub),
   subscribe: PubSub.subscribe(hub)
 }))

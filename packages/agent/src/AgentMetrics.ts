@@ -72,6 +72,13 @@ const makers = {
     Metric.histogram("troupe_agent_step_duration_ms", { ...stepDurationOptions, attributes })
 }
 
+interface ModelSeries {
+  readonly input: Series
+  readonly output: Series
+  readonly cost: Series
+  readonly latency: Series
+}
+
 /**
  * A recorder: feed it every event of one or more agents and it updates the metrics. It remembers when each run's
  * step started, to measure step durations.
@@ -86,6 +93,27 @@ export const recorder = (): ((event: AgentEvent.AgentEvent) => Effect.Effect<voi
     if (found === undefined) {
       found = makers[metric](attributes())
       series.set(id, found)
+    }
+    return found
+  }
+  // The four series of a model call, by agent and provider: found without building a key, once per call.
+  const modelSeries = new Map<string, Map<string, ModelSeries>>()
+  const modelSeriesOf = (agent: string, provider: string): ModelSeries => {
+    let byProvider = modelSeries.get(agent)
+    if (byProvider === undefined) {
+      byProvider = new Map()
+      modelSeries.set(agent, byProvider)
+    }
+    let found = byProvider.get(provider)
+    if (found === undefined) {
+      const attributes = { agent, provider }
+      found = {
+        input: makers.tokens({ ...attributes, direction: "input" }),
+        output: makers.tokens({ ...attributes, direction: "output" }),
+        cost: makers.cost(attributes),
+        latency: makers.modelLatency(attributes)
+      }
+      byProvider.set(provider, found)
     }
     return found
   }
@@ -111,18 +139,11 @@ export const recorder = (): ((event: AgentEvent.AgentEvent) => Effect.Effect<voi
         })
       case "AgentModelCalled":
         return updates((context) => {
-          const key = `${event.agent}\u0000${event.provider}`
-          const attributes = () => ({ agent: event.agent, provider: event.provider })
-          seriesOf("tokens", `${key}\u0000input`, () => ({ ...attributes(), direction: "input" })).updateUnsafe(
-            event.inputTokens,
-            context
-          )
-          seriesOf("tokens", `${key}\u0000output`, () => ({ ...attributes(), direction: "output" })).updateUnsafe(
-            event.outputTokens,
-            context
-          )
-          seriesOf("cost", key, attributes).updateUnsafe(event.costUsd, context)
-          seriesOf("modelLatency", key, attributes).updateUnsafe(event.latencyMs, context)
+          const model = modelSeriesOf(event.agent, event.provider)
+          model.input.updateUnsafe(event.inputTokens, context)
+          model.output.updateUnsafe(event.outputTokens, context)
+          model.cost.updateUnsafe(event.costUsd, context)
+          model.latency.updateUnsafe(event.latencyMs, context)
         })
       case "AgentToolResult":
         return event.isFailure
