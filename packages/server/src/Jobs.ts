@@ -160,9 +160,16 @@ export const make = (
       knowledgeBase: options.knowledgeBase,
       models: options.models
     }
-    // Set when the server stops, before any team does (a finalizer after each team's): members' tasks elsewhere go on,
-    // for the orchestrations resumed when it starts again.
+    // Set when the server stops, before any team does (a finalizer after each team's) and before the runs handed
+    // elsewhere are interrupted (their scope's finalizer is before this one): tasks elsewhere go on, for the jobs
+    // resumed when it starts again.
     const stopping = { now: false }
+    const remoteRuns = yield* Scope.fork(scope)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        stopping.now = true
+      })
+    )
     const memberRuns = options.memberRuns === undefined ? undefined : DetachedRuns.make(options.memberRuns, stopping)
     const startTeam = (team: TeamSpec.Team) =>
       Effect.map(
@@ -325,13 +332,23 @@ export const make = (
       })
 
     // A run handed to `options.remote` (a cluster's runners): its events stay where it runs; the job has its end.
-    const submitRemote = (spec: AgentSpec.AgentSpec, goal: string, by: string) =>
+    // `spec` is the name the request gave, recorded for a restarted server; `runId` (the task's id) resumes that run:
+    // the same task is waited for.
+    const submitRemote = (
+      spec: AgentSpec.AgentSpec,
+      goal: string,
+      by: string,
+      durable: { readonly spec?: string; readonly runId?: string } = {}
+    ) =>
       Effect.gen(function* () {
         const remote = options.remote!
-        const runId = yield* Agent.newRunId
+        const runId = durable.runId ?? (yield* Agent.newRunId)
+        const records = durable.spec === undefined ? undefined : options.records
+        const record = { spec: durable.spec ?? "", goal, submittedBy: by }
+        if (records !== undefined) yield* JobRecords.write(records, runId, { ...record, ended: false })
         const entry = yield* newEntry(runId, "agent", spec.name, goal, by)
         entry.runIds.add(runId)
-        const run = yield* Effect.forkIn(remote.run(spec, goal, runId), scope)
+        const run = yield* Effect.forkIn(DetachedRuns.detached(remote.run(spec, goal, runId), stopping), remoteRuns)
         entry.cancel = Effect.asVoid(Fiber.interrupt(run))
         yield* JobFollow.follow({
           scope,
@@ -340,7 +357,11 @@ export const make = (
           run,
           subscriptions: [],
           outcome: (exit) => exit,
-          jobScope: yield* Scope.make()
+          jobScope: yield* Scope.make(),
+          onEnd:
+            records === undefined
+              ? undefined
+              : JobRecords.write(records, runId, { ...record, ended: true }).pipe(Effect.ignore)
         })
         return JobEntry.snapshot(entry)
       })
@@ -453,7 +474,7 @@ export const make = (
             case "Agent":
               return yield* submitAgent(started.agent, goal, by, { spec: named })
             case "Remote":
-              return yield* submitRemote(started.spec, goal, by)
+              return yield* submitRemote(started.spec, goal, by, { spec: named })
           }
         }),
       delegate: (name, task, by) =>
@@ -526,6 +547,9 @@ export const make = (
               spec: record.spec,
               orchestrationId: runId
             })
+          }
+          if (started?._tag === "Remote") {
+            return yield* submitRemote(started.spec, record.goal, record.submittedBy, { spec: record.spec, runId })
           }
           if (started?._tag !== "Agent") return yield* new InvalidRequest({ message: "no longer an agent spec" })
           yield* submitAgent(started.agent, record.goal, record.submittedBy, { spec: record.spec, runId })

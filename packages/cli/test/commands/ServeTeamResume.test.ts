@@ -152,20 +152,21 @@ const sseData = (body: string): Array<any> =>
     .filter((line) => line.startsWith("data:"))
     .map((line) => JSON.parse(line.slice(5)))
 
-/** The approval of beta's call, once the server lists it undecided. */
-const pendingApproval = (url: string) =>
+/** The approval of a `shell_run` call (of the run `of` picks, any by default), once the server lists it undecided. */
+const pendingApproval = (url: string, of: (runId: string) => boolean = () => true) =>
   Effect.gen(function* () {
     for (let i = 0; i < 600; i++) {
       const listed = (yield* json(`${url}/approvals`)) as Array<{
-        request: { approvalId: string; tool: string }
+        request: { approvalId: string; tool: string; runId: string }
         decision?: unknown
       }>
-      // Only beta's policy asks.
-      const found = listed.find((a) => a.decision === undefined && a.request.tool === "shell_run")
+      const found = listed.find(
+        (a) => a.decision === undefined && a.request.tool === "shell_run" && of(a.request.runId)
+      )
       if (found !== undefined) return found.request.approvalId
       yield* Effect.sleep("100 millis")
     }
-    return yield* Effect.die("no approval of beta's call was listed")
+    return yield* Effect.die("no approval of a shell_run call was listed")
   })
 
 const counter = (workspace: string): ReadonlyArray<string> =>
@@ -362,10 +363,15 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
   )
 
   it.live(
-    "members on a cluster's runner, killed while an approval waits there, then stopped: resumed each time, the approval decided over the last server's API, no task run twice",
+    "members on a cluster's runner and a named agent's run there, killed while their approvals wait, then stopped: resumed each time, the approvals decided over the last server's API, no task run twice",
     () =>
       Effect.gen(function* () {
         const t = yield* setup(false)
+        // An agent the requests name: its call asks (shell_run's default), like beta's.
+        writeFileSync(
+          join(t.dir, "tally.yaml"),
+          "name: tally\nmemory: { enabled: false }\ntools: [{ shell_run: { allow: [sh] } }]\n"
+        )
         const fake = yield* model({ at: undefined })
         const postgres = yield* ThrowawayPostgres.make()
         const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, HOME: t.dir }
@@ -378,23 +384,38 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
         yield* Deferred.await(runner.ready).pipe(Effect.timeout("60 seconds"))
         const serverEnv = { ...env, TROUPE_HOME: t.home }
         const args = ["serve", "--port", "0", "--postgres", postgres.url, "--team", t.team, "--workspace", t.work]
+        args.push("--specs", t.dir)
         const first = yield* daemon(args, serverEnv, listening)
         const url1 = yield* Deferred.await(first.ready).pipe(Effect.timeout("60 seconds"))
         const submitted = yield* request(`${url1}/goals`, { method: "POST", body: { goal: "count twice" } })
         assert.strictEqual(submitted.status, 202, submitted.body)
         const job = JSON.parse(submitted.body)
-        const approvalBefore = yield* pendingApproval(url1)
+        const agentSubmitted = yield* request(`${url1}/goals`, {
+          method: "POST",
+          body: { goal: "tally once", agent: "tally.yaml" }
+        })
+        assert.strictEqual(agentSubmitted.status, 202, agentSubmitted.body)
+        const agentJob = JSON.parse(agentSubmitted.body)
+        const ofTeam = (runId: string) => runId.startsWith(`${job.id}.`)
+        const ofAgent = (runId: string) => runId === agentJob.id
+        const approvalBefore = yield* pendingApproval(url1, ofTeam)
+        const agentApproval = yield* pendingApproval(url1, ofAgent)
         first.child.kill("SIGKILL")
         yield* Deferred.await(first.exited)
         assert.deepStrictEqual(counter(t.work), ["alpha"])
-        assert.strictEqual(fake.requests.length, 7, "the decomposition, alpha's four calls, beta's plan and its call")
+        assert.strictEqual(
+          fake.requests.length,
+          9,
+          "the decomposition, alpha's four calls, beta's plan and its call, tally's plan and its call"
+        )
 
         const second = yield* daemon(args, serverEnv, listening)
         const url2 = yield* Deferred.await(second.ready).pipe(Effect.timeout("60 seconds"))
         const resumed = yield* json(`${url2}/jobs/${job.id}`)
         assert.strictEqual(resumed.id, job.id)
         assert.strictEqual(resumed.state, "running")
-        assert.strictEqual(yield* pendingApproval(url2), approvalBefore)
+        assert.strictEqual((yield* json(`${url2}/jobs/${agentJob.id}`)).state, "running")
+        assert.strictEqual(yield* pendingApproval(url2, ofTeam), approvalBefore)
         // Stopped gracefully this time (its cluster client closes while the orchestration still runs): the task in
         // flight is neither interrupted nor taken as failed, and the next server resumes the same.
         second.child.kill("SIGTERM")
@@ -403,25 +424,32 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
         const third = yield* daemon(args, serverEnv, listening)
         const url3 = yield* Deferred.await(third.ready).pipe(Effect.timeout("60 seconds"))
         assert.strictEqual((yield* json(`${url3}/jobs/${job.id}`)).state, "running")
-        // The approval still waits on the runner, listed and decided through the new server.
-        const approvalId = yield* pendingApproval(url3)
+        assert.strictEqual((yield* json(`${url3}/jobs/${agentJob.id}`)).state, "running")
+        // The approvals still wait on the runner, listed and decided through the new server.
+        const approvalId = yield* pendingApproval(url3, ofTeam)
         assert.strictEqual(approvalId, approvalBefore)
-        const approved = yield* request(`${url3}/approvals/${approvalId}/approve`, { method: "POST" })
-        assert.strictEqual(approved.status, 200, approved.body)
-        const events = sseData((yield* request(`${url3}/jobs/${job.id}/events`)).body)
-        assert.strictEqual(events.at(-1).type, "JobEnded")
-        const done = yield* json(`${url3}/jobs/${job.id}`)
-        assert.strictEqual(done.state, "done", JSON.stringify(done))
-        // alpha's finished task was not submitted again, and beta's in flight was waited for, not started anew.
-        assert.deepStrictEqual(counter(t.work), ["alpha", "beta"])
-        assert.strictEqual(fake.requests.length, 9)
+        assert.strictEqual(yield* pendingApproval(url3, ofAgent), agentApproval)
+        for (const id of [approvalId, agentApproval]) {
+          const approved = yield* request(`${url3}/approvals/${id}/approve`, { method: "POST" })
+          assert.strictEqual(approved.status, 200, approved.body)
+        }
+        for (const id of [job.id, agentJob.id]) {
+          const events = sseData((yield* request(`${url3}/jobs/${id}/events`)).body)
+          assert.strictEqual(events.at(-1).type, "JobEnded")
+          const done = yield* json(`${url3}/jobs/${id}`)
+          assert.strictEqual(done.state, "done", JSON.stringify(done))
+        }
+        // alpha's finished task was not submitted again, and the tasks in flight were waited for, not started anew.
+        assert.deepStrictEqual([...counter(t.work)].sort(), ["alpha", "beta", "tally"])
+        assert.strictEqual(fake.requests.length, 13)
         assert.strictEqual(decompositions(fake), 1)
         const started = runner.output.stdout.split("\n").filter((l) => l.startsWith("task ") && / started$/.test(l))
-        assert.deepStrictEqual(started.sort(), [`task ${job.id}.first.1 started`, `task ${job.id}.second.1 started`])
-        assert.deepStrictEqual(readdirSync(join(t.dir, "runner-home", "runs")).sort(), [
-          `${job.id}.first.1`,
-          `${job.id}.second.1`
-        ])
+        const tasks = [`${job.id}.first.1`, `${job.id}.second.1`, agentJob.id].sort()
+        assert.deepStrictEqual(
+          started.sort(),
+          tasks.map((id) => `task ${id} started`)
+        )
+        assert.deepStrictEqual(readdirSync(join(t.dir, "runner-home", "runs")).sort(), tasks)
         // Each attempt's outcome journalled once: alpha's answered from the journal (its task not submitted again).
         const journalled = readFileSync(join(t.home, "runs", job.id, "journal.jsonl"), "utf8")
           .split("\n")
