@@ -13,7 +13,8 @@ import { root } from "../support.ts"
 /**
  * `troupe serve` killed with SIGKILL while a team goal runs, then started again: it resumes the orchestration from its
  * journal under the same id. Each member's one tool call appends its name to `counter.txt` (the side effects, one
- * line each); the fake server counts the model calls. Once here, once with the members on a cluster's runner.
+ * line each, and so does a named agent's); the fake server counts the model calls. Here, and with the members (and a
+ * named agent's run) on a cluster's runner, that server also stopped with SIGTERM once.
  */
 
 const token = "serve-team-resume-0123456789"
