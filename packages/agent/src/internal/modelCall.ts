@@ -16,9 +16,9 @@ import { partialOf, type RunContext, type RunState } from "./runContext.ts"
 
 /** The charges of one answer: every call billed for it, or its own usage when no pool reported any. */
 export const chargesOf = (
-  response: LanguageModel.GenerateTextResponse<any, any>
+  response: LanguageModel.GenerateTextResponse<any, any>,
+  decision = Mixture.decisionOf(response)
 ): { readonly provider: string; readonly model: string; readonly charges: ReadonlyArray<Spend.Charge> } => {
-  const decision = Mixture.decisionOf(response)
   if (decision?.charges !== undefined) {
     return {
       provider: decision.provider,
@@ -100,9 +100,10 @@ export const run = <Response extends LanguageModel.GenerateTextResponse<any, any
       )
     )
     const at = yield* Clock.currentTimeMillis
-    const { provider, model, charges } = chargesOf(response)
+    const decision = Mixture.decisionOf(response)
+    const { provider, model, charges } = chargesOf(response, decision)
     const spend = Spend.charge(state.spend, charges)
-    const scores = Mixture.decisionOf(response)?.scores
+    const scores = decision?.scores
     yield* context.emit({
       _tag: "AgentModelCalled",
       runId: context.runId,

@@ -60,21 +60,32 @@ export const resolveTools = (options: LanguageModel.ProviderOptions): ResolvedTo
   return { tools, mode: choice.mode ?? "auto", forced: undefined }
 }
 
-// Likewise the JSON Schema of a structured output, made once per schema object.
-const responseSchemas = new WeakMap<object, JsonSchema.JsonSchema>()
+// Likewise a structured output's codec and JSON Schema: an agent asks for the same schema objects (its plan, its
+// reflection) call after call, and `LanguageModel` transforms the schema on every `generateObject`.
+const transformed = new WeakMap<object, ReturnType<LanguageModel.CodecTransformer>>()
+
+/**
+ * `LanguageModel.defaultCodecTransformer`, made once per schema object (it is a function of the schema alone). A
+ * schema it rejects is not kept: it throws again on the next call, as `LanguageModel` expects.
+ */
+export const codecTransformer: LanguageModel.CodecTransformer = (schema) => {
+  let made = transformed.get(schema)
+  if (made === undefined) {
+    made = LanguageModel.defaultCodecTransformer(schema)
+    transformed.set(schema, made)
+  }
+  return made as any
+}
 
 /** The JSON Schema sent for structured output, consistent with how `LanguageModel` decodes it. */
 export const responseJsonSchema = (
   options: LanguageModel.ProviderOptions
 ): { readonly name: string; readonly schema: JsonSchema.JsonSchema } | undefined => {
   if (options.responseFormat.type !== "json") return undefined
-  const schema = options.responseFormat.schema
-  let json = responseSchemas.get(schema)
-  if (json === undefined) {
-    json = LanguageModel.defaultCodecTransformer(schema as any).jsonSchema
-    responseSchemas.set(schema, json)
+  return {
+    name: options.responseFormat.objectName,
+    schema: codecTransformer(options.responseFormat.schema as any).jsonSchema
   }
-  return { name: options.responseFormat.objectName, schema: json }
 }
 
 /** Text of a tool result as the model should read it: strings as-is, anything else as JSON. */
@@ -223,7 +234,7 @@ export const languageModel = (
   connection: Connection.Resolved,
   methods: LanguageModelMethods
 ): Effect.Effect<LanguageModel.LanguageModel> =>
-  Effect.map(LanguageModel.make(methods), (model) => {
+  Effect.map(LanguageModel.make({ ...methods, codecTransformer }), (model) => {
     const clean = (error: unknown) =>
       AiError.isAiError(error) ? ProviderError.redact(error, connection.secrets) : error
     const cleanAi = (error: AiError.AiError) => ProviderError.redact(error, connection.secrets)

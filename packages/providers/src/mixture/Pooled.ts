@@ -175,5 +175,5 @@ export const make = Effect.fnUntraced(function* (member: Mixture.Member) {
         )
     })
 
-  return yield* LanguageModel.make({ generateText, streamText })
+  return yield* LanguageModel.make({ generateText, streamText, codecTransformer: Common.codecTransformer })
 })

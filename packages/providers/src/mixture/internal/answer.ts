@@ -155,6 +155,9 @@ export const decoded = (
   )
 }
 
+// A summary read once per summary object: a caller reads the answer's charges and its scores, each a decode.
+const decodedSummaries = new WeakMap<object, MixtureEvent.DecisionSummary | undefined>()
+
 /** The decision of the mixture that produced `response`, if a mixture did. */
 export const decisionOf = (response: {
   readonly content: ReadonlyArray<{ readonly type: string }>
@@ -163,5 +166,10 @@ export const decisionOf = (response: {
     | { readonly metadata?: Record<string, unknown> }
     | undefined
   const raw = part?.metadata?.mixture
-  return raw === undefined ? undefined : Result.getOrUndefined(decodeSummary(raw))
+  if (raw === undefined) return undefined
+  if (typeof raw !== "object" || raw === null) return Result.getOrUndefined(decodeSummary(raw))
+  if (decodedSummaries.has(raw)) return decodedSummaries.get(raw)
+  const decoded = Result.getOrUndefined(decodeSummary(raw))
+  decodedSummaries.set(raw, decoded)
+  return decoded
 }
