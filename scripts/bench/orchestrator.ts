@@ -11,10 +11,11 @@
  *   ones, so that the machine's load drifting over the run weighs on both sides.
  * - Placement: a task goes to the runner owning the shard its id hashes to, so with ids taken in order the runners'
  *   shares vary (`busiest_runner_share_3_hashed` is what ids in order would have given the busiest of 3, 1/3 when
- *   even). By default (`BENCH_PLACEMENT=balanced`) each batch's ids are chosen so that every runner gets the same
- *   share, from each id's shard (`Sharding.getShardId`) and the shards' owners as effect/cluster assigns them (a hash
- *   ring of the runners' addresses); `placement_predicted_3` is the share of tasks that ran where predicted.
- *   `BENCH_PLACEMENT=hashed` takes ids in order.
+ *   even). By default (`BENCH_PLACEMENT=hashed`) ids are taken in order, placed by their hash as an orchestration's
+ *   own task ids are. `BENCH_PLACEMENT=balanced` chooses each batch's ids so that every runner gets the same share,
+ *   from each id's shard (`Sharding.getShardId`) and the shards' owners as effect/cluster assigns them (a hash ring of
+ *   the runners' addresses), to measure the cluster without the hash's imbalance, which Troupe's own placement does
+ *   not avoid; `placement_predicted_3` is the share of tasks that ran where predicted.
  * - CPU per task: the CPU time of the runner processes, of PostgreSQL (postmaster and backends, from /proc) and of
  *   this process (client and fake models) over each timed batch, divided by its tasks; `cpu_bound_tasks_per_s_3` is
  *   what the machine's cores would allow at the 3-runner cost if CPU were the only limit.
@@ -57,7 +58,7 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
 const overheadRuns = Number(process.env.BENCH_RUNS ?? 30)
 // "balanced" (default): each batch's task ids are chosen so that every runner gets the same share; "hashed": ids
 // b1-t0, b1-t1, ... wherever their hash puts them.
-const placement = process.env.BENCH_PLACEMENT === "hashed" ? "hashed" : "balanced"
+const placement = process.env.BENCH_PLACEMENT === "balanced" ? "balanced" : "hashed"
 
 // CPU time (ms) of a process and of its children that have exited, from /proc (Linux; 0 elsewhere).
 const ticksPerMs = 100 / 1000
