@@ -25,7 +25,7 @@
  * })
  * ```
  */
-import type * as AiError from "effect/ai/AiError"
+import * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Response from "effect/ai/Response"
 import * as Effect from "effect/Effect"
@@ -35,6 +35,7 @@ import * as Common from "../internal/common.ts"
 import * as Answer from "./internal/answer.ts"
 import * as Call from "./internal/call.ts"
 import * as Failure from "./internal/failure.ts"
+import * as PlainText from "./internal/plainText.ts"
 import type * as Mixture from "./Mixture.ts"
 import * as MixtureError from "./MixtureError.ts"
 import type * as MixtureEvent from "./MixtureEvent.ts"
@@ -175,5 +176,15 @@ export const make = Effect.fnUntraced(function* (member: Mixture.Member) {
         )
     })
 
-  return yield* LanguageModel.make({ generateText, streamText, codecTransformer: Common.codecTransformer })
+  // A request without tools is answered without `LanguageModel`'s decoder compiled per request: the answer's parts
+  // are decoded here with decoders compiled once, as `LanguageModel` would decode them.
+  const answer: PlainText.Answering = (request, method) =>
+    Effect.flatMap(generateText(request), (parts) =>
+      Effect.mapError(Answer.decodeParts(parts), (error) =>
+        AiError.make({ module: "LanguageModel", method, reason: AiError.InvalidOutputError.fromSchemaError(error) })
+      )
+    )
+
+  const model = yield* LanguageModel.make({ generateText, streamText, codecTransformer: Common.codecTransformer })
+  return yield* PlainText.aroundAnswers(model, answer, Common.codecTransformer)
 })

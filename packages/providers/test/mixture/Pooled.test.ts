@@ -4,6 +4,7 @@ import * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as Mixture from "../../src/mixture/Mixture.ts"
 import * as Pooled from "../../src/mixture/Pooled.ts"
 import * as ProviderPool from "../../src/mixture/ProviderPool.ts"
@@ -92,6 +93,66 @@ describe("Pooled", () => {
       assert.strictEqual(error.reason._tag, "AuthenticationError")
       assert.notInclude(JSON.stringify(error), key)
       assert.notInclude(error.message, key)
+    }).pipe(Effect.scoped, Effect.provide([ProviderPool.layer(), NodeHttpClient.layerUndici]))
+  )
+
+  it.effect("an object is read as the adapter's own LanguageModel reads it: the value, the parts, the failures", () =>
+    Effect.gen(function* () {
+      const Person = Schema.Struct({ name: Schema.String, age: Schema.Int })
+      const answers = [
+        JSON.stringify({ name: "Ada", age: 36 }),
+        "not json {",
+        JSON.stringify({ name: "Ada", age: 3.5 })
+      ]
+      // Each answer twice: once for the adapter, once for the pooled model over it.
+      const server = yield* FakeOpenAi.make({ turns: answers.flatMap((text) => [{ text }, { text }]) })
+      const adapter = yield* OpenAiLanguageModel.make({
+        baseUrl: server.url,
+        apiKey: Redacted.make("sk-test"),
+        model: "gpt-5-mini",
+        retry: Retry.none
+      })
+      const model = yield* Pooled.make({ provider: "openai", model: "gpt-5-mini", languageModel: adapter })
+      const object = (languageModel: LanguageModel.LanguageModel) =>
+        Effect.result(
+          LanguageModel.generateObject({ prompt: "Who?", schema: Person, objectName: "person" }).pipe(
+            Effect.provideService(LanguageModel.LanguageModel, languageModel)
+          )
+        )
+      // The parts without the pooled answer's decision summary (the adapter's has none) and the answer's id.
+      const withoutDecision = (parts: ReadonlyArray<{ readonly type: string }>) =>
+        parts.map((part) =>
+          part.type === "response-metadata"
+            ? {
+                ...part,
+                id: undefined,
+                metadata: { ...(part as unknown as { readonly metadata: object }).metadata, mixture: undefined }
+              }
+            : part
+        )
+      const outcomes: Array<string> = []
+      for (const _ of answers) {
+        const direct = yield* object(adapter)
+        const pooled = yield* object(model)
+        assert.strictEqual(pooled._tag, direct._tag)
+        if (direct._tag === "Success" && pooled._tag === "Success") {
+          assert.deepStrictEqual(pooled.success.value, direct.success.value)
+          assert.deepStrictEqual(withoutDecision(pooled.success.content), withoutDecision(direct.success.content))
+          assert.strictEqual(Mixture.decisionOf(pooled.success)!.strategy, "single")
+          outcomes.push(`value ${JSON.stringify(pooled.success.value)}`)
+        }
+        if (direct._tag === "Failure" && pooled._tag === "Failure") {
+          assert.strictEqual(pooled.failure.reason._tag, direct.failure.reason._tag)
+          assert.strictEqual(pooled.failure.message, direct.failure.message)
+          outcomes.push(pooled.failure.reason._tag)
+        }
+      }
+      assert.deepStrictEqual(outcomes, [
+        `value {"name":"Ada","age":36}`,
+        "StructuredOutputError",
+        "StructuredOutputError"
+      ])
+      assert.strictEqual(server.requests.length, 6)
     }).pipe(Effect.scoped, Effect.provide([ProviderPool.layer(), NodeHttpClient.layerUndici]))
   )
 })
