@@ -82,11 +82,24 @@ export const postgres = (url: string | Redacted.Redacted<string>, maxConnections
     connectTimeout: Duration.seconds(10)
   })
 
+/** Set once the runner has begun to stop. */
+export interface Stopping {
+  now: boolean
+}
+
 /**
  * The agent-task entity's handlers, running at most `concurrency` tasks at once, each task's run a workflow of the
  * `WorkflowEngine` in context (the cluster's).
+ *
+ * Once the runner is stopping (`stopping.now`), a run that fails has failed because the runner's parts closed under
+ * it (its workflow's entity, its trail): that failure is no reply (it would end the task for good); the handler waits
+ * to be interrupted, so the task is handed over with its shard and goes on from its journal elsewhere.
  */
-export const handlers = (settings: Omit<TaskRunning.Settings, "durable">, concurrency: number) =>
+export const handlers = (
+  settings: Omit<TaskRunning.Settings, "durable">,
+  concurrency: number,
+  stopping: Stopping = { now: false }
+) =>
   Layer.unwrap(
     // Made once for the runner: the handlers' build runs once per entity, that is once per task.
     Effect.gen(function* () {
@@ -95,9 +108,10 @@ export const handlers = (settings: Omit<TaskRunning.Settings, "durable">, concur
       return AgentTask.AgentTask.toLayer(
         AgentTask.AgentTask.of({
           Run: (envelope) =>
-            slots
-              .withPermit(TaskRunning.runTask({ ...settings, durable }, envelope.payload))
-              .pipe(TrailHead.attach(settings.audit))
+            slots.withPermit(TaskRunning.runTask({ ...settings, durable }, envelope.payload)).pipe(
+              TrailHead.attach(settings.audit),
+              Effect.catchCause((cause) => (stopping.now ? Effect.never : Effect.failCause(cause)))
+            )
         })
       )
     })
@@ -109,7 +123,10 @@ export const handlers = (settings: Omit<TaskRunning.Settings, "durable">, concur
  */
 export const layer = (options: Options) => {
   const host = options.host ?? "127.0.0.1"
-  return handlers(
+  const stopping: Stopping = { now: false }
+  // Built after everything else, so released first: the flag is up before the entities and trails close.
+  const stopWatch = Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => (stopping.now = true))))
+  const running = handlers(
     {
       runner: `${host}:${options.port}`,
       approveAsk: options.approveAsk ?? false,
@@ -120,7 +137,8 @@ export const layer = (options: Options) => {
       memory: options.memory,
       knowledgeBase: options.knowledgeBase
     },
-    options.concurrency ?? 16
+    options.concurrency ?? 16,
+    stopping
   ).pipe(
     Layer.provide(ClusterWorkflowEngine.layer),
     Layer.provideMerge(
@@ -136,4 +154,5 @@ export const layer = (options: Options) => {
       )
     )
   )
+  return stopWatch.pipe(Layer.provideMerge(running))
 }
