@@ -5,6 +5,7 @@ import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Answer from "../../src/mixture/internal/answer.ts"
 import * as Mixture from "../../src/mixture/Mixture.ts"
 import * as Pooled from "../../src/mixture/Pooled.ts"
 import * as ProviderPool from "../../src/mixture/ProviderPool.ts"
@@ -95,6 +96,22 @@ describe("Pooled", () => {
       assert.notInclude(error.message, key)
     }).pipe(Effect.scoped, Effect.provide([ProviderPool.layer(), NodeHttpClient.layerUndici]))
   )
+
+  it("an annotated answer's decision reads as its schema admits it, whether or not it was made here", () => {
+    const charge = { provider: "openai", model: "gpt-5-mini", inputTokens: 10, outputTokens: 2, estimated: false }
+    const summary = { provider: "openai", model: "gpt-5-mini", strategy: "single", scores: [], charges: [charge] }
+    const read = (s: typeof summary) => Mixture.decisionOf({ content: Answer.annotate([{ type: "text" }], s) })
+    assert.deepStrictEqual(read(summary), summary)
+    // Not an integer count of tokens: the schema rejects it, so no decision is read.
+    assert.isUndefined(read({ ...summary, charges: [{ ...charge, inputTokens: 10.5 }] }))
+    assert.isUndefined(read({ ...summary, scores: [{ provider: "openai", score: Number.NaN }] as never }))
+    // The same summary copied (as a decode of the answer's metadata copies it) reads alike.
+    const copied = JSON.parse(JSON.stringify(summary))
+    assert.deepStrictEqual(
+      Mixture.decisionOf({ content: [{ type: "response-metadata", metadata: { mixture: copied } }] as never }),
+      summary
+    )
+  })
 
   it.effect("an object is read as the adapter's own LanguageModel reads it: the value, the parts, the failures", () =>
     Effect.gen(function* () {

@@ -83,11 +83,42 @@ export const encodeWith = (
     annotate(parts as ReadonlyArray<Response.PartEncoded>, summary)
   )
 
+// A summary read once per summary object: a caller reads the answer's charges and its scores, each a decode. The
+// summaries this module puts in answers are known as they are, when they are what the schema admits.
+const decodedSummaries = new WeakMap<object, MixtureEvent.DecisionSummary | undefined>()
+
+const isString = (u: unknown): boolean => typeof u === "string"
+
+// What decoding `summary` with `MixtureEvent.DecisionSummary` checks, for a summary made here.
+const admitted = (summary: MixtureEvent.DecisionSummary): boolean =>
+  isString(summary.provider) &&
+  isString(summary.model) &&
+  isString(summary.strategy) &&
+  summary.scores.every(
+    (s) => isString(s.provider) && Number.isFinite(s.score) && (s.rejectedBy === undefined || isString(s.rejectedBy))
+  ) &&
+  (summary.charges === undefined ||
+    summary.charges.every(
+      (c) =>
+        isString(c.provider) &&
+        isString(c.model) &&
+        Number.isSafeInteger(c.inputTokens) &&
+        Number.isSafeInteger(c.outputTokens) &&
+        (c.costUsd === undefined || Number.isFinite(c.costUsd)) &&
+        typeof c.estimated === "boolean"
+    ))
+
+const known = (summary: MixtureEvent.DecisionSummary): MixtureEvent.DecisionSummary => {
+  if (admitted(summary)) decodedSummaries.set(summary, summary)
+  return summary
+}
+
 /** Puts the decision in the answer's response-metadata part (adding one when the provider sent none). */
 export const annotate = <P extends { readonly type: string }>(
   parts: ReadonlyArray<P>,
   summary: MixtureEvent.DecisionSummary
 ): Array<P> => {
+  known(summary)
   const at = parts.findIndex((p) => p.type === "response-metadata")
   const existing = (at === -1 ? { type: "response-metadata" } : parts[at]) as P & {
     readonly metadata?: Record<string, unknown>
@@ -151,12 +182,12 @@ export const decoded = (
   return Effect.succeed(
     content.some((part) => part.type === "response-metadata")
       ? annotate(content, summary)
-      : [Response.makePart("response-metadata", { modelId: summary.model, metadata: { mixture: summary } }), ...content]
+      : [
+          Response.makePart("response-metadata", { modelId: summary.model, metadata: { mixture: known(summary) } }),
+          ...content
+        ]
   )
 }
-
-// A summary read once per summary object: a caller reads the answer's charges and its scores, each a decode.
-const decodedSummaries = new WeakMap<object, MixtureEvent.DecisionSummary | undefined>()
 
 /** The decision of the mixture that produced `response`, if a mixture did. */
 export const decisionOf = (response: {
