@@ -100,7 +100,7 @@ export const around = (
 
 /**
  * `model` with a `generateText` (and, given the `codecTransformer` `model` was made with, a `generateObject`) that
- * answer requests without a toolkit with `answer`'s parts.
+ * answers a request without a toolkit with `answer`'s parts.
  */
 export const aroundAnswers = Effect.fnUntraced(function* (
   model: LanguageModel.LanguageModel,
@@ -193,7 +193,7 @@ export const aroundAnswers = Effect.fnUntraced(function* (
         )
     )
 
-  // Whether `options` is a request this module answers itself, given the prompt once the tracker is known.
+  // Whether this module may answer `options` itself (it still checks for a tracker and approvals in the prompt).
   const plain = (options: Options): boolean =>
     options.toolkit === undefined &&
     !(options.disableToolCallResolution === true && options.toolCallValidation === "deferred")
