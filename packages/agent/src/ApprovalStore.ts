@@ -170,11 +170,14 @@ export const make = (directory: string): Effect.Effect<FileStore, ApprovalStoreE
             }
             if (request.policy !== "ask" || options.approveAsk === true) return yield* inProcess.decide(request)
             const stored: Stored = { request, requestedAt: yield* Clock.currentTimeMillis }
-            yield* writeAtomically(requestPath(request.approvalId), stored).pipe(Effect.orDie)
+            // Waiting here before it is on disk: whoever reads it there can decide it in this process too.
             const local = Deferred.makeUnsafe<Approvals.Decision>()
             waiting.set(request.approvalId, local)
             const decision = yield* Effect.andThen(
-              options.onWait === undefined ? Effect.void : options.onWait(request),
+              writeAtomically(requestPath(request.approvalId), stored).pipe(
+                Effect.orDie,
+                Effect.andThen(options.onWait === undefined ? Effect.void : options.onWait(request))
+              ),
               Effect.raceFirst(Deferred.await(local), fromDisk(request.approvalId))
             ).pipe(Effect.ensuring(Effect.sync(() => waiting.delete(request.approvalId))))
             // The decision is kept on disk beside its request, as the record of who decided.

@@ -167,15 +167,13 @@ export const make: Effect.Effect<Store, ApprovalStore.ApprovalStoreError, SqlCli
         decide: (request) =>
           Effect.gen(function* () {
             if (request.policy !== "ask" || options.approveAsk === true) return yield* inProcess.decide(request)
-            yield* ask(request).pipe(
-              Effect.retry({ times: 5, schedule: Schedule.exponential("200 millis") }),
-              Effect.orDie
-            )
+            // Pending here before it is in the table: whoever sees it there finds it pending in this process too.
             const local = Deferred.makeUnsafe<Approvals.Decision>()
             waiting.set(request.approvalId, { request, decision: local })
-            const decision = yield* Effect.raceFirst(Deferred.await(local), fromTable(request.approvalId)).pipe(
-              Effect.ensuring(Effect.sync(() => waiting.delete(request.approvalId)))
-            )
+            const decision = yield* Effect.andThen(
+              ask(request).pipe(Effect.retry({ times: 5, schedule: Schedule.exponential("200 millis") }), Effect.orDie),
+              Effect.raceFirst(Deferred.await(local), fromTable(request.approvalId))
+            ).pipe(Effect.ensuring(Effect.sync(() => waiting.delete(request.approvalId))))
             // A decision made here is recorded in the table too, as the record of who decided and when.
             yield* decide(request.approvalId, decision).pipe(Effect.ignore)
             return decision
