@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import * as NodeHttp from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -8,7 +6,7 @@ import { ThrowawayPostgres } from "@troupe/cluster"
 import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import { root } from "../support.ts"
+import { daemon, request as sharedRequest } from "../daemon.ts"
 
 /**
  * `troupe serve --postgres`: a goal for an agent spec submitted over HTTP runs on a `troupe runner` sharing a
@@ -38,52 +36,8 @@ const model = FakeOpenAi.make({
   }
 })
 
-const node = `${root}node_modules/.bin/node`
-
-/** A `troupe` process that stays up; `ready` resolves with the first stdout line matching `pattern`. */
-const daemon = (args: ReadonlyArray<string>, env: Record<string, string>, pattern: RegExp) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child: ChildProcess = spawn(node, ["packages/cli/src/bin.ts", ...args], {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? "", ...env },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      const ready = Deferred.makeUnsafe<string>()
-      const output = { stdout: "", stderr: "" }
-      child.stdout!.on("data", (chunk: Buffer) => {
-        output.stdout += chunk.toString("utf8")
-        const match = pattern.exec(output.stdout)
-        if (match !== null) Deferred.doneUnsafe(ready, Effect.succeed(match[1] ?? match[0]))
-      })
-      child.stderr!.on("data", (chunk: Buffer) => {
-        output.stderr += chunk.toString("utf8")
-      })
-      child.on("close", (code) =>
-        Deferred.doneUnsafe(ready, Effect.die(`exited ${code}: ${output.stderr.slice(-2000)}`))
-      )
-      return { child, ready, output }
-    }),
-    ({ child }) => Effect.sync(() => void child.kill("SIGKILL"))
-  )
-
 const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
-  Effect.callback<{ readonly status: number; readonly body: string }, Error>((resume) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` }
-    if (options.body !== undefined) headers["content-type"] = "application/json"
-    const req = NodeHttp.request(url, { method: options.method ?? "GET", headers }, (res) => {
-      let body = ""
-      res.setEncoding("utf8")
-      res.on("data", (chunk: string) => {
-        body += chunk
-      })
-      res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body })))
-    })
-    req.on("error", (error) => resume(Effect.fail(error)))
-    if (options.body !== undefined) req.write(JSON.stringify(options.body))
-    req.end()
-    return Effect.sync(() => req.destroy())
-  })
+  sharedRequest(url, token, options)
 
 describe("troupe serve --postgres", () => {
   it.live(
