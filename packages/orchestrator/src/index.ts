@@ -5,6 +5,7 @@
  */
 export * as Capabilities from "./Capabilities.ts"
 export * as Decomposer from "./Decomposer.ts"
+export * as DetachedRuns from "./DetachedRuns.ts"
 export * as MemberRuns from "./MemberRuns.ts"
 export * as Orchestrator from "./Orchestrator.ts"
 export * as OrchestratorError from "./OrchestratorError.ts"

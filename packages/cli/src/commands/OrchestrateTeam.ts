@@ -15,6 +15,8 @@
  * a task there, its trail on its runner and linked here by run id, runner and head. The approvals those tasks wait for
  * (runners started with `--wait`) are in the cluster's table (`ApprovalsRemote`): asked at a terminal, approved with
  * `--yes`, otherwise named on stderr while the orchestration waits for `troupe approvals ... --postgres URL`.
+ * Stopped with SIGTERM or Ctrl-C, it leaves the tasks in flight running on their runners (`DetachedRuns`): `--resume`
+ * waits for the same tasks instead of making their model and tool calls again.
  *
  * Every orchestration is durable: its journal (`$TROUPE_HOME/runs/<orchestrationId>/journal.jsonl`, see the
  * orchestrator's `durability.ts`) records the decomposition, each subtask's member order, each attempt's agent run id
@@ -34,11 +36,19 @@ import * as NodePath from "node:path"
 import { AgentEvents, type ApprovalStore, type Approvals, AuditLog, Spend } from "@troupe/agent"
 import type { SpecLoader, TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
-import { Orchestrator, type OrchestratorEvent, type Report, TeamTrail } from "@troupe/orchestrator"
+import {
+  DetachedRuns,
+  MemberRuns,
+  Orchestrator,
+  type OrchestratorEvent,
+  type Report,
+  TeamTrail
+} from "@troupe/orchestrator"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -107,9 +117,10 @@ const question = (agent: string, id: string): Waiting => ({ _tag: "question", ag
 
 /**
  * With `--postgres`, the members' subtasks go to the cluster's runners (`ClusterMemberRuns`), its client living as
- * long as the orchestration; the cluster is loaded only then. The URL is checked, never printed.
+ * long as the orchestration; the cluster is loaded only then. The URL is checked, never printed. Each run is
+ * `DetachedRuns`: once `stopping.now` is set, a task in flight is left to go on on its runner, for `--resume`.
  */
-const memberRunsOf = (postgres: string | undefined) =>
+const memberRunsOf = (postgres: string | undefined, stopping: DetachedRuns.Stopping) =>
   Effect.gen(function* () {
     if (postgres === undefined) return Context.empty()
     const url = URL.canParse(postgres) ? new URL(postgres) : undefined
@@ -120,7 +131,7 @@ const memberRunsOf = (postgres: string | undefined) =>
       })
     }
     const { ClusterMemberRuns } = yield* Effect.promise(() => import("@troupe/cluster"))
-    return yield* Layer.build(ClusterMemberRuns.layer({ postgres: Redacted.make(postgres) })).pipe(
+    const built = yield* Layer.build(ClusterMemberRuns.layer({ postgres: Redacted.make(postgres) })).pipe(
       Effect.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause)
           ? Effect.interrupt
@@ -128,6 +139,11 @@ const memberRunsOf = (postgres: string | undefined) =>
               new CliExit({ code: ExitCode.failed, message: "--postgres: cannot reach the cluster's storage" })
             )
       )
+    )
+    return Context.add(
+      built,
+      MemberRuns.MemberRuns,
+      DetachedRuns.make(Context.get(built, MemberRuns.MemberRuns), stopping)
     )
   })
 
@@ -258,6 +274,7 @@ export const run = (given: Input) =>
     const person = NodeOs.userInfo().username
     const orchestrationId = given.resume ?? (yield* Orchestrator.newOrchestrationId)
 
+    const stopping = { now: false }
     const program = Effect.gen(function* () {
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
@@ -315,7 +332,15 @@ export const run = (given: Input) =>
         audit,
         memory: Option.getOrUndefined(memory),
         knowledgeBase: Option.getOrUndefined(knowledgeBase)
-      }).pipe(Effect.provide(yield* memberRunsOf(input.postgres)))
+      }).pipe(Effect.provide(yield* memberRunsOf(input.postgres, stopping)))
+      // Stopped by SIGTERM or Ctrl-C, the orchestration is left for --resume: this runs before the orchestrator's
+      // finalizers interrupt it (and before the cluster client closes, which is older still), so the members' tasks
+      // in flight go on on their runners and a resume waits for the same tasks. Any other end stops them as before.
+      yield* Effect.addFinalizer((exit) =>
+        Effect.sync(() => {
+          if (Exit.hasInterrupts(exit)) stopping.now = true
+        })
+      )
       const members = new Set(orchestrator.members.map((m) => m.name))
       // A request waiting for a person, asked at the terminal and decided in the approvals store (the gate reads it).
       const ask = (request: Approvals.Request) =>
