@@ -93,6 +93,20 @@ export const verify = (
         })
       }
       const { subtaskId, agent, runId, runner, head, broken } = link.value
+      // A run made elsewhere and interrupted before it answered has no head its runner read: its trail, when it is
+      // here, is verified without an anchor (a cut end cannot be told), and otherwise is to be verified there.
+      if (head === undefined && runner !== undefined) {
+        return audit.verify(runId).pipe(
+          Effect.map((verification): LinkedRun => ({ subtaskId, agent, runId, verification, problem: undefined })),
+          Effect.catch((error) =>
+            Effect.succeed<LinkedRun>(
+              error._tag === "AuditLogNotFound"
+                ? { subtaskId, agent, runId, verification: undefined, problem: undefined, elsewhere: runner }
+                : { subtaskId, agent, runId, verification: undefined, problem: error.message }
+            )
+          )
+        )
+      }
       if (head === undefined) {
         return Effect.succeed<LinkedRun>({
           subtaskId,
