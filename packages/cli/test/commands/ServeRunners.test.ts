@@ -1,0 +1,248 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { ThrowawayPostgres } from "@troupe/cluster"
+import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { daemon, request as sharedRequest } from "../daemon.ts"
+import { root } from "../support.ts"
+
+/**
+ * The distributed mode end to end through the server: a throwaway PostgreSQL, three `troupe runner` processes and
+ * `troupe serve --postgres` on 127.0.0.1, fifty agent goals submitted over HTTP, and one runner killed with SIGKILL
+ * while a task's irreversible action is done but its run is not. Each goal records its key with an allowlisted
+ * command that keeps a ledger, made idempotent by a marker file created exclusively, so the run that goes on
+ * elsewhere records nothing twice.
+ */
+
+const token = "serve-runners-0123456789"
+
+const recorder = `import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs"
+const key = process.argv[2] ?? ""
+if (!/^[a-z0-9-]+$/.test(key)) { console.error("bad key"); process.exit(2) }
+appendFileSync("attempts.log", key + "\\n")
+mkdirSync("keys", { recursive: true })
+let fresh = true
+try { closeSync(openSync("keys/" + key, "wx")) } catch { fresh = false }
+if (fresh) appendFileSync("ledger.log", key + "\\n")
+console.log(fresh ? "recorded " + key : "already recorded " + key)
+`
+
+const recorderSpec = `name: recorder
+memory: { enabled: false }
+tools: [{ shell_run: { allow: [node] } }]
+approvals: { tools: { shell_run: auto } }
+limits: { maxSteps: 6 }
+`
+
+const schemaName = (request: FakeServer.Received) =>
+  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
+
+const messages = (request: FakeServer.Received) =>
+  (request.body as { messages?: Array<{ role: string; content?: unknown }> }).messages ?? []
+
+const keyOf = (request: FakeServer.Received) =>
+  /record the key ([a-z0-9-]+)/.exec(JSON.stringify(messages(request)))?.[1] ?? "unknown"
+
+/** The model: no plan, one call of the recorder with the goal's key, an answer, a reflection saying done. */
+const model = FakeOpenAi.make({
+  turns: (request) => {
+    const key = keyOf(request)
+    const name = schemaName(request)
+    if (name === "plan") return { text: JSON.stringify({ goals: [] }) }
+    if (name === "reflection") {
+      return {
+        text: JSON.stringify({ outcome: "done", reasoning: "recorded", progress: [], answer: `recorded ${key}` })
+      }
+    }
+    return messages(request).some((m) => m.role === "tool")
+      ? { text: `recorded ${key}` }
+      : { toolCalls: [{ name: "shell_run", arguments: { command: "node", args: ["record.mjs", key] } }] }
+  },
+  // Slow enough that a runner is caught between a task's action and its end (two more model calls).
+  latency: { fixedMs: 200 }
+})
+
+/** A runner process and what it printed: its address once ready, the tasks it started and finished. */
+interface RunnerProcess {
+  readonly child: ChildProcess
+  readonly ready: Deferred.Deferred<string>
+  readonly started: Set<string>
+  readonly finished: Set<string>
+  readonly output: { stdout: string; stderr: string }
+  readonly exited: Deferred.Deferred<number | null>
+}
+
+const node = `${root}node_modules/.bin/node`
+
+const startRunner = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync((): RunnerProcess => {
+      const child = spawn(node, ["packages/cli/src/bin.ts", "runner", ...args], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? "", ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      const runner: RunnerProcess = {
+        child,
+        ready: Deferred.makeUnsafe<string>(),
+        started: new Set(),
+        finished: new Set(),
+        output: { stdout: "", stderr: "" },
+        exited: Deferred.makeUnsafe<number | null>()
+      }
+      let pending = ""
+      child.stdout!.on("data", (chunk: Buffer) => {
+        runner.output.stdout += chunk.toString("utf8")
+        pending += chunk.toString("utf8")
+        const lines = pending.split("\n")
+        pending = lines.pop() ?? ""
+        for (const line of lines) {
+          const ready = /^runner (\S+) ready/.exec(line)
+          if (ready !== null) Deferred.doneUnsafe(runner.ready, Effect.succeed(ready[1]!))
+          const task = /^task (\S+) (started|done|failed)$/.exec(line)
+          if (task?.[2] === "started") runner.started.add(task[1]!)
+          else if (task !== null) runner.finished.add(task[1]!)
+        }
+      })
+      child.stderr!.on("data", (chunk: Buffer) => {
+        runner.output.stderr += chunk.toString("utf8")
+      })
+      // "close": after the exit and once everything it printed has been read.
+      child.on("close", (code) => Deferred.doneUnsafe(runner.exited, Effect.succeed(code)))
+      return runner
+    }),
+    (runner) =>
+      Effect.gen(function* () {
+        runner.child.kill("SIGTERM")
+        const stopped = yield* Deferred.await(runner.exited).pipe(Effect.timeoutOption("15 seconds"))
+        if (stopped._tag === "None") runner.child.kill("SIGKILL")
+      })
+  )
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [])
+
+const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
+  sharedRequest(url, token, options)
+
+describe("troupe serve --postgres with three runners", () => {
+  it.live(
+    "fifty goals through the server over three runners, one killed with SIGKILL mid-run: every job done with its own answer, each key recorded once",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-serve-runners-"))),
+          (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+        )
+        const work = join(dir, "work")
+        const specs = join(dir, "specs")
+        mkdirSync(work)
+        mkdirSync(specs)
+        writeFileSync(join(work, "record.mjs"), recorder)
+        writeFileSync(join(specs, "recorder.yaml"), recorderSpec)
+        const fake = yield* model
+        const postgres = yield* ThrowawayPostgres.make()
+        const env = {
+          OPENAI_API_KEY: "sk-test",
+          OPENAI_BASE_URL: fake.url,
+          TROUPE_BUNDLE: "0",
+          TROUPE_HOME: join(dir, "home"),
+          TROUPE_TOKEN: token,
+          HOME: dir
+        }
+        const runners: Array<RunnerProcess> = []
+        // One after the other: the first creates the cluster's tables.
+        for (let i = 0; i < 3; i++) {
+          const runner = yield* startRunner(["--postgres", postgres.url, "--workspace", work], env)
+          runners.push(runner)
+          const ready = yield* Deferred.await(runner.ready).pipe(Effect.timeoutOption("60 seconds"))
+          assert.isTrue(ready._tag === "Some", `runner ${i} did not start: ${runner.output.stderr.slice(-2000)}`)
+        }
+        const server = yield* daemon(
+          ["serve", "--port", "0", "--postgres", postgres.url, "--specs", specs, "--workspace", work],
+          env,
+          /listening on (http:\/\/[0-9.]+:\d+)/
+        )
+        const url = yield* Deferred.await(server.ready).pipe(Effect.timeout("60 seconds"))
+        // Every runner sees the others before goals arrive, so that shards are spread over the three.
+        yield* Effect.sleep("3 seconds")
+
+        const keys = Array.from({ length: 50 }, (_, i) => `task-${i + 1}`)
+        // The job's id is the task's id on the runners; the key is what its action records.
+        const keyOfJob = new Map<string, string>()
+        const jobs = yield* Effect.forEach(
+          keys,
+          (key) =>
+            Effect.gen(function* () {
+              const submitted = yield* request(`${url}/goals`, {
+                method: "POST",
+                body: { goal: `Please record the key ${key} once.`, agent: "recorder.yaml" }
+              })
+              assert.strictEqual(submitted.status, 202, submitted.body)
+              const id = (JSON.parse(submitted.body) as { id: string }).id
+              keyOfJob.set(id, key)
+              return { key, id }
+            }),
+          { concurrency: 10 }
+        )
+        const results = yield* Effect.forEach(
+          jobs,
+          ({ id }) =>
+            Effect.gen(function* () {
+              yield* request(`${url}/jobs/${id}/events`)
+              return JSON.parse((yield* request(`${url}/jobs/${id}`)).body) as {
+                state: string
+                answer?: string
+              }
+            }),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.timeout("120 seconds"), Effect.forkChild)
+
+        // The first runner found with a task whose irreversible action is done but whose run is not dies then and
+        // there: the task must run again elsewhere, and its action must not count twice.
+        const killMidRun = Effect.gen(function* () {
+          while (true) {
+            yield* Effect.sleep("10 millis")
+            const attempted = new Set(lines(join(work, "attempts.log")))
+            const target = runners.find((r) =>
+              [...r.started].some((task) => !r.finished.has(task) && attempted.has(keyOfJob.get(task) ?? ""))
+            )
+            if (target === undefined) continue
+            target.child.kill("SIGKILL")
+            return target
+          }
+        })
+        const dead = yield* killMidRun.pipe(Effect.timeoutOption("60 seconds"))
+        if (dead._tag === "None") return assert.fail("no runner was ever caught between a task's action and its end")
+        const victim = dead.value
+        yield* Deferred.await(victim.exited)
+        const unfinished = [...victim.started].filter((task) => !victim.finished.has(task))
+        assert.isAbove(unfinished.length, 0)
+
+        const done = yield* Fiber.join(results)
+        // Every job done, with its own answer.
+        assert.deepStrictEqual(
+          done.map((job) => [job.state, job.answer]),
+          keys.map((key) => ["done", `recorded ${key}`])
+        )
+        // The killed runner's unfinished tasks were finished by the others.
+        const survivors = runners.filter((r) => r !== victim)
+        for (const task of unfinished) {
+          const finishedElsewhere = () => survivors.some((r) => r.finished.has(task))
+          for (let i = 0; i < 200 && !finishedElsewhere(); i++) yield* Effect.sleep("50 millis")
+          assert.isTrue(finishedElsewhere(), `${task} was not finished by another runner`)
+        }
+        // Tasks ran on more than one runner.
+        assert.isAbove(runners.filter((r) => r.finished.size > 0).length, 1)
+        // Each irreversible action exactly once: the ledger has every key once, whatever ran again.
+        const ledger = lines(join(work, "ledger.log"))
+        assert.strictEqual(ledger.length, 50)
+        assert.deepStrictEqual([...ledger].sort(), [...keys].sort())
+      }).pipe(Effect.scoped),
+    180_000
+  )
+})
