@@ -1,17 +1,16 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { AgentSpec } from "@troupe/agent-spec"
 import { AgentTask, Client, ThrowawayPostgres } from "@troupe/cluster"
-import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { root, troupe } from "../support.ts"
+import { keyOf, lines, model, type RunnerProcess, recorder, schemaName, startRunner } from "../recorder.ts"
+import { troupe } from "../support.ts"
 
 /**
  * The distributed mode end to end: a throwaway PostgreSQL, three `troupe runner` processes on 127.0.0.1, fifty agent
@@ -21,17 +20,6 @@ import { root, troupe } from "../support.ts"
  * Every call is also logged in `attempts.log`. Runs are workflows journalled in PostgreSQL: a moved task replays its
  * completed model calls instead of asking them again.
  */
-
-const recorder = `import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs"
-const key = process.argv[2] ?? ""
-if (!/^[a-z0-9-]+$/.test(key)) { console.error("bad key"); process.exit(2) }
-appendFileSync("attempts.log", key + "\\n")
-mkdirSync("keys", { recursive: true })
-let fresh = true
-try { closeSync(openSync("keys/" + key, "wx")) } catch { fresh = false }
-if (fresh) appendFileSync("ledger.log", key + "\\n")
-console.log(fresh ? "recorded " + key : "already recorded " + key)
-`
 
 const spec = Schema.decodeUnknownSync(
   AgentSpec.AgentSpec,
@@ -44,97 +32,10 @@ const spec = Schema.decodeUnknownSync(
   limits: { maxSteps: 6 }
 })
 
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
-
-const messages = (request: FakeServer.Received) =>
-  (request.body as { messages?: Array<{ role: string; content?: unknown }> }).messages ?? []
-
-const keyOf = (request: FakeServer.Received) =>
-  /record the key ([a-z0-9-]+)/.exec(JSON.stringify(messages(request)))?.[1] ?? "unknown"
-
-/** The model: no plan, one call of the recorder with the goal's key, an answer, a reflection saying done. */
-const model = FakeOpenAi.make({
-  turns: (request) => {
-    const key = keyOf(request)
-    const name = schemaName(request)
-    if (name === "plan") return { text: JSON.stringify({ goals: [] }) }
-    if (name === "reflection") {
-      return {
-        text: JSON.stringify({ outcome: "done", reasoning: "recorded", progress: [], answer: `recorded ${key}` })
-      }
-    }
-    return messages(request).some((m) => m.role === "tool")
-      ? { text: `recorded ${key}` }
-      : { toolCalls: [{ name: "shell_run", arguments: { command: "node", args: ["record.mjs", key] } }] }
-  },
-  // Slow enough that a runner is caught between a task's action and its end (two more model calls).
-  latency: { fixedMs: 200 }
-})
-
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-runner-"))),
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
-
-/** A runner process and what it printed: its address once ready, the tasks it started and finished. */
-interface RunnerProcess {
-  readonly child: ChildProcess
-  readonly ready: Deferred.Deferred<string>
-  readonly started: Set<string>
-  readonly finished: Set<string>
-  readonly output: { stdout: string; stderr: string }
-  readonly exited: Deferred.Deferred<number | null>
-}
-
-const node = `${root}node_modules/.bin/node`
-
-const startRunner = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync((): RunnerProcess => {
-      const child = spawn(node, ["packages/cli/src/bin.ts", "runner", ...args], {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? "", ...env },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      const runner: RunnerProcess = {
-        child,
-        ready: Deferred.makeUnsafe<string>(),
-        started: new Set(),
-        finished: new Set(),
-        output: { stdout: "", stderr: "" },
-        exited: Deferred.makeUnsafe<number | null>()
-      }
-      let pending = ""
-      child.stdout!.on("data", (chunk: Buffer) => {
-        runner.output.stdout += chunk.toString("utf8")
-        pending += chunk.toString("utf8")
-        const lines = pending.split("\n")
-        pending = lines.pop() ?? ""
-        for (const line of lines) {
-          const ready = /^runner (\S+) ready/.exec(line)
-          if (ready !== null) Deferred.doneUnsafe(runner.ready, Effect.succeed(ready[1]!))
-          const task = /^task (\S+) (started|done|failed)$/.exec(line)
-          if (task?.[2] === "started") runner.started.add(task[1]!)
-          else if (task !== null) runner.finished.add(task[1]!)
-        }
-      })
-      child.stderr!.on("data", (chunk: Buffer) => {
-        runner.output.stderr += chunk.toString("utf8")
-      })
-      // "close": after the exit and once everything it printed has been read.
-      child.on("close", (code) => Deferred.doneUnsafe(runner.exited, Effect.succeed(code)))
-      return runner
-    }),
-    (runner) =>
-      Effect.gen(function* () {
-        runner.child.kill("SIGTERM")
-        const stopped = yield* Deferred.await(runner.exited).pipe(Effect.timeoutOption("15 seconds"))
-        if (stopped._tag === "None") runner.child.kill("SIGKILL")
-      })
-  )
-
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [])
 
 describe("troupe runner", () => {
   it.live(
