@@ -67,6 +67,13 @@ const frameworks: ReadonlyArray<Framework> = (
       packages: []
     },
     {
+      key: "troupe_lean",
+      group: "troupe",
+      label: "Troupe lean (no plan, no reflections)",
+      runner: join(here, "agent/troupeLean.ts"),
+      packages: []
+    },
+    {
       key: "langgraph",
       group: "peers",
       label: "LangGraph.js",
@@ -346,6 +353,7 @@ const json = {
   seconds,
   ...(frameworks.some((f) => f.key === "troupe") ? { troupe: all.get("troupe") } : {}),
   ...(frameworks.some((f) => f.key === "troupe_durable") ? { troupe_durable: all.get("troupe_durable") } : {}),
+  ...(frameworks.some((f) => f.key === "troupe_lean") ? { troupe_lean: all.get("troupe_lean") } : {}),
   peers: group("peers"),
   floor: group("floor"),
   ...(server.stray.length > 0 ? { stray_requests: server.stray.slice(0, 10) } : {})

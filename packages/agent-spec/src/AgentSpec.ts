@@ -122,11 +122,28 @@ export type Limits = typeof Limits.Type
 /** When the agent reflects on its work. */
 export const ReflectionSettings = Schema.Struct({
   everySteps: Fields.withDefault(
-    Schema.Int.check(Schema.isGreaterThan(0)),
-    "Reflect after every N steps (1: after each step). The agent also reflects after any step with a failure and before it ends.",
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+    "Reflect after every N steps (1: after each step; 0: never on a schedule). The agent also reflects after any step with a failure, when it seems to loop, and (with beforeAnswer) before it ends.",
     5
+  ),
+  beforeAnswer: Fields.withDefault(
+    Schema.Boolean,
+    "Reflect on the model's answer before the task ends; the reflection may send the agent back to work. false: an answer from a step without failures ends the task.",
+    true
   )
 }).annotate({ description: "Self-reflection: when the agent judges its last steps and decides what to do next." })
+
+/** Whether the agent plans before it acts. */
+export const PlanningSettings = Schema.Struct({
+  enabled: Fields.withDefault(
+    Schema.Boolean,
+    "Make a plan (structured output) before the first step. false: the agent acts on the task at once; a reflection that asks to re-plan still makes one.",
+    true
+  )
+}).annotate({ description: "Planning: goals and subgoals with their status, made before the first step." })
+
+/** Decoded planning settings. */
+export type PlanningSettings = typeof PlanningSettings.Type
 
 /** Decoded reflection settings. */
 export type ReflectionSettings = typeof ReflectionSettings.Type
@@ -219,6 +236,7 @@ const fields = {
   memory: Fields.withDefault(Memory, "Long-term memory.", {}),
   limits: Fields.withDefault(Limits, "Budgets.", {}),
   supervision: Fields.withDefault(Supervision, "Restart policy.", {}),
+  planning: Fields.withDefault(PlanningSettings, "Whether the agent plans before it acts.", {}),
   reflection: Fields.withDefault(ReflectionSettings, "When the agent reflects on its work.", {}),
   alerts: Fields.withDefault(Schema.Array(Alert), "Rules that raise alerts on the agent's metrics.", [])
 }
@@ -385,7 +403,7 @@ export const crossFieldIssues = (raw: unknown): ReadonlyArray<CrossFieldIssue> =
  * `{ default: auto, irreversible: ask }`; memory `{ enabled: true, recall: 8 }`; limits `{ maxSteps: 30,
  * maxTokens: 200000, maxCostUsd: 2, timeout: 20m, stepTimeout: 2m, contextTokens: 100000, maxRepeats: 3,
  * maxStalledSteps: 10 }`; supervision `{ restart: transient, maxRestarts: 1, within: 5s }` (the runtime's intensity, no backoff);
- * reflection `{ everySteps: 5 }`; alerts `[]`. `model` and `mixture` stay absent when not given: use
+ * planning `{ enabled: true }`; reflection `{ everySteps: 5, beforeAnswer: true }`; alerts `[]`. `model` and `mixture` stay absent when not given: use
  * {@link modelsOf} for the effective models.
  */
 export const AgentSpec = Schema.Struct(fields)

@@ -395,6 +395,18 @@ describe("AgentSpec", () => {
     assert.isAbove(problems({ name: "c", alerts: [{ metric: "uptime", above: 1 }] }).length, 0)
   })
 
+  it("may leave out the plan and the reflection before the answer; plans and reflects by default", () => {
+    const defaults = ok({ name: "a" })
+    assert.deepStrictEqual(defaults.planning, { enabled: true })
+    assert.deepStrictEqual(defaults.reflection, { everySteps: 5, beforeAnswer: true })
+    const lean = ok({ name: "b", planning: { enabled: false }, reflection: { everySteps: 0, beforeAnswer: false } })
+    assert.deepStrictEqual(lean.planning, { enabled: false })
+    assert.deepStrictEqual(lean.reflection, { everySteps: 0, beforeAnswer: false })
+    assert.isAbove(problems({ name: "c", reflection: { everySteps: -1 } }).length, 0)
+    assert.isAbove(problems({ name: "c", planning: { enabled: "no" } }).length, 0)
+    assert.isAbove(problems({ name: "c", planning: { enable: false } }).length, 0)
+  })
+
   it("names a few providers, never thousands, when a model names an unknown one", () => {
     const providers = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`p${i}`, { kind: "openai" }]))
     const [message] = problems({ name: "a", providers, model: { provider: "nope", model: "m" } })

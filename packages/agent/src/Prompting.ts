@@ -50,10 +50,14 @@ export const recalled = (records: ReadonlyArray<MemoryRecord.MemoryRecord>): str
 export const plan = (value: Plan.Plan): string => `Plan (update it as you go):\n${Plan.render(value)}`
 
 /** The request for a plan. */
-export const planRequest = (reason: string | undefined): string =>
-  reason === undefined
-    ? "Make a plan for the task: goals in order, each with subgoals where useful, dependencies by id and how to tell each is done. Statuses start as pending."
-    : `The plan needs revising: ${reason}\nMake a revised plan. Keep the ids and statuses of goals that still apply; mark goals no longer needed as skipped.`
+export const planRequest = (reason: string | undefined, revising: boolean): string => {
+  const first =
+    "Make a plan for the task: goals in order, each with subgoals where useful, dependencies by id and how to tell each is done. Statuses start as pending."
+  if (reason === undefined) return first
+  return revising
+    ? `The plan needs revising: ${reason}\nMake a revised plan. Keep the ids and statuses of goals that still apply; mark goals no longer needed as skipped.`
+    : `A plan is needed: ${reason}\n${first} Mark what is already done as done.`
+}
 
 /** The request for a reflection on the step just taken. */
 export const reflectionRequest = (step: number, failures: number, answered: boolean): string =>

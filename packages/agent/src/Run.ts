@@ -9,6 +9,9 @@
  * ends: done | failed | budget exceeded | cancelled
  * ```
  *
+ * The spec may leave states out: `planning.enabled: false` acts on the task at once (a reflection that asks to re-plan
+ * still makes a plan), and `reflection.beforeAnswer: false` ends the run with an answer that no reflection is due for.
+ *
  * Every state is a function of its own (`internal/recall`, `planning`, `acting`, `reflecting`) from the run's
  * context and state to the next state. The end is always explicit: a result, or a typed error carrying the
  * partial result and what was spent. Time spent waiting for a person (approvals) does not count against
@@ -207,7 +210,7 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
     const work = Effect.gen(function* () {
       let state = publish(withUserMessage(initial, Prompting.task(context.goal)))
       if (Recall.enabled(context)) state = publish(yield* bounded(Recall.recall(context, state), false))
-      state = publish(yield* bounded(Planning.plan(context, state), false))
+      if (context.spec.planning.enabled) state = publish(yield* bounded(Planning.plan(context, state), false))
       let loopWarned = false
       while (true) {
         state = publish(yield* Budget.check(context, state))
@@ -232,7 +235,11 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
         const stalled =
           state.plan !== undefined && state.step - state.progressStep >= context.spec.limits.maxStalledSteps
         const looping = repeated || stalled
-        if (!looping && !Reflecting.due(context, state, turn)) continue
+        if (!looping && !Reflecting.due(context, state, turn)) {
+          // An answer nobody reflects on (`reflection.beforeAnswer: false`) ends the run as the model gave it.
+          if (turn.answered) return { answer: state.answer ?? "", state }
+          continue
+        }
         const reflected = yield* bounded(Reflecting.reflect(context, state, turn), false)
         state = publish(reflected.state)
         const { outcome, reasoning } = reflected.reflection

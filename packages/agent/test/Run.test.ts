@@ -120,6 +120,93 @@ describe("Run", () => {
     })
   )
 
+  describe("a spec may leave out the plan and the reflection before the answer", () => {
+    const lean = { planning: { enabled: false }, reflection: { everySteps: 0, beforeAnswer: false } }
+
+    it.effect("planning.enabled false: the first model call is the first step's", () =>
+      Effect.gen(function* () {
+        const h = yield* harness(
+          [
+            callTurn({ name: "echo", params: { text: "one" } }),
+            Scripted.text("Said one."),
+            reflectTurn("done", { answer: "one" })
+          ],
+          { spec: spec({ planning: { enabled: false } }) }
+        )
+        const result = yield* Run.execute(h.context, h.control)
+        assert.strictEqual(result.answer, "one")
+        assert.strictEqual(result.plan, undefined)
+        assert.strictEqual(result.spend.modelCalls, 3)
+        assert.isFalse(h.events.some((e) => e._tag === "AgentPlanMade"))
+        const prompts = yield* h.model.prompts
+        assert.notMatch(JSON.stringify(prompts[0]!.content), /Make a plan/)
+        // The answer was still reflected on (beforeAnswer defaults to true).
+        assert.deepStrictEqual(
+          h.events.flatMap((e) => (e._tag === "AgentReflected" ? [e.outcome] : [])),
+          ["done"]
+        )
+      })
+    )
+
+    it.effect("no plan, no cadence, no reflection before the answer: one model call a step, the model's answer", () =>
+      Effect.gen(function* () {
+        const steps = Array.from({ length: 6 }, (_, i) => callTurn({ name: "echo", params: { text: `${i}` } }))
+        const h = yield* harness([...steps, Scripted.text("Echoed 0 to 5.")], { spec: spec(lean) })
+        const result = yield* Run.execute(h.context, h.control)
+        assert.strictEqual(result.answer, "Echoed 0 to 5.")
+        assert.strictEqual(result.spend.steps, 7)
+        assert.strictEqual(result.spend.modelCalls, 7)
+        assert.isFalse(h.events.some((e) => e._tag === "AgentReflected" || e._tag === "AgentPlanMade"))
+        const ended = h.events.at(-1)!
+        assert.strictEqual(ended._tag === "AgentRunEnded" && ended.status, "done")
+        assert.strictEqual(ended._tag === "AgentRunEnded" && ended.answer, "Echoed 0 to 5.")
+      })
+    )
+
+    it.effect("a failure is still reflected on, and a replan makes the first plan", () =>
+      Effect.gen(function* () {
+        const h = yield* harness(
+          [
+            callTurn({ name: "fail", params: {} }),
+            reflectTurn("replan", { reasoning: "the tool is down; plan around it" }),
+            planTurn("around"),
+            callTurn({ name: "echo", params: { text: "ok" } }),
+            Scripted.text("worked around it")
+          ],
+          { spec: spec(lean) }
+        )
+        const result = yield* Run.execute(h.context, h.control)
+        assert.strictEqual(result.answer, "worked around it")
+        const plans = h.events.flatMap((e) => (e._tag === "AgentPlanMade" ? [[e.revision, e.reason]] : []))
+        assert.deepStrictEqual(plans, [[1, "the tool is down; plan around it"]])
+        assert.deepStrictEqual(
+          result.plan?.goals.map((g) => g.id),
+          ["around"]
+        )
+        const prompts = yield* h.model.prompts
+        const asked = JSON.stringify(prompts[2]!.content.at(-1))
+        assert.match(asked, /A plan is needed: the tool is down/)
+        assert.notMatch(asked, /needs revising/)
+      })
+    )
+
+    it.effect("an answer after a looping stretch is still reflected on", () =>
+      Effect.gen(function* () {
+        const same = callTurn({ name: "echo", params: { text: "again" } })
+        const h = yield* harness(
+          [same, same, same, same, reflectTurn("continue"), Scripted.text("gave up looping"), reflectTurn("done")],
+          { spec: spec(lean) }
+        )
+        const result = yield* Run.execute(h.context, h.control)
+        assert.strictEqual(result.answer, "gave up looping")
+        assert.deepStrictEqual(
+          h.events.flatMap((e) => (e._tag === "AgentReflected" ? [e.step] : [])),
+          [4, 5]
+        )
+      })
+    )
+  })
+
   it.effect("an unparsable reflection is asked again, then fails typed: never taken for success", () =>
     Effect.gen(function* () {
       const h = yield* harness([

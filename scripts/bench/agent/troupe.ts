@@ -25,46 +25,54 @@ const Lookup = Tool.make(TOOL.name, {
 
 const Tools = Toolkit.make(Lookup)
 
-const specOf = (name: string) =>
+/** Spec fields on top of the default spec (`troupeLean.ts` leaves out the plan and the reflections). */
+export type SpecFields = Omit<AgentSpec.AgentSpecInput, "name" | "model">
+
+const specOf = (name: string, fields: SpecFields) =>
   Schema.decodeUnknownSync(
     AgentSpec.AgentSpec,
     AgentSpec.parseOptions
-  )({ name, model: { provider: "openai", model: MODEL } })
+  )({ ...fields, name, model: { provider: "openai", model: MODEL } })
 
-export const make: MakeRunner = async (baseUrl) => {
-  const config = ConfigProvider.fromEnvRecord({ OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl })
-  const runtime = ManagedRuntime.make(
-    Layer.mergeAll(ActorSystem.layer(), AgentEvents.layer, ProviderPool.layer(), NodeHttpClient.layerUndici)
-  )
-  const { scope, toolkit } = await runtime.runPromise(
-    Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      const toolkit = yield* Tools.pipe(
-        Effect.provide(Tools.toLayer({ lookup: ({ item }) => Effect.succeed(lookup(item)) }))
-      )
-      return { scope, toolkit }
-    })
-  )
-  const idle: Array<Agent.Agent> = []
-  let agents = 0
-  const agent = () =>
-    idle.length > 0
-      ? Effect.succeed(idle.pop()!)
-      : Agent.make(specOf(`bench-${++agents}`), { toolkit }).pipe(
-          Effect.provideService(ConfigProvider.ConfigProvider, config),
-          Scope.provide(scope),
-          Effect.orDie
-        )
-
-  // The one place that knows how Troupe runs a task.
-  const run = (tag: string) =>
-    runtime.runPromise(
-      Effect.flatMap(agent(), (worker) =>
-        Effect.map(worker.run(prompt(tag)), (result) => {
-          idle.push(worker)
-          return result.answer
-        })
-      )
+/** The runner for agents of the default spec with `fields` on top. */
+export const makeWith =
+  (fields: SpecFields): MakeRunner =>
+  async (baseUrl) => {
+    const config = ConfigProvider.fromEnvRecord({ OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl })
+    const runtime = ManagedRuntime.make(
+      Layer.mergeAll(ActorSystem.layer(), AgentEvents.layer, ProviderPool.layer(), NodeHttpClient.layerUndici)
     )
-  return { run }
-}
+    const { scope, toolkit } = await runtime.runPromise(
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const toolkit = yield* Tools.pipe(
+          Effect.provide(Tools.toLayer({ lookup: ({ item }) => Effect.succeed(lookup(item)) }))
+        )
+        return { scope, toolkit }
+      })
+    )
+    const idle: Array<Agent.Agent> = []
+    let agents = 0
+    const agent = () =>
+      idle.length > 0
+        ? Effect.succeed(idle.pop()!)
+        : Agent.make(specOf(`bench-${++agents}`, fields), { toolkit }).pipe(
+            Effect.provideService(ConfigProvider.ConfigProvider, config),
+            Scope.provide(scope),
+            Effect.orDie
+          )
+
+    // The one place that knows how Troupe runs a task.
+    const run = (tag: string) =>
+      runtime.runPromise(
+        Effect.flatMap(agent(), (worker) =>
+          Effect.map(worker.run(prompt(tag)), (result) => {
+            idle.push(worker)
+            return result.answer
+          })
+        )
+      )
+    return { run }
+  }
+
+export const make: MakeRunner = makeWith({})

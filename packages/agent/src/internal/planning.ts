@@ -1,6 +1,7 @@
 /**
- * Planning: the plan as structured output, made before the first step and revised whenever a reflection asks for
- * it. Each plan is published (`AgentPlanMade`) and shown to the model in the history.
+ * Planning: the plan as structured output, made before the first step (unless `planning.enabled` is false) and
+ * revised, or made, whenever a reflection asks for it. Each plan is published (`AgentPlanMade`) and shown to the
+ * model in the history.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -10,14 +11,20 @@ import * as Prompting from "../Prompting.ts"
 import { type RunContext, type RunState, withUserMessage } from "./runContext.ts"
 import * as Structured from "./structured.ts"
 
-/** Makes (or, with `reason`, revises) the plan. */
+/** Makes the plan, or with `reason` revises it (makes the first one when the spec left planning out). */
 export const plan = (
   context: RunContext,
   state: RunState,
   reason?: string
 ): Effect.Effect<RunState, AgentError.ModelFailed | AgentError.OutputUnparsable> =>
   Effect.gen(function* () {
-    const asked = yield* Structured.ask(context, state, "plan", Plan.Plan, Prompting.planRequest(reason))
+    const asked = yield* Structured.ask(
+      context,
+      state,
+      "plan",
+      Plan.Plan,
+      Prompting.planRequest(reason, state.plan !== undefined)
+    )
     const made = asked.value.goals.length === 0 ? Plan.single(context.goal) : asked.value
     const revision = state.planRevision + 1
     yield* context.emit({

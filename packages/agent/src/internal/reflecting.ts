@@ -1,6 +1,6 @@
 /**
- * Reflecting: after a step (every step, or every few and always after a failure or an answer), the model judges
- * it as structured output. The plan's progress is applied, a lesson is remembered, and the outcome is returned for
+ * Reflecting: after a step (every step, or every few, and always after a failure and, unless the spec says not,
+ * an answer), the model judges it as structured output. The plan's progress is applied, a lesson is remembered, and the outcome is returned for
  * the run to act on.
  */
 import { AgentSpec } from "@troupe/agent-spec"
@@ -14,9 +14,11 @@ import type { Turn } from "./acting.ts"
 import type { RunContext, RunState } from "./runContext.ts"
 import * as Structured from "./structured.ts"
 
-/** Whether the step just taken calls for a reflection. */
-export const due = (context: RunContext, state: RunState, turn: Turn): boolean =>
-  turn.failures > 0 || turn.answered || state.step % context.spec.reflection.everySteps === 0
+/** Whether the step just taken calls for a reflection: a failure, an answer (unless the spec says not), or the cadence. */
+export const due = (context: RunContext, state: RunState, turn: Turn): boolean => {
+  const { everySteps, beforeAnswer } = context.spec.reflection
+  return turn.failures > 0 || (turn.answered && beforeAnswer) || (everySteps > 0 && state.step % everySteps === 0)
+}
 
 /** Reflects on the last step; returns the reflection and the state with the plan's progress applied. */
 export const reflect = (
