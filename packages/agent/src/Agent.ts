@@ -26,7 +26,7 @@
  * ```
  */
 import { AgentSpec } from "@troupe/agent-spec"
-import { KnowledgeBase, Memory, MemoryTools } from "@troupe/memory"
+import type { KnowledgeBase, Memory } from "@troupe/memory"
 import type { ProviderConfig, ProviderPool } from "@troupe/providers"
 import { Actor, type ActorError, type ActorRef, ActorSystem, Next, ReplyTo, Supervisor } from "@troupe/runtime"
 import { Delegation, ToolError, Tools, Workspace } from "@troupe/tools"
@@ -283,15 +283,19 @@ export const prepare = (
     }
     const memoryNames = spec.tools.filter((t) => Tools.memoryTools.has(t.name)).map((t) => t.name)
     if (memoryNames.length > 0 && options.memory !== undefined && options.knowledgeBase !== undefined) {
-      const listed = Object.values(MemoryTools.toolkit.tools).filter((t) => memoryNames.includes(t.name as never))
+      // Loaded here, not at the top: an agent without memory tools never loads LanceDB and Arrow.
+      const memoryLib = yield* Effect.promise(() => import("@troupe/memory"))
+      const listed = Object.values(memoryLib.MemoryTools.toolkit.tools).filter((t) =>
+        memoryNames.includes(t.name as never)
+      )
       const kit = Toolkit.make(...listed)
       kits.push(
         yield* Effect.map(
           kit.pipe(
             Effect.provide(
-              MemoryTools.layer({ agent: spec.name, namespace: spec.memory.namespace ?? spec.name }).pipe(
-                Layer.provide(Layer.succeed(Memory.Memory, options.memory)),
-                Layer.provide(Layer.succeed(KnowledgeBase.KnowledgeBase, options.knowledgeBase))
+              memoryLib.MemoryTools.layer({ agent: spec.name, namespace: spec.memory.namespace ?? spec.name }).pipe(
+                Layer.provide(Layer.succeed(memoryLib.Memory.Memory, options.memory)),
+                Layer.provide(Layer.succeed(memoryLib.KnowledgeBase.KnowledgeBase, options.knowledgeBase))
               )
             )
           ),

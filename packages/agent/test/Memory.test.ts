@@ -1,13 +1,20 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Memory, MemoryRecord } from "@troupe/memory"
+import { KnowledgeBase, Memory, MemoryRecord } from "@troupe/memory"
+import { ProviderPool } from "@troupe/providers"
 import { ScriptedLanguageModel as Scripted } from "@troupe/providers/testing"
+import { ActorSystem } from "@troupe/runtime"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as TestClock from "effect/testing/TestClock"
+import * as Agent from "../src/Agent.ts"
+import * as AgentEvents from "../src/AgentEvents.ts"
 import * as Run from "../src/Run.ts"
-import { harness, planTurn, reflectTurn, spec } from "./support.ts"
+import { callTurn, harness, planTurn, reflectTurn, spec } from "./support.ts"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-agent-memory-"))),
@@ -132,6 +139,52 @@ describe("memory in a run", () => {
           // This run's own episode is new: it stays an episode.
           assert.strictEqual((yield* memory.list({ agent: "tester", kinds: ["episode"] })).length, 1)
         })
+      ),
+    60_000
+  )
+
+  it.live(
+    "an agent whose spec lists memory tools remembers and recalls through them, in its own namespace",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const directory = yield* tempDir
+          // Built in the test's scope: the stores stay open for the agent's whole run.
+          const stores = yield* Layer.build(
+            Layer.mergeAll(Memory.layerTest(directory), KnowledgeBase.layerTest(directory))
+          )
+          const memory = Context.get(stores, Memory.Memory)
+          const knowledgeBase = Context.get(stores, KnowledgeBase.KnowledgeBase)
+          const model = yield* Scripted.make([
+            planTurn("remember"),
+            callTurn({
+              name: "memory_remember",
+              params: { text: "The staging database listens on 5433", kind: "fact" }
+            }),
+            callTurn({ name: "memory_recall", params: { query: "staging database port" } }),
+            Scripted.text("Noted: 5433"),
+            reflectTurn("done", { answer: "5433" })
+          ])
+          const agent = yield* Agent.make(spec({ name: "keeper", tools: ["memory_remember", "memory_recall"] }), {
+            model: model.languageModel,
+            memory,
+            knowledgeBase
+          })
+          const result = yield* agent.run("remember the staging database's port")
+          assert.strictEqual(result.answer, "5433")
+          const facts = yield* memory.list({ agent: "keeper", kinds: ["fact"] })
+          assert.deepStrictEqual(
+            facts.map((f) => [f.namespace, f.text]),
+            [["keeper", "The staging database listens on 5433"]]
+          )
+          // The recall's result went back to the model.
+          const prompts = yield* model.prompts
+          assert.include(JSON.stringify(prompts[3]!.content.at(-1)), "The staging database listens on 5433")
+        }).pipe(
+          Effect.provide(
+            Layer.mergeAll(ActorSystem.layer(), AgentEvents.layer, ProviderPool.layer(), NodeHttpClient.layerUndici)
+          )
+        )
       ),
     60_000
   )

@@ -3,7 +3,8 @@
  * into the context, marked as recalled. A memory failure does not fail the run: the run goes on without them.
  */
 import { AgentSpec } from "@troupe/agent-spec"
-import { MemoryRecord } from "@troupe/memory"
+// The records module alone: the barrel would load LanceDB and Arrow for agents without memory.
+import * as MemoryRecord from "@troupe/memory/MemoryRecord"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Prompting from "../Prompting.ts"
