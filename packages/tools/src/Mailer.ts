@@ -25,7 +25,6 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Nodemailer from "nodemailer"
 import { MailFailed } from "./ToolError.ts"
 
 /** Who a message goes to, as told to the SMTP server (`MAIL FROM`, `RCPT TO`). */
@@ -72,6 +71,8 @@ export interface SmtpConfig {
 export const make = (config: SmtpConfig): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function* () {
     const timeout = config.timeout ?? Duration.seconds(30)
+    // Loaded with the first transport, not with the package: most agents never send mail.
+    const Nodemailer = yield* Effect.promise(() => import("nodemailer"))
     const transport = yield* Effect.acquireRelease(
       Effect.sync(() =>
         Nodemailer.createTransport({
