@@ -33,7 +33,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { AgentEvents, type ApprovalStore, type Approvals, AuditLog, Spend } from "@troupe/agent"
+import { AgentEvents, type Approvals, AuditLog, Spend } from "@troupe/agent"
 import type { SpecLoader, TeamSpec } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import {
@@ -52,7 +52,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
@@ -61,6 +60,7 @@ import { CliExit, ExitCode } from "../ExitCode.ts"
 import * as RunLock from "../RunLock.ts"
 import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
+import * as WaitingApprovals from "../WaitingApprovals.ts"
 import * as ApprovalsRemote from "./ApprovalsRemote.ts"
 import * as OrchestrateRecord from "./OrchestrateRecord.ts"
 import { describe as describeAgentEvent } from "./RunAgent.ts"
@@ -304,26 +304,19 @@ export const run = (given: Input) =>
       const hub = yield* AgentEvents.AgentEvents
       const store = yield* TroupeHome.approvals
       const waiting = Deferred.makeUnsafe<Waiting>()
-      // The gate tells which requests wait for a person, once stored: not a policy's denial, a call --yes approves, or
-      // one decided while the orchestration was stopped (each of which publishes a request too). At a terminal they
-      // are asked there; elsewhere the orchestration stops on the first (exit 3), unless --wait leaves them to
-      // troupe approvals.
-      const toAsk = yield* Queue.unbounded<Approvals.Request>()
       // Which member made a run: a request names its run, a person wants to know the agent.
       const agentOfRun = new Map<string, string>()
-      const onWait = interactive
-        ? (request: Approvals.Request) => Effect.asVoid(Queue.offer(toAsk, request))
-        : input.wait === true
-          ? undefined
-          : (request: Approvals.Request) =>
-              Effect.asVoid(
-                Deferred.succeed(
-                  waiting,
-                  approval(agentOfRun.get(request.runId) ?? `run ${request.runId}`, request.approvalId)
-                )
-              )
-      const approvals: ApprovalStore.FileStore =
-        onWait === undefined ? store : { ...store, gate: (options) => store.gate({ ...options, onWait }) }
+      const { approvals, toAsk } = yield* WaitingApprovals.route(store, {
+        interactive,
+        wait: input.wait === true,
+        stop: (request) =>
+          Effect.asVoid(
+            Deferred.succeed(
+              waiting,
+              approval(agentOfRun.get(request.runId) ?? `run ${request.runId}`, request.approvalId)
+            )
+          )
+      })
       const orchestrator = yield* Orchestrator.make(team, {
         concurrency: input.concurrency,
         budget: { maxSteps: input.maxSteps, maxCostUsd: input.maxCostUsd },

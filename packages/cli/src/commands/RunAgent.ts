@@ -24,16 +24,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import {
-  Agent,
-  type AgentEvent,
-  type ApprovalStore,
-  type Approvals,
-  AuditLog,
-  Run,
-  type Spend,
-  TextDeltas
-} from "@troupe/agent"
+import { Agent, type AgentEvent, type Approvals, AuditLog, Run, type Spend, TextDeltas } from "@troupe/agent"
 import type { AgentSpec, SpecLoader } from "@troupe/agent-spec"
 import { KnowledgeBase, Memory } from "@troupe/memory"
 import { TerminalText } from "@troupe/providers"
@@ -42,7 +33,6 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AgentServices from "../AgentServices.ts"
@@ -53,6 +43,7 @@ import * as RunLock from "../RunLock.ts"
 import * as SpecFile from "../SpecFile.ts"
 import * as StepText from "../StepText.ts"
 import * as TroupeHome from "../TroupeHome.ts"
+import * as WaitingApprovals from "../WaitingApprovals.ts"
 
 /** The options of `troupe run`. */
 export interface Input {
@@ -236,21 +227,14 @@ export const run = (input: Input) =>
         | { readonly _tag: "approval"; readonly runId: string; readonly approvalId: string }
         | { readonly _tag: "question"; readonly runId: string; readonly questionId: string }
       >()
-      const store = yield* TroupeHome.approvals
-      // The gate tells which requests wait for a person, once stored: not a policy's denial, a call --yes approves,
-      // or one decided while the run was stopped (each of which publishes a request too). At a terminal they are
-      // asked there; elsewhere the run stops on the first (exit 3), unless --wait leaves them to troupe approvals.
-      const toAsk = yield* Queue.unbounded<Approvals.Request>()
-      const onWait = interactive
-        ? (request: Approvals.Request) => Effect.asVoid(Queue.offer(toAsk, request))
-        : input.wait
-          ? undefined
-          : (request: Approvals.Request) =>
-              Effect.asVoid(
-                Deferred.succeed(waiting, { _tag: "approval", runId: request.runId, approvalId: request.approvalId })
-              )
-      const approvals: ApprovalStore.FileStore =
-        onWait === undefined ? store : { ...store, gate: (options) => store.gate({ ...options, onWait }) }
+      const { approvals, toAsk } = yield* WaitingApprovals.route(yield* TroupeHome.approvals, {
+        interactive,
+        wait: input.wait,
+        stop: (request) =>
+          Effect.asVoid(
+            Deferred.succeed(waiting, { _tag: "approval", runId: request.runId, approvalId: request.approvalId })
+          )
+      })
       const agent = yield* Agent.make(spec, {
         approveAsk: input.yes,
         approvals,
