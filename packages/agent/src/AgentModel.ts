@@ -5,12 +5,18 @@
  * Either way every call goes through the `ProviderPool` in context, so one pool shared by a team enforces limits and
  * accounts spending across all its agents, and each call's deadline (retries included) is the spec's
  * `limits.stepTimeout` (or `TROUPE_TIMEOUT`, when shorter).
+ *
+ * Agents whose specs ask for the same model (same providers, settings and step timeout) under the same pool, HTTP
+ * client and configuration share one model: it holds nothing of an agent, and a thousand agents of one spec need
+ * not hold a thousand copies of its wrappers.
  */
 import { AgentSpec, type ModelSpec } from "@troupe/agent-spec"
-import { Mixture, Pooled, ProviderConfig, type ProviderPool, Retry } from "@troupe/providers"
+import { Mixture, Pooled, ProviderConfig, ProviderPool, Retry } from "@troupe/providers"
 import type * as LanguageModel from "effect/ai/LanguageModel"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as HttpClient from "effect/http/HttpClient"
+import * as HttpClient from "effect/http/HttpClient"
 
 /** The spec's named providers as the provider configuration takes them. */
 export const definitions = (spec: AgentSpec.AgentSpec): ReadonlyArray<ProviderConfig.ProviderDefinition> =>
@@ -33,6 +39,51 @@ const settingsOf = (ref: ModelSpec.ModelRef) => ({
  * a missing key), before any call is made.
  */
 export const make = (
+  spec: AgentSpec.AgentSpec
+): Effect.Effect<
+  LanguageModel.LanguageModel,
+  ProviderConfig.ProviderConfigError,
+  ProviderPool.ProviderPool | HttpClient.HttpClient
+> =>
+  Effect.gen(function* () {
+    // What the model captures when it is made: the pool, the HTTP client, and the configuration it reads the
+    // providers' keys, addresses and `TROUPE_TIMEOUT` from.
+    const captured: ReadonlyArray<object> = [
+      yield* ProviderPool.ProviderPool,
+      yield* HttpClient.HttpClient,
+      yield* ConfigProvider.ConfigProvider
+    ]
+    const key = modelKey(spec)
+    const models = sharedUnder(captured)
+    const found = models.get(key)
+    if (found !== undefined) return found
+    const model = yield* build(spec)
+    models.set(key, model)
+    return model
+  })
+
+// The models made so far, by the services they captured (held weakly: a pool that is gone takes its models along),
+// then by `modelKey`.
+const shared = new WeakMap<object, unknown>()
+
+const sharedUnder = (captured: ReadonlyArray<object>): Map<string, LanguageModel.LanguageModel> => {
+  let level: WeakMap<object, unknown> = shared
+  for (const [i, service] of captured.entries()) {
+    let next = level.get(service)
+    if (next === undefined) {
+      next = i === captured.length - 1 ? new Map() : new WeakMap()
+      level.set(service, next)
+    }
+    level = next as WeakMap<object, unknown>
+  }
+  return level as unknown as Map<string, LanguageModel.LanguageModel>
+}
+
+// Everything of a spec `build` reads.
+const modelKey = (spec: AgentSpec.AgentSpec): string =>
+  JSON.stringify([spec.model ?? null, spec.mixture ?? null, spec.providers, Duration.toMillis(spec.limits.stepTimeout)])
+
+const build = (
   spec: AgentSpec.AgentSpec
 ): Effect.Effect<
   LanguageModel.LanguageModel,

@@ -5,6 +5,7 @@ import { FakeAnthropic, FakeOpenAi, FakeServer } from "@troupe/providers/testing
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as AgentModel from "../src/AgentModel.ts"
+import * as ModelCall from "../src/internal/modelCall.ts"
 import * as Run from "../src/Run.ts"
 import { harness, spec } from "./support.ts"
 
@@ -61,5 +62,34 @@ describe("AgentModel", () => {
       )
       assert.strictEqual(error.message, "provider 'anthropic': ANTHROPIC_API_KEY is not set")
     }).pipe(Effect.provide([ProviderPool.layer(), NodeHttpClient.layerUndici]))
+  )
+
+  it.live(
+    "agents asking for the same model under the same pool, client and configuration share it; any difference gets its own",
+    () =>
+      Effect.gen(function* () {
+        const first = yield* FakeOpenAi.make({ turns: [{ text: "from the first server" }] })
+        const second = yield* FakeOpenAi.make({ turns: [{ text: "from the second server" }] })
+        const configOf = (url: string) => ConfigProvider.fromEnvRecord({ OPENAI_API_KEY: "sk-a", OPENAI_BASE_URL: url })
+        const toFirst = configOf(first.url)
+        const under = (config: ConfigProvider.ConfigProvider) => (input: Parameters<typeof spec>[0]) =>
+          AgentModel.make(spec(input)).pipe(Effect.provideService(ConfigProvider.ConfigProvider, config))
+        const model = { provider: "openai", model: "gpt-5-mini" }
+        const a = yield* under(toFirst)({ name: "a", model })
+        const b = yield* under(toFirst)({ name: "b", model, instructions: "Other instructions." })
+        assert.strictEqual(a, b)
+        assert.notStrictEqual(a, yield* under(toFirst)({ name: "c", model: { ...model, model: "gpt-5" } }))
+        assert.notStrictEqual(a, yield* under(toFirst)({ name: "d", model, limits: { stepTimeout: "7s" } }))
+        assert.notStrictEqual(a, yield* under(toFirst)({ name: "e", model }).pipe(Effect.provide(ProviderPool.layer())))
+        // Another configuration: its own model, which calls its own server.
+        const elsewhere = yield* under(configOf(second.url))({ name: "f", model })
+        assert.notStrictEqual(a, elsewhere)
+        const answerOf = (m: typeof a) => Effect.map(ModelCall.loose(m).generateText({ prompt: "hi" }), (r) => r.text)
+        assert.strictEqual(yield* answerOf(a), "from the first server")
+        assert.strictEqual(yield* answerOf(elsewhere), "from the second server")
+        assert.strictEqual(first.requests.length, 1)
+        assert.strictEqual(second.requests.length, 1)
+      }).pipe(Effect.scoped, Effect.provide([ProviderPool.layer(), NodeHttpClient.layerUndici])),
+    30_000
   )
 })
