@@ -1,29 +1,34 @@
-import { Agent, type AgentEvent, AgentEvents, type ApprovalStore, type AuditLog } from "@troupe/agent"
-import { type AgentSpec, SpecLoader, type TeamSpec } from "@troupe/agent-spec"
+/**
+ * The jobs of a server: goals handed to its team, or to the teams and agents of the spec files requests name, each
+ * followed from its first event to its end, and resumed after a restart when they are recorded.
+ */
+import { AgentEvents, type ApprovalStore, type AuditLog } from "@troupe/agent"
+import type { AgentSpec, TeamSpec } from "@troupe/agent-spec"
 import type { KnowledgeBase, Memory } from "@troupe/memory"
-import { DetachedRuns, MemberRuns, Orchestrator, type OrchestratorEvent } from "@troupe/orchestrator"
-import { type ProviderConfig, type ProviderPool, TerminalText } from "@troupe/providers"
+import type { MemberRuns, Orchestrator } from "@troupe/orchestrator"
+import type { ProviderConfig, ProviderPool } from "@troupe/providers"
 import type { ActorError, ActorSystem } from "@troupe/runtime"
 import type { Tools } from "@troupe/tools"
 import type * as LanguageModel from "effect/ai/LanguageModel"
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import type * as FileSystem from "effect/FileSystem"
 import type * as HttpClient from "effect/http/HttpClient"
 import type * as Path from "effect/Path"
-import * as PubSub from "effect/PubSub"
 import * as Scope from "effect/Scope"
-import * as Semaphore from "effect/Semaphore"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
+import * as AgentJob from "./internal/agentJob.ts"
+import * as JobCancel from "./internal/jobCancel.ts"
+import type * as JobContext from "./internal/jobContext.ts"
 import * as JobEntry from "./internal/jobEntry.ts"
-import * as JobFollow from "./internal/jobFollow.ts"
-import * as JobRecords from "./internal/jobRecords.ts"
+import * as JobEvents from "./internal/jobEvents.ts"
+import * as JobResume from "./internal/jobResume.ts"
+import * as JobTable from "./internal/jobTable.ts"
+import * as RemoteJob from "./internal/remoteJob.ts"
 import * as SpecPath from "./internal/specPath.ts"
-import * as TeamGoal from "./internal/teamGoal.ts"
-import { Conflict, InvalidRequest, type Job, type JobEvent, NotFound, type ServerFailure } from "./ServerApi.ts"
+import * as StartedSpecs from "./internal/startedSpecs.ts"
+import * as TeamJob from "./internal/teamJob.ts"
+import { type Conflict, InvalidRequest, type Job, type JobEvent, NotFound, type ServerFailure } from "./ServerApi.ts"
 
 /** Options of `make`. */
 export interface Options {
@@ -117,17 +122,6 @@ export interface Jobs {
   readonly events: (id: string) => Effect.Effect<Stream.Stream<JobEvent>, NotFound>
 }
 
-type Started =
-  | {
-      readonly _tag: "Team"
-      readonly orchestrator: Orchestrator.Orchestrator
-      readonly members: ReadonlySet<string>
-      /** A digest of the team as it was started: a resumed orchestration must find the same team. */
-      readonly digest: string
-    }
-  | { readonly _tag: "Agent"; readonly agent: Agent.Agent }
-  | { readonly _tag: "Remote"; readonly spec: AgentSpec.AgentSpec }
-
 // -----------------------------------------------------------------------------
 // The service
 // -----------------------------------------------------------------------------
@@ -142,22 +136,12 @@ export const make = (
 ): Effect.Effect<Jobs, ProviderConfig.ProviderConfigError | Tools.ToolsetError | ActorError.StartError, Requirements> =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
-    const services = yield* Effect.context<Requirements>()
-    const hub = yield* AgentEvents.AgentEvents
-    const maxKept = Math.max(1, Math.floor(options.maxEventsPerJob ?? 10_000))
-    const maxEnded = Math.max(1, Math.floor(options.maxEndedJobs ?? 1_000))
-    const maxEventsTotal = Math.max(maxKept, Math.floor(options.maxEventsTotal ?? 200_000))
-    const jobs = new Map<string, JobEntry.Entry>()
-    const startedByFile = new Map<string, Started>()
-    const starting = yield* Semaphore.make(1)
-
-    const orchestratorOptions = {
-      concurrency: options.concurrency,
-      approvals: options.approvals,
-      audit: options.audit,
-      memory: options.memory,
-      knowledgeBase: options.knowledgeBase,
-      models: options.models
+    const table = JobTable.make(options)
+    const context: JobContext.JobContext = {
+      scope,
+      table,
+      records: options.records,
+      hub: yield* AgentEvents.AgentEvents
     }
     // Set when the server stops, before any team does (a finalizer after each team's) and before the runs handed
     // elsewhere are interrupted (their scope's finalizer is before this one): tasks elsewhere go on, for the jobs
@@ -169,281 +153,24 @@ export const make = (
         stopping.now = true
       })
     )
-    const memberRuns = options.memberRuns === undefined ? undefined : DetachedRuns.make(options.memberRuns, stopping)
-    const startTeam = (team: TeamSpec.Team) =>
-      Effect.map(
-        memberRuns === undefined
-          ? Orchestrator.make(team, orchestratorOptions)
-          : Orchestrator.make(team, orchestratorOptions).pipe(
-              Effect.provideService(MemberRuns.MemberRuns, memberRuns),
-              Effect.tap(() =>
-                Effect.addFinalizer(() =>
-                  Effect.sync(() => {
-                    stopping.now = true
-                  })
-                )
-              )
-            ),
-        (orchestrator): Started => ({
-          _tag: "Team",
-          digest: TeamGoal.digestOf(team),
-          orchestrator,
-          members: new Set(orchestrator.members.map((m) => m.name))
-        })
-      )
-    const startAgent = (spec: AgentSpec.AgentSpec) =>
-      Effect.map(
-        Agent.make(spec, {
-          model: options.models?.(spec),
-          approvals: options.approvals,
-          audit: options.audit,
-          memory: options.memory,
-          knowledgeBase: options.knowledgeBase
-        }),
-        (agent): Started => ({ _tag: "Agent", agent })
-      )
-    const inScope = <A, E>(effect: Effect.Effect<A, E, Requirements>): Effect.Effect<A, E> =>
-      effect.pipe(Effect.provide(services), Scope.provide(scope))
-
-    const startFailed = (error: ProviderConfig.ProviderConfigError | Tools.ToolsetError | ActorError.StartError) =>
-      new Conflict({
-        message: TerminalText.sanitize(
-          error._tag === "ProviderConfigError"
-            ? `it cannot start: ${error.provider}: ${error.description}`
-            : error._tag === "ToolsetError"
-              ? `it cannot start: tool ${error.tool}: ${error.reason}`
-              : `a team or agent of that name already runs on this server, or its actors cannot start (${error._tag})`
-        ).slice(0, 300)
-      })
-
-    const teamStarted = options.team === undefined ? undefined : yield* startTeam(options.team)
+    const specs = yield* StartedSpecs.make(options, stopping)
+    const teamStarted = options.team === undefined ? undefined : yield* specs.startTeam(options.team)
     const team = teamStarted?._tag === "Team" ? teamStarted.orchestrator : undefined
 
-    const load = (file: string): Effect.Effect<Started, InvalidRequest | Conflict> =>
-      starting.withPermit(
-        Effect.gen(function* () {
-          const known = startedByFile.get(file)
-          if (known !== undefined) return known
-          const loaded = yield* inScope(SpecLoader.load(file)).pipe(
-            Effect.mapError(
-              (invalid) =>
-                new InvalidRequest({
-                  message: `the spec does not validate (${invalid.lines.length} problems); check it with troupe validate`
-                })
-            )
-          )
-          const started = yield* inScope(
-            loaded._tag === "Team"
-              ? startTeam(loaded.team)
-              : options.remote !== undefined
-                ? Effect.succeed<Started>({ _tag: "Remote", spec: loaded.spec })
-                : startAgent(loaded.spec)
-          ).pipe(Effect.mapError(startFailed))
-          startedByFile.set(file, started)
-          return started
-        })
-      )
+    // Only called when the server has a remote: a spec is started as `Remote` only then.
+    const submitRemote = (spec: AgentSpec.AgentSpec, goal: string, by: string, durable?: JobContext.Durable) =>
+      RemoteJob.submit({ ...context, remote: options.remote!, remoteRuns, stopping }, spec, goal, by, durable)
 
-    // Ended jobs beyond `maxEnded`, or while the events kept for all jobs exceed `maxEventsTotal`, are forgotten,
-    // oldest first: memory stays bounded however many jobs a server sees.
-    const forget = Effect.sync(() => {
-      const ended = [...jobs.values()].filter((j) => j.endedAt !== undefined)
-      let kept = 0
-      for (const entry of jobs.values()) kept += entry.kept.length
-      for (const [index, entry] of ended.entries()) {
-        if (ended.length - index <= maxEnded && kept <= maxEventsTotal) break
-        jobs.delete(entry.id)
-        kept -= entry.kept.length
+    const submitStarted: JobResume.Submit = (started, goal, by, durable) => {
+      switch (started._tag) {
+        case "Team":
+          return TeamJob.submit(context, started, goal, by, { spec: durable.spec, orchestrationId: durable.runId })
+        case "Agent":
+          return AgentJob.submit(context, started.agent, goal, by, durable)
+        case "Remote":
+          return submitRemote(started.spec, goal, by, durable)
       }
-    })
-
-    const newEntry = (id: string, kind: Job["kind"], name: string, goal: string, by: string) =>
-      Effect.gen(function* () {
-        const entry: JobEntry.Entry = {
-          id,
-          kind,
-          name,
-          goal,
-          submittedBy: by,
-          startedAt: yield* Clock.currentTimeMillis,
-          state: "running",
-          endedAt: undefined,
-          answer: undefined,
-          error: undefined,
-          spend: { steps: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
-          pending: new Set(),
-          runIds: new Set(),
-          kept: [],
-          seq: 0,
-          live: yield* PubSub.unbounded<JobEvent>(),
-          ended: Deferred.makeUnsafe<void>(),
-          cancel: Effect.void
-        }
-        jobs.set(id, entry)
-        yield* forget
-        return entry
-      })
-
-    const agentRoute =
-      (runId: string) =>
-      (event: JobEntry.Source["event"]): JobEntry.Source | undefined =>
-        "runId" in event && event.runId === runId && event._tag.startsWith("Agent")
-          ? { _tag: "Agent", event: event as AgentEvent.AgentEvent }
-          : undefined
-
-    // `spec` is the name the request gave, recorded for a restarted server; `runId` resumes that run.
-    const submitAgent = (
-      agent: Agent.Agent,
-      goal: string,
-      by: string,
-      durable: { readonly spec?: string; readonly runId?: string } = {}
-    ) =>
-      Effect.gen(function* () {
-        const status = yield* agent.status.pipe(Effect.orElseSucceed(() => undefined))
-        if (status !== undefined && status.state !== "idle") {
-          return yield* new Conflict({ message: `agent ${agent.name} is pursuing another goal` })
-        }
-        const runId = durable.runId ?? (yield* Agent.newRunId)
-        const records = durable.spec === undefined ? undefined : options.records
-        const record = { spec: durable.spec ?? "", goal, submittedBy: by }
-        if (records !== undefined) yield* JobRecords.write(records, runId, { ...record, ended: false })
-        const jobScope = yield* Scope.make()
-        const subscription = yield* hub.subscribe.pipe(Scope.provide(jobScope))
-        const entry = yield* newEntry(runId, "agent", agent.name, goal, by)
-        const run = yield* Effect.forkIn(agent.run(goal, { runId }), scope)
-        entry.cancel = agent.cancel
-        yield* JobFollow.follow({
-          scope,
-          maxKept,
-          entry,
-          run,
-          subscriptions: [
-            { subscription: subscription as PubSub.Subscription<JobEntry.Source["event"]>, route: agentRoute(runId) }
-          ],
-          outcome: (exit) => exit,
-          jobScope,
-          onEnd:
-            records === undefined
-              ? undefined
-              : JobRecords.write(records, runId, { ...record, ended: true }).pipe(Effect.ignore)
-        })
-        return JobEntry.snapshot(entry)
-      })
-
-    // A run handed to `options.remote` (a cluster's runners): its events stay where it runs; the job has its end.
-    // `spec` is the name the request gave, recorded for a restarted server; `runId` (the task's id) resumes that run:
-    // the same task is waited for.
-    const submitRemote = (
-      spec: AgentSpec.AgentSpec,
-      goal: string,
-      by: string,
-      durable: { readonly spec?: string; readonly runId?: string } = {}
-    ) =>
-      Effect.gen(function* () {
-        const remote = options.remote!
-        const runId = durable.runId ?? (yield* Agent.newRunId)
-        const records = durable.spec === undefined ? undefined : options.records
-        const record = { spec: durable.spec ?? "", goal, submittedBy: by }
-        if (records !== undefined) yield* JobRecords.write(records, runId, { ...record, ended: false })
-        const entry = yield* newEntry(runId, "agent", spec.name, goal, by)
-        entry.runIds.add(runId)
-        const run = yield* Effect.forkIn(DetachedRuns.detached(remote.run(spec, goal, runId), stopping), remoteRuns)
-        entry.cancel = Effect.asVoid(Fiber.interrupt(run))
-        yield* JobFollow.follow({
-          scope,
-          maxKept,
-          entry,
-          run,
-          subscriptions: [],
-          outcome: (exit) => exit,
-          jobScope: yield* Scope.make(),
-          onEnd:
-            records === undefined
-              ? undefined
-              : JobRecords.write(records, runId, { ...record, ended: true }).pipe(Effect.ignore)
-        })
-        return JobEntry.snapshot(entry)
-      })
-
-    // `orchestrationId` resumes an orchestration a previous server did not finish; a fresh one by default.
-    const submitTeam = (
-      started: Extract<Started, { _tag: "Team" }>,
-      goal: string,
-      by: string,
-      durable: { readonly spec: string; readonly orchestrationId?: string }
-    ) =>
-      Effect.gen(function* () {
-        const orchestrator = started.orchestrator
-        const status = yield* orchestrator.status.pipe(Effect.orElseSucceed(() => undefined))
-        if (status !== undefined && status.state !== "idle") {
-          return yield* new Conflict({ message: `team ${orchestrator.team} is pursuing another goal` })
-        }
-        const orchestrationId = durable.orchestrationId ?? (yield* Orchestrator.newOrchestrationId)
-        const records = options.records
-        const record = {
-          kind: "team" as const,
-          team: orchestrator.team,
-          teamDigest: started.digest,
-          spec: durable.spec,
-          goal,
-          submittedBy: by
-        }
-        if (records !== undefined) yield* JobRecords.write(records, orchestrationId, { ...record, ended: false })
-        const jobScope = yield* Scope.make()
-        const teamEvents = yield* orchestrator.subscribe.pipe(Scope.provide(jobScope))
-        const agentEvents = yield* hub.subscribe.pipe(Scope.provide(jobScope))
-        const ending = yield* TeamGoal.offer(orchestrator, goal, orchestrationId)
-        if (typeof ending === "string") {
-          yield* Scope.close(jobScope, Exit.void)
-          if (records !== undefined && durable.orchestrationId === undefined) {
-            yield* JobRecords.write(records, orchestrationId, { ...record, ended: true }).pipe(Effect.ignore)
-          }
-          return yield* new Conflict({
-            message:
-              ending === "busy"
-                ? `team ${orchestrator.team} is pursuing another goal`
-                : `team ${orchestrator.team} could not start the goal`
-          })
-        }
-        const run = yield* Effect.forkIn(ending, scope)
-        const entry = yield* newEntry(orchestrationId, "team", orchestrator.team, goal, by)
-        entry.cancel = orchestrator.cancel
-        yield* JobFollow.follow({
-          scope,
-          maxKept,
-          entry,
-          run,
-          subscriptions: [
-            {
-              subscription: teamEvents as PubSub.Subscription<JobEntry.Source["event"]>,
-              route: (event) =>
-                "orchestrationId" in event && event.orchestrationId === orchestrationId
-                  ? { _tag: "Orchestrator", event: event as OrchestratorEvent.OrchestratorEvent }
-                  : undefined
-            },
-            {
-              subscription: agentEvents as PubSub.Subscription<JobEntry.Source["event"]>,
-              route: (event) =>
-                event._tag.startsWith("Agent") && "agent" in event && started.members.has(event.agent)
-                  ? { _tag: "Agent", event: event as AgentEvent.AgentEvent }
-                  : undefined
-            }
-          ],
-          outcome: (exit) => Exit.map(exit, (report) => ({ answer: report.summary, spend: report.spend })),
-          jobScope,
-          onEnd:
-            records === undefined
-              ? undefined
-              : JobRecords.write(records, orchestrationId, { ...record, ended: true }).pipe(Effect.ignore)
-        })
-        return JobEntry.snapshot(entry)
-      })
-
-    const find = (id: string) =>
-      Effect.suspend(() => {
-        const entry = jobs.get(id)
-        return entry === undefined ? Effect.fail(new NotFound({ message: "no such job" })) : Effect.succeed(entry)
-      })
+    }
 
     const self: Jobs = {
       team,
@@ -457,24 +184,16 @@ export const make = (
             if (teamStarted?._tag !== "Team") {
               return yield* new InvalidRequest({ message: "this server has no team: name a team or an agent" })
             }
-            return yield* submitTeam(teamStarted, goal, by, { spec: "" })
+            return yield* submitStarted(teamStarted, goal, by, { spec: "" })
           }
-          const file = yield* SpecPath.insideRoot(options.specRoot, named)
-          const started = yield* load(file)
+          const started = yield* specs.load(yield* SpecPath.insideRoot(options.specRoot, named))
           if (target.team !== undefined && started._tag !== "Team") {
             return yield* new InvalidRequest({ message: "that file is an agent spec, not a team: name it as agent" })
           }
           if (target.agent !== undefined && started._tag === "Team") {
             return yield* new InvalidRequest({ message: "that file is a team, not an agent spec: name it as team" })
           }
-          switch (started._tag) {
-            case "Team":
-              return yield* submitTeam(started, goal, by, { spec: named })
-            case "Agent":
-              return yield* submitAgent(started.agent, goal, by, { spec: named })
-            case "Remote":
-              return yield* submitRemote(started.spec, goal, by, { spec: named })
-          }
+          return yield* submitStarted(started, goal, by, { spec: named })
         }),
       delegate: (name, task, by) =>
         Effect.gen(function* () {
@@ -484,87 +203,30 @@ export const make = (
             return yield* new NotFound({ message: "the team has no such agent" })
           }
           const job =
-            options.remote === undefined ? yield* submitAgent(member, task, by) : yield* submitRemote(spec, task, by)
+            options.remote === undefined
+              ? yield* AgentJob.submit(context, member, task, by)
+              : yield* submitRemote(spec, task, by)
           return yield* self.await(job.id)
         }),
-      list: Effect.sync(() => [...jobs.values()].map(JobEntry.snapshot)),
-      status: (id) => Effect.map(find(id), JobEntry.snapshot),
+      list: Effect.map(table.entries, (entries) => entries.map(JobEntry.snapshot)),
+      status: (id) => Effect.map(table.find(id), JobEntry.snapshot),
       cancel: (id, by) =>
-        Effect.flatMap(find(id), (entry) => {
-          if (Deferred.isDoneUnsafe(entry.ended)) return Effect.fail(new Conflict({ message: "that job has ended" }))
-          const job = JobEntry.snapshot(entry)
-          // The approvals it waited for would stay listed as waiting: once it has ended they are recorded as denied.
-          const closeApprovals = Effect.andThen(
-            Deferred.await(entry.ended),
-            Effect.forEach(job.pendingApprovals, (approvalId) =>
-              options.approvals
-                .decide(approvalId, { approved: false, by, reason: "the job was cancelled" })
-                .pipe(Effect.ignore)
-            )
-          )
-          return entry.cancel.pipe(Effect.andThen(Effect.forkIn(closeApprovals, scope)), Effect.as(job))
-        }),
+        Effect.flatMap(table.find(id), (entry) => JobCancel.cancel(entry, by, options.approvals, scope)),
       await: (id) =>
-        Effect.flatMap(find(id), (entry) => Effect.map(Deferred.await(entry.ended), () => JobEntry.snapshot(entry))),
-      events: (id) =>
-        Effect.map(find(id), (entry) =>
-          Stream.unwrap(
-            Effect.gen(function* () {
-              const subscription = yield* PubSub.subscribe(entry.live)
-              const kept = entry.kept.slice()
-              const last = kept.at(-1)?.seq ?? -1
-              if (Deferred.isDoneUnsafe(entry.ended)) return Stream.fromIterable(kept)
-              return Stream.concat(
-                Stream.fromIterable(kept),
-                Stream.fromSubscription(subscription).pipe(
-                  Stream.filter((event) => event.seq > last),
-                  Stream.takeUntil((event) => event.type === "JobEnded")
-                )
-              )
-            })
-          )
-        )
+        Effect.flatMap(table.find(id), (entry) =>
+          Effect.map(Deferred.await(entry.ended), () => JobEntry.snapshot(entry))
+        ),
+      events: (id) => Effect.map(table.find(id), JobEvents.read)
     }
-    // The jobs a previous server did not finish go on where their journals stop: agent runs, and orchestrations
-    // under the same id (a team's one goal at a time: at most one per team was running).
     if (options.records !== undefined) {
-      const records = options.records
-      for (const { runId, record } of yield* JobRecords.unfinished(records)) {
-        yield* Effect.gen(function* () {
-          const started =
-            record.kind === "team" && record.spec === ""
-              ? teamStarted
-              : yield* load(yield* SpecPath.insideRoot(options.specRoot, record.spec))
-          if (record.kind === "team") {
-            if (started?._tag !== "Team" || started.digest !== record.teamDigest) {
-              return yield* new InvalidRequest({ message: "its team changed since it started (or is gone)" })
-            }
-            if (yield* TeamGoal.hasEnded(options.audit, runId)) {
-              return yield* new InvalidRequest({ message: "its orchestration has ended" })
-            }
-            return yield* submitTeam(started, record.goal, record.submittedBy, {
-              spec: record.spec,
-              orchestrationId: runId
-            })
-          }
-          if (started?._tag === "Remote") {
-            return yield* submitRemote(started.spec, record.goal, record.submittedBy, { spec: record.spec, runId })
-          }
-          if (started?._tag !== "Agent") return yield* new InvalidRequest({ message: "no longer an agent spec" })
-          yield* submitAgent(started.agent, record.goal, record.submittedBy, { spec: record.spec, runId })
-        }).pipe(
-          // A job that cannot be resumed (its spec gone or changed, its orchestration ended) is closed; one whose team
-          // or agent cannot start now (a key missing from this server's environment) stays for the next start.
-          Effect.catch((error) =>
-            Effect.logWarning(`job ${runId} not resumed: ${error.message}`).pipe(
-              Effect.andThen(
-                error._tag === "Conflict" ? Effect.void : JobRecords.write(records, runId, { ...record, ended: true })
-              ),
-              Effect.ignore
-            )
-          )
-        )
-      }
+      yield* JobResume.resumeUnfinished({
+        records: options.records,
+        specRoot: options.specRoot,
+        audit: options.audit,
+        team: teamStarted,
+        load: specs.load,
+        submit: submitStarted
+      })
     }
     return self
   })

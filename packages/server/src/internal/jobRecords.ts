@@ -49,6 +49,22 @@ export const write = (directory: string, runId: string, record: JobRecord): Effe
     catch: () => new ServerFailure({ message: "the job cannot be recorded in the state directory" })
   })
 
+/**
+ * Records a job as started in `directory` and returns what records its end (a failure to record it is ignored: the job
+ * has ended either way); nothing is recorded without a directory.
+ */
+export const open = (
+  directory: string | undefined,
+  runId: string,
+  record: Omit<JobRecord, "ended">
+): Effect.Effect<Effect.Effect<void> | undefined, ServerFailure> =>
+  directory === undefined
+    ? Effect.succeed(undefined)
+    : Effect.as(
+        write(directory, runId, { ...record, ended: false }),
+        write(directory, runId, { ...record, ended: true }).pipe(Effect.ignore)
+      )
+
 /** The records of jobs that did not end, by run or orchestration id; unreadable or oversized records are skipped. */
 export const unfinished = (
   directory: string
