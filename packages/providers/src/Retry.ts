@@ -82,10 +82,27 @@ export const schedule = (self: Policy): Schedule.Schedule<Duration.Duration, AiE
   )
 }
 
-/** Retries an effect failing with `AiError` according to the policy. */
+/**
+ * Retries an effect failing with `AiError` according to the policy. The schedule is only built and stepped once an
+ * attempt fails with a retryable error: nearly every call succeeds at once, and stepping a schedule is not free.
+ * The retries then see the same sequence of errors (that first one included) as a schedule running from the start.
+ */
 export const retry =
   (self: Policy) =>
   <A, R>(effect: Effect.Effect<A, AiError.AiError, R>): Effect.Effect<A, AiError.AiError, R> =>
     self.maxRetries <= 0
       ? effect
-      : Effect.retry(effect, { schedule: schedule(self), while: (error) => shouldRetry(self, error) })
+      : Effect.catchIf(
+          effect,
+          (error) => shouldRetry(self, error),
+          (first) => {
+            let replayed = false
+            // The first failure is replayed as the schedule's first input, so its delay comes from it.
+            const again = Effect.suspend(() => {
+              if (replayed) return effect
+              replayed = true
+              return Effect.fail(first)
+            })
+            return Effect.retry(again, { schedule: schedule(self), while: (error) => shouldRetry(self, error) })
+          }
+        )

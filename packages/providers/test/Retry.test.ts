@@ -58,6 +58,32 @@ describe("Retry", () => {
     })
   )
 
+  it.effect("feeds every failure, the first one included, to the backoff, and ends on the first success", () =>
+    Effect.gen(function* () {
+      const errors = [serverError, rateLimited(2)]
+      const attempts = { count: 0 }
+      const effect = Effect.suspend(() => {
+        attempts.count += 1
+        const error = errors[attempts.count - 1]
+        return error === undefined ? Effect.succeed(`answer ${attempts.count}`) : Effect.fail(error)
+      })
+      const policy = Retry.policy({ maxRetries: 5, base: "100 millis", factor: 2, jitter: false })
+      const fiber = yield* Effect.forkChild(Retry.retry(policy)(effect))
+      yield* Effect.yieldNow
+      assert.strictEqual(attempts.count, 1)
+      yield* TestClock.adjust("100 millis")
+      assert.strictEqual(attempts.count, 2)
+      // The second failure asks for 2 seconds, more than the 200 ms backoff.
+      yield* TestClock.adjust("1999 millis")
+      assert.strictEqual(attempts.count, 2)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(attempts.count, 3)
+      assert.strictEqual(yield* Fiber.join(fiber), "answer 3")
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(attempts.count, 3)
+    })
+  )
+
   it.effect("caps the backoff at maxDelay", () =>
     Effect.gen(function* () {
       const { attempts, effect } = failing(serverError)
