@@ -2,6 +2,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ProviderPool } from "@troupe/providers"
 import { FakeAnthropic, FakeOpenAi, FakeServer } from "@troupe/providers/testing"
+import * as Prompt from "effect/ai/Prompt"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as AgentModel from "../src/AgentModel.ts"
@@ -84,7 +85,8 @@ describe("AgentModel", () => {
         // Another configuration: its own model, which calls its own server.
         const elsewhere = yield* under(configOf(second.url))({ name: "f", model })
         assert.notStrictEqual(a, elsewhere)
-        const answerOf = (m: typeof a) => Effect.map(ModelCall.loose(m).generateText({ prompt: "hi" }), (r) => r.text)
+        const answerOf = (m: typeof a) =>
+          Effect.map(ModelCall.loose(m).generateText({ prompt: Prompt.make("hi") }), (r) => r.text)
         assert.strictEqual(yield* answerOf(a), "from the first server")
         assert.strictEqual(yield* answerOf(elsewhere), "from the second server")
         assert.strictEqual(first.requests.length, 1)
