@@ -28,7 +28,6 @@
  *   })
  * ```
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -101,23 +100,20 @@ export const make: Effect.Effect<Tracker> = Effect.gen(function* () {
         )
       )
   }
+  const waitedBy = (now: number): number => total + (active > 0 ? now - since : 0)
+  // Built from plain suspensions rather than a generator: it runs around every model call of a run.
   const timeoutOrElse: Tracker["timeoutOrElse"] = (effect, { duration, orElse }) =>
-    Effect.gen(function* () {
+    Effect.clockWith((clock) => {
       const limit = Duration.toMillis(Duration.fromInputUnsafe(duration))
-      const start = yield* Clock.currentTimeMillis
-      const waitedBefore = yield* waited
-      const deadline = Effect.gen(function* () {
-        while (true) {
-          if (active > 0) {
-            yield* idle.await
-            continue
-          }
-          const worked = (yield* Clock.currentTimeMillis) - start - ((yield* waited) - waitedBefore)
-          if (worked >= limit) return
-          yield* Effect.sleep(Duration.millis(limit - worked))
-        }
+      const start = clock.currentTimeMillisUnsafe()
+      const waitedBefore = waitedBy(start)
+      const deadline: Effect.Effect<void> = Effect.suspend(() => {
+        if (active > 0) return Effect.andThen(idle.await, deadline)
+        const now = clock.currentTimeMillisUnsafe()
+        const left = limit - (now - start - (waitedBy(now) - waitedBefore))
+        return left <= 0 ? Effect.void : Effect.andThen(clock.sleep(Duration.millis(left)), deadline)
       })
-      return yield* Effect.raceFirst(effect, Effect.flatMap(deadline, orElse))
+      return Effect.raceFirst(effect, Effect.flatMap(deadline, orElse))
     })
   return { waiting, waited, timeoutOrElse }
 })
