@@ -12,6 +12,7 @@ import * as Response from "effect/ai/Response"
 import * as Telemetry from "effect/ai/Telemetry"
 import * as Toolkit from "effect/ai/Toolkit"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import * as Schema from "effect/Schema"
 import * as Answer from "../../src/mixture/internal/answer.ts"
 import * as Mixture from "../../src/mixture/Mixture.ts"
@@ -147,13 +148,36 @@ describe("Mixture, requests without a toolkit", () => {
           { type: "text", text: "Paris." },
           { type: "finish", reason: "done" as never, usage: { inputTokens: {}, outputTokens: {} } }
         ],
-        [{ type: "response-metadata", timestamp: "yesterday" }]
+        [{ type: "response-metadata", timestamp: "yesterday" }],
+        // The shapes read without the schemas, and their neighbours that are left to them.
+        [{ type: "response-metadata" }, { type: "text", text: "Paris.", metadata: undefined }],
+        [{ type: "response-metadata", id: undefined, modelId: undefined, timestamp: undefined }],
+        [{ type: "response-metadata", timestamp: "2026-11-30T14:00:00+02:00", extra: 1 } as never],
+        [{ type: "response-metadata", id: 7 as never }],
+        [{ type: "text", text: "Paris.", metadata: {} }],
+        [{ type: "text", text: 7 as never }],
+        [
+          {
+            type: "finish",
+            reason: "tool-calls",
+            usage: { inputTokens: { cacheRead: 1, cacheWrite: undefined }, outputTokens: { reasoning: 4 } }
+          }
+        ],
+        [{ type: "finish", reason: "stop", usage: { inputTokens: {}, outputTokens: {} }, response: undefined }],
+        [{ type: "finish", reason: "stop", usage: { inputTokens: { total: 1.5 }, outputTokens: {} } }],
+        [{ type: "finish", reason: "stop", usage: { inputTokens: { other: 1 } as never, outputTokens: {} } }],
+        [{ type: "finish", reason: "stop", usage: { inputTokens: {} } as never }],
+        [{ type: "finish", reason: "stop", usage: { inputTokens: null, outputTokens: {} } as never }],
+        [{ type: "finish", reason: "stop", usage: { inputTokens: {}, outputTokens: {} }, metadata: { a: { b: 1 } } }]
       ]
       for (const parts of answers) {
         const expected = yield* Effect.result(union(parts))
         const actual = yield* Effect.result(Answer.decodeParts(parts))
-        if (expected._tag === "Success") assert.deepStrictEqual(actual, expected)
-        else assert.strictEqual(actual._tag === "Failure" && actual.failure.message, expected.failure.message)
+        if (expected._tag === "Success") {
+          assert.deepStrictEqual(actual, expected)
+          // Down to the classes of the values (the usage, the timestamp).
+          assert.isTrue(Equal.equals(actual, expected))
+        } else assert.strictEqual(actual._tag === "Failure" && actual.failure.message, expected.failure.message)
       }
     })
   )
