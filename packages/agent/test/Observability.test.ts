@@ -86,6 +86,13 @@ describe("observability", () => {
       assert.include(names, "invoke_agent tester")
       assert.include(names, "troupe.agent.step")
       assert.include(names, "execute_tool fail")
+      // The tool's span is exported (so ended), inside the model call that ran it, with its GenAI attributes.
+      const tool = spans.find((s: any) => s.name === "execute_tool fail")
+      const parentOf = (span: any) => spans.find((s: any) => s.spanId === span.parentSpanId)
+      assert.strictEqual(parentOf(tool)?.name, "LanguageModel.generateText")
+      assert.strictEqual(parentOf(parentOf(tool))?.name, "chat tester")
+      assert.strictEqual(attribute(tool, "gen_ai.tool.name"), "fail")
+      assert.strictEqual(attribute(tool, "gen_ai.operation.name"), "execute_tool")
       const chats = spans.filter((s: any) => s.name === "chat tester")
       assert.strictEqual(chats.length, 5)
       const act = chats.find(
