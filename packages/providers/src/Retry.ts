@@ -83,6 +83,23 @@ export const schedule = (self: Policy): Schedule.Schedule<Duration.Duration, AiE
 }
 
 /**
+ * Goes on after `effect` failed once with `first` (a retryable error) as {@link retry} would from there: `first` is
+ * the schedule's first input, so its backoff and `Retry-After` set the first delay.
+ */
+export const retryFrom =
+  (self: Policy, first: AiError.AiError) =>
+  <A, R>(effect: Effect.Effect<A, AiError.AiError, R>): Effect.Effect<A, AiError.AiError, R> =>
+    Effect.suspend(() => {
+      let replayed = false
+      const again = Effect.suspend(() => {
+        if (replayed) return effect
+        replayed = true
+        return Effect.fail(first)
+      })
+      return Effect.retry(again, { schedule: schedule(self), while: (error) => shouldRetry(self, error) })
+    })
+
+/**
  * Retries an effect failing with `AiError` according to the policy. The schedule is only built and stepped once an
  * attempt fails with a retryable error: nearly every call succeeds at once, and stepping a schedule is not free.
  * The retries then see the same sequence of errors (that first one included) as a schedule running from the start.
@@ -95,14 +112,5 @@ export const retry =
       : Effect.catchIf(
           effect,
           (error) => shouldRetry(self, error),
-          (first) => {
-            let replayed = false
-            // The first failure is replayed as the schedule's first input, so its delay comes from it.
-            const again = Effect.suspend(() => {
-              if (replayed) return effect
-              replayed = true
-              return Effect.fail(first)
-            })
-            return Effect.retry(again, { schedule: schedule(self), while: (error) => shouldRetry(self, error) })
-          }
+          (first) => retryFrom(self, first)(effect)
         )

@@ -127,21 +127,31 @@ export const postJson = <A, RD>(
     )
   )
   const { timeout, deadline, retry } = call.connection
-  // With one attempt, one timer does: the shorter limit, reported as the one it is.
-  if (retry.maxRetries <= 0) {
-    const attemptFirst = Duration.isLessThanOrEqualTo(timeout, deadline)
-    return Effect.timeoutOrElse(attempt, {
-      duration: attemptFirst ? timeout : deadline,
-      orElse: () =>
-        Effect.fail(
-          attemptFirst ? ProviderError.timeout(call.site, call.endpoint.display, "attempt", timeout) : overall(call)
-        )
+  const attemptFirst = Duration.isLessThanOrEqualTo(timeout, deadline)
+  // A deadline shorter than an attempt's timeout is the only limit that can end the call: one timer does.
+  if (!attemptFirst) {
+    return Effect.timeoutOrElse(Retry.retry(retry)(attempt), {
+      duration: deadline,
+      orElse: () => Effect.fail(overall(call))
     })
   }
-  return Effect.timeoutOrElse(Retry.retry(retry)(withTimeout(call, attempt)), {
-    duration: deadline,
-    orElse: () => Effect.fail(overall(call))
-  })
+  const first = withTimeout(call, attempt)
+  if (retry.maxRetries <= 0) return first
+  // The first attempt ends (at its timeout at the latest) by the deadline: the deadline's own timer starts with
+  // the retries, for what is left of it. Nearly every call ends in its first attempt, with one timer.
+  return Effect.flatMap(Clock.currentTimeMillis, (start) =>
+    Effect.catchIf(
+      first,
+      (error) => Retry.shouldRetry(retry, error),
+      (error) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.timeoutOrElse(Retry.retryFrom(retry, error)(first), {
+            duration: Duration.max(Duration.subtract(deadline, Duration.millis(now - start)), Duration.zero),
+            orElse: () => Effect.fail(overall(call))
+          })
+        )
+    )
+  )
 }
 
 // A reply labelled as one of these is a document, not an event stream (an error page, a JSON answer from a

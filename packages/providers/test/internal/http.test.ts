@@ -126,6 +126,37 @@ describe("the network edge", () => {
       })
     )
 
+    it.live("with retries, a deadline shorter than the timeout ends the call at the deadline, not retried", () =>
+      against(
+        openai,
+        { faults: () => FakeServer.hang },
+        { timeout: "10 seconds", deadline: "150 millis", retry: Retry.policy({ maxRetries: 3, base: "1 millis" }) },
+        (server) =>
+          Effect.gen(function* () {
+            const error = yield* generate
+            assert.strictEqual(ProviderError.deadlineOf(error), "overall")
+            assert.match(error.message, /did not finish within 150ms, retries included/)
+            assert.strictEqual(server.requests.length, 1)
+            assert.strictEqual(yield* server.settled(0), "aborted")
+          })
+      )
+    )
+
+    it.live("an attempt that times out is retried, and the answer of the retry is the call's", () =>
+      against(
+        openai,
+        { turns: [{ text: "the answer" }], faults: [FakeServer.hang] },
+        { timeout: "150 millis", deadline: "10 seconds", retry: Retry.policy({ maxRetries: 2, base: "1 millis" }) },
+        (server) =>
+          Effect.gen(function* () {
+            const response = yield* LanguageModel.generateText({ prompt: "x" })
+            assert.strictEqual(response.text, "the answer")
+            assert.strictEqual(server.requests.length, 2)
+            assert.strictEqual(yield* server.settled(0), "aborted")
+          })
+      )
+    )
+
     it.live("a JSON body that drips forever fails at the per-attempt timeout", () =>
       against(openai, { faults: [FakeServer.drip(50)] }, { timeout: "300 millis" }, (server) =>
         Effect.gen(function* () {
