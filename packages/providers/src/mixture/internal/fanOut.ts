@@ -6,10 +6,10 @@
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Result from "effect/Result"
 import type * as Mixture from "../Mixture.ts"
 import * as MixtureError from "../MixtureError.ts"
 import type * as MixtureEvent from "../MixtureEvent.ts"
@@ -56,44 +56,53 @@ export const decideOn = (
 
   return (pool, request) =>
     Effect.gen(function* () {
-      const startedAt = yield* Clock.currentTimeMillis
+      // Read directly rather than through an effect each time: every attempt reads it when it starts and ends.
+      const clock = yield* Clock.Clock
+      const startedAt = clock.currentTimeMillisUnsafe()
       const estimatedTokens = Call.estimatedTokens(request.prompt)
       const records = Attempts.initial(members)
       const candidates: Array<Scorer.Candidate | undefined> = members.map(() => undefined)
-      // Completions and hedge timers arrive here. A Deferred resumes the waiting loop directly, where a Queue
-      // would wake it a turn of the event loop later — on the path of every answer.
+      // Completions and hedge timers arrive here. The one that posts resumes the waiting loop directly, where a
+      // Queue would wake it a turn of the event loop later — on the path of every answer.
       const inbox: Array<Event> = []
-      let wake = Deferred.makeUnsafe<void>()
-      const post = (event: Event) =>
-        Effect.sync(() => {
-          inbox.push(event)
-          Deferred.doneUnsafe(wake, Effect.void)
-        })
-      // A fresh Deferred for every wait: events posted while nobody waited completed the previous one.
-      const next: Effect.Effect<Event> = Effect.suspend(() => {
-        if (inbox.length > 0) return Effect.succeed(inbox.shift()!)
-        wake = Deferred.makeUnsafe<void>()
-        return Effect.map(Deferred.await(wake), () => inbox.shift()!)
-      })
-      const fibers = new Map<number, Fiber.Fiber<void>>()
+      let waiting: ((event: Effect.Effect<Event>) => void) | undefined
+      const deliver = (event: Event): void => {
+        const resume = waiting
+        if (resume === undefined) inbox.push(event)
+        else {
+          waiting = undefined
+          resume(Effect.succeed(event))
+        }
+      }
+      const post = (event: Event) => Effect.sync(() => deliver(event))
+      const next: Effect.Effect<Event> = Effect.suspend(() =>
+        inbox.length > 0
+          ? Effect.succeed(inbox.shift()!)
+          : Effect.callback<Event>((resume) => {
+              waiting = resume
+            })
+      )
+      const fibers = new Map<number, Fiber.Fiber<unknown>>()
       let launched = 0
       const order = launchOrder(members, rules, hedgeMillis !== undefined, pool)
       const hedge = hedgeMillis === undefined ? undefined : Hedge.make(hedgeMillis, post)
 
-      const attempt = (index: number): Effect.Effect<Scorer.Candidate, ProviderPool.CallError> => {
+      // One member's call, its outcome recorded and posted to the loop when it ends, however it ends.
+      const attempt = (index: number): Effect.Effect<unknown> => {
         const member = members[index]!
+        const record = records[index]!
         const call = rules.persist(
           pool.call(targets[index]!, Call.answer(member.languageModel, request), {
             usageOf: Call.answeredUsage,
             estimatedTokens
           })
         )
-        return Effect.gen(function* () {
-          const start = yield* Clock.currentTimeMillis
-          const record = records[index]!
+        return Effect.suspend(() => {
+          const start = clock.currentTimeMillisUnsafe()
           record.startedAt = start
-          return yield* call.pipe(
-            Effect.map((accounted): Scorer.Candidate => {
+          const ended = Effect.onExit(call, (exit) => {
+            if (Exit.isSuccess(exit)) {
+              const accounted = exit.value
               Attempts.recordAnswer(record, accounted, "answered")
               const candidate: Scorer.Candidate = {
                 provider: member.provider,
@@ -102,37 +111,38 @@ export const decideOn = (
                 response: accounted.value.response
               }
               if (accounted.value.encoded !== undefined) Answer.keepEncoded(candidate, accounted.value.encoded)
-              return candidate
-            }),
-            Effect.tapError((error) =>
-              Effect.map(Clock.currentTimeMillis, (end) => {
-                record.latencyMs = end - start
-                Attempts.recordError(record, member, error)
-              })
-            ),
-            Effect.onInterrupt(() =>
-              Effect.map(Clock.currentTimeMillis, (end) => {
-                record.outcome = "cancelled"
-                record.latencyMs = end - start
-              })
-            )
-          )
+              deliver({ _tag: "Done", index, exit: Exit.succeed(candidate) })
+              return Effect.void
+            }
+            const failed = Cause.findError(exit.cause)
+            if (Result.isSuccess(failed)) {
+              record.latencyMs = clock.currentTimeMillisUnsafe() - start
+              Attempts.recordError(record, member, failed.success)
+            }
+            if (Cause.hasInterrupts(exit.cause)) {
+              record.outcome = "cancelled"
+              record.latencyMs = clock.currentTimeMillisUnsafe() - start
+            }
+            deliver({ _tag: "Done", index, exit: Exit.failCause(exit.cause) })
+            return Effect.void
+          })
+          // The outcome is the loop's business, posted above: the fiber itself ends without an error.
+          return Effect.exit(ended)
         })
       }
 
       const launch = Effect.suspend(() => {
         if (launched >= members.length) return Effect.void
         const index = order[launched++]!
-        return attempt(index).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) => post({ _tag: "Done", index, exit })),
-          Effect.asVoid,
+        return Effect.flatMap(
           // Started at once rather than on the scheduler's next turn: the call's request leaves before the next
           // member's is built, and the event loop's turn (a tenth of a millisecond or more under load) is not
           // paid before the first request.
-          Effect.forkChild({ startImmediately: true }),
-          Effect.tap((fiber) => Effect.sync(() => fibers.set(index, fiber))),
-          Effect.andThen(hedge === undefined || launched >= members.length ? Effect.void : hedge.arm)
+          Effect.forkChild(attempt(index), { startImmediately: true }),
+          (fiber) => {
+            fibers.set(index, fiber)
+            return hedge === undefined || launched >= members.length ? Effect.void : hedge.arm
+          }
         )
       })
 
@@ -184,7 +194,7 @@ export const decideOn = (
       // caller has had its turn, so tearing down their HTTP requests does not delay the answer; the event
       // already reports them cancelled.
       if (fibers.size > 0) {
-        const now = yield* Clock.currentTimeMillis
+        const now = clock.currentTimeMillisUnsafe()
         for (const index of fibers.keys()) {
           const record = records[index]!
           record.outcome = "cancelled"
