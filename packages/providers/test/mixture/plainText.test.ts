@@ -7,13 +7,16 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import * as AiError from "effect/ai/AiError"
+import * as IdGenerator from "effect/ai/IdGenerator"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Response from "effect/ai/Response"
 import * as Telemetry from "effect/ai/Telemetry"
 import * as Toolkit from "effect/ai/Toolkit"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
+import * as References from "effect/References"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as Answer from "../../src/mixture/internal/answer.ts"
 import * as Mixture from "../../src/mixture/Mixture.ts"
 import * as ProviderPool from "../../src/mixture/ProviderPool.ts"
@@ -180,6 +183,44 @@ describe("Mixture, requests without a toolkit", () => {
         } else assert.strictEqual(actual._tag === "Failure" && actual.failure.message, expected.failure.message)
       }
     })
+  )
+
+  it.effect(
+    "a member's call runs under the mixture's span and stack frame, with its id generator, as through LanguageModel",
+    () =>
+      Effect.gen(function* () {
+        const seen: Array<{ parent: string | undefined; frame: string | undefined; ids: boolean }> = []
+        const recording = yield* LanguageModel.make({
+          generateText: (options) =>
+            Effect.gen(function* () {
+              const parent = options.span.parent
+              const frame = yield* References.CurrentStackFrame
+              const ids = yield* Effect.serviceOption(IdGenerator.IdGenerator)
+              seen.push({
+                parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined,
+                frame: frame?.parent?.name,
+                ids: ids._tag === "Some"
+              })
+              return [
+                { type: "text", text: "Paris." },
+                { type: "finish", reason: "stop", usage: { inputTokens: {}, outputTokens: {} } }
+              ]
+            }),
+          streamText: () => Stream.empty
+        })
+        const mixture = yield* Mixture.make({
+          members: [{ provider: "a", model: "m", languageModel: recording }],
+          strategy: Mixture.firstValid
+        })
+        yield* bothWays(mixture)
+        assert.lengthOf(seen, 2)
+        assert.deepStrictEqual(seen[0], seen[1])
+        assert.deepStrictEqual(seen[0], {
+          parent: "LanguageModel.generateText",
+          frame: "LanguageModel.generateText",
+          ids: true
+        })
+      }).pipe(Effect.provide(ProviderPool.layerTest))
   )
 
   it.effect("the span transformer in the context sees the request and the answer, as through LanguageModel", () =>
