@@ -1,106 +1,32 @@
 /**
- * One process at a time per durable run or orchestration: a lock file beside its journal
- * (`$TROUPE_HOME/runs/<id>/run.lock` for `troupe run`, `orchestrate.lock` for `troupe orchestrate`) holds the pid of
- * the process running it. Two processes replaying one journal would both run the steps in flight (a tool twice), so
- * a second `--resume` while the first runs is refused. A lock left by a process that died (`kill -9`) is taken over:
- * its pid no longer runs.
+ * One process at a time per durable run or orchestration (`RunLock` of `@troupe/agent`: a lock file beside its
+ * journal holding the pid of the process running it), as the `troupe` command reports it: a run another live process
+ * runs (`troupe run --resume` twice, or a server that resumed it) is bad input, exit 2.
  *
  * @example
  * ```ts
  * yield* RunLock.hold(runsDir, runId, "run") // released when the scope closes
  * ```
  */
-import * as NodeFs from "node:fs"
-import * as NodePath from "node:path"
+import { RunLock } from "@troupe/agent"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { CliExit, ExitCode } from "./ExitCode.ts"
 
-/** What is locked: an agent run (`troupe run`) or an orchestration (`troupe orchestrate`). */
-export type Kind = "run" | "orchestration"
-
-const fileOf: Record<Kind, string> = { run: "run.lock", orchestration: "orchestrate.lock" }
-
-/** Where the lock of `id` is. */
-export const pathOf = (runsDir: string, id: string, kind: Kind): string => NodePath.join(runsDir, id, fileOf[kind])
-
-// Signal 0 only checks that the process exists; EPERM means it does, under another user.
-const running = (pid: number): Effect.Effect<boolean> =>
-  !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid
-    ? Effect.succeed(false)
-    : Effect.try({ try: () => process.kill(pid, 0), catch: (e) => (e as NodeJS.ErrnoException).code }).pipe(
-        Effect.match({ onSuccess: () => true, onFailure: (code) => code === "EPERM" })
-      )
-
-// The pid in a lock file (a few bytes are read, whatever the file holds).
-const holderOf = (path: string): Effect.Effect<number | undefined> =>
-  Effect.try(() => {
-    const fd = NodeFs.openSync(path, "r")
-    const buffer = Buffer.alloc(32)
-    const read = NodeFs.readSync(fd, buffer, 0, 32, 0)
-    NodeFs.closeSync(fd)
-    const text = buffer.subarray(0, read).toString("utf8").trim()
-    return /^\d{1,10}$/.test(text) ? Number(text) : undefined
-  }).pipe(Effect.orElseSucceed(() => undefined))
-
-const remove = (path: string): Effect.Effect<void> =>
-  Effect.try(() => NodeFs.rmSync(path, { force: true })).pipe(Effect.ignore)
-
-const errnoOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? "error"
+export const pathOf = RunLock.pathOf
 
 /** Holds the lock of `id` for the scope; fails (bad input, exit 2) while another live process holds it. */
-export const hold = (runsDir: string, id: string, kind: Kind): Effect.Effect<void, CliExit, Scope.Scope> => {
-  const path = pathOf(runsDir, id, kind)
-  const refused = (holder: number) =>
-    new CliExit({
-      code: ExitCode.badInput,
-      message: `${kind} ${id} is running in process ${holder}: stop it before resuming (if no troupe process has that pid, remove ${path})`
-    })
-  const cannot = (reason: string) =>
-    new CliExit({ code: ExitCode.failed, message: `cannot lock ${kind} ${id}: ${reason}` })
-  const take = Effect.try({
-    try: () => {
-      NodeFs.mkdirSync(NodePath.dirname(path), { recursive: true, mode: 0o700 })
-      const fd = NodeFs.openSync(path, "wx", 0o600)
-      NodeFs.writeSync(fd, `${process.pid}\n`)
-      NodeFs.closeSync(fd)
-    },
-    catch: errnoOf
-  })
-  const takeAgain = Effect.mapError(take, (code) =>
-    code === "EEXIST"
-      ? new CliExit({ code: ExitCode.badInput, message: `${kind} ${id} was just locked by another process` })
-      : cannot(code)
+export const hold = (runsDir: string, id: string, kind: RunLock.Kind): Effect.Effect<void, CliExit, Scope.Scope> =>
+  RunLock.hold(runsDir, id, kind).pipe(
+    Effect.mapError((error) =>
+      error._tag === "RunLockFailed"
+        ? new CliExit({ code: ExitCode.failed, message: error.message })
+        : new CliExit({
+            code: ExitCode.badInput,
+            message:
+              error.holder === undefined
+                ? error.message
+                : `${error.message}: stop it before resuming (if no troupe process has that pid, remove ${error.path})`
+          })
+    )
   )
-  // A dead holder's file is moved aside before it is removed: two processes taking over at once cannot both remove
-  // it, and one that moved aside a lock a live process had just taken puts it back.
-  const takeOver = (dead: number | undefined) =>
-    Effect.gen(function* () {
-      const aside = `${path}.${process.pid}.stale`
-      const moved = yield* Effect.try({ try: () => NodeFs.renameSync(path, aside), catch: errnoOf }).pipe(
-        Effect.match({ onSuccess: () => true, onFailure: () => false })
-      )
-      if (moved) {
-        const holder = yield* holderOf(aside)
-        if (holder !== undefined && holder !== dead && (yield* running(holder))) {
-          yield* Effect.try(() => NodeFs.linkSync(aside, path)).pipe(Effect.ignore)
-          yield* remove(aside)
-          return yield* refused(holder)
-        }
-        yield* remove(aside)
-      }
-      return yield* takeAgain
-    })
-  const acquire = Effect.catch(take, (code) =>
-    code !== "EEXIST"
-      ? Effect.fail(cannot(code))
-      : Effect.gen(function* () {
-          const holder = yield* holderOf(path)
-          if (holder !== undefined && (yield* running(holder))) return yield* refused(holder)
-          return yield* takeOver(holder)
-        })
-  )
-  // Only a lock that is still this process's is removed.
-  const release = Effect.flatMap(holderOf(path), (holder) => (holder === process.pid ? remove(path) : Effect.void))
-  return Effect.acquireRelease(acquire, () => release)
-}

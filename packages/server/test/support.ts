@@ -144,6 +144,7 @@ export const startServer = (
     readonly tls?: { readonly cert: string; readonly key: string }
     readonly remote?: Jobs.Remote
     readonly limits?: Pick<Jobs.Options, "maxEndedJobs" | "maxEventsTotal" | "maxEventsPerJob">
+    readonly records?: string
   } = {}
 ) =>
   Effect.gen(function* () {
@@ -162,6 +163,7 @@ export const startServer = (
         audit,
         models: yield* models,
         remote: options.remote,
+        records: options.records,
         ...options.limits
       }
     })

@@ -21,8 +21,7 @@ export const submit: JobContext.SubmitAgent<Agent.Agent> = (context, agent, goal
     if (status !== undefined && status.state !== "idle") {
       return yield* new Conflict({ message: `agent ${agent.name} is pursuing another goal` })
     }
-    const { runId, recordEnd } = yield* JobContext.recordAgentRun(context, goal, by, durable)
-    const jobScope = yield* Scope.make()
+    const { runId, recordEnd, jobScope } = yield* JobContext.recordAgentRun(context, goal, by, durable)
     const subscription = yield* context.hub.subscribe.pipe(Scope.provide(jobScope))
     const entry = yield* context.table.add(runId, "agent", agent.name, goal, by)
     const run = yield* Effect.forkIn(agent.run(goal, { runId }), context.scope)

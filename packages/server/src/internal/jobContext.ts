@@ -1,12 +1,13 @@
 /** What the kinds of job share: where they run and are kept, how an agent run is recorded, how a job is followed. */
 import { Agent, type AgentEvents } from "@troupe/agent"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { Conflict, Job, ServerFailure } from "../ServerApi.ts"
 import * as JobEntry from "./jobEntry.ts"
 import * as JobFollow from "./jobFollow.ts"
+import * as JobLock from "./jobLock.ts"
 import * as JobRecords from "./jobRecords.ts"
 import type * as JobTable from "./jobTable.ts"
 
@@ -37,13 +38,19 @@ export type SubmitAgent<Target, Context extends JobContext = JobContext> = (
   durable?: Durable
 ) => Effect.Effect<Job, Conflict | ServerFailure>
 
-/** The run id of an agent job (`durable.runId`, or a fresh one), recorded as started; and what records its end. */
+/**
+ * The run id of an agent job (`durable.runId`, or a fresh one), recorded as started; what records its end; and the
+ * job's scope, holding the run's lock when it is recorded (see `JobLock`).
+ */
 export const recordAgentRun = (context: JobContext, goal: string, by: string, durable: Durable) =>
   Effect.gen(function* () {
     const runId = durable.runId ?? (yield* Agent.newRunId)
     const records = durable.spec === undefined ? undefined : context.records
-    const recordEnd = yield* JobRecords.open(records, runId, { spec: durable.spec ?? "", goal, submittedBy: by })
-    return { runId, recordEnd }
+    const jobScope = yield* JobLock.scopeFor(records, runId, "run")
+    const recordEnd = yield* JobRecords.open(records, runId, { spec: durable.spec ?? "", goal, submittedBy: by }).pipe(
+      Effect.onError(() => Scope.close(jobScope, Exit.void))
+    )
+    return { runId, recordEnd, jobScope }
   })
 
 /** Follows `run` into `entry` in the server's scope (see `JobFollow.follow`) and returns the job as it stands. */

@@ -6,7 +6,7 @@ import type { AgentSpec } from "@troupe/agent-spec"
 import { DetachedRuns } from "@troupe/orchestrator"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import type { Remote } from "../Jobs.ts"
 import * as JobContext from "./jobContext.ts"
 
@@ -23,7 +23,7 @@ export interface Context extends JobContext.JobContext {
 /** Hands `goal` for the agent of `spec` to the remote; resumed, its run id is the task's: the same task is waited for. */
 export const submit: JobContext.SubmitAgent<AgentSpec.AgentSpec, Context> = (context, spec, goal, by, durable = {}) =>
   Effect.gen(function* () {
-    const { runId, recordEnd } = yield* JobContext.recordAgentRun(context, goal, by, durable)
+    const { runId, recordEnd, jobScope } = yield* JobContext.recordAgentRun(context, goal, by, durable)
     const entry = yield* context.table.add(runId, "agent", spec.name, goal, by)
     entry.runIds.add(runId)
     const run = yield* Effect.forkIn(
@@ -34,7 +34,7 @@ export const submit: JobContext.SubmitAgent<AgentSpec.AgentSpec, Context> = (con
     return yield* JobContext.follow(context, entry, run, {
       subscriptions: [],
       outcome: (exit) => exit,
-      jobScope: yield* Scope.make(),
+      jobScope,
       onEnd: recordEnd
     })
   })

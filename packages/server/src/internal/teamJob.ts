@@ -8,6 +8,7 @@ import * as Scope from "effect/Scope"
 import { Conflict } from "../ServerApi.ts"
 import * as JobContext from "./jobContext.ts"
 import type * as JobEntry from "./jobEntry.ts"
+import * as JobLock from "./jobLock.ts"
 import * as JobRecords from "./jobRecords.ts"
 import type * as StartedSpecs from "./startedSpecs.ts"
 import * as TeamGoal from "./teamGoal.ts"
@@ -31,6 +32,7 @@ export const submit = (
       return yield* new Conflict({ message: `team ${orchestrator.team} is pursuing another goal` })
     }
     const orchestrationId = durable.orchestrationId ?? (yield* Orchestrator.newOrchestrationId)
+    const jobScope = yield* JobLock.scopeFor(context.records, orchestrationId, "orchestration")
     const recordEnd = yield* JobRecords.open(context.records, orchestrationId, {
       kind: "team",
       team: orchestrator.team,
@@ -38,8 +40,7 @@ export const submit = (
       spec: durable.spec,
       goal,
       submittedBy: by
-    })
-    const jobScope = yield* Scope.make()
+    }).pipe(Effect.onError(() => Scope.close(jobScope, Exit.void)))
     const teamEvents = yield* orchestrator.subscribe.pipe(Scope.provide(jobScope))
     const agentEvents = yield* context.hub.subscribe.pipe(Scope.provide(jobScope))
     const ending = yield* TeamGoal.offer(orchestrator, goal, orchestrationId)
