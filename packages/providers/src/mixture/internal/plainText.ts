@@ -15,12 +15,9 @@ import * as Prompt from "effect/ai/Prompt"
 import type * as Response from "effect/ai/Response"
 import * as ResponseIdTracker from "effect/ai/ResponseIdTracker"
 import * as Telemetry from "effect/ai/Telemetry"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as References from "effect/References"
 import * as Schema from "effect/Schema"
-import * as Tracer from "effect/Tracer"
 import type * as Mixture from "../Mixture.ts"
 import * as Answer from "./answer.ts"
 
@@ -70,27 +67,6 @@ const jsonDecoderOf = (codec: Schema.Codec<unknown, unknown>) => {
   }
   return decode
 }
-
-const noStack = (): string | undefined => undefined
-
-// What `withParentSpan(span, { captureStackTrace: false })` and `provideService(IdGenerator, ids)` do, in one change
-// of the fiber's context instead of three: each change rebuilds the references the fiber caches from its context.
-const inSpan =
-  (span: Tracer.Span, ids: IdGenerator.Service) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, IdGenerator.IdGenerator>> =>
-    Effect.updateContext(
-      self,
-      (context: Context.Context<Exclude<R, IdGenerator.IdGenerator>>) =>
-        context.pipe(
-          Context.add(Tracer.ParentSpan, span),
-          Context.add(References.CurrentStackFrame, {
-            name: span.name,
-            stack: noStack,
-            parent: Context.get(context, References.CurrentStackFrame)
-          }),
-          Context.add(IdGenerator.IdGenerator, ids)
-        ) as Context.Context<R>
-    )
 
 const objectFailure = (reason: AiError.AiErrorReason) =>
   AiError.make({ module: "LanguageModel", method: "generateObject", reason })
@@ -175,7 +151,8 @@ export const aroundAnswers = Effect.fnUntraced(function* (
     Effect.useSpan("LanguageModel.generateText", { kind: "client" }, (span) =>
       answered(requestOf(options, prompt, span, { type: "text" }), "generateText").pipe(
         Effect.map((content) => new LanguageModel.GenerateTextResponse<{}>(content as Array<Response.Part<{}>>)),
-        inSpan(span, ids)
+        Effect.withParentSpan(span, { captureStackTrace: false }),
+        Effect.provideService(IdGenerator.IdGenerator, ids)
       )
     )
 
@@ -211,7 +188,8 @@ export const aroundAnswers = Effect.fnUntraced(function* (
               )
             )
           ),
-          inSpan(span, ids)
+          Effect.withParentSpan(span, { captureStackTrace: false }),
+          Effect.provideService(IdGenerator.IdGenerator, ids)
         )
     )
 
