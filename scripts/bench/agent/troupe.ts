@@ -15,7 +15,8 @@ import { ProviderPool } from "@troupe/providers"
 import { ActorSystem } from "@troupe/runtime"
 import { ConfigProvider, Effect, Layer, ManagedRuntime, Schema, Scope } from "effect"
 import { Tool, Toolkit } from "effect/ai"
-import { API_KEY, lookup, type MakeRunner, MODEL, prompt, TOOL } from "./task.ts"
+import { API_KEY, lookup, type MakeRunner, MODEL, TOOL } from "./task.ts"
+import * as TroupeRuns from "./troupeRuns.ts"
 
 const Lookup = Tool.make(TOOL.name, {
   description: TOOL.description,
@@ -51,28 +52,13 @@ export const makeWith =
         return { scope, toolkit }
       })
     )
-    const idle: Array<Agent.Agent> = []
-    let agents = 0
-    const agent = () =>
-      idle.length > 0
-        ? Effect.succeed(idle.pop()!)
-        : Agent.make(specOf(`bench-${++agents}`, fields), { toolkit }).pipe(
-            Effect.provideService(ConfigProvider.ConfigProvider, config),
-            Scope.provide(scope),
-            Effect.orDie
-          )
-
-    // The one place that knows how Troupe runs a task.
-    const run = (tag: string) =>
-      runtime.runPromise(
-        Effect.flatMap(agent(), (worker) =>
-          Effect.map(worker.run(prompt(tag)), (result) => {
-            idle.push(worker)
-            return result.answer
-          })
-        )
+    return TroupeRuns.runner(runtime, (name) =>
+      Agent.make(specOf(name, fields), { toolkit }).pipe(
+        Effect.provideService(ConfigProvider.ConfigProvider, config),
+        Scope.provide(scope),
+        Effect.orDie
       )
-    return { run }
+    )
   }
 
 export const make: MakeRunner = makeWith({})
