@@ -34,17 +34,18 @@ const settingsOf = (ref: ModelSpec.ModelRef) => ({
   ...(ref.maxOutputTokens === undefined ? {} : { maxTokens: ref.maxOutputTokens })
 })
 
+/** An agent's model as it is made: from the pool and the HTTP client in context, or why a provider cannot be configured. */
+type Made = Effect.Effect<
+  LanguageModel.LanguageModel,
+  ProviderConfig.ProviderConfigError,
+  ProviderPool.ProviderPool | HttpClient.HttpClient
+>
+
 /**
  * Builds the agent's model. Fails with `ProviderConfigError` when a provider cannot be configured (an unknown name,
  * a missing key), before any call is made.
  */
-export const make = (
-  spec: AgentSpec.AgentSpec
-): Effect.Effect<
-  LanguageModel.LanguageModel,
-  ProviderConfig.ProviderConfigError,
-  ProviderPool.ProviderPool | HttpClient.HttpClient
-> =>
+export const make = (spec: AgentSpec.AgentSpec): Made =>
   Effect.gen(function* () {
     // What the model captures when it is made: the pool, the HTTP client, and the configuration it reads the
     // providers' keys, addresses and `TROUPE_TIMEOUT` from.
@@ -83,13 +84,7 @@ const sharedUnder = (captured: ReadonlyArray<object>): Map<string, LanguageModel
 const modelKey = (spec: AgentSpec.AgentSpec): string =>
   JSON.stringify([spec.model ?? null, spec.mixture ?? null, spec.providers, Duration.toMillis(spec.limits.stepTimeout)])
 
-const build = (
-  spec: AgentSpec.AgentSpec
-): Effect.Effect<
-  LanguageModel.LanguageModel,
-  ProviderConfig.ProviderConfigError,
-  ProviderPool.ProviderPool | HttpClient.HttpClient
-> =>
+const build = (spec: AgentSpec.AgentSpec): Made =>
   Effect.gen(function* () {
     const named = definitions(spec)
     if (spec.mixture === undefined) {
