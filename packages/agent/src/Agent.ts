@@ -29,7 +29,11 @@ import { AgentSpec } from "@troupe/agent-spec"
 import type { KnowledgeBase, Memory } from "@troupe/memory"
 import type { ProviderConfig, ProviderPool } from "@troupe/providers"
 import { Actor, type ActorError, type ActorRef, ActorSystem, Next, ReplyTo, Supervisor } from "@troupe/runtime"
-import { Delegation, ToolError, Tools, Workspace } from "@troupe/tools"
+import type { Tools } from "@troupe/tools"
+import * as Delegation from "@troupe/tools/Delegation"
+import * as ToolError from "@troupe/tools/ToolError"
+import * as Toolset from "@troupe/tools/Toolset"
+import * as Workspace from "@troupe/tools/Workspace"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as Toolkit from "effect/ai/Toolkit"
 import * as Cause from "effect/Cause"
@@ -236,7 +240,7 @@ const policyWith =
     )
   }
 
-const builtinTools = (spec: AgentSpec.AgentSpec) => spec.tools.filter((t) => !Tools.memoryTools.has(t.name))
+const builtinTools = (spec: AgentSpec.AgentSpec) => spec.tools.filter((t) => !Toolset.memoryTools.has(t.name))
 
 /**
  * Prepares an agent's parts: its model (the spec's, through the pool), its tools (exactly those the spec lists,
@@ -261,27 +265,31 @@ export const prepare = (
     if (builtinTools(spec).length > 0) {
       const workspace = yield* Effect.serviceOption(Workspace.Workspace)
       if (Option.isNone(workspace)) {
-        return yield* new Tools.ToolsetError({
+        return yield* new Toolset.ToolsetError({
           tool: builtinTools(spec)[0]!.name,
           reason: "needs a Workspace in context"
         })
       }
       // `policy` is replaced below once the toolset says how far each call can be undone.
       const decide = (name: string, params: unknown) => policy(name, params)
-      const toolset = yield* Tools.toolkit(builtinTools(spec), {
-        needsApproval: ({ name, params }) => decide(name, params) !== "auto"
-      }).pipe(
-        Effect.provideService(Workspace.Workspace, workspace.value),
-        Effect.provide(Questions.layer(inbox)),
-        Effect.provide(
-          options.delegation === undefined ? Layer.empty : Layer.succeed(Delegation.Delegation, options.delegation)
+      // Loaded here, not at the top: an agent without built-in tools never loads them (MCP, processes, mail, ...).
+      const toolsLib = yield* Effect.promise(() => import("@troupe/tools/Tools"))
+      const toolset = yield* toolsLib
+        .toolkit(builtinTools(spec), {
+          needsApproval: ({ name, params }) => decide(name, params) !== "auto"
+        })
+        .pipe(
+          Effect.provideService(Workspace.Workspace, workspace.value),
+          Effect.provide(Questions.layer(inbox)),
+          Effect.provide(
+            options.delegation === undefined ? Layer.empty : Layer.succeed(Delegation.Delegation, options.delegation)
+          )
         )
-      )
       policy = policyWith(spec, toolset)
       readOnly = ReadOnly.make(toolset, options.toolkit)
       kits.push(yield* toolset.toolkit.pipe(Effect.provide(toolset.layer)))
     }
-    const memoryNames = spec.tools.filter((t) => Tools.memoryTools.has(t.name)).map((t) => t.name)
+    const memoryNames = spec.tools.filter((t) => Toolset.memoryTools.has(t.name)).map((t) => t.name)
     if (memoryNames.length > 0 && options.memory !== undefined && options.knowledgeBase !== undefined) {
       // Loaded here, not at the top: an agent without memory tools never loads LanceDB and Arrow.
       const memoryLib = yield* Effect.promise(() => import("@troupe/memory"))

@@ -2,7 +2,7 @@
  * Questions an agent asks a person (`ask_human`): the run waits until an `Answer { questionId, text }` arrives.
  * The inbox is the agent's `Human` service for the tools; like approvals, answers come only from outside the run.
  */
-import { Human } from "@troupe/tools"
+import * as Human from "@troupe/tools/Human"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"

@@ -23,7 +23,7 @@
  */
 import { createHash } from "node:crypto"
 import { AgentSpec } from "@troupe/agent-spec"
-import { SensorWaits } from "@troupe/tools"
+import * as SensorWaits from "@troupe/tools/SensorWaits"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"

@@ -29,7 +29,7 @@
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { Idempotency } from "@troupe/tools"
+import * as Idempotency from "@troupe/tools/Idempotency"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

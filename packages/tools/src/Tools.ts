@@ -39,7 +39,6 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as BackgroundProcesses from "./BackgroundProcesses.ts"
 import * as Delegation from "./Delegation.ts"
@@ -54,6 +53,7 @@ import * as Reversibility from "./Reversibility.ts"
 import * as ShellStartTool from "./ShellStartTool.ts"
 import * as ShellTool from "./ShellTool.ts"
 import * as TeamTools from "./TeamTools.ts"
+import { memoryTools, ToolsetError } from "./Toolset.ts"
 import * as WaitTool from "./WaitTool.ts"
 import * as Workspace from "./Workspace.ts"
 
@@ -105,19 +105,7 @@ export interface Toolset {
   readonly tools: ReadonlyMap<string, ToolInfo>
 }
 
-/** The toolkit could not be built: a service a listed tool needs is missing, or an MCP server failed. */
-export class ToolsetError extends Schema.TaggedError<ToolsetError>()("ToolsetError", {
-  tool: Schema.String,
-  reason: Schema.String
-}) {}
-
-/** The tools that come from `@troupe/memory` and are merged by the agent. */
-export const memoryTools: ReadonlySet<ToolSpec.ToolName> = new Set([
-  "memory_recall",
-  "memory_remember",
-  "knowledge_query",
-  "knowledge_assert"
-])
+export { memoryTools, ToolsetError }
 
 type Handler = (params: any, context: any) => Effect.Effect<any, any>
 

@@ -42,6 +42,8 @@ export * as TeamTools from "./TeamTools.ts"
 export * as ToolError from "./ToolError.ts"
 /** The toolkit of one agent, from its spec's tools list. */
 export * as Tools from "./Tools.ts"
+/** What building a toolset can fail with, and which listed tools it leaves to the memory package. */
+export * as Toolset from "./Toolset.ts"
 /** `wait_for`: a file change in the workspace, or time passing. */
 export * as WaitTool from "./WaitTool.ts"
 /** The workspace and the confinement of paths to it. */
