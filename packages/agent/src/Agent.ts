@@ -25,7 +25,7 @@
  * })
  * ```
  */
-import { AgentSpec } from "@troupe/agent-spec"
+import * as AgentSpec from "@troupe/agent-spec/AgentSpec"
 import type { KnowledgeBase, Memory } from "@troupe/memory"
 import type { ProviderConfig, ProviderPool } from "@troupe/providers"
 import { Actor, type ActorError, type ActorRef, ActorSystem, Next, ReplyTo, Supervisor } from "@troupe/runtime"

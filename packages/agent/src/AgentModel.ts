@@ -10,7 +10,8 @@
  * client and configuration share one model: it holds nothing of an agent, and a thousand agents of one spec need
  * not hold a thousand copies of its wrappers.
  */
-import { AgentSpec, type ModelSpec } from "@troupe/agent-spec"
+import * as AgentSpec from "@troupe/agent-spec/AgentSpec"
+import type * as ModelSpec from "@troupe/agent-spec/ModelSpec"
 import { Mixture, Pooled, ProviderConfig, ProviderPool, Retry } from "@troupe/providers"
 import type * as LanguageModel from "effect/ai/LanguageModel"
 import * as ConfigProvider from "effect/ConfigProvider"

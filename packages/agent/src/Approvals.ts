@@ -8,7 +8,7 @@
  * unless the gate approves `ask` calls by itself (`troupe run --yes`). Nothing a tool returns can decide an approval:
  * decisions arrive only through the gate, from outside the run.
  */
-import { AgentSpec } from "@troupe/agent-spec"
+import * as AgentSpec from "@troupe/agent-spec/AgentSpec"
 import type * as Tool from "effect/ai/Tool"
 import type * as Toolkit from "effect/ai/Toolkit"
 import * as Deferred from "effect/Deferred"

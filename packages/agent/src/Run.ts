@@ -22,7 +22,7 @@
  * it goes on where it stopped; the events it emits again are already in its trail and are not written twice.
  */
 import { createHash } from "node:crypto"
-import { AgentSpec } from "@troupe/agent-spec"
+import * as AgentSpec from "@troupe/agent-spec/AgentSpec"
 import * as SensorWaits from "@troupe/tools/SensorWaits"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"

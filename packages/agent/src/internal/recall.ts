@@ -2,7 +2,7 @@
  * Recall: before planning, the memories most relevant to the task, from the agent's namespace and the team's, go
  * into the context, marked as recalled. A memory failure does not fail the run: the run goes on without them.
  */
-import { AgentSpec } from "@troupe/agent-spec"
+import * as AgentSpec from "@troupe/agent-spec/AgentSpec"
 // The records module alone: the barrel would load LanceDB and Arrow for agents without memory.
 import * as MemoryRecord from "@troupe/memory/MemoryRecord"
 import * as Clock from "effect/Clock"

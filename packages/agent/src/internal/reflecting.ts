@@ -3,7 +3,7 @@
  * an answer), the model judges it as structured output. The plan's progress is applied, a lesson is remembered, and the outcome is returned for
  * the run to act on.
  */
-import { AgentSpec } from "@troupe/agent-spec"
+import * as AgentSpec from "@troupe/agent-spec/AgentSpec"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as AgentError from "../AgentError.ts"
