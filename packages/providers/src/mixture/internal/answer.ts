@@ -84,11 +84,6 @@ const tokenCounts = (value: unknown, keys: ReadonlyArray<string>): Record<string
 const inputTokenKeys = ["uncached", "total", "cacheRead", "cacheWrite"]
 const outputTokenKeys = ["total", "text", "reasoning"]
 
-// What decoding makes of checked fields: an instance of the class holding them (the constructor would parse them
-// once more, the larger part of reading a finish part). plainText.test.ts compares it with the schema's own.
-const usageOf = (inputTokens: object, outputTokens: object): Response.Usage =>
-  Object.assign(Object.create(Response.Usage.prototype) as Response.Usage, { inputTokens, outputTokens })
-
 const finishPart = (part: Record<string, unknown>): PlainPart | undefined => {
   if (!finishReasons.has(part.reason) || part.response !== undefined) return undefined
   const usage = part.usage as Record<string, unknown> | null | undefined
@@ -96,7 +91,11 @@ const finishPart = (part: Record<string, unknown>): PlainPart | undefined => {
   const inputTokens = tokenCounts(usage.inputTokens, inputTokenKeys)
   const outputTokens = tokenCounts(usage.outputTokens, outputTokenKeys)
   if (inputTokens === undefined || outputTokens === undefined) return undefined
-  const fields = { reason: part.reason as Response.FinishReason, usage: usageOf(inputTokens, outputTokens) }
+  // Checked above as the schema checks them; its structure is still parsed by the constructor.
+  const fields = {
+    reason: part.reason as Response.FinishReason,
+    usage: new Response.Usage({ inputTokens, outputTokens }, { disableChecks: true })
+  }
   return Response.makePart("finish", "response" in part ? { ...fields, response: undefined } : fields)
 }
 
