@@ -28,6 +28,12 @@ export const schemaName = (request: FakeServer.Received) =>
 export const messages = (request: FakeServer.Received) =>
   (request.body as { messages?: Array<{ role: string; content?: unknown }> }).messages ?? []
 
+/** The agent a request is for, from the first line of its system prompt. */
+export const agentOf = (request: FakeServer.Received) => {
+  const system = messages(request).find((m) => m.role === "system")
+  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
+}
+
 export const keyOf = (request: FakeServer.Received) =>
   /record the key ([a-z0-9-]+)/.exec(JSON.stringify(messages(request)))?.[1] ?? "unknown"
 

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { counter, countingModel, decompositions, entries, teamYaml } from "../counters.ts"
 import { troupe } from "../support.ts"
 
 /**
@@ -12,25 +12,6 @@ import { troupe } from "../support.ts"
  * one tool call appends its name to `counter.txt` (the side effects, one line each); the fake server counts the
  * model calls.
  */
-
-const member = (name: string, approvals: string) =>
-  [
-    `  - name: ${name}`,
-    `    description: Counts for the team`,
-    "    memory: { enabled: false }",
-    "    tools: [{ shell_run: { allow: [sh] } }]",
-    ...(approvals === "" ? [] : [`    ${approvals}`])
-  ].join("\n")
-
-// beta asks before its call unless `betaAuto`.
-const teamYaml = (betaAuto: boolean) =>
-  [
-    "name: counters",
-    "manager: { name: lead, memory: { enabled: false } }",
-    "agents:",
-    member("alpha", "approvals: { tools: { shell_run: auto } }"),
-    member("beta", betaAuto ? "approvals: { tools: { shell_run: auto } }" : "")
-  ].join("\n")
 
 // The second subtask builds on the first: the calls come in one order, which the kills below count on.
 const subtasks = [
@@ -64,70 +45,9 @@ const setup = (betaAuto: boolean) =>
     ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
   )
 
-interface Message {
-  readonly role: string
-  readonly content?: unknown
-}
-
-const messagesOf = (request: FakeServer.Received) => (request.body as { messages: Array<Message> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
-
-const agentOf = (request: FakeServer.Received) => {
-  const system = messagesOf(request).find((m) => m.role === "system")
-  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
-}
-
-/**
- * The team's model. In order, requests are: the decomposition (0), then for alpha and for beta each a plan, the
- * counter bump, the answer and the reflection (1 – 4, 5 – 8). `hang.at` makes the request of that index never answer.
- */
-const model = (hang: { at: number | undefined }) =>
-  FakeOpenAi.make({
-    turns: (request) => {
-      const agent = agentOf(request) ?? "unknown"
-      switch (schemaName(request)) {
-        case "decomposition":
-          return { text: JSON.stringify({ subtasks }) }
-        case "plan":
-          return { text: JSON.stringify({ goals: [] }) }
-        case "reflection":
-          return {
-            text: JSON.stringify({ outcome: "done", reasoning: "counted", progress: [], answer: `${agent} counted` })
-          }
-        default:
-          return messagesOf(request).some((m) => m.role === "tool")
-            ? { text: `${agent} counted` }
-            : {
-                toolCalls: [
-                  { name: "shell_run", arguments: { command: "sh", args: ["-c", `echo ${agent} >> counter.txt`] } }
-                ]
-              }
-      }
-    },
-    faults: (index) => (index === hang.at ? FakeServer.hang : undefined)
-  })
-
 const lastJson = (stdout: string) => JSON.parse(stdout.trimEnd().split("\n").at(-1)!)
 
-const counter = (workspace: string): ReadonlyArray<string> =>
-  existsSync(join(workspace, "counter.txt"))
-    ? readFileSync(join(workspace, "counter.txt"), "utf8").trim().split("\n")
-    : []
-
-const decompositions = (server: FakeServer.FakeServer) =>
-  server.requests.filter((r) => schemaName(r) === "decomposition").length
-
 const runDirs = (home: string) => (existsSync(join(home, "runs")) ? readdirSync(join(home, "runs")) : [])
-
-/** The trail's entries of `type`. */
-const entries = (home: string, id: string, type: string) =>
-  readFileSync(join(home, "runs", id, "audit.jsonl"), "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> })
-    .filter((e) => e.type === type)
 
 describe("troupe orchestrate --resume", () => {
   const points = [
@@ -141,7 +61,7 @@ describe("troupe orchestrate --resume", () => {
         Effect.gen(function* () {
           const t = yield* setup(true)
           const hang = { at: point.at as number | undefined }
-          const server = yield* model(hang)
+          const server = yield* countingModel(subtasks, hang)
           const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
           const first = yield* Effect.forkChild(
             troupe(["orchestrate", "--goal", "count twice", "--team", t.team, "--workspace", t.workspace], env, {
@@ -214,7 +134,7 @@ describe("troupe orchestrate --resume", () => {
     () =>
       Effect.gen(function* () {
         const t = yield* setup(false)
-        const server = yield* model({ at: undefined })
+        const server = yield* countingModel(subtasks, { at: undefined })
         const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
         let process: { kill: (signal: NodeJS.Signals) => boolean } | undefined
         const first = yield* Effect.forkChild(

@@ -1,12 +1,12 @@
 import type { ChildProcess } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ThrowawayPostgres } from "@troupe/cluster"
-import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import { counter, countingModel, decompositions, entries, teamYaml } from "../counters.ts"
 import { daemon, request as sharedRequest } from "../daemon.ts"
 
 /**
@@ -17,25 +17,6 @@ import { daemon, request as sharedRequest } from "../daemon.ts"
  */
 
 const token = "serve-team-resume-0123456789"
-
-const member = (name: string, approvals: string) =>
-  [
-    `  - name: ${name}`,
-    "    description: Counts for the team",
-    "    memory: { enabled: false }",
-    "    tools: [{ shell_run: { allow: [sh] } }]",
-    ...(approvals === "" ? [] : [`    ${approvals}`])
-  ].join("\n")
-
-// alpha's call goes ahead; beta's waits for a person unless `betaAuto`.
-const teamYaml = (betaAuto: boolean) =>
-  [
-    "name: counters",
-    "manager: { name: lead, memory: { enabled: false } }",
-    "agents:",
-    member("alpha", "approvals: { tools: { shell_run: auto } }"),
-    member("beta", betaAuto ? "approvals: { tools: { shell_run: auto } }" : "")
-  ].join("\n")
 
 // The second subtask builds on the first: the calls come in one order, which the kills below count on.
 const subtasks = [
@@ -49,51 +30,6 @@ const subtasks = [
     agent: "beta"
   }
 ]
-
-interface Message {
-  readonly role: string
-  readonly content?: unknown
-}
-
-const messagesOf = (request: FakeServer.Received) => (request.body as { messages?: Array<Message> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
-
-const agentOf = (request: FakeServer.Received) => {
-  const system = messagesOf(request).find((m) => m.role === "system")
-  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
-}
-
-/**
- * The team's model. In order, requests are: the decomposition (0), then for alpha and for beta each a plan, the
- * counter bump, the answer and the reflection (1 – 4, 5 – 8). `hang.at` makes the request of that index never answer.
- */
-const model = (hang: { at: number | undefined }) =>
-  FakeOpenAi.make({
-    turns: (request) => {
-      const agent = agentOf(request) ?? "unknown"
-      switch (schemaName(request)) {
-        case "decomposition":
-          return { text: JSON.stringify({ subtasks }) }
-        case "plan":
-          return { text: JSON.stringify({ goals: [] }) }
-        case "reflection":
-          return {
-            text: JSON.stringify({ outcome: "done", reasoning: "counted", progress: [], answer: `${agent} counted` })
-          }
-        default:
-          return messagesOf(request).some((m) => m.role === "tool")
-            ? { text: `${agent} counted` }
-            : {
-                toolCalls: [
-                  { name: "shell_run", arguments: { command: "sh", args: ["-c", `echo ${agent} >> counter.txt`] } }
-                ]
-              }
-      }
-    },
-    faults: (index) => (index === hang.at ? FakeServer.hang : undefined)
-  })
 
 const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
   sharedRequest(url, token, options)
@@ -123,22 +59,6 @@ const pendingApproval = (url: string, of: (runId: string) => boolean = () => tru
     return yield* Effect.die("no approval of a shell_run call was listed")
   })
 
-const counter = (workspace: string): ReadonlyArray<string> =>
-  existsSync(join(workspace, "counter.txt"))
-    ? readFileSync(join(workspace, "counter.txt"), "utf8").trim().split("\n")
-    : []
-
-const decompositions = (server: FakeServer.FakeServer) =>
-  server.requests.filter((r) => schemaName(r) === "decomposition").length
-
-/** The trail's entries of `type`. */
-const entries = (home: string, id: string, type: string) =>
-  readFileSync(join(home, "runs", id, "audit.jsonl"), "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> })
-    .filter((e) => e.type === type)
-
 const setup = (betaAuto: boolean) =>
   Effect.acquireRelease(
     Effect.sync(() => {
@@ -161,7 +81,7 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
         const t = yield* setup(true)
         // Request 7 is beta's answer after its counter bump: alpha's subtask is done, beta's is in flight.
         const hang = { at: 7 as number | undefined }
-        const fake = yield* model(hang)
+        const fake = yield* countingModel(subtasks, hang)
         const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
         const args = ["serve", "--port", "0", "--team", t.team, "--workspace", t.work]
         const first = yield* daemon(args, env, listening)
@@ -215,7 +135,7 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
     () =>
       Effect.gen(function* () {
         const t = yield* setup(false)
-        const fake = yield* model({ at: undefined })
+        const fake = yield* countingModel(subtasks, { at: undefined })
         const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
         const args = ["serve", "--port", "0", "--team", t.team, "--workspace", t.work]
         const first = yield* daemon(args, env, listening)
@@ -262,7 +182,7 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
     () =>
       Effect.gen(function* () {
         const t = yield* setup(false)
-        const fake = yield* model({ at: undefined })
+        const fake = yield* countingModel(subtasks, { at: undefined })
         const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, TROUPE_HOME: t.home }
         // No team of the server's own: the request names the team file under --specs.
         const args = ["serve", "--port", "0", "--specs", t.dir, "--workspace", t.work]
@@ -326,7 +246,7 @@ describe("troupe serve: a team goal survives the server's SIGKILL", () => {
           join(t.dir, "tally.yaml"),
           "name: tally\nmemory: { enabled: false }\ntools: [{ shell_run: { allow: [sh] } }]\n"
         )
-        const fake = yield* model({ at: undefined })
+        const fake = yield* countingModel(subtasks, { at: undefined })
         const postgres = yield* ThrowawayPostgres.make()
         const env = { TROUPE_TOKEN: token, OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, HOME: t.dir }
         // The runner and the server share nothing but the database: each its own $TROUPE_HOME.
