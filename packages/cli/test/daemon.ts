@@ -64,3 +64,9 @@ export const request = (
     req.end()
     return Effect.sync(() => req.destroy())
   })
+
+/** `request` with `token` always: for the tests of one server. */
+export const requestWith =
+  (token: string) =>
+  (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
+    request(url, token, options)

@@ -3,6 +3,9 @@
  */
 
 import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
 
@@ -53,3 +56,22 @@ export const troupe = (
     child.on("close", (code) => resume(Effect.succeed({ code: code ?? -1, stdout, stderr })))
     return Effect.sync(() => child.kill())
   })
+
+/** A fresh directory under the system's temporary one, named from `prefix`, removed with the scope. */
+export const tempDir = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), prefix))),
+    (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+  )
+
+/**
+ * The environment of a CLI process of a cluster test: the fake model at `modelUrl`, no bundling, `dir` as its home,
+ * and `more` (its `TROUPE_HOME`, a server's token).
+ */
+export const clusterEnv = (dir: string, modelUrl: string, more: Record<string, string> = {}) => ({
+  OPENAI_API_KEY: "sk-test",
+  OPENAI_BASE_URL: modelUrl,
+  TROUPE_BUNDLE: "0",
+  HOME: dir,
+  ...more
+})

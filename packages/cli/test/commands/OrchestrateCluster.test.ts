@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir, userInfo } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { userInfo } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ThrowawayPostgres } from "@troupe/cluster"
@@ -8,7 +7,8 @@ import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { root, troupe } from "../support.ts"
+import { agentOf, lines, messages, schemaName, startRunner } from "../recorder.ts"
+import { clusterEnv, tempDir, troupe } from "../support.ts"
 
 /**
  * The orchestrated mode on a cluster: `troupe orchestrate --postgres` plans here and runs every member's subtask on two
@@ -63,26 +63,11 @@ const subtasks = [
   }
 ]
 
-interface Message {
-  readonly role: string
-  readonly content?: unknown
-}
-
-const messagesOf = (request: FakeServer.Received) => (request.body as { messages?: Array<Message> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
-
-const agentOf = (request: FakeServer.Received) => {
-  const system = messagesOf(request).find((m) => m.role === "system")
-  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
-}
-
 const keyOf = (request: FakeServer.Received) =>
-  /the key ([a-z0-9]+)/.exec(JSON.stringify(messagesOf(request)))?.[1] ?? "unknown"
+  /the key ([a-z0-9]+)/.exec(JSON.stringify(messages(request)))?.[1] ?? "unknown"
 
 const toolResults = (request: FakeServer.Received) =>
-  messagesOf(request)
+  messages(request)
     .filter((m) => m.role === "tool")
     .map((m) => JSON.stringify(m.content))
     .join("\n")
@@ -118,63 +103,19 @@ const model = Effect.suspend(() => {
   })
 })
 
-const node = `${root}node_modules/.bin/node`
-
-/** A `troupe runner` process: `ready` with its address, and the task ids it started. */
-const startRunner = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child: ChildProcess = spawn(node, ["packages/cli/src/bin.ts", "runner", ...args], {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? "", ...env },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      const ready = Deferred.makeUnsafe<string>()
-      const exited = Deferred.makeUnsafe<void>()
-      const output = { stdout: "", stderr: "" }
-      child.stdout!.on("data", (chunk: Buffer) => {
-        output.stdout += chunk.toString("utf8")
-        const match = /^runner (\S+) ready/m.exec(output.stdout)
-        if (match !== null) Deferred.doneUnsafe(ready, Effect.succeed(match[1]!))
-      })
-      child.stderr!.on("data", (chunk: Buffer) => {
-        output.stderr += chunk.toString("utf8")
-      })
-      child.on("close", () => Deferred.doneUnsafe(exited, Effect.void))
-      return { child, ready, exited, output }
-    }),
-    (runner) =>
-      Effect.gen(function* () {
-        runner.child.kill("SIGTERM")
-        const stopped = yield* Deferred.await(runner.exited).pipe(Effect.timeoutOption("15 seconds"))
-        if (stopped._tag === "None") runner.child.kill("SIGKILL")
-      })
-  )
-
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [])
-
 describe("troupe orchestrate --postgres", () => {
   it.live(
     "members' subtasks run on two runners; a give-up is tried again; approvals pending on a runner are decided from another process",
     () =>
       Effect.gen(function* () {
-        const dir = yield* Effect.acquireRelease(
-          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-orchestrate-cluster-"))),
-          (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
-        )
+        const dir = yield* tempDir("troupe-orchestrate-cluster-")
         const workspace = join(dir, "work")
         mkdirSync(workspace)
         writeFileSync(join(workspace, "record.mjs"), recorder)
         writeFileSync(join(dir, "team.yaml"), teamYaml)
         const fake = yield* model
         const postgres = yield* ThrowawayPostgres.make()
-        const env = {
-          OPENAI_API_KEY: "sk-test",
-          OPENAI_BASE_URL: fake.url,
-          TROUPE_BUNDLE: "0",
-          TROUPE_HOME: join(dir, "home"),
-          HOME: dir
-        }
+        const env = clusterEnv(dir, fake.url, { TROUPE_HOME: join(dir, "home") })
         const runners = []
         for (let i = 0; i < 2; i++) {
           const runner = yield* startRunner(["--postgres", postgres.url, "--workspace", workspace, "--wait"], env)

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ThrowawayPostgres } from "@troupe/cluster"
@@ -7,7 +6,8 @@ import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { daemon } from "../daemon.ts"
-import { troupe } from "../support.ts"
+import { agentOf, messages, schemaName } from "../recorder.ts"
+import { clusterEnv, tempDir, troupe } from "../support.ts"
 
 /**
  * `troupe orchestrate --postgres` stopped with SIGTERM while a member's task is in flight on a runner, then resumed:
@@ -26,24 +26,9 @@ const subtasks = [
   { id: "only", title: "Write", task: "Write the note", dependsOn: [], capabilities: [], agent: "alpha" }
 ]
 
-interface Message {
-  readonly role: string
-  readonly content?: unknown
-}
-
-const messagesOf = (request: FakeServer.Received) => (request.body as { messages?: Array<Message> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
-
-const agentOf = (request: FakeServer.Received) => {
-  const system = messagesOf(request).find((m) => m.role === "system")
-  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
-}
-
 /** A request told apart from any other of the run: who made it, for what, and how far the conversation was. */
 const stepOf = (request: FakeServer.Received) =>
-  `${agentOf(request) ?? "?"}/${schemaName(request) ?? "step"}/${messagesOf(request).length}`
+  `${agentOf(request) ?? "?"}/${schemaName(request) ?? "step"}/${messages(request).length}`
 
 /**
  * Requests in order: the decomposition (0), then alpha's plan (1), its step (2) and its reflection (3). The step's
@@ -73,23 +58,14 @@ describe("troupe orchestrate --postgres stopped with SIGTERM", () => {
     "a member's task in flight goes on on its runner: the resume waits for it, no task started or model call made twice",
     () =>
       Effect.gen(function* () {
-        const dir = yield* Effect.acquireRelease(
-          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-orchestrate-stop-"))),
-          (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
-        )
+        const dir = yield* tempDir("troupe-orchestrate-stop-")
         const workspace = join(dir, "work")
         mkdirSync(workspace)
         writeFileSync(join(dir, "team.yaml"), teamYaml)
         const release = FakeServer.gate()
         const fake = yield* model(release)
         const postgres = yield* ThrowawayPostgres.make()
-        const env = {
-          OPENAI_API_KEY: "sk-test",
-          OPENAI_BASE_URL: fake.url,
-          TROUPE_BUNDLE: "0",
-          TROUPE_HOME: join(dir, "home"),
-          HOME: dir
-        }
+        const env = clusterEnv(dir, fake.url, { TROUPE_HOME: join(dir, "home") })
         const runner = yield* daemon(
           ["runner", "--postgres", postgres.url, "--workspace", workspace, "--wait"],
           env,

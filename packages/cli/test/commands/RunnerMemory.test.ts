@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -12,7 +11,8 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { root, troupe } from "../support.ts"
+import { startRunner } from "../recorder.ts"
+import { troupe } from "../support.ts"
 
 /**
  * Long-term memory on runners: two `troupe runner --memory DIR` processes sharing one LanceDB directory. Tasks that
@@ -100,46 +100,6 @@ const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-runner-memory-"))),
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
-
-const node = `${root}node_modules/.bin/node`
-
-/** A runner process: its address once ready, what it printed, and its end. */
-interface RunnerProcess {
-  readonly child: ChildProcess
-  readonly ready: Deferred.Deferred<string>
-  readonly exited: Deferred.Deferred<void>
-  readonly output: { stdout: string; stderr: string }
-}
-
-const startRunner = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync((): RunnerProcess => {
-      const child = spawn(node, ["packages/cli/src/bin.ts", "runner", ...args], {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? "", ...env },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      const ready = Deferred.makeUnsafe<string>()
-      const exited = Deferred.makeUnsafe<void>()
-      const output = { stdout: "", stderr: "" }
-      child.stdout!.on("data", (chunk: Buffer) => {
-        output.stdout += chunk.toString("utf8")
-        const address = /^runner (\S+) ready/m.exec(output.stdout)
-        if (address !== null) Deferred.doneUnsafe(ready, Effect.succeed(address[1]!))
-      })
-      child.stderr!.on("data", (chunk: Buffer) => {
-        output.stderr += chunk.toString("utf8")
-      })
-      child.on("close", () => Deferred.doneUnsafe(exited, Effect.void))
-      return { child, ready, exited, output }
-    }),
-    (runner) =>
-      Effect.gen(function* () {
-        runner.child.kill("SIGTERM")
-        const stopped = yield* Deferred.await(runner.exited).pipe(Effect.timeoutOption("15 seconds"))
-        if (stopped._tag === "None") runner.child.kill("SIGKILL")
-      })
-  )
 
 describe("troupe runner --memory", () => {
   it.live(

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ThrowawayPostgres } from "@troupe/cluster"
 import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import { daemon, request as sharedRequest } from "../daemon.ts"
+import { daemon, requestWith } from "../daemon.ts"
+import { clusterEnv, tempDir } from "../support.ts"
 
 /**
  * `troupe serve --postgres`: a goal for an agent spec submitted over HTTP runs on a `troupe runner` sharing a
@@ -36,18 +36,14 @@ const model = FakeOpenAi.make({
   }
 })
 
-const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
-  sharedRequest(url, token, options)
+const request = requestWith(token)
 
 describe("troupe serve --postgres", () => {
   it.live(
     "an agent's goal submitted over HTTP runs on a runner of the cluster and its answer and trail come back",
     () =>
       Effect.gen(function* () {
-        const dir = yield* Effect.acquireRelease(
-          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-serve-cluster-"))),
-          (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
-        )
+        const dir = yield* tempDir("troupe-serve-cluster-")
         const work = join(dir, "work")
         const specs = join(dir, "specs")
         mkdirSync(work)
@@ -58,14 +54,7 @@ describe("troupe serve --postgres", () => {
         )
         const fake = yield* model
         const postgres = yield* ThrowawayPostgres.make()
-        const env = {
-          OPENAI_API_KEY: "sk-test",
-          OPENAI_BASE_URL: fake.url,
-          TROUPE_BUNDLE: "0",
-          TROUPE_HOME: join(dir, "home"),
-          TROUPE_TOKEN: token,
-          HOME: dir
-        }
+        const env = clusterEnv(dir, fake.url, { TROUPE_HOME: join(dir, "home"), TROUPE_TOKEN: token })
         const runner = yield* daemon(
           ["runner", "--postgres", postgres.url, "--workspace", work],
           env,

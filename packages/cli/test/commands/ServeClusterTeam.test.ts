@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ThrowawayPostgres } from "@troupe/cluster"
@@ -7,7 +6,8 @@ import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { daemon, request as sharedRequest } from "../daemon.ts"
+import { daemon, requestWith } from "../daemon.ts"
+import { clusterEnv, tempDir } from "../support.ts"
 
 /**
  * `troupe serve --postgres --team`: the server's team plans here and its member's subtask runs on a `troupe runner
@@ -56,31 +56,21 @@ const model = FakeOpenAi.make({
   }
 })
 
-const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
-  sharedRequest(url, token, options)
+const request = requestWith(token)
 
 describe("troupe serve --postgres --team", () => {
   it.live(
     "a team goal's subtask runs on a runner, and its approval is decided over the server's API",
     () =>
       Effect.gen(function* () {
-        const dir = yield* Effect.acquireRelease(
-          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-serve-team-"))),
-          (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
-        )
+        const dir = yield* tempDir("troupe-serve-team-")
         const work = join(dir, "work")
         mkdirSync(work)
         writeFileSync(join(work, "record.mjs"), recorder)
         writeFileSync(join(dir, "team.yaml"), teamYaml)
         const fake = yield* model
         const postgres = yield* ThrowawayPostgres.make()
-        const env = {
-          OPENAI_API_KEY: "sk-test",
-          OPENAI_BASE_URL: fake.url,
-          TROUPE_BUNDLE: "0",
-          TROUPE_TOKEN: token,
-          HOME: dir
-        }
+        const env = clusterEnv(dir, fake.url, { TROUPE_TOKEN: token })
         // The runner and the server share nothing but the database: each its own $TROUPE_HOME.
         const runner = yield* daemon(
           ["runner", "--postgres", postgres.url, "--workspace", work, "--wait"],

@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ThrowawayPostgres } from "@troupe/cluster"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { daemon, request as sharedRequest } from "../daemon.ts"
+import { daemon, requestWith } from "../daemon.ts"
 import { lines, model, type RunnerProcess, recorder, startRunner } from "../recorder.ts"
+import { clusterEnv, tempDir } from "../support.ts"
 
 /**
  * The distributed mode end to end through the server: a throwaway PostgreSQL, three `troupe runner` processes and
@@ -26,18 +26,14 @@ approvals: { tools: { shell_run: auto } }
 limits: { maxSteps: 6 }
 `
 
-const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
-  sharedRequest(url, token, options)
+const request = requestWith(token)
 
 describe("troupe serve --postgres with three runners", () => {
   it.live(
     "fifty goals through the server over three runners, one killed with SIGKILL mid-run: every job done with its own answer, each key recorded once",
     () =>
       Effect.gen(function* () {
-        const dir = yield* Effect.acquireRelease(
-          Effect.sync(() => mkdtempSync(join(tmpdir(), "troupe-serve-runners-"))),
-          (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
-        )
+        const dir = yield* tempDir("troupe-serve-runners-")
         const work = join(dir, "work")
         const specs = join(dir, "specs")
         mkdirSync(work)
@@ -46,14 +42,7 @@ describe("troupe serve --postgres with three runners", () => {
         writeFileSync(join(specs, "recorder.yaml"), recorderSpec)
         const fake = yield* model
         const postgres = yield* ThrowawayPostgres.make()
-        const env = {
-          OPENAI_API_KEY: "sk-test",
-          OPENAI_BASE_URL: fake.url,
-          TROUPE_BUNDLE: "0",
-          TROUPE_HOME: join(dir, "home"),
-          TROUPE_TOKEN: token,
-          HOME: dir
-        }
+        const env = clusterEnv(dir, fake.url, { TROUPE_HOME: join(dir, "home"), TROUPE_TOKEN: token })
         const runners: Array<RunnerProcess> = []
         // One after the other: the first creates the cluster's tables.
         for (let i = 0; i < 3; i++) {

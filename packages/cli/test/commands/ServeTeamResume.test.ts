@@ -7,7 +7,7 @@ import { ThrowawayPostgres } from "@troupe/cluster"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { counter, countingModel, decompositions, entries, teamYaml } from "../counters.ts"
-import { daemon, request as sharedRequest } from "../daemon.ts"
+import { daemon, requestWith } from "../daemon.ts"
 
 /**
  * `troupe serve` killed with SIGKILL while a team goal runs, then started again: it resumes the orchestration from its
@@ -31,8 +31,7 @@ const subtasks = [
   }
 ]
 
-const request = (url: string, options: { readonly method?: string; readonly body?: unknown } = {}) =>
-  sharedRequest(url, token, options)
+const request = requestWith(token)
 
 const json = (url: string) => Effect.map(request(url), (reply) => JSON.parse(reply.body))
 
