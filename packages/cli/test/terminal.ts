@@ -3,6 +3,8 @@
  * into it and the screen read back. `hasTmux` is false where `tmux` is not installed (Debian: `apt-get install tmux`).
  */
 import { spawnSync } from "node:child_process"
+import { rmSync } from "node:fs"
+import { join } from "node:path"
 import * as Effect from "effect/Effect"
 
 /** Whether `tmux` can be run here. */
@@ -31,3 +33,16 @@ export const terminal = (socket: string) => {
     kill: Effect.sync(() => tmux("kill-server"))
   }
 }
+
+/** A terminal with its socket in `dir`; with the scope, its server is killed, then `dir` removed. */
+export const terminalIn = (dir: string) =>
+  Effect.gen(function* () {
+    const tty = terminal(join(dir, "tmux.sock"))
+    yield* Effect.addFinalizer(() =>
+      Effect.andThen(
+        tty.kill,
+        Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+    )
+    return tty
+  })

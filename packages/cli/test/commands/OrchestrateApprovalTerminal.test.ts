@@ -3,14 +3,14 @@
  * asked there, naming the member, and the answer decides it; a call the policy denies is never put to the person.
  * Skipped, saying so, where `tmux` is not installed.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import { root, troupe } from "../support.ts"
-import { hasTmux, terminal } from "../terminal.ts"
+import { hasTmux, terminalIn } from "../terminal.ts"
 
 const schemaName = (request: FakeServer.Received) =>
   (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
@@ -55,13 +55,7 @@ describe("troupe orchestrate (approvals at a terminal)", () => {
         writeFileSync(join(workspace, "old.txt"), "old")
         writeFileSync(join(workspace, "keep.txt"), "keep")
         writeFileSync(join(dir, "team.yaml"), teamYaml)
-        const tty = terminal(join(dir, "tmux.sock"))
-        yield* Effect.addFinalizer(() =>
-          Effect.andThen(
-            tty.kill,
-            Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-          )
-        )
+        const tty = yield* terminalIn(dir)
         const server = yield* FakeOpenAi.make({
           turns: (request) => {
             const name = schemaName(request)

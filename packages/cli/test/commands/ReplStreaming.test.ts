@@ -3,19 +3,16 @@
  * holds the rest until the test has seen that opening on the screen. Skipped, saying so, where `tmux` is not
  * installed (Debian: `apt-get install tmux`).
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
+import { FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
+import { schemaName } from "../recorder.ts"
+import { heldServer, streamed } from "../streaming.ts"
 import { root } from "../support.ts"
-import { hasTmux, terminal } from "../terminal.ts"
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
-
-const streamed = (request: FakeServer.Received) => (request.body as { stream?: boolean }).stream === true
+import { hasTmux, terminalIn } from "../terminal.ts"
 
 const count = (text: string, part: string) => text.split(part).length - 1
 
@@ -29,33 +26,9 @@ describe("troupe (interactive mode, at a terminal): streaming", () => {
         const dir = mkdtempSync(join(tmpdir(), "troupe-tty-stream-"))
         const workspace = join(dir, "work")
         mkdirSync(workspace)
-        const tty = terminal(join(dir, "tmux.sock"))
-        yield* Effect.addFinalizer(() =>
-          Effect.andThen(
-            tty.kill,
-            Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-          )
-        )
+        const tty = yield* terminalIn(dir)
         const gate = FakeServer.gate()
-        const requests: { current: ReadonlyArray<FakeServer.Received> } = { current: [] }
-        const server = yield* FakeOpenAi.make({
-          turns: (request) => {
-            const name = schemaName(request)
-            if (name === "plan") return { text: JSON.stringify({ goals: [] }) }
-            if (name === "reflection") {
-              return { text: JSON.stringify({ outcome: "done", reasoning: "done", progress: [], answer }) }
-            }
-            return { text: answer }
-          },
-          // The act step's stream sends its role chunk and the first four characters ("Once"), then waits.
-          faults: (index) => {
-            const request = requests.current[index]
-            return request !== undefined && streamed(request) && schemaName(request) === undefined
-              ? FakeServer.hold(2, gate)
-              : undefined
-          }
-        })
-        requests.current = server.requests
+        const server = yield* heldServer(gate, answer, "done")
 
         const env = [
           `PATH=${process.env.PATH ?? ""}`,

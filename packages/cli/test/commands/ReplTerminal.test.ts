@@ -2,14 +2,14 @@
  * Interactive mode at a real terminal: the command runs in a `tmux` pseudo-terminal, keys are typed into it and the
  * screen is read back. Skipped, saying so, where `tmux` is not installed (Debian: `apt-get install tmux`).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import { root } from "../support.ts"
-import { hasTmux, terminal } from "../terminal.ts"
+import { hasTmux, terminalIn } from "../terminal.ts"
 
 type Message = { readonly role: string; readonly content?: unknown }
 
@@ -46,13 +46,7 @@ describe("troupe (interactive mode, at a terminal)", () => {
         const home = join(dir, "home")
         mkdirSync(workspace)
         writeFileSync(join(workspace, "old.txt"), "old")
-        const tty = terminal(join(dir, "tmux.sock"))
-        yield* Effect.addFinalizer(() =>
-          Effect.andThen(
-            tty.kill,
-            Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-          )
-        )
+        const tty = yield* terminalIn(dir)
 
         const requests: { current: ReadonlyArray<FakeServer.Received> } = { current: [] }
         const answerOf = (task: string) =>

@@ -8,44 +8,16 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
+import { FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
+import { schemaName } from "../recorder.ts"
+import { heldServer, streamed } from "../streaming.ts"
 import { root, troupe } from "../support.ts"
-import { hasTmux, terminal } from "../terminal.ts"
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
-
-const streamed = (request: FakeServer.Received) => (request.body as { stream?: boolean }).stream === true
+import { hasTmux, terminalIn } from "../terminal.ts"
 
 const count = (text: string, part: string) => text.split(part).length - 1
 
 const answer = "Once upon a time, the run streamed its answer."
-
-/** A fake provider whose act step streams "Once" and holds the rest until `gate` opens. */
-const heldServer = (gate: FakeServer.Gate) =>
-  Effect.gen(function* () {
-    const requests: { current: ReadonlyArray<FakeServer.Received> } = { current: [] }
-    const server = yield* FakeOpenAi.make({
-      turns: (request) => {
-        const name = schemaName(request)
-        if (name === "plan") return { text: JSON.stringify({ goals: [] }) }
-        if (name === "reflection") {
-          return { text: JSON.stringify({ outcome: "done", reasoning: "told", progress: [], answer }) }
-        }
-        return { text: answer }
-      },
-      // The act step's stream sends its role chunk and the first four characters ("Once"), then waits.
-      faults: (index) => {
-        const request = requests.current[index]
-        return request !== undefined && streamed(request) && schemaName(request) === undefined
-          ? FakeServer.hold(2, gate)
-          : undefined
-      }
-    })
-    requests.current = server.requests
-    return server
-  })
 
 describe("troupe run: streaming", () => {
   it.live(
@@ -59,7 +31,7 @@ describe("troupe run: streaming", () => {
         mkdirSync(join(dir, "work"))
         writeFileSync(join(dir, "agent.yaml"), ["name: teller", "memory: { enabled: false }"].join("\n"))
         const gate = FakeServer.gate()
-        const server = yield* heldServer(gate)
+        const server = yield* heldServer(gate, answer, "told")
         const env = {
           OPENAI_API_KEY: "sk-test",
           OPENAI_BASE_URL: server.url,
@@ -106,15 +78,9 @@ describe("troupe run: streaming", () => {
         const home = join(dir, "home")
         mkdirSync(workspace)
         writeFileSync(join(dir, "agent.yaml"), ["name: teller", "memory: { enabled: false }"].join("\n"))
-        const tty = terminal(join(dir, "tmux.sock"))
-        yield* Effect.addFinalizer(() =>
-          Effect.andThen(
-            tty.kill,
-            Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-          )
-        )
+        const tty = yield* terminalIn(dir)
         const gate = FakeServer.gate()
-        const server = yield* heldServer(gate)
+        const server = yield* heldServer(gate, answer, "told")
         const env = [
           `PATH=${process.env.PATH ?? ""}`,
           `HOME=${dir}`,

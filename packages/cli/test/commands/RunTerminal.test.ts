@@ -2,14 +2,14 @@
  * `troupe run` at a real terminal (a `tmux` pseudo-terminal): the agent's question (`ask_human`) is asked there and
  * the person's line goes back to the model. Skipped, saying so, where `tmux` is not installed.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import { root } from "../support.ts"
-import { hasTmux, terminal } from "../terminal.ts"
+import { hasTmux, terminalIn } from "../terminal.ts"
 
 const schemaName = (request: FakeServer.Received) =>
   (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
@@ -29,13 +29,7 @@ describe("troupe run (at a terminal)", () => {
         join(dir, "agent.yaml"),
         ["name: asker", "memory: { enabled: false }", "tools:", "  - ask_human"].join("\n")
       )
-      const tty = terminal(join(dir, "tmux.sock"))
-      yield* Effect.addFinalizer(() =>
-        Effect.andThen(
-          tty.kill,
-          Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-        )
-      )
+      const tty = yield* terminalIn(dir)
       const server = yield* FakeOpenAi.make({
         turns: (request) => {
           const name = schemaName(request)
