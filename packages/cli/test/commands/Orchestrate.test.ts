@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
+import { FakeOpenAi } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
+import { agentOf, messages, schemaName } from "../recorder.ts"
 import { troupe } from "../support.ts"
 
 const teamYaml = [
@@ -53,22 +54,6 @@ const setup = Effect.acquireRelease(
   }),
   ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
-
-interface Message {
-  readonly role: string
-  readonly content?: unknown
-}
-
-const messagesOf = (request: FakeServer.Received) => (request.body as { messages: Array<Message> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
-
-// Who is asking: the system prompt opens with "You are NAME".
-const agentOf = (request: FakeServer.Received) => {
-  const system = messagesOf(request).find((m) => m.role === "system")
-  return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
-}
 
 const answers: Record<string, string> = {
   writer: "Wrote notes/hello.md",
@@ -122,7 +107,7 @@ const server = (checker: "done" | "give-up", subtasks: ReadonlyArray<unknown> = 
             )
           }
         default: {
-          const usedTool = messagesOf(request).some((m) => m.role === "tool")
+          const usedTool = messages(request).some((m) => m.role === "tool")
           const call = firstCall[agent]
           return usedTool || call === undefined ? { text: answers[agent] ?? "done" } : { toolCalls: [call] }
         }
@@ -170,7 +155,7 @@ describe("troupe orchestrate", () => {
         // The checker was handed the writer's answer.
         const checkerAsked = fake.requests
           .filter((r) => agentOf(r) === "checker")
-          .flatMap((r) => messagesOf(r).filter((m) => m.role === "user"))
+          .flatMap((r) => messages(r).filter((m) => m.role === "user"))
           .map((m) => JSON.stringify(m.content))
           .join("\n")
         assert.include(checkerAsked, "write (writer): Wrote notes/hello.md")
@@ -272,7 +257,7 @@ describe("troupe orchestrate", () => {
         assert.strictEqual(lastJson(run.stdout).status, "done")
         assert.isTrue(existsSync(join(t.workspace, "old.txt")), "the denied deletion did not run")
         const afterDenial = fake.requests.find(
-          (r) => agentOf(r) === "cleaner" && messagesOf(r).some((m) => m.role === "tool")
+          (r) => agentOf(r) === "cleaner" && messages(r).some((m) => m.role === "tool")
         )
         assert.isDefined(afterDenial, "the cleaner was asked again after its call was refused")
       }),
