@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
+import { schemaName } from "../recorder.ts"
 import { type Run, root } from "../support.ts"
 
 /** Runs `troupe ARGS` in `cwd` with only `env` (plus PATH), `stdin` piped in and closed. */
@@ -56,9 +57,6 @@ type Message = { readonly role: string; readonly content?: unknown }
 
 const messagesOf = (request: FakeServer.Received): ReadonlyArray<Message> =>
   (request.body as { messages?: Array<Message> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 const textOf = (request: FakeServer.Received) => JSON.stringify(messagesOf(request))
 

@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
+import { schemaName } from "../recorder.ts"
 import { root } from "../support.ts"
 import { hasTmux, terminalIn } from "../terminal.ts"
 
@@ -15,9 +16,6 @@ type Message = { readonly role: string; readonly content?: unknown }
 
 const messagesOf = (request: FakeServer.Received): ReadonlyArray<Message> =>
   (request.body as { messages?: Array<Message> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 // The person's line, without the earlier exchanges the session adds after it.
 const taskOf = (request: FakeServer.Received) =>

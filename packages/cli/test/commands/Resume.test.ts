@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { schemaName } from "../recorder.ts"
 import { troupe } from "../support.ts"
 
 /**
@@ -38,9 +39,6 @@ const bump = { name: "shell_run", arguments: { command: "sh", args: ["-c", "echo
 
 const toolMessages = (request: FakeServer.Received) =>
   ((request.body as { messages: Array<{ role: string }> }).messages ?? []).filter((m) => m.role === "tool").length
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 /**
  * The model: no plan, `bumps` counter bumps (one a turn, two by default), an answer, a reflection saying done. In

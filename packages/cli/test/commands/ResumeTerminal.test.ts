@@ -10,11 +10,9 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
+import { schemaName } from "../recorder.ts"
 import { root, troupe } from "../support.ts"
 import { hasTmux, terminal } from "../terminal.ts"
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 const toolMessages = (request: FakeServer.Received) =>
   ((request.body as { messages?: Array<{ role: string }> }).messages ?? []).filter((m) => m.role === "tool").length

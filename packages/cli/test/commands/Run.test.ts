@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { schemaName } from "../recorder.ts"
 import { troupe } from "../support.ts"
 
 /** A temp dir with a workspace, a TROUPE_HOME and a spec in it. */
@@ -22,9 +23,6 @@ const setup = (specYaml: string) =>
 
 const toolMessages = (request: FakeServer.Received) =>
   ((request.body as { messages: Array<{ role: string }> }).messages ?? []).filter((m) => m.role === "tool").length
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 /**
  * A model that plans nothing, makes the given tool calls one per turn, then answers, and reflects done with

@@ -11,7 +11,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { startRunner } from "../recorder.ts"
+import { schemaName, startRunner } from "../recorder.ts"
 import { troupe } from "../support.ts"
 
 /**
@@ -52,9 +52,6 @@ const spec = Schema.decodeUnknownSync(
   memory: { enabled: true, recall: 64 },
   limits: { maxSteps: 4 }
 })
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 const messages = (request: FakeServer.Received) =>
   (request.body as { messages?: Array<{ role: string; content?: unknown }> }).messages ?? []

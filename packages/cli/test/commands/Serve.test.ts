@@ -10,6 +10,7 @@ import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { schemaName } from "../recorder.ts"
 import { troupe } from "../support.ts"
 
 const token = "serve-test-0123456789abcdef"
@@ -37,9 +38,6 @@ interface Message {
 }
 
 const messagesOf = (request: FakeServer.Received) => (request.body as { messages: Array<Message> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 /** The team over the real OpenAI adapter: the lead hands the writer one subtask, the writer writes and answers. */
 const fakeModel = FakeOpenAi.make({

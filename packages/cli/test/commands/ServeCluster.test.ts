@@ -6,6 +6,7 @@ import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { daemon, requestWith } from "../daemon.ts"
+import { schemaName } from "../recorder.ts"
 import { clusterEnv, tempDir } from "../support.ts"
 
 /**
@@ -14,9 +15,6 @@ import { clusterEnv, tempDir } from "../support.ts"
  */
 
 const token = "serve-cluster-0123456789"
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 const usedTool = (request: FakeServer.Received) =>
   ((request.body as { messages?: Array<{ role: string }> }).messages ?? []).some((m) => m.role === "tool")

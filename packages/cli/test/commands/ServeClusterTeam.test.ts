@@ -7,6 +7,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { daemon, requestWith } from "../daemon.ts"
+import { schemaName } from "../recorder.ts"
 import { clusterEnv, tempDir } from "../support.ts"
 
 /**
@@ -35,9 +36,6 @@ const subtasks = [
 
 const messagesOf = (request: FakeServer.Received) =>
   (request.body as { messages?: Array<{ role: string }> }).messages ?? []
-
-const schemaName = (request: FakeServer.Received) =>
-  (request.body as { response_format?: { json_schema?: { name?: string } } }).response_format?.json_schema?.name
 
 const model = FakeOpenAi.make({
   turns: (request) => {
