@@ -82,11 +82,9 @@ export const schedule = (self: Policy): Schedule.Schedule<Duration.Duration, AiE
   )
 }
 
-/**
- * Goes on after `effect` failed once with `first` (a retryable error) as {@link retry} would from there: `first` is
- * the schedule's first input, so its backoff and `Retry-After` set the first delay.
- */
-export const retryFrom =
+// Goes on after `effect` failed once with `first` (a retryable error) as a schedule running from the start would:
+// `first` is the schedule's first input, so its backoff and `Retry-After` set the first delay.
+const retryFrom =
   (self: Policy, first: AiError.AiError) =>
   <A, R>(effect: Effect.Effect<A, AiError.AiError, R>): Effect.Effect<A, AiError.AiError, R> =>
     Effect.suspend(() => {
@@ -99,18 +97,22 @@ export const retryFrom =
       return Effect.retry(again, { schedule: schedule(self), while: (error) => shouldRetry(self, error) })
     })
 
+/** What wraps the retries of a call, once its first attempt has failed with a retryable error. */
+export type Retrying = <A, R>(retries: Effect.Effect<A, AiError.AiError, R>) => Effect.Effect<A, AiError.AiError, R>
+
 /**
  * Retries an effect failing with `AiError` according to the policy. The schedule is only built and stepped once an
  * attempt fails with a retryable error: nearly every call succeeds at once, and stepping a schedule is not free.
- * The retries then see the same sequence of errors (that first one included) as a schedule running from the start.
+ * The retries then see the same sequence of errors (that first one included) as a schedule running from the start;
+ * `retrying` wraps them (a deadline for what is left of the call, say).
  */
 export const retry =
-  (self: Policy) =>
+  (self: Policy, retrying: Retrying = (retries) => retries) =>
   <A, R>(effect: Effect.Effect<A, AiError.AiError, R>): Effect.Effect<A, AiError.AiError, R> =>
     self.maxRetries <= 0
       ? effect
       : Effect.catchIf(
           effect,
           (error) => shouldRetry(self, error),
-          (first) => retryFrom(self, first)(effect)
+          (first) => retrying(retryFrom(self, first)(effect))
         )

@@ -71,9 +71,9 @@ export const make: Effect.Effect<Tracker> = Effect.gen(function* () {
   let active = 0
   let total = 0
   let since = 0
-  const waited = Effect.clockWith((clock) =>
-    Effect.sync(() => total + (active > 0 ? clock.currentTimeMillisUnsafe() - since : 0))
-  )
+  // Milliseconds waited up to `now`, the wait in progress included.
+  const waitedBy = (now: number): number => total + (active > 0 ? now - since : 0)
+  const waited = Effect.clockWith((clock) => Effect.sync(() => waitedBy(clock.currentTimeMillisUnsafe())))
   const begin = Effect.clockWith((clock) =>
     Effect.suspend(() => {
       active += 1
@@ -100,7 +100,6 @@ export const make: Effect.Effect<Tracker> = Effect.gen(function* () {
         )
       )
   }
-  const waitedBy = (now: number): number => total + (active > 0 ? now - since : 0)
   // Built from plain suspensions rather than a generator: it runs around every model call of a run.
   const timeoutOrElse: Tracker["timeoutOrElse"] = (effect, { duration, orElse }) =>
     Effect.clockWith((clock) => {

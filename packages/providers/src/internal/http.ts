@@ -140,17 +140,14 @@ export const postJson = <A, RD>(
   // The first attempt ends (at its timeout at the latest) by the deadline: the deadline's own timer starts with
   // the retries, for what is left of it. Nearly every call ends in its first attempt, with one timer.
   return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-    Effect.catchIf(
-      first,
-      (error) => Retry.shouldRetry(retry, error),
-      (error) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.timeoutOrElse(Retry.retryFrom(retry, error)(first), {
-            duration: Duration.max(Duration.subtract(deadline, Duration.millis(now - start)), Duration.zero),
-            orElse: () => Effect.fail(overall(call))
-          })
-        )
-    )
+    Retry.retry(retry, (retries) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.timeoutOrElse(retries, {
+          duration: Duration.max(Duration.subtract(deadline, Duration.millis(now - start)), Duration.zero),
+          orElse: () => Effect.fail(overall(call))
+        })
+      )
+    )(first)
   )
 }
 
