@@ -131,6 +131,14 @@ const consolidate = (context: RunContext): Effect.Effect<void> => {
     )
 }
 
+// The same tool call, answered the same way, more often than the spec allows.
+const repeatedIn = (context: RunContext, state: RunState): boolean =>
+  [...state.calls.values()].some((n) => n > context.spec.limits.maxRepeats)
+
+// No progress on the plan for as many steps as the spec allows.
+const stalledIn = (context: RunContext, state: RunState): boolean =>
+  state.plan !== undefined && state.step - state.progressStep >= context.spec.limits.maxStalledSteps
+
 /** Runs the state machine to its end. */
 export const execute = (context: RunContext, control: Control): Effect.Effect<RunResult, RunFailure> =>
   Effect.gen(function* () {
@@ -231,10 +239,8 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
           continue
         }
         yield* remember(state)
-        const repeated = [...state.calls.values()].some((n) => n > context.spec.limits.maxRepeats)
-        const stalled =
-          state.plan !== undefined && state.step - state.progressStep >= context.spec.limits.maxStalledSteps
-        const looping = repeated || stalled
+        const repeated = repeatedIn(context, state)
+        const looping = repeated || stalledIn(context, state)
         if (!looping && !Reflecting.due(context, state, turn)) {
           // An answer nobody reflects on (`reflection.beforeAnswer: false`) ends the run as the model gave it.
           if (turn.answered) return { answer: state.answer ?? "", state }
@@ -249,9 +255,7 @@ export const execute = (context: RunContext, control: Control): Effect.Effect<Ru
         if (outcome === "give-up") {
           return yield* new AgentError.GaveUp({ reasoning, partial: partialOf(context.runId, state) })
         }
-        const stillLooping =
-          [...state.calls.values()].some((n) => n > context.spec.limits.maxRepeats) ||
-          (state.plan !== undefined && state.step - state.progressStep >= context.spec.limits.maxStalledSteps)
+        const stillLooping = repeatedIn(context, state) || stalledIn(context, state)
         if (looping && stillLooping && loopWarned) {
           return yield* new AgentError.LoopDetected({
             description: repeated

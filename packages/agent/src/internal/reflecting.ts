@@ -1,7 +1,7 @@
 /**
  * Reflecting: after a step (every step, or every few, and always after a failure and, unless the spec says not,
- * an answer), the model judges it as structured output. The plan's progress is applied, a lesson is remembered, and the outcome is returned for
- * the run to act on.
+ * an answer), the model judges it as structured output. The plan's progress is applied, a lesson is remembered,
+ * and the outcome is returned for the run to act on.
  */
 import * as AgentSpec from "@troupe/agent-spec/AgentSpec"
 import * as Clock from "effect/Clock"
