@@ -10,34 +10,15 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Agent, AgentEvents } from "@troupe/agent"
-import { AgentSpec } from "@troupe/agent-spec"
 import { ProviderPool } from "@troupe/providers"
 import { ActorSystem } from "@troupe/runtime"
-import { ConfigProvider, Effect, Layer, ManagedRuntime, Schema, Scope } from "effect"
-import { Tool, Toolkit } from "effect/ai"
-import { API_KEY, lookup, type MakeRunner, MODEL, TOOL } from "./task.ts"
+import { ConfigProvider, Effect, Layer, ManagedRuntime, Scope } from "effect"
+import { API_KEY, type MakeRunner } from "./task.ts"
 import * as TroupeRuns from "./troupeRuns.ts"
-
-const Lookup = Tool.make(TOOL.name, {
-  description: TOOL.description,
-  parameters: Schema.Struct({ item: Schema.Int }),
-  success: Schema.String
-})
-
-const Tools = Toolkit.make(Lookup)
-
-/** Spec fields on top of the default spec (`troupeLean.ts` leaves out the plan and the reflections). */
-export type SpecFields = Omit<AgentSpec.AgentSpecInput, "name" | "model">
-
-const specOf = (name: string, fields: SpecFields) =>
-  Schema.decodeUnknownSync(
-    AgentSpec.AgentSpec,
-    AgentSpec.parseOptions
-  )({ ...fields, name, model: { provider: "openai", model: MODEL } })
 
 /** The runner for agents of the default spec with `fields` on top. */
 export const makeWith =
-  (fields: SpecFields): MakeRunner =>
+  (fields: TroupeRuns.SpecFields): MakeRunner =>
   async (baseUrl) => {
     const config = ConfigProvider.fromEnvRecord({ OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl })
     const runtime = ManagedRuntime.make(
@@ -46,14 +27,12 @@ export const makeWith =
     const { scope, toolkit } = await runtime.runPromise(
       Effect.gen(function* () {
         const scope = yield* Scope.make()
-        const toolkit = yield* Tools.pipe(
-          Effect.provide(Tools.toLayer({ lookup: ({ item }) => Effect.succeed(lookup(item)) }))
-        )
+        const toolkit = yield* TroupeRuns.toolkitOf(TroupeRuns.Lookup)
         return { scope, toolkit }
       })
     )
     return TroupeRuns.runner(runtime, (name) =>
-      Agent.make(specOf(name, fields), { toolkit }).pipe(
+      Agent.make(TroupeRuns.specOf(name, fields), { toolkit }).pipe(
         Effect.provideService(ConfigProvider.ConfigProvider, config),
         Scope.provide(scope),
         Effect.orDie

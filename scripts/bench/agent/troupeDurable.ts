@@ -13,27 +13,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Agent, AgentEvents, AuditLog, RunJournal } from "@troupe/agent"
-import { AgentSpec } from "@troupe/agent-spec"
 import { ProviderPool } from "@troupe/providers"
 import { ActorSystem } from "@troupe/runtime"
-import { ConfigProvider, Effect, Layer, ManagedRuntime, Schema, Scope } from "effect"
-import { Tool, Toolkit } from "effect/ai"
-import { API_KEY, lookup, type MakeRunner, MODEL, TOOL } from "./task.ts"
+import { ConfigProvider, Effect, Layer, ManagedRuntime, Scope } from "effect"
+import { Tool } from "effect/ai"
+import { API_KEY, type MakeRunner } from "./task.ts"
 import * as TroupeRuns from "./troupeRuns.ts"
 
-const Lookup = Tool.make(TOOL.name, {
-  description: TOOL.description,
-  parameters: Schema.Struct({ item: Schema.Int }),
-  success: Schema.String
-}).annotate(Tool.Readonly, process.env.BENCH_LOOKUP_READONLY !== "0")
-
-const Tools = Toolkit.make(Lookup)
-
-const specOf = (name: string) =>
-  Schema.decodeUnknownSync(
-    AgentSpec.AgentSpec,
-    AgentSpec.parseOptions
-  )({ name, model: { provider: "openai", model: MODEL } })
+const Lookup = TroupeRuns.Lookup.annotate(Tool.Readonly, process.env.BENCH_LOOKUP_READONLY !== "0")
 
 export const make: MakeRunner = async (baseUrl) => {
   const home = mkdtempSync(join(tmpdir(), "troupe-bench-durable-"))
@@ -53,14 +40,12 @@ export const make: MakeRunner = async (baseUrl) => {
   const { scope, toolkit, audit } = await runtime.runPromise(
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const toolkit = yield* Tools.pipe(
-        Effect.provide(Tools.toLayer({ lookup: ({ item }) => Effect.succeed(lookup(item)) }))
-      )
+      const toolkit = yield* TroupeRuns.toolkitOf(Lookup)
       return { scope, toolkit, audit: yield* AuditLog.AuditLog }
     })
   )
   return TroupeRuns.runner(runtime, (name) =>
-    Agent.make(specOf(name), { toolkit, audit }).pipe(
+    Agent.make(TroupeRuns.specOf(name), { toolkit, audit }).pipe(
       Effect.provideService(ConfigProvider.ConfigProvider, config),
       Scope.provide(scope),
       Effect.orDie
