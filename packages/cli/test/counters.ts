@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
-import { agentOf, messages, schemaName } from "./recorder.ts"
+import { messages, schemaName, teamTurns } from "./recorder.ts"
 
 const member = (name: string, approvals: string) =>
   [
@@ -33,27 +33,18 @@ export const teamYaml = (betaAuto: boolean) =>
  */
 export const countingModel = (subtasks: ReadonlyArray<unknown>, hang: { at: number | undefined }) =>
   FakeOpenAi.make({
-    turns: (request) => {
-      const agent = agentOf(request) ?? "unknown"
-      switch (schemaName(request)) {
-        case "decomposition":
-          return { text: JSON.stringify({ subtasks }) }
-        case "plan":
-          return { text: JSON.stringify({ goals: [] }) }
-        case "reflection":
-          return {
-            text: JSON.stringify({ outcome: "done", reasoning: "counted", progress: [], answer: `${agent} counted` })
-          }
-        default:
-          return messages(request).some((m) => m.role === "tool")
-            ? { text: `${agent} counted` }
-            : {
-                toolCalls: [
-                  { name: "shell_run", arguments: { command: "sh", args: ["-c", `echo ${agent} >> counter.txt`] } }
-                ]
-              }
-      }
-    },
+    turns: teamTurns({
+      subtasks,
+      reflection: (agent) => ({ outcome: "done", reasoning: "counted", progress: [], answer: `${agent} counted` }),
+      act: (request, agent) =>
+        messages(request).some((m) => m.role === "tool")
+          ? { text: `${agent} counted` }
+          : {
+              toolCalls: [
+                { name: "shell_run", arguments: { command: "sh", args: ["-c", `echo ${agent} >> counter.txt`] } }
+              ]
+            }
+    }),
     faults: (index) => (index === hang.at ? FakeServer.hang : undefined)
   })
 

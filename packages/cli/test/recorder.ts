@@ -34,6 +34,30 @@ export const agentOf = (request: FakeServer.Received) => {
   return /^You are ([a-z0-9-]+)/.exec(typeof system?.content === "string" ? system.content : "")?.[1]
 }
 
+/**
+ * A team's fake model, request by request: the manager's decomposition into `subtasks`, no plan, the reflection
+ * `reflection(agent)` gives, and `act(request, agent)` for every member's step.
+ */
+export const teamTurns =
+  <Turn>(options: {
+    readonly subtasks: ReadonlyArray<unknown>
+    readonly reflection: (agent: string) => unknown
+    readonly act: (request: FakeServer.Received, agent: string) => Turn
+  }) =>
+  (request: FakeServer.Received): Turn | { readonly text: string } => {
+    const agent = agentOf(request) ?? "unknown"
+    switch (schemaName(request)) {
+      case "decomposition":
+        return { text: JSON.stringify({ subtasks: options.subtasks }) }
+      case "plan":
+        return { text: JSON.stringify({ goals: [] }) }
+      case "reflection":
+        return { text: JSON.stringify(options.reflection(agent)) }
+      default:
+        return options.act(request, agent)
+    }
+  }
+
 export const keyOf = (request: FakeServer.Received) =>
   /record the key ([a-z0-9-]+)/.exec(JSON.stringify(messages(request)))?.[1] ?? "unknown"
 

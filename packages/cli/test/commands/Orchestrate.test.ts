@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { FakeOpenAi } from "@troupe/providers/testing"
 import * as Effect from "effect/Effect"
-import { agentOf, messages, schemaName } from "../recorder.ts"
+import { agentOf, messages, teamTurns } from "../recorder.ts"
 import { troupe } from "../support.ts"
 
 const teamYaml = [
@@ -91,28 +91,18 @@ const firstCall: Record<string, { readonly name: string; readonly arguments: unk
  */
 const server = (checker: "done" | "give-up", subtasks: ReadonlyArray<unknown> = notes) =>
   FakeOpenAi.make({
-    turns: (request) => {
-      const agent = agentOf(request) ?? "unknown"
-      switch (schemaName(request)) {
-        case "decomposition":
-          return { text: JSON.stringify({ subtasks }) }
-        case "plan":
-          return { text: JSON.stringify({ goals: [] }) }
-        case "reflection":
-          return {
-            text: JSON.stringify(
-              agent === "checker" && checker === "give-up"
-                ? { outcome: "give-up", reasoning: `the note is missing a title${hostile}`, progress: [] }
-                : { outcome: "done", reasoning: "finished", progress: [], answer: answers[agent] }
-            )
-          }
-        default: {
-          const usedTool = messages(request).some((m) => m.role === "tool")
-          const call = firstCall[agent]
-          return usedTool || call === undefined ? { text: answers[agent] ?? "done" } : { toolCalls: [call] }
-        }
+    turns: teamTurns({
+      subtasks,
+      reflection: (agent) =>
+        agent === "checker" && checker === "give-up"
+          ? { outcome: "give-up", reasoning: `the note is missing a title${hostile}`, progress: [] }
+          : { outcome: "done", reasoning: "finished", progress: [], answer: answers[agent] },
+      act: (request, agent) => {
+        const usedTool = messages(request).some((m) => m.role === "tool")
+        const call = firstCall[agent]
+        return usedTool || call === undefined ? { text: answers[agent] ?? "done" } : { toolCalls: [call] }
       }
-    }
+    })
   })
 
 // What a hostile model might answer: a clipboard write and a colour change, which must never reach a terminal.

@@ -6,7 +6,7 @@ import { FakeOpenAi, FakeServer } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { daemon } from "../daemon.ts"
-import { agentOf, messages, schemaName } from "../recorder.ts"
+import { agentOf, messages, schemaName, teamTurns } from "../recorder.ts"
 import { clusterEnv, tempDir, troupe } from "../support.ts"
 
 /**
@@ -36,20 +36,11 @@ const stepOf = (request: FakeServer.Received) =>
  */
 const model = (release: FakeServer.Gate) =>
   FakeOpenAi.make({
-    turns: (request) => {
-      switch (schemaName(request)) {
-        case "decomposition":
-          return { text: JSON.stringify({ subtasks }) }
-        case "plan":
-          return { text: JSON.stringify({ goals: [] }) }
-        case "reflection":
-          return {
-            text: JSON.stringify({ outcome: "done", reasoning: "written", progress: [], answer: "alpha wrote" })
-          }
-        default:
-          return { text: "alpha wrote" }
-      }
-    },
+    turns: teamTurns({
+      subtasks,
+      reflection: () => ({ outcome: "done", reasoning: "written", progress: [], answer: "alpha wrote" }),
+      act: () => ({ text: "alpha wrote" })
+    }),
     faults: (index) => (index === 2 ? FakeServer.hold(0, release) : undefined)
   })
 

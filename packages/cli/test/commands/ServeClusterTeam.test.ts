@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ThrowawayPostgres } from "@troupe/cluster"
-import { FakeOpenAi, type FakeServer } from "@troupe/providers/testing"
+import { FakeOpenAi } from "@troupe/providers/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { daemon, requestWith } from "../daemon.ts"
-import { schemaName } from "../recorder.ts"
+import { messages, teamTurns } from "../recorder.ts"
 import { clusterEnv, tempDir } from "../support.ts"
 
 /**
@@ -34,24 +34,15 @@ const subtasks = [
   { id: "rec", title: "Record", task: "Record the key far", dependsOn: [], capabilities: ["shell_run"] }
 ]
 
-const messagesOf = (request: FakeServer.Received) =>
-  (request.body as { messages?: Array<{ role: string }> }).messages ?? []
-
 const model = FakeOpenAi.make({
-  turns: (request) => {
-    switch (schemaName(request)) {
-      case "decomposition":
-        return { text: JSON.stringify({ subtasks }) }
-      case "plan":
-        return { text: JSON.stringify({ goals: [] }) }
-      case "reflection":
-        return { text: JSON.stringify({ outcome: "done", reasoning: "done", progress: [], answer: "Recorded far" }) }
-      default:
-        return messagesOf(request).some((m) => m.role === "tool")
-          ? { text: "Recorded far" }
-          : { toolCalls: [{ name: "shell_run", arguments: { command: "node", args: ["record.mjs", "far"] } }] }
-    }
-  }
+  turns: teamTurns({
+    subtasks,
+    reflection: () => ({ outcome: "done", reasoning: "done", progress: [], answer: "Recorded far" }),
+    act: (request) =>
+      messages(request).some((m) => m.role === "tool")
+        ? { text: "Recorded far" }
+        : { toolCalls: [{ name: "shell_run", arguments: { command: "node", args: ["record.mjs", "far"] } }] }
+  })
 })
 
 const request = requestWith(token)
