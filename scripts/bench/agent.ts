@@ -1,6 +1,8 @@
 /**
  * `pnpm bench agent [--json]`: Troupe against the peer agent frameworks and a hand-written `fetch` loop, on one
- * task of 10 tool steps and a final answer, against one instant fake OpenAI-compatible server.
+ * task of 10 tool steps and a final answer, against one instant fake OpenAI-compatible server. A second floor row,
+ * `effect_ai_loop`, runs the task as a bare `effect/ai` tool loop over the model an agent gets: what the parts every
+ * agent call goes through cost before the agent layer (`troupe_lean` minus it: `agent_layer_us_p50`).
  *
  * Each framework runs in a process of its own (`agent/child.ts`, runner in `agent/<name>.ts` or `agent/peers/`);
  * the fake server (`agent/fakeServer.ts`) runs here and accounts every request to its run, with its own time.
@@ -52,6 +54,13 @@ interface Framework {
 const frameworks: ReadonlyArray<Framework> = (
   [
     { key: "fetch_loop", group: "floor", label: "fetch loop", runner: join(here, "agent/fetchLoop.ts"), packages: [] },
+    {
+      key: "effect_ai_loop",
+      group: "floor",
+      label: "effect/ai loop, pooled model",
+      runner: join(here, "agent/effectAiLoop.ts"),
+      packages: []
+    },
     {
       key: "troupe",
       group: "troupe",
@@ -342,6 +351,16 @@ if (plain?.available === true && durable?.available === true) {
   durable.durability_us_p50 = round1((durable.step_overhead_us_p50 as number) - (plain.step_overhead_us_p50 as number))
 }
 
+// What the agent layer costs over the bare effect/ai loop on the same pooled model, for the same 11 calls.
+const lean = all.get("troupe_lean")
+const bare = all.get("effect_ai_loop")
+if (lean?.available === true && bare?.available === true) {
+  lean.agent_layer_us_p50 = round1((lean.step_overhead_us_p50 as number) - (bare.step_overhead_us_p50 as number))
+  if (typeof lean.peak_rss_mb === "number" && typeof bare.peak_rss_mb === "number") {
+    lean.agent_layer_peak_rss_mb = round1(lean.peak_rss_mb - bare.peak_rss_mb)
+  }
+}
+
 const group = (g: Group) =>
   Object.fromEntries(frameworks.filter((f) => f.group === g).map((f) => [f.key, all.get(f.key)]))
 const json = {
@@ -407,6 +426,12 @@ rows.push([
   `${CONCURRENT} concurrent runs per framework, each framework in its own process (${LANES} at a time)`
 ])
 rows.push(["cold", `spawn → first request at the server, median of ${COLD}; fetch floor ${ms(floorCold)}`])
+if (lean?.agent_layer_us_p50 !== undefined) {
+  rows.push([
+    "agent layer",
+    `Troupe lean over the effect/ai loop: ${us(lean.agent_layer_us_p50)} a step, ${mb(lean.agent_layer_peak_rss_mb)} of peak RSS`
+  ])
+}
 if (durable?.durability_us_p50 !== undefined) {
   rows.push(["durable", `journal + audit trail flushed: ${us(durable.durability_us_p50)} a step over Troupe's p50`])
 }
