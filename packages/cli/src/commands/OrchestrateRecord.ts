@@ -7,11 +7,8 @@
 import { createHash } from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import type { AuditLog } from "@troupe/agent"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { CliExit, ExitCode } from "../ExitCode.ts"
 
 /** The team file used when `--team` is not given. */
@@ -98,20 +95,3 @@ export const write = (runsDir: string, orchestrationId: string, record: Record):
         message: `cannot record the orchestration in ${runsDir}: ${(error as NodeJS.ErrnoException).code ?? "error"}`
       })
   })
-
-/** How the orchestration ended, by its trail; `undefined` while it has not (it can be resumed). */
-export const endOf = (audit: AuditLog.Service, orchestrationId: string): Effect.Effect<string | undefined> =>
-  audit.read(orchestrationId).pipe(
-    Stream.filter((entry) => entry.type === "OrchestrationEnded"),
-    Stream.runHead,
-    Effect.map(
-      Option.match({
-        onNone: () => undefined,
-        onSome: (entry) => {
-          const status = (entry.data as { readonly status?: unknown } | null)?.status
-          return typeof status === "string" ? status : "ended"
-        }
-      })
-    ),
-    Effect.orElseSucceed(() => undefined)
-  )

@@ -23,7 +23,9 @@
  * and outcome, and `orchestration.json` beside it the team file, workspace, goal and budget. `troupe orchestrate
  * --resume ORCH_ID` (after a crash or an exit 3) replays it: the manager is not asked again, subtasks done are not
  * run again, a run in flight resumes from its own journal, the trail goes on and the spending so far is carried.
- * The team file must be unchanged; an unknown or ended orchestration is bad input.
+ * The team file must be unchanged; an unknown orchestration is bad input. One that has ended runs nothing again, as
+ * `troupe run --resume` of a finished run: its end, read from its trail (`OrchestrateEnding`), is printed as it was
+ * (the report or the error, the summary, the JSON line) and the command exits as it did, the trail left as it is.
  *
  * Output: one line per subtask event and agent step (sanitised for the terminal), then the report and a summary;
  * with `--json`, the last line is `{ orchestrationId, status, subtasks, steps, usage, costUsd, audit, error? }`.
@@ -62,6 +64,7 @@ import * as SpecFile from "../SpecFile.ts"
 import * as TroupeHome from "../TroupeHome.ts"
 import * as WaitingApprovals from "../WaitingApprovals.ts"
 import * as ApprovalsRemote from "./ApprovalsRemote.ts"
+import * as OrchestrateEnding from "./OrchestrateEnding.ts"
 import * as OrchestrateRecord from "./OrchestrateRecord.ts"
 import { describe as describeAgentEvent } from "./RunAgent.ts"
 
@@ -240,12 +243,6 @@ export const run = (given: Input) =>
         message: "troupe orchestrate needs --goal (or --resume ORCH_ID)"
       })
     }
-    if (resumed?.cluster === true && input.postgres === undefined) {
-      return yield* new CliExit({
-        code: ExitCode.badInput,
-        message: `--resume: orchestration ${given.resume} ran its members on a cluster: resume it with --postgres URL`
-      })
-    }
     const teamFile = input.team ?? OrchestrateRecord.defaultTeam
     const team = yield* loadTeam(teamFile)
     const teamDigest = yield* OrchestrateRecord.digestOf(teamFile)
@@ -279,16 +276,52 @@ export const run = (given: Input) =>
       const memory = withMemory ? Option.some(yield* Memory.Memory) : Option.none()
       const knowledgeBase = withMemory ? Option.some(yield* KnowledgeBase.KnowledgeBase) : Option.none()
       const audit = yield* AuditLog.AuditLog
+      const verdictOf = (id: string) =>
+        id === ""
+          ? Effect.succeed<JsonResult["audit"]>("none")
+          : TeamTrail.verify(audit, id).pipe(
+              Effect.tap((verdict) =>
+                input.json ? Effect.void : Effect.forEach(TeamTrail.describe(verdict), line, { discard: true })
+              ),
+              Effect.map((verdict): JsonResult["audit"] => (verdict.intact ? "intact" : "broken")),
+              Effect.orElseSucceed((): JsonResult["audit"] => "broken")
+            )
+      // The report or the error, the trail's verdict and the summary, and the exit code: the same whether the
+      // orchestration ends now or ended before and is resumed.
+      const report = (ending: OrchestrateEnding.Ending) =>
+        Effect.gen(function* () {
+          const id = ending.orchestrationId
+          if (ending._tag === "Done") {
+            if (ending.report === undefined) {
+              yield* CommandIo.errorLine(`orchestration ${id}: its audit trail does not hold its whole report`)
+            } else if (!input.json) yield* line(ending.report.summary)
+            const verdict = yield* verdictOf(id)
+            const result = jsonOf(id, "done", ending.spend, ending.report, verdict)
+            yield* line(input.json ? JSON.stringify(result) : summaryOf(result))
+            if (verdict === "broken") {
+              return yield* new CliExit({ code: ExitCode.failed, message: "the audit trail does not verify" })
+            }
+            return
+          }
+          const result = jsonOf(id, ending.status, ending.spend, undefined, yield* verdictOf(id), ending.error)
+          yield* line(input.json ? JSON.stringify(result) : summaryOf(result))
+          return yield* new CliExit({
+            code: ending.status === "budget-exceeded" ? ExitCode.budgetExceeded : ExitCode.failed,
+            message: ending.error?.message ?? `orchestration ${id} ended ${ending.status}`
+          })
+        })
       yield* RunLock.hold(runsDir, orchestrationId, "orchestration")
       if (resumed !== undefined) {
-        const ended = yield* OrchestrateRecord.endOf(audit, orchestrationId)
-        if (ended !== undefined) {
+        const ended = yield* OrchestrateEnding.recorded(audit, orchestrationId, goal)
+        if (!input.json) yield* line(`resuming orchestration ${orchestrationId}`)
+        // Ended: nothing is run, asked or written again; its end is told as it was.
+        if (ended !== undefined) return yield* report(ended)
+        if (resumed.cluster === true && input.postgres === undefined) {
           return yield* new CliExit({
             code: ExitCode.badInput,
-            message: `--resume: orchestration ${orchestrationId} has ended (${ended}): there is nothing to resume`
+            message: `--resume: orchestration ${orchestrationId} ran its members on a cluster: resume it with --postgres URL`
           })
         }
-        if (!input.json) yield* line(`resuming orchestration ${orchestrationId}`)
       } else {
         yield* OrchestrateRecord.write(runsDir, orchestrationId, {
           team: NodePath.resolve(teamFile),
@@ -416,45 +449,13 @@ export const run = (given: Input) =>
               : `orchestration ${id}: ${pending.agent} waits for an answer to its question: troupe orchestrate --resume ${id} at a terminal asks it again`
         })
       }
-      const verdictOf = (id: string) =>
-        id === ""
-          ? Effect.succeed<JsonResult["audit"]>("none")
-          : TeamTrail.verify(audit, id).pipe(
-              Effect.tap((verdict) =>
-                input.json ? Effect.void : Effect.forEach(TeamTrail.describe(verdict), line, { discard: true })
-              ),
-              Effect.map((verdict): JsonResult["audit"] => (verdict.intact ? "intact" : "broken")),
-              Effect.orElseSucceed((): JsonResult["audit"] => "broken")
-            )
-      if (outcome.result._tag === "Success") {
-        const report = outcome.result.success
-        if (!input.json) yield* line(report.summary)
-        const verdict = yield* verdictOf(report.orchestrationId)
-        const result = jsonOf(report.orchestrationId, "done", report.spend, report, verdict)
-        yield* line(input.json ? JSON.stringify(result) : summaryOf(result))
-        if (verdict === "broken") {
-          return yield* new CliExit({ code: ExitCode.failed, message: "the audit trail does not verify" })
-        }
-        return
-      }
+      if (outcome.result._tag === "Success") return yield* report(OrchestrateEnding.done(outcome.result.success))
       const error = outcome.result.failure
-      const spend = "partial" in error ? error.partial.spend : Spend.zero
-      const id = "partial" in error ? error.partial.orchestrationId : orchestrationId
-      const status: JsonResult["status"] =
-        error._tag === "TeamBudgetExceeded"
-          ? "budget-exceeded"
-          : error._tag === "OrchestrationCancelled"
-            ? "cancelled"
-            : "failed"
-      const result = jsonOf(id, status, spend, undefined, yield* verdictOf(id), {
-        tag: error._tag,
-        message: error.message
-      })
-      yield* line(input.json ? JSON.stringify(result) : summaryOf(result))
-      return yield* new CliExit({
-        code: error._tag === "TeamBudgetExceeded" ? ExitCode.budgetExceeded : ExitCode.failed,
-        message: error.message
-      })
+      return yield* report(
+        "partial" in error
+          ? OrchestrateEnding.notDone(error.partial.orchestrationId, error, error.partial.spend)
+          : OrchestrateEnding.notDone(orchestrationId, error, Spend.zero)
+      )
     })
 
     return yield* program.pipe(

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -48,6 +49,22 @@ const setup = (betaAuto: boolean) =>
 const lastJson = (stdout: string) => JSON.parse(stdout.trimEnd().split("\n").at(-1)!)
 
 const runDirs = (home: string) => (existsSync(join(home, "runs")) ? readdirSync(join(home, "runs")) : [])
+
+/** Every file under the runs' directory with its content: records, journals, trails, locks. */
+const runFiles = (home: string) =>
+  Object.fromEntries(
+    readdirSync(join(home, "runs"), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name))
+      .sort()
+      .map((path) => [path, readFileSync(path, "utf8")])
+  )
+
+/** How many entries the trail `id` has. */
+const trailLength = (home: string, id: string) =>
+  readFileSync(join(home, "runs", id, "audit.jsonl"), "utf8")
+    .split("\n")
+    .filter((l) => l !== "").length
 
 describe("troupe orchestrate --resume", () => {
   const points = [
@@ -119,11 +136,18 @@ describe("troupe orchestrate --resume", () => {
           const verify = yield* troupe(["audit", orchestrationId, "--verify"], env)
           assert.strictEqual(verify.code, 0, verify.stdout + verify.stderr)
 
-          // Ended: there is nothing more to resume.
-          const again = yield* troupe(["orchestrate", "--resume", orchestrationId], env)
-          assert.strictEqual(again.code, 2)
-          assert.include(again.stderr, `orchestration ${orchestrationId} has ended (done)`)
+          // Ended: resumed again, it tells the same end without asking, running or writing anything.
+          const trail = trailLength(t.home, orchestrationId)
+          const files = runFiles(t.home)
+          const again = yield* troupe(["orchestrate", "--resume", orchestrationId, "--json"], env)
+          assert.strictEqual(again.code, 0, again.stderr)
+          assert.deepStrictEqual(lastJson(again.stdout), result)
           assert.strictEqual(server.requests.length, 10)
+          assert.deepStrictEqual(counter(t.workspace), ["alpha", "beta"])
+          assert.strictEqual(trailLength(t.home, orchestrationId), trail)
+          assert.deepStrictEqual(runFiles(t.home), files)
+          const verifyAgain = yield* troupe(["audit", orchestrationId, "--verify"], env)
+          assert.strictEqual(verifyAgain.code, 0, verifyAgain.stdout + verifyAgain.stderr)
         }),
       120_000
     )
@@ -196,6 +220,78 @@ describe("troupe orchestrate --resume", () => {
     120_000
   )
 
+  // An orchestration that has ended, resumed: the same end told again, as `troupe run --resume` of a finished run.
+  const ends = [
+    { status: "done", flags: [] as Array<string>, code: 0 },
+    { status: "budget-exceeded", flags: ["--max-steps", "1"], code: 4 }
+  ]
+  for (const end of ends) {
+    it.live(
+      `ended ${end.status}, resumed: its outcome printed again with exit ${end.code}, nothing asked, run or written`,
+      () =>
+        Effect.gen(function* () {
+          const t = yield* setup(true)
+          const server = yield* countingModel(subtasks, { at: undefined })
+          const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: server.url, TROUPE_HOME: t.home, HOME: t.dir }
+          const first = yield* troupe(
+            ["orchestrate", "--goal", "count twice", "--team", t.team, "--workspace", t.workspace, ...end.flags],
+            env
+          )
+          assert.strictEqual(first.code, end.code, first.stderr)
+          const orchestrationId = runDirs(t.home).find((d) => d.startsWith("orch-"))!
+          const asked = server.requests.length
+          const counted = counter(t.workspace)
+          const trail = trailLength(t.home, orchestrationId)
+          const files = runFiles(t.home)
+
+          const again = yield* troupe(["orchestrate", "--resume", orchestrationId], env)
+          assert.strictEqual(again.code, end.code, again.stderr)
+          assert.strictEqual(again.stderr, first.stderr)
+          // The report (when done), the trail's verdict and the summary: what the first run ended with, word for word.
+          const [heading, ...told] = again.stdout.split("\n")
+          assert.strictEqual(heading, `resuming orchestration ${orchestrationId}`)
+          assert.isTrue(first.stdout.endsWith(told.join("\n")), `${first.stdout}\n---\n${again.stdout}`)
+          assert.include(told.join("\n"), `orchestration ${orchestrationId}: ${end.status},`)
+          if (end.status === "done") {
+            assert.include(told.join("\n"), "Goal: count twice")
+            assert.include(told.join("\n"), "- second (beta): Count second — beta counted")
+          }
+
+          const json = yield* troupe(["orchestrate", "--resume", orchestrationId, "--json"], env)
+          assert.strictEqual(json.code, end.code, json.stderr)
+          const result = lastJson(json.stdout)
+          assert.strictEqual(result.orchestrationId, orchestrationId)
+          assert.strictEqual(result.status, end.status)
+          assert.strictEqual(result.audit, "intact")
+          assert.deepStrictEqual(
+            result.subtasks.map((s: { id: string }) => s.id),
+            end.status === "done" ? ["first", "second"] : []
+          )
+          if (end.status !== "done") assert.strictEqual(result.error.tag, "TeamBudgetExceeded")
+          // Its figures are the ones the first run's summary gave.
+          assert.include(
+            first.stdout,
+            `${result.subtasks.length} subtasks, ${result.steps} steps, ${result.usage.inputTokens + result.usage.outputTokens} tokens, $${result.costUsd.toFixed(4)}`
+          )
+
+          // Its members ran here, so it is told without the cluster it would need to go on.
+          const record = join(t.home, "runs", orchestrationId, "orchestration.json")
+          writeFileSync(record, JSON.stringify({ ...JSON.parse(readFileSync(record, "utf8")), cluster: true }))
+          const clustered = yield* troupe(["orchestrate", "--resume", orchestrationId, "--json"], env)
+          assert.strictEqual(clustered.code, end.code, clustered.stderr)
+          assert.deepStrictEqual(lastJson(clustered.stdout), result)
+
+          assert.strictEqual(server.requests.length, asked)
+          assert.deepStrictEqual(counter(t.workspace), counted)
+          assert.strictEqual(trailLength(t.home, orchestrationId), trail)
+          assert.deepStrictEqual(runFiles(t.home), { ...files, [record]: readFileSync(record, "utf8") })
+          const verify = yield* troupe(["audit", orchestrationId, "--verify"], env)
+          assert.strictEqual(verify.code, 0, verify.stdout + verify.stderr)
+        }),
+      120_000
+    )
+  }
+
   it.live("--resume of an unknown id is bad input; --help shows --resume", () =>
     Effect.gen(function* () {
       const t = yield* setup(true)
@@ -210,7 +306,13 @@ describe("troupe orchestrate --resume", () => {
       mkdirSync(join(t.home, "runs", "orch-20261130T000000-remote"), { recursive: true })
       writeFileSync(
         join(t.home, "runs", "orch-20261130T000000-remote", "orchestration.json"),
-        JSON.stringify({ team: t.team, teamDigest: "x", workspace: t.workspace, goal: "count", cluster: true })
+        JSON.stringify({
+          team: t.team,
+          teamDigest: createHash("sha256").update(readFileSync(t.team)).digest("hex"),
+          workspace: t.workspace,
+          goal: "count",
+          cluster: true
+        })
       )
       const remote = yield* troupe(["orchestrate", "--resume", "orch-20261130T000000-remote"], env)
       assert.strictEqual(remote.code, 2)
