@@ -18,6 +18,7 @@ import type * as Connection from "../Connection.ts"
 import * as ProviderError from "../ProviderError.ts"
 import * as Retry from "../Retry.ts"
 import * as Body from "./body.ts"
+import * as Timeout from "./timeout.ts"
 
 /** One request: where it goes, what it carries, and which connection settings apply. */
 export interface Call {
@@ -79,7 +80,7 @@ const send = (
   )
 
 const withTimeout = <A, R>(call: Call, effect: Effect.Effect<A, AiError.AiError, R>) =>
-  Effect.timeoutOrElse(effect, {
+  Timeout.timeoutOrElse(effect, {
     duration: call.connection.timeout,
     orElse: () =>
       Effect.fail(ProviderError.timeout(call.site, call.endpoint.display, "attempt", call.connection.timeout))
@@ -130,7 +131,7 @@ export const postJson = <A, RD>(
   const attemptFirst = Duration.isLessThanOrEqualTo(timeout, deadline)
   // A deadline shorter than an attempt's timeout is the only limit that can end the call: one timer does.
   if (!attemptFirst) {
-    return Effect.timeoutOrElse(Retry.retry(retry)(attempt), {
+    return Timeout.timeoutOrElse(Retry.retry(retry)(attempt), {
       duration: deadline,
       orElse: () => Effect.fail(overall(call))
     })
@@ -142,7 +143,7 @@ export const postJson = <A, RD>(
   return Effect.flatMap(Clock.currentTimeMillis, (start) =>
     Retry.retry(retry, (retries) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.timeoutOrElse(retries, {
+        Timeout.timeoutOrElse(retries, {
           duration: Duration.max(Duration.subtract(deadline, Duration.millis(now - start)), Duration.zero),
           orElse: () => Effect.fail(overall(call))
         })

@@ -35,6 +35,7 @@ import * as PersistedLimiter from "effect/persistence/RateLimiter"
 import type * as Redis from "effect/persistence/Redis"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Timeout from "../internal/timeout.ts"
 import * as CircuitBreaker from "./CircuitBreaker.ts"
 import * as PooledStream from "./internal/pooledStream.ts"
 import type * as MixtureEvent from "./MixtureEvent.ts"
@@ -256,12 +257,10 @@ export const make = Effect.fnUntraced(function* (settings: Settings = {}) {
       const timed: Effect.Effect<unknown, CallError, unknown> =
         timeoutMillis === undefined
           ? limited
-          : limited.pipe(
-              Effect.timeoutOrElse({
-                duration: timeoutMillis,
-                orElse: () => Effect.fail(new ProviderTimeout({ provider: target.provider, timeoutMillis }))
-              })
-            )
+          : Timeout.timeoutOrElse(limited, {
+              duration: timeoutMillis,
+              orElse: () => Effect.fail(new ProviderTimeout({ provider: target.provider, timeoutMillis }))
+            })
       const u = usageOf(target.provider)
       const exit = yield* breaker(target.provider)
         .protect(timed, verdict)
