@@ -8,6 +8,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { AgentModel } from "@troupe/agent"
 import { ProviderPool } from "@troupe/providers"
+import type * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Prompt from "effect/ai/Prompt"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -33,7 +34,7 @@ export const make: MakeRunner = async (baseUrl) => {
     LanguageModel.generateText({ prompt: Prompt.setSystem(history, SYSTEM), toolkit }).pipe(
       Effect.provideService(LanguageModel.LanguageModel, model)
     )
-  const loop = (history: Prompt.Prompt): Effect.Effect<string, unknown> =>
+  const loop = (history: Prompt.Prompt): Effect.Effect<string, AiError.AiError> =>
     Effect.flatMap(turn(history), (response) =>
       response.toolCalls.length === 0
         ? Effect.succeed(response.text)
